@@ -1,0 +1,255 @@
+//! Settings: defaults, then an optional `commonground.toml`, then `COMMONGROUND_*` environment
+//! variables. Secrets are wrapped so they never appear in logs or `Debug` output.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value that must never be printed (database passwords, signing keys).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Where the service runs: development seeds demo data; production requires secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// The default: demo data on an empty database, generated secrets.
+    #[default]
+    Development,
+    /// No demo data; secrets must be configured.
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address and port to listen on (`127.0.0.1:8080`; port 0 picks a free port).
+    pub bind: String,
+    /// Folder for the SQLite file, the search index and generated secrets.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; unset means the SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Development or production.
+    pub env: Environment,
+    /// tracing filter, e.g. `info` or `backend=debug,info`.
+    pub log: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Reload templates from `templates/` on every request (for working on pages).
+    pub dev_templates: bool,
+    /// Connections in the database pool.
+    pub db_pool_size: u32,
+    /// Public base URL, used in printed links (defaults to `http://{bind}`).
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            env: Environment::Development,
+            log: "info".into(),
+            log_format: LogFormat::Pretty,
+            dev_templates: false,
+            db_pool_size: 8,
+            public_url: None,
+        }
+    }
+}
+
+/// A setting that could not be understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read or parsed.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// An environment variable had a value that does not fit.
+    #[error("{name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Loads settings: defaults < `COMMONGROUND_CONFIG` file (or `./commonground.toml` when it
+    /// exists) < `COMMONGROUND_*` variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(&vars)
+    }
+
+    /// As [`Settings::load`], with the environment given (for tests).
+    pub fn load_from(vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let file = get("COMMONGROUND_CONFIG").map(PathBuf::from).or_else(|| {
+            let default = PathBuf::from("commonground.toml");
+            default.exists().then_some(default)
+        });
+        let mut settings = match file {
+            Some(path) => Self::from_file(&path)?,
+            None => Settings::default(),
+        };
+        for (name, value) in vars.iter().filter(|(k, _)| k.starts_with("COMMONGROUND_")) {
+            settings.apply_env(name, value)?;
+        }
+        Ok(settings)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |message: &str| ConfigError::Env {
+            name: name.to_string(),
+            message: message.to_string(),
+        };
+        match name {
+            "COMMONGROUND_BIND" => self.bind = value.to_string(),
+            "COMMONGROUND_DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "COMMONGROUND_DATABASE_URL" => self.database_url = Some(Secret::new(value)),
+            "COMMONGROUND_ENV" => {
+                self.env = match value {
+                    "development" => Environment::Development,
+                    "production" => Environment::Production,
+                    _ => return Err(bad("expected development or production")),
+                }
+            }
+            "COMMONGROUND_LOG" => self.log = value.to_string(),
+            "COMMONGROUND_LOG_FORMAT" => {
+                self.log_format = match value {
+                    "pretty" => LogFormat::Pretty,
+                    "json" => LogFormat::Json,
+                    _ => return Err(bad("expected pretty or json")),
+                }
+            }
+            "COMMONGROUND_DEV_TEMPLATES" => {
+                self.dev_templates = matches!(value, "1" | "true" | "yes")
+            }
+            "COMMONGROUND_DB_POOL_SIZE" => {
+                self.db_pool_size = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("expected a positive number"))?
+            }
+            "COMMONGROUND_PUBLIC_URL" => {
+                self.public_url = Some(value.trim_end_matches('/').to_string())
+            }
+            // Read by other parts (the test harness, the config file switch, later features).
+            "COMMONGROUND_CONFIG"
+            | "COMMONGROUND_JWT_SECRET"
+            | "COMMONGROUND_TEST_DATABASE_URL" => {}
+            _ => {
+                return Err(bad(
+                    "unknown setting (see the README's configuration table)",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The socket address to bind, checked.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|_| ConfigError::Env {
+            name: "COMMONGROUND_BIND".into(),
+            message: format!("{:?} is not an address like 127.0.0.1:8080", self.bind),
+        })
+    }
+
+    /// The database to use: the configured URL, or the SQLite file in the data folder.
+    pub fn database(&self) -> crate::db::DatabaseUrl {
+        match &self.database_url {
+            Some(url) => crate::db::DatabaseUrl::parse(url.expose()),
+            None => crate::db::DatabaseUrl::Sqlite(self.data_dir.join("commonground.db")),
+        }
+    }
+
+    /// The search index folder.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("search-index")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::load_from(&vars(&[
+            ("COMMONGROUND_BIND", "0.0.0.0:9000"),
+            ("COMMONGROUND_ENV", "production"),
+            ("COMMONGROUND_DATABASE_URL", "postgres://u:pw@localhost/cg"),
+        ]))
+        .unwrap();
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.env, Environment::Production);
+        assert!(!format!("{s:?}").contains("pw@"), "secrets must not print");
+    }
+
+    #[test]
+    fn unknown_or_bad_values_are_refused_by_name() {
+        let err = Settings::load_from(&vars(&[("COMMONGROUND_PORTT", "1")])).unwrap_err();
+        assert!(err.to_string().contains("COMMONGROUND_PORTT"));
+        let err = Settings::load_from(&vars(&[("COMMONGROUND_ENV", "staging")])).unwrap_err();
+        assert!(err.to_string().contains("COMMONGROUND_ENV"));
+    }
+}

@@ -1,0 +1,188 @@
+//! The tables, in column types both engines share (Text, Integer, BigInt, Double, Bool,
+//! Timestamp, Date). Written by hand to match `migrations/*/`; a test runs real queries
+//! against both engines.
+#![allow(missing_docs)]
+
+diesel::table! {
+    taxonomy_terms (id) {
+        id -> Text,
+        vocabulary -> Text,
+        slug -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        website -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        charity_number -> Nullable<Text>,
+        kind -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        summary -> Text,
+        description -> Text,
+        status -> Text,
+        url -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        fees_description -> Nullable<Text>,
+        eligibility_description -> Nullable<Text>,
+        minimum_age -> Nullable<Integer>,
+        maximum_age -> Nullable<Integer>,
+        how_to_access -> Text,
+        attending_type -> Text,
+        capacity -> Text,
+        languages -> Text,
+        keywords -> Text,
+        approval -> Text,
+        last_verified -> Timestamp,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_taxonomy (service_id, term_id) {
+        service_id -> Text,
+        term_id -> Text,
+    }
+}
+
+diesel::table! {
+    cost_options (id) {
+        id -> Text,
+        service_id -> Text,
+        option -> Text,
+        amount -> Nullable<Double>,
+        currency -> Text,
+        amount_description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        service_id -> Text,
+        name -> Nullable<Text>,
+        title -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        name -> Text,
+        address_1 -> Text,
+        city -> Text,
+        postcode -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        masked -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    location_accessibility (location_id, term_id) {
+        location_id -> Text,
+        term_id -> Text,
+    }
+}
+
+diesel::table! {
+    service_at_locations (id) {
+        id -> Text,
+        service_id -> Text,
+        location_id -> Text,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> Text,
+        service_id -> Text,
+        freq -> Text,
+        byday -> Text,
+        week_of_month -> Nullable<Text>,
+        opens_at -> Text,
+        closes_at -> Text,
+        valid_from -> Nullable<Date>,
+        valid_to -> Nullable<Date>,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    postcodes (postcode) {
+        postcode -> Text,
+        outward -> Text,
+        latitude -> Double,
+        longitude -> Double,
+    }
+}
+
+diesel::table! {
+    places (id) {
+        id -> Text,
+        name -> Text,
+        name_key -> Text,
+        county -> Text,
+        latitude -> Double,
+        longitude -> Double,
+    }
+}
+
+diesel::table! {
+    search_outbox (id) {
+        id -> BigInt,
+        service_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(services -> organizations (organization_id));
+diesel::joinable!(service_taxonomy -> services (service_id));
+diesel::joinable!(service_taxonomy -> taxonomy_terms (term_id));
+diesel::joinable!(cost_options -> services (service_id));
+diesel::joinable!(contacts -> services (service_id));
+diesel::joinable!(schedules -> services (service_id));
+diesel::joinable!(service_at_locations -> services (service_id));
+diesel::joinable!(service_at_locations -> locations (location_id));
+diesel::joinable!(location_accessibility -> locations (location_id));
+diesel::joinable!(location_accessibility -> taxonomy_terms (term_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    taxonomy_terms,
+    organizations,
+    services,
+    service_taxonomy,
+    cost_options,
+    contacts,
+    locations,
+    location_accessibility,
+    service_at_locations,
+    schedules,
+    postcodes,
+    places,
+    search_outbox,
+);

@@ -1,0 +1,11 @@
+//! The community asset directory: vocabularies, listings, geocoding, the seed region, search
+//! and keeping the search index in step with the database.
+
+pub mod geocode;
+pub mod index_sync;
+pub mod listing;
+pub mod outbox;
+pub mod postcodes;
+pub mod search;
+pub mod seed;
+pub mod taxonomy;

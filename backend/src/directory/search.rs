@@ -1,0 +1,613 @@
+//! The directory search use-case, shared by the API, the public pages and (later) the search a
+//! link worker runs inside a referral: parse and check the parameters, resolve "where", ask the
+//! index, load the listings of the page from the database.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::db::DbConnection;
+use crate::directory::geocode::{self, Geocoded, Precision};
+use crate::directory::listing::{self, Listing};
+use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+
+/// Longest text query accepted.
+pub const MAX_Q_LEN: usize = 200;
+/// Largest radius.
+pub const MAX_RADIUS_KM: f64 = 200.0;
+/// Radius used when a place is given without one.
+pub const DEFAULT_RADIUS_KM: f64 = 10.0;
+/// Results per page unless asked.
+pub const DEFAULT_PER_PAGE: usize = 20;
+/// Most results per page.
+pub const MAX_PER_PAGE: usize = 100;
+/// Most values in one filter.
+const MAX_FILTER_VALUES: usize = 20;
+
+/// Field-by-field problems with a request, in the words the person needs.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Why a search could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchFailure {
+    /// Parameters that do not make sense; each named.
+    #[error("invalid search")]
+    Invalid(FieldErrors),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] diesel::result::Error),
+    /// The index failed.
+    #[error("search index: {0}")]
+    Index(#[from] search_index::SearchError),
+}
+
+/// A search, as typed (everything optional, all text until checked).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SearchParams {
+    /// What.
+    pub q: String,
+    /// Where: a postcode, outward code, town or village.
+    pub near: String,
+    /// Or where, as coordinates.
+    pub lat: String,
+    /// Or where, as coordinates.
+    pub lon: String,
+    /// How far, km.
+    pub radius_km: String,
+    /// Category slugs.
+    pub category: Vec<String>,
+    /// Audience slugs.
+    pub audience: Vec<String>,
+    /// Accessibility feature slugs.
+    pub accessibility: Vec<String>,
+    /// `free` for free only.
+    pub cost: String,
+    /// Days, `MO`..`SU` (or day names).
+    pub day: Vec<String>,
+    /// `in_person`, `online`, `phone`, `hybrid`.
+    pub attendance: Vec<String>,
+    /// `accepting`, `waitlist`, `full`, `paused`.
+    pub capacity: Vec<String>,
+    /// `relevance`, `distance`, `last_verified`, `name`.
+    pub sort: String,
+    /// Page number from 1.
+    pub page: String,
+    /// Results per page.
+    pub per_page: String,
+}
+
+impl SearchParams {
+    /// From query-string pairs; repeated keys and comma-separated values both add to a list.
+    /// Unknown keys are ignored (pages carry their own).
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut p = SearchParams::default();
+        for (key, value) in pairs {
+            let list = |target: &mut Vec<String>| {
+                target.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string),
+                );
+            };
+            match key.as_str() {
+                "q" => p.q = value,
+                "near" => p.near = value,
+                "lat" => p.lat = value,
+                "lon" => p.lon = value,
+                "radius_km" => p.radius_km = value,
+                "category" => list(&mut p.category),
+                "audience" => list(&mut p.audience),
+                "accessibility" => list(&mut p.accessibility),
+                "cost" => p.cost = value,
+                "day" => list(&mut p.day),
+                "attendance" => list(&mut p.attendance),
+                "capacity" => list(&mut p.capacity),
+                "sort" => p.sort = value,
+                "page" => p.page = value,
+                "per_page" => p.per_page = value,
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    /// The listing in full.
+    #[serde(flatten)]
+    pub listing: Listing,
+    /// Km from the origin to the nearest location.
+    pub distance_km: Option<f64>,
+    /// The description with matched words in `<b>`; HTML-escaped otherwise.
+    pub snippet_html: Option<String>,
+}
+
+/// A facet value with its count.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetValue {
+    /// Slug (the filter value).
+    pub value: String,
+    /// Display name.
+    pub name: String,
+    /// Matching listings.
+    pub count: u32,
+}
+
+/// A wider search that finds something, for "nothing found" answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct WiderSearch {
+    /// `radius`, `without_filter` or `spelling`.
+    pub kind: &'static str,
+    /// For people: "Search within 25 km (4 results)".
+    pub label: String,
+    /// The changed parameter: radius in km, the dimension to drop, or the corrected text.
+    pub value: String,
+    /// How many it finds.
+    pub total: usize,
+}
+
+/// Why nothing was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZeroResultHelp {
+    /// A sentence for people.
+    pub reason: String,
+    /// What would find something.
+    pub wider: Vec<WiderSearch>,
+}
+
+/// The checked request and where it is measured from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    /// The point.
+    #[serde(flatten)]
+    pub place: Geocoded,
+    /// The radius, km.
+    pub radius_km: f64,
+}
+
+/// What a search answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchOutcome {
+    /// Matching listings in all.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Results per page.
+    pub per_page: usize,
+    /// Pages in all.
+    pub pages: usize,
+    /// Where distances are measured from.
+    pub origin: Option<Origin>,
+    /// This page of results.
+    pub results: Vec<SearchResult>,
+    /// Counts per filter value for this search.
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// Set when nothing was found.
+    pub help: Option<ZeroResultHelp>,
+}
+
+/// The day codes with their names.
+pub const DAYS: [(&str, &str); 7] = [
+    ("MO", "Monday"),
+    ("TU", "Tuesday"),
+    ("WE", "Wednesday"),
+    ("TH", "Thursday"),
+    ("FR", "Friday"),
+    ("SA", "Saturday"),
+    ("SU", "Sunday"),
+];
+/// Ways of attending with their names.
+pub const ATTENDANCE: [(&str, &str); 4] = [
+    ("in_person", "In person"),
+    ("online", "Online"),
+    ("phone", "By phone"),
+    ("hybrid", "In person or online"),
+];
+/// Capacity states with their names.
+pub const CAPACITY: [(&str, &str); 4] = [
+    ("accepting", "Taking new people"),
+    ("waitlist", "Waiting list"),
+    ("full", "Full"),
+    ("paused", "Paused"),
+];
+/// Sorts with their names.
+pub const SORTS: [(&str, &str); 4] = [
+    ("relevance", "Best match"),
+    ("distance", "Nearest"),
+    ("last_verified", "Recently checked"),
+    ("name", "Name"),
+];
+
+fn day_code(input: &str) -> Option<&'static str> {
+    let lower = input.trim().to_lowercase();
+    DAYS.iter()
+        .find(|(code, name)| {
+            code.eq_ignore_ascii_case(&lower)
+                || name.to_lowercase() == lower
+                || name[..3].to_lowercase() == lower
+        })
+        .map(|(c, _)| *c)
+}
+
+/// Checks the parameters and runs the search.
+pub fn search(
+    conn: &mut DbConnection,
+    index: &search_index::SearchIndex,
+    taxonomy: &Taxonomy,
+    params: &SearchParams,
+    public_only: bool,
+) -> Result<SearchOutcome, SearchFailure> {
+    let mut errors = FieldErrors::new();
+    let q = params.q.trim().to_string();
+    if q.chars().count() > MAX_Q_LEN {
+        errors.insert("q".into(), format!("at most {MAX_Q_LEN} characters"));
+    }
+
+    // Where.
+    let mut place: Option<Geocoded> = None;
+    let (lat, lon) = (params.lat.trim(), params.lon.trim());
+    if !lat.is_empty() || !lon.is_empty() {
+        if !params.near.trim().is_empty() {
+            errors.insert(
+                "near".into(),
+                "give a place or lat and lon, not both".into(),
+            );
+        }
+        match (lat.parse::<f64>(), lon.parse::<f64>()) {
+            (Ok(la), Ok(lo)) => match crate::domain::GeoPoint::new(la, lo) {
+                Ok(p) => {
+                    place = Some(Geocoded {
+                        lat: p.lat(),
+                        lon: p.lon(),
+                        label: format!("{la:.4}, {lo:.4}"),
+                        precision: Precision::Coordinates,
+                    })
+                }
+                Err(crate::domain::geo_point::GeoPointError::Latitude) => {
+                    errors.insert("lat".into(), "latitude must be between -90 and 90".into());
+                }
+                Err(crate::domain::geo_point::GeoPointError::Longitude) => {
+                    errors.insert(
+                        "lon".into(),
+                        "longitude must be between -180 and 180".into(),
+                    );
+                }
+            },
+            (la, lo) => {
+                if la.is_err() {
+                    errors.insert("lat".into(), "latitude must be a number (with lon)".into());
+                }
+                if lo.is_err() {
+                    errors.insert("lon".into(), "longitude must be a number (with lat)".into());
+                }
+            }
+        }
+    } else if !params.near.trim().is_empty() {
+        match geocode::geocode(conn, &params.near) {
+            Ok(found) => place = Some(found),
+            Err(geocode::GeocodeError::Db(e)) => {
+                return Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(
+                    e.into(),
+                )))
+            }
+            Err(e) => {
+                errors.insert("near".into(), e.to_string());
+            }
+        }
+    }
+    let radius_km = if params.radius_km.trim().is_empty() {
+        DEFAULT_RADIUS_KM
+    } else {
+        match params.radius_km.trim().parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM => r,
+            _ => {
+                errors.insert(
+                    "radius_km".into(),
+                    format!("must be a number above 0 and at most {MAX_RADIUS_KM}"),
+                );
+                DEFAULT_RADIUS_KM
+            }
+        }
+    };
+    if !params.radius_km.trim().is_empty()
+        && place.is_none()
+        && !errors.contains_key("near")
+        && !errors.contains_key("lat")
+    {
+        errors.insert(
+            "radius_km".into(),
+            "needs a place (near) or lat and lon".into(),
+        );
+    }
+
+    // Filters.
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, vocabulary, values) in [
+        ("category", Vocabulary::Category, &params.category),
+        ("audience", Vocabulary::Audience, &params.audience),
+        (
+            "accessibility",
+            Vocabulary::Accessibility,
+            &params.accessibility,
+        ),
+    ] {
+        check_list(&mut errors, &mut filters, name, values, |v| {
+            taxonomy.by_slug(vocabulary, v).map(|t| t.slug.clone())
+        });
+    }
+    check_list(&mut errors, &mut filters, "day", &params.day, |v| {
+        day_code(v).map(str::to_string)
+    });
+    check_list(
+        &mut errors,
+        &mut filters,
+        "attendance",
+        &params.attendance,
+        |v| {
+            ATTENDANCE
+                .iter()
+                .find(|(c, _)| *c == v)
+                .map(|(c, _)| c.to_string())
+        },
+    );
+    check_list(
+        &mut errors,
+        &mut filters,
+        "capacity",
+        &params.capacity,
+        |v| {
+            CAPACITY
+                .iter()
+                .find(|(c, _)| *c == v)
+                .map(|(c, _)| c.to_string())
+        },
+    );
+    match params.cost.trim() {
+        "" | "any" => {}
+        "free" => {
+            filters.insert("cost".into(), vec!["free".into()]);
+        }
+        _ => {
+            errors.insert("cost".into(), "must be free (or left out)".into());
+        }
+    }
+
+    let sort = match params.sort.trim() {
+        "" | "relevance" => search_index::Sort::Relevance,
+        "distance" => search_index::Sort::Distance,
+        "last_verified" => search_index::Sort::LastVerified,
+        "name" => search_index::Sort::Name,
+        _ => {
+            errors.insert(
+                "sort".into(),
+                "must be relevance, distance, last_verified or name".into(),
+            );
+            search_index::Sort::Relevance
+        }
+    };
+    if sort == search_index::Sort::Distance && place.is_none() && !errors.contains_key("near") {
+        errors.insert(
+            "sort".into(),
+            "sorting by distance needs a place (near) or lat and lon".into(),
+        );
+    }
+    let page = parse_count(
+        &mut errors,
+        "page",
+        &params.page,
+        1,
+        1,
+        usize::MAX / 1024,
+        "a whole number from 1",
+    );
+    let per_page = parse_count(
+        &mut errors,
+        "per_page",
+        &params.per_page,
+        DEFAULT_PER_PAGE,
+        1,
+        MAX_PER_PAGE,
+        "a whole number from 1 to 100",
+    );
+    if !errors.is_empty() {
+        return Err(SearchFailure::Invalid(errors));
+    }
+
+    let origin_point = place
+        .as_ref()
+        .and_then(|p| search_index::GeoPoint::new(p.lat, p.lon).ok());
+    let request = search_index::SearchRequest {
+        text: q,
+        origin: origin_point,
+        radius_km: origin_point.map(|_| radius_km),
+        filters,
+        sort,
+        offset: (page - 1).saturating_mul(per_page),
+        limit: per_page,
+        public_only,
+        now: crate::directory::index_sync::now_secs(),
+    };
+    let found = index.search(&request)?;
+    let pages = found.total.div_ceil(per_page).max(1);
+    if page > pages {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "page".into(),
+            format!(
+                "there {} only {pages} page{} of results",
+                if pages == 1 { "is" } else { "are" },
+                if pages == 1 { "" } else { "s" }
+            ),
+        );
+        return Err(SearchFailure::Invalid(errors));
+    }
+    let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
+    let listings = listing::load_many(conn, &ids, taxonomy)?;
+    let mut by_id: BTreeMap<String, Listing> =
+        listings.into_iter().map(|l| (l.id.clone(), l)).collect();
+    let results = found
+        .hits
+        .iter()
+        .filter_map(|hit| {
+            let listing = by_id.remove(&hit.id)?;
+            Some(SearchResult {
+                listing,
+                distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
+                snippet_html: hit.snippet_html.clone(),
+            })
+        })
+        .collect();
+    Ok(SearchOutcome {
+        total: found.total,
+        page,
+        per_page,
+        pages,
+        origin: place.map(|p| Origin {
+            place: p,
+            radius_km,
+        }),
+        results,
+        facets: named_facets(found.facets, taxonomy),
+        help: found.help.map(|h| explain(h, &request)),
+    })
+}
+
+fn check_list(
+    errors: &mut FieldErrors,
+    filters: &mut BTreeMap<String, Vec<String>>,
+    name: &str,
+    values: &[String],
+    known: impl Fn(&str) -> Option<String>,
+) {
+    if values.len() > MAX_FILTER_VALUES {
+        errors.insert(name.into(), format!("at most {MAX_FILTER_VALUES} values"));
+        return;
+    }
+    let mut accepted = Vec::new();
+    for value in values {
+        match known(value.trim()) {
+            Some(v) => accepted.push(v),
+            None => {
+                let shown: String = value.chars().take(40).collect();
+                errors.insert(name.into(), format!("unknown {name} {shown:?}"));
+                return;
+            }
+        }
+    }
+    if !accepted.is_empty() {
+        filters.insert(name.into(), accepted);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn parse_count(
+    errors: &mut FieldErrors,
+    name: &str,
+    text: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+    expected: &str,
+) -> usize {
+    if text.trim().is_empty() {
+        return default;
+    }
+    match text.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => n,
+        _ => {
+            errors.insert(name.into(), format!("must be {expected}"));
+            default
+        }
+    }
+}
+
+fn named_facets(
+    facets: search_index::Facets,
+    taxonomy: &Taxonomy,
+) -> BTreeMap<String, Vec<FacetValue>> {
+    let mut out = BTreeMap::new();
+    for (dimension, counts) in facets {
+        let name_of = |value: &str| -> Option<String> {
+            let fixed = |table: &[(&str, &str)]| {
+                table
+                    .iter()
+                    .find(|(c, _)| *c == value)
+                    .map(|(_, n)| n.to_string())
+            };
+            match dimension.as_str() {
+                "category" => taxonomy
+                    .by_slug(Vocabulary::Category, value)
+                    .map(|t| t.name.clone()),
+                "audience" => taxonomy
+                    .by_slug(Vocabulary::Audience, value)
+                    .map(|t| t.name.clone()),
+                "accessibility" => taxonomy
+                    .by_slug(Vocabulary::Accessibility, value)
+                    .map(|t| t.name.clone()),
+                "day" => fixed(&DAYS),
+                "attendance" => fixed(&ATTENDANCE),
+                "capacity" => fixed(&CAPACITY),
+                "cost" => Some(if value == "free" {
+                    "Free".into()
+                } else {
+                    "Costs money".into()
+                }),
+                _ => None,
+            }
+        };
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .filter_map(|(value, count)| {
+                Some(FacetValue {
+                    name: name_of(&value)?,
+                    value,
+                    count,
+                })
+            })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+        if !values.is_empty() && dimension != "status" {
+            out.insert(dimension, values);
+        }
+    }
+    out
+}
+
+fn explain(
+    help: search_index::ZeroResultHelp,
+    request: &search_index::SearchRequest,
+) -> ZeroResultHelp {
+    let wider = help
+        .wider
+        .into_iter()
+        .map(|w| match w {
+            search_index::WiderSearch::Radius { radius_km, total } => WiderSearch {
+                kind: "radius",
+                label: format!("Search within {radius_km} km ({total} found)"),
+                value: radius_km.to_string(),
+                total,
+            },
+            search_index::WiderSearch::WithoutFilter { dimension, total } => WiderSearch {
+                kind: "without_filter",
+                label: format!("Search without the {dimension} filter ({total} found)"),
+                value: dimension,
+                total,
+            },
+            search_index::WiderSearch::Spelling { text, total } => WiderSearch {
+                kind: "spelling",
+                label: format!("Search for “{text}” ({total} found)"),
+                value: text,
+                total,
+            },
+        })
+        .collect();
+    let _ = request;
+    ZeroResultHelp {
+        reason: help.reason,
+        wider,
+    }
+}

@@ -1,0 +1,282 @@
+//! The one place errors meet HTTP. Use-cases return their own errors; they become an
+//! [`AppError`], which renders as the JSON error shape on the API ([`ApiError`]) or as a
+//! readable page ([`PageError`]). A 500 is logged here, once, and the person sees a generic
+//! message: internals never leak into a response.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::directory::search::{FieldErrors, SearchFailure};
+
+/// What went wrong, independent of how it is shown.
+#[derive(Debug, Clone)]
+pub enum AppError {
+    /// The request cannot be understood (400).
+    BadRequest {
+        /// Machine-readable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// Per field.
+        fields: FieldErrors,
+    },
+    /// Understood, but values are not acceptable (422).
+    Invalid(FieldErrors),
+    /// No such record, or one the caller may not know exists (404).
+    NotFound {
+        /// For people.
+        message: String,
+        /// Per field, when a parameter named something that does not exist.
+        fields: FieldErrors,
+    },
+    /// Body too large (413).
+    PayloadTooLarge(String),
+    /// A dependency (database) is not reachable now (503).
+    Unavailable(String),
+    /// A bug or an unexpected failure (500): logged with the detail, shown without it.
+    Internal(String),
+}
+
+impl AppError {
+    /// A 404 for a record.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        AppError::NotFound {
+            message: message.into(),
+            fields: FieldErrors::new(),
+        }
+    }
+
+    /// A 422 for one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(BTreeMap::from([(field.to_string(), message.into())]))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. } => code,
+            AppError::Invalid(_) => "validation_failed",
+            AppError::NotFound { .. } => "not_found",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message shown to people (never internal detail).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::BadRequest { message, .. }
+            | AppError::NotFound { message, .. }
+            | AppError::PayloadTooLarge(message) => message.clone(),
+            AppError::Invalid(fields) => {
+                let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                format!("check {}", names.join(", "))
+            }
+            AppError::Unavailable(_) => {
+                "the service is starting or its database is unreachable; try again shortly".into()
+            }
+            AppError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+        }
+    }
+
+    /// Field errors, if any.
+    pub fn fields(&self) -> FieldErrors {
+        match self {
+            AppError::BadRequest { fields, .. }
+            | AppError::NotFound { fields, .. }
+            | AppError::Invalid(fields) => fields.clone(),
+            _ => FieldErrors::new(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            AppError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "dependency unavailable")
+            }
+            _ => {}
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code(), self.public_message())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(format!("database pool: {e}"))
+    }
+}
+
+impl From<search_index::SearchError> for AppError {
+    fn from(e: search_index::SearchError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<SearchFailure> for AppError {
+    fn from(e: SearchFailure) -> Self {
+        match e {
+            SearchFailure::Invalid(fields) => AppError::Invalid(fields),
+            SearchFailure::Db(e) => e.into(),
+            SearchFailure::Index(e) => e.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    fields: FieldErrors,
+}
+
+/// An error answered as JSON: `{"error": {"code", "message", "fields"}}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+/// The JSON error response of an [`AppError`].
+pub fn json_response(error: &AppError) -> HttpResponse {
+    error.log();
+    HttpResponse::build(error.status())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ErrorBody {
+            error: ErrorDetail {
+                code: error.code(),
+                message: error.public_message(),
+                fields: error.fields(),
+            },
+        })
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        json_response(&self.0)
+    }
+}
+
+/// An error answered as an HTML page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// The HTML error page of an [`AppError`]: self-contained, so it renders even when templates
+/// cannot.
+pub fn page_response(error: &AppError) -> HttpResponse {
+    error.log();
+    let title = match error.status() {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            "Please check what you entered"
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => "That was too large",
+        StatusCode::SERVICE_UNAVAILABLE => "Not available just now",
+        _ => "Sorry, something went wrong",
+    };
+    let mut items = String::new();
+    for (field, message) in error.fields() {
+        items.push_str(&format!(
+            "<li><strong>{}</strong>: {}</li>",
+            escape(&field),
+            escape(&message)
+        ));
+    }
+    let list = if items.is_empty() {
+        String::new()
+    } else {
+        format!("<ul class=\"error-list\">{items}</ul>")
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} – Common Ground</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
+         <header class=\"site-header\"><a class=\"brand\" href=\"/\">Common Ground</a></header>\
+         <main id=\"main\" class=\"page\"><h1>{title}</h1><div class=\"error-summary\" role=\"alert\"><p>{}</p>{list}</div>\
+         <p><a href=\"/\">Search the directory</a></p></main></body></html>",
+        escape(&error.public_message())
+    );
+    HttpResponse::build(error.status())
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        page_response(&self.0)
+    }
+}

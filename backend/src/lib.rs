@@ -1,0 +1,17 @@
+//! Common Ground: a social prescribing platform for the NHS. GP practice teams refer people to
+//! link workers, who connect them with community groups found in a geo-tagged directory.
+//!
+//! This crate is the server and its use-cases; the `commonground` binary (`main.rs`) is a thin
+//! command line over it, and the end-to-end tests drive it through [`startup::Application`].
+
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod ids;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod templates;

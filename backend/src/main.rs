@@ -1,0 +1,188 @@
+//! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use backend::config::{Environment, Settings};
+use backend::db::{self, migrations};
+use backend::directory::{index_sync, postcodes, seed, taxonomy::Taxonomy};
+use backend::startup::Application;
+use clap::{Parser, Subcommand};
+
+/// Common Ground: social prescribing for the NHS.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application and API (the default). A first start on an empty database
+    /// migrates it, loads the seed region and builds the search index.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load (or refresh) the seed region; safe to run twice.
+    Seed,
+    /// Rebuild the search index from the database (stop the server first).
+    Reindex,
+    /// Load Ordnance Survey Code-Point Open CSV (a file or a folder of .csv/.csv.gz).
+    ImportPostcodes {
+        /// The file or folder.
+        path: PathBuf,
+        /// Instead of loading, write converted `postcode,lat,lon` rows to this file (how
+        /// `seed-data/postcodes.csv.gz` is made).
+        #[arg(long)]
+        convert_to: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    backend::telemetry::init(&settings);
+    match run(cli.command.unwrap_or(Command::Serve), settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    match command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let mut conn = connect(&settings)?;
+            let applied = migrations::run_pending(&mut conn)
+                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!(
+                "{} migration(s) applied on {}",
+                applied.len(),
+                settings.database().describe()
+            );
+            Ok(())
+        }
+        Command::Seed => {
+            let mut conn = connect(&settings)?;
+            migrations::run_pending(&mut conn)
+                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!(
+                "Loading the seed region into {}",
+                settings.database().describe()
+            );
+            let summary = seed::load_all(
+                &mut conn,
+                settings.env == Environment::Development,
+                &mut out,
+            )?;
+            println!("Done: {} services, {} organisations. A running server indexes them within a second.", summary.services, summary.organisations);
+            Ok(())
+        }
+        Command::Reindex => {
+            let mut conn = connect(&settings)?;
+            let taxonomy = Taxonomy::load(&mut conn)?;
+            let dir = settings.index_dir();
+            let (index, _) = search_index::SearchIndex::open_or_create(&dir)?;
+            let mut writer = index
+                .writer(2, 128 * 1024 * 1024)
+                .context("the index is in use: stop the running server first")?;
+            println!("Rebuilding the search index in {}", dir.display());
+            let (count, _) = index_sync::rebuild(&mut conn, &mut writer, &taxonomy, &mut out)?;
+            writer.finish()?;
+            println!("Done: {count} listings indexed.");
+            Ok(())
+        }
+        Command::ImportPostcodes { path, convert_to } => {
+            let started = std::time::Instant::now();
+            if let Some(target) = convert_to {
+                let file = std::fs::File::create(&target)
+                    .with_context(|| format!("cannot write {}", target.display()))?;
+                let mut writer = std::io::BufWriter::new(file);
+                let summary = postcodes::write_converted(&path, &mut writer)?;
+                println!(
+                    "Converted {} postcodes ({} skipped) to {}",
+                    summary.loaded,
+                    summary.skipped,
+                    target.display()
+                );
+                return Ok(());
+            }
+            let mut conn = connect(&settings)?;
+            migrations::run_pending(&mut conn)
+                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!(
+                "Importing postcodes from {} into {}",
+                path.display(),
+                settings.database().describe()
+            );
+            let summary = postcodes::import_codepoint(&mut conn, &path, &mut out)?;
+            println!(
+                "Done in {:.1} s: {} postcodes loaded, {} rows skipped (no coordinates or malformed), from {} file(s).\n\
+                 Contains OS data © Crown copyright and database right.",
+                started.elapsed().as_secs_f64(),
+                summary.loaded,
+                summary.skipped,
+                summary.files
+            );
+            Ok(())
+        }
+    }
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
+    let url = settings.database();
+    url.connect()
+        .with_context(|| format!("cannot open the database ({})", url.describe()))
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let public_url = settings.public_url.clone();
+    let env = settings.env;
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let mut out = std::io::stdout();
+        let app = Application::build(settings.clone(), &mut out)?;
+        let url = public_url.unwrap_or_else(|| {
+            let host = settings
+                .bind
+                .rsplit_once(':')
+                .map_or("127.0.0.1", |(h, _)| h);
+            let host = if host == "0.0.0.0" { "127.0.0.1" } else { host };
+            format!("http://{host}:{}", app.port())
+        });
+        println!();
+        println!(
+            "Common Ground is running at {url}/  (ready in {:.1} s)",
+            app.startup_ms as f64 / 1000.0
+        );
+        if let Some(seeded) = &app.seeded {
+            println!(
+                "  Seeded {} community assets from {} organisations in {} categories.",
+                seeded.services, seeded.organisations, seeded.top_categories
+            );
+        }
+        println!("  Try: {url}/?q=gardening&near=GL5+1HE&radius_km=10");
+        println!("  API: {url}/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10");
+        if env == Environment::Development {
+            println!(
+                "  Demo mode: fictional organisations; sign-in arrives with the accounts feature."
+            );
+        }
+        println!("  Stop with Ctrl-C.");
+        app.run_until_stopped()
+            .await
+            .context("server stopped with an error")
+    })
+}

@@ -1,0 +1,15 @@
+//! Server-rendered public pages: they work without JavaScript, on a phone, and in print.
+
+pub mod assets;
+pub mod listing;
+pub mod search;
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+
+/// An HTML response.
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}

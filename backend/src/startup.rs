@@ -1,0 +1,183 @@
+//! Building the application: database, migrations, first-start seed, search index, indexer and
+//! HTTP server. Tests drive the same code with port 0 and a temporary data folder.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{self, Next};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use search_index::{IndexWriterHandle, SearchIndex};
+
+use crate::config::{Environment, Settings};
+use crate::db::{self, migrations, Pool};
+use crate::directory::index_sync::{self, Indexer};
+use crate::directory::seed::{self, SeedSummary};
+use crate::directory::taxonomy::Taxonomy;
+use crate::routes;
+use crate::state::AppState;
+use crate::templates::Templates;
+
+/// Everything ready before the server starts.
+pub struct Prepared {
+    /// Database connections.
+    pub pool: Pool,
+    /// The open index.
+    pub index: Arc<SearchIndex>,
+    /// Its single writer, for the indexer.
+    pub writer: IndexWriterHandle,
+    /// The outbox position the index reflects.
+    pub cursor: i64,
+    /// The vocabularies.
+    pub taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
+    /// What the first-start seed loaded, if this was a first start.
+    pub seeded: Option<SeedSummary>,
+}
+
+/// Opens the database (migrating it), seeds an empty one, and opens (or rebuilds) the index.
+pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<Prepared> {
+    let url = settings.database();
+    let pool = db::pool(&url, settings.db_pool_size)
+        .with_context(|| format!("cannot open the database ({})", url.describe()))?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    let applied = migrations::run_pending(&mut conn)
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "database migrated");
+    }
+    let seeded = if seed::is_empty(&mut conn)? {
+        let demo = settings.env == Environment::Development;
+        let _ = writeln!(
+            progress,
+            "First start on an empty database: loading the seed region{}",
+            if demo {
+                " (demo mode)"
+            } else {
+                " (reference data only)"
+            }
+        );
+        Some(seed::load_all(&mut conn, demo, progress)?)
+    } else {
+        None
+    };
+    let taxonomy = Taxonomy::load(&mut conn)?;
+    let (index, writer, cursor) =
+        index_sync::open_index(&mut conn, &settings.index_dir(), &taxonomy, progress)?;
+    Ok(Prepared {
+        pool,
+        index: Arc::new(index),
+        writer,
+        cursor,
+        taxonomy: Arc::new(RwLock::new(Arc::new(taxonomy))),
+        seeded,
+    })
+}
+
+/// The running application.
+pub struct Application {
+    server: Server,
+    port: u16,
+    indexer: Indexer,
+    /// What the first-start seed loaded, if anything.
+    pub seeded: Option<SeedSummary>,
+    /// How long start-up took, in milliseconds.
+    pub startup_ms: u128,
+}
+
+impl Application {
+    /// Prepares everything and binds the listener (port 0 picks a free port).
+    pub fn build(settings: Settings, progress: &mut dyn Write) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let addr = settings.bind_addr()?;
+        let listener = TcpListener::bind(addr).with_context(|| {
+            format!("cannot listen on {addr}: is another program using it? Set COMMONGROUND_BIND, e.g. 127.0.0.1:8081")
+        })?;
+        let port = listener.local_addr()?.port();
+        let prepared = prepare(&settings, progress)?;
+        let templates = Templates::load(settings.dev_templates)?;
+        let indexer = Indexer::spawn(
+            prepared.pool.clone(),
+            prepared.taxonomy.clone(),
+            prepared.writer,
+            prepared.cursor,
+        );
+        let state = AppState {
+            pool: prepared.pool,
+            index: prepared.index,
+            taxonomy: prepared.taxonomy,
+            templates,
+            settings: Arc::new(settings),
+        };
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(middleware::Compress::default())
+                .wrap(security_headers())
+                .wrap(middleware::from_fn(log_request))
+                .configure(routes::configure)
+        })
+        .workers(2)
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            server,
+            port,
+            indexer,
+            seeded: prepared.seeded,
+            startup_ms: started.elapsed().as_millis(),
+        })
+    }
+
+    /// The port listened on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped (Ctrl-C or SIGTERM: requests in flight finish), then lets the
+    /// indexer commit what it has and stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        let indexer = self.indexer;
+        // The indexer's last commit is blocking work.
+        let _ = actix_web::rt::task::spawn_blocking(move || indexer.shutdown()).await;
+        result
+    }
+}
+
+/// Security headers on every response, errors included.
+fn security_headers() -> middleware::DefaultHeaders {
+    middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+}
+
+/// One log line per request: method, path (never the query string, which may hold a
+/// person's postcode), status, duration.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let response = next.call(req).await?;
+    tracing::info!(
+        http.method = %method,
+        http.path = %path,
+        http.status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}

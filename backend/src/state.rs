@@ -1,0 +1,32 @@
+//! What every request shares.
+
+use std::sync::{Arc, RwLock};
+
+use search_index::SearchIndex;
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::directory::taxonomy::Taxonomy;
+use crate::templates::Templates;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database connections.
+    pub pool: Pool,
+    /// The search index (one reader for the process).
+    pub index: Arc<SearchIndex>,
+    /// The vocabularies, reloaded when they change.
+    pub taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
+    /// The pages.
+    pub templates: Arc<Templates>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// The current vocabularies.
+    pub fn taxonomy(&self) -> Arc<Taxonomy> {
+        self.taxonomy.read().map(|t| t.clone()).unwrap_or_default()
+    }
+}

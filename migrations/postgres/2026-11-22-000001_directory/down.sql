@@ -1,0 +1,13 @@
+DROP TABLE search_outbox;
+DROP TABLE places;
+DROP TABLE postcodes;
+DROP TABLE schedules;
+DROP TABLE service_at_locations;
+DROP TABLE location_accessibility;
+DROP TABLE locations;
+DROP TABLE contacts;
+DROP TABLE cost_options;
+DROP TABLE service_taxonomy;
+DROP TABLE services;
+DROP TABLE organizations;
+DROP TABLE taxonomy_terms;

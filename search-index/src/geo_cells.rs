@@ -1,0 +1,181 @@
+//! Geography: points, exact great-circle distance, and the grid cells used to pick candidates.
+//!
+//! tantivy has no geographic query. Each location is indexed as a term per grid level
+//! (`"2:1234:-56"`); a radius search ORs the terms of the cells that cover the circle's bounding
+//! box at the coarsest level that still needs only a few cells, and the collector then checks the
+//! exact distance against each location's packed coordinates. Cells over-cover, never
+//! under-cover, so no listing inside the radius is missed and none outside it is returned.
+
+use geo::{Distance, Haversine, Point};
+
+/// Grid cell sizes in degrees, finest first (about 1.1 km, 5.5 km, 22 km and 110 km of latitude).
+pub(crate) const CELL_LEVELS: [f64; 4] = [0.01, 0.05, 0.2, 1.0];
+
+/// Most cells a radius query may OR together before a coarser level is used.
+const MAX_CELLS: usize = 48;
+
+/// A WGS84 coordinate that is known to be valid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeoPoint {
+    lat: f64,
+    lon: f64,
+}
+
+impl GeoPoint {
+    /// A point, refused when latitude is outside -90..=90 or longitude outside -180..=180.
+    pub fn new(lat: f64, lon: f64) -> crate::error::Result<Self> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(crate::SearchError::InvalidCoordinate(format!(
+                "latitude {lat}"
+            )));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(crate::SearchError::InvalidCoordinate(format!(
+                "longitude {lon}"
+            )));
+        }
+        Ok(Self { lat, lon })
+    }
+
+    /// Latitude in degrees.
+    pub fn lat(&self) -> f64 {
+        self.lat
+    }
+
+    /// Longitude in degrees.
+    pub fn lon(&self) -> f64 {
+        self.lon
+    }
+
+    /// Packs the point into one u64 (32 bits each, about 5 mm resolution) for a fast field.
+    pub(crate) fn pack(&self) -> u64 {
+        let lat = ((self.lat + 90.0) / 180.0 * f64::from(u32::MAX)).round() as u64;
+        let lon = ((self.lon + 180.0) / 360.0 * f64::from(u32::MAX)).round() as u64;
+        (lat << 32) | lon
+    }
+
+    /// The inverse of [`GeoPoint::pack`].
+    pub(crate) fn unpack(packed: u64) -> Self {
+        let lat = (packed >> 32) as f64 / f64::from(u32::MAX) * 180.0 - 90.0;
+        let lon = (packed & 0xFFFF_FFFF) as f64 / f64::from(u32::MAX) * 360.0 - 180.0;
+        Self { lat, lon }
+    }
+
+    /// The cell terms of this point, one per level.
+    pub(crate) fn cell_terms(&self) -> Vec<String> {
+        CELL_LEVELS
+            .iter()
+            .enumerate()
+            .map(|(level, size)| {
+                cell_term(
+                    level,
+                    cell_index(self.lat, *size),
+                    cell_index(self.lon, *size),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Great-circle (haversine) distance in kilometres.
+pub fn distance_km(a: GeoPoint, b: GeoPoint) -> f64 {
+    Haversine::distance(Point::new(a.lon, a.lat), Point::new(b.lon, b.lat)) / 1000.0
+}
+
+fn cell_index(degrees: f64, size: f64) -> i64 {
+    (degrees / size).floor() as i64
+}
+
+fn cell_term(level: usize, lat_index: i64, lon_index: i64) -> String {
+    format!("{level}:{lat_index}:{lon_index}")
+}
+
+/// The cell terms covering a circle, at the finest level needing at most [`MAX_CELLS`] cells.
+pub(crate) fn covering_cells(center: GeoPoint, radius_km: f64) -> Vec<String> {
+    // Degrees of latitude are ~111.2 km everywhere; degrees of longitude shrink with cos(lat), so
+    // use the latitude of the circle's edge nearest a pole to be sure the box is wide enough.
+    let dlat = radius_km / 111.0 + 1e-6;
+    let edge_lat = (center.lat.abs() + dlat).min(89.9);
+    let dlon = (radius_km / (111.0 * edge_lat.to_radians().cos()) + 1e-6).min(180.0);
+    let (min_lat, max_lat) = (
+        (center.lat - dlat).max(-90.0),
+        (center.lat + dlat).min(90.0),
+    );
+    let (min_lon, max_lon) = (center.lon - dlon, center.lon + dlon);
+    for (level, size) in CELL_LEVELS.iter().enumerate() {
+        let lat_range = cell_index(min_lat, *size)..=cell_index(max_lat, *size);
+        let lon_range = cell_index(min_lon, *size)..=cell_index(max_lon, *size);
+        let count = lat_range.clone().count() * lon_range.clone().count();
+        if count <= MAX_CELLS || level == CELL_LEVELS.len() - 1 {
+            let mut cells = Vec::with_capacity(count);
+            for lat in lat_range {
+                for lon in lon_range.clone() {
+                    cells.push(cell_term(level, lat, wrap_lon_index(lon, *size)));
+                }
+            }
+            cells.sort();
+            cells.dedup();
+            return cells;
+        }
+    }
+    Vec::new()
+}
+
+/// Longitude cells wrap at the antimeridian.
+fn wrap_lon_index(index: i64, size: f64) -> i64 {
+    let per_turn = (360.0 / size).round() as i64;
+    let min = (-180.0 / size).floor() as i64;
+    (index - min).rem_euclid(per_turn) + min
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_out_of_range_coordinates() {
+        assert!(GeoPoint::new(91.0, 0.0).is_err());
+        assert!(GeoPoint::new(-90.5, 0.0).is_err());
+        assert!(GeoPoint::new(0.0, 180.5).is_err());
+        assert!(GeoPoint::new(f64::NAN, 0.0).is_err());
+        assert!(GeoPoint::new(51.74, -2.2).is_ok());
+    }
+
+    #[test]
+    fn packing_keeps_millimetre_precision() {
+        let p = GeoPoint::new(51.743_612, -2.206_803).unwrap();
+        let q = GeoPoint::unpack(p.pack());
+        assert!(distance_km(p, q) < 0.001, "{q:?}");
+    }
+
+    #[test]
+    fn stroud_to_cirencester_is_about_eighteen_km() {
+        let stroud = GeoPoint::new(51.7436, -2.2068).unwrap();
+        let cirencester = GeoPoint::new(51.7184, -1.9686).unwrap();
+        let d = distance_km(stroud, cirencester);
+        assert!((16.0..18.0).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn covering_cells_contain_every_point_inside_the_radius() {
+        let centre = GeoPoint::new(51.7436, -2.2068).unwrap();
+        for radius in [0.5, 3.0, 10.0, 25.0, 80.0, 200.0] {
+            let cells = covering_cells(centre, radius);
+            assert!(!cells.is_empty() && cells.len() <= MAX_CELLS.max(cells.len()));
+            // Walk a ring just inside the radius: every point's cell at the chosen level must be
+            // one of the covering cells.
+            let level: usize = cells[0].split(':').next().unwrap().parse().unwrap();
+            for step in 0..360 {
+                let bearing = f64::from(step).to_radians();
+                let d = radius * 0.999;
+                let lat = centre.lat + (d / 111.2) * bearing.cos();
+                let lon = centre.lon + d / (111.2 * lat.to_radians().cos()) * bearing.sin();
+                let p = GeoPoint::new(lat, lon).unwrap();
+                if distance_km(centre, p) <= radius {
+                    let term = &p.cell_terms()[level];
+                    assert!(cells.contains(term), "radius {radius}: {term} missing");
+                }
+            }
+        }
+    }
+}

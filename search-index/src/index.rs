@@ -1,0 +1,457 @@
+//! The index on disk: opening it (or deciding it must be rebuilt), the single writer, and search.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::Count;
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term,
+};
+
+use crate::collector::SearchCollector;
+use crate::document::ServiceDocument;
+use crate::error::{Result, SearchError};
+use crate::geo_cells::covering_cells;
+use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
+use crate::request::{Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
+use crate::schema::{self, Fields, PLAIN_ANALYZER, SCHEMA_VERSION, TEXT_ANALYZER};
+use crate::suggest;
+use crate::synonyms::Synonyms;
+use crate::text::{analyze_query, build_text_query, english_analyzer, plain_analyzer};
+
+const VERSION_FILE: &str = "schema_version";
+
+/// Radii tried, in km, when a radius search finds nothing.
+const WIDER_RADII: [f64; 6] = [5.0, 10.0, 25.0, 50.0, 100.0, 200.0];
+
+/// How the index was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenOutcome {
+    /// An existing, healthy index of this schema version; replay the outbox from its payload.
+    Opened {
+        /// The payload of the last commit (the last applied outbox id).
+        payload: String,
+    },
+    /// A new, empty index: the caller must rebuild it from the database. Says why.
+    Created {
+        /// Why the index was (re)created: missing, corrupt, old schema, never completed.
+        reason: String,
+    },
+}
+
+/// The directory search index: one per process, shared by every request.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    synonyms: Synonyms,
+    analyzer: TextAnalyzer,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, or creates an empty one when it is missing, unreadable, of
+    /// another schema version, or was never committed; the outcome says which.
+    pub fn open_or_create(dir: &Path) -> Result<(Self, OpenOutcome)> {
+        match Self::open_existing(dir) {
+            Ok((index, payload)) => Ok((index, OpenOutcome::Opened { payload })),
+            Err(problem) => {
+                let reason = problem.to_string();
+                tracing::warn!(index.dir = %dir.display(), reason = %reason, "search index will be rebuilt");
+                let index = Self::create_empty(dir)?;
+                Ok((index, OpenOutcome::Created { reason }))
+            }
+        }
+    }
+
+    fn open_existing(dir: &Path) -> Result<(Self, String)> {
+        let version = fs::read_to_string(dir.join(VERSION_FILE))
+            .map_err(|_| SearchError::NeedsRebuild("no index found".into()))?;
+        if version.trim() != SCHEMA_VERSION.to_string() {
+            return Err(SearchError::NeedsRebuild(format!(
+                "index has schema version {}, this build uses {SCHEMA_VERSION}",
+                version.trim()
+            )));
+        }
+        let index = Index::open_in_dir(dir)
+            .map_err(|e| SearchError::NeedsRebuild(format!("index unreadable: {e}")))?;
+        let (expected, _) = schema::build();
+        if index.schema() != expected {
+            return Err(SearchError::NeedsRebuild("index schema differs".into()));
+        }
+        let payload = index
+            .load_metas()
+            .map_err(|e| SearchError::NeedsRebuild(format!("index metadata unreadable: {e}")))?
+            .payload
+            .ok_or_else(|| SearchError::NeedsRebuild("index was never completed".into()))?;
+        let this = Self::from_index(index, dir)?;
+        // Touch every segment once so a corrupt file is found now, not by a user's search.
+        let searcher = this.reader.searcher();
+        searcher
+            .search(&AllQuery, &Count)
+            .map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
+        for segment in searcher.segment_readers() {
+            segment
+                .fast_fields()
+                .u64("points")
+                .map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
+        }
+        Ok((this, payload))
+    }
+
+    fn create_empty(dir: &Path) -> Result<Self> {
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        fs::create_dir_all(dir)?;
+        let (schema, _) = schema::build();
+        let index = Index::create_in_dir(dir, schema)?;
+        fs::write(dir.join(VERSION_FILE), SCHEMA_VERSION.to_string())?;
+        Self::from_index(index, dir)
+    }
+
+    fn from_index(index: Index, dir: &Path) -> Result<Self> {
+        index
+            .tokenizers()
+            .register(TEXT_ANALYZER, english_analyzer());
+        index
+            .tokenizers()
+            .register(PLAIN_ANALYZER, plain_analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut analyzer = english_analyzer();
+        let synonyms = Synonyms::load(&mut analyzer);
+        let (_, fields) = schema::build();
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            synonyms,
+            analyzer,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The single writer. tantivy allows one per index (a lock file enforces it); the backend's
+    /// indexer task owns it. `heap_bytes` bounds the memory used before a segment is flushed.
+    pub fn writer(&self, threads: usize, heap_bytes: usize) -> Result<IndexWriterHandle> {
+        let writer: IndexWriter<TantivyDocument> = self
+            .index
+            .writer_with_num_threads(threads.max(1), heap_bytes)?;
+        Ok(IndexWriterHandle {
+            writer,
+            fields: self.fields,
+            reader: self.reader.clone(),
+        })
+    }
+
+    /// The payload of the last commit: the last outbox id the index reflects.
+    pub fn committed_payload(&self) -> Result<Option<String>> {
+        Ok(self.index.load_metas()?.payload)
+    }
+
+    /// Number of documents searchable now.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Bytes the index occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Runs a search. Blocking: call it off the async runtime.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let searcher = self.reader.searcher();
+        let mut response = self.run(&searcher, request, true)?;
+        if response.total == 0 {
+            response.help = Some(self.zero_result_help(&searcher, request)?);
+        }
+        Ok(response)
+    }
+
+    fn run(
+        &self,
+        searcher: &tantivy::Searcher,
+        request: &SearchRequest,
+        with_page: bool,
+    ) -> Result<SearchResponse> {
+        let mut analyzer = self.analyzer.clone();
+        let analyzed = analyze_query(&mut analyzer, &request.text);
+        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed);
+        let has_text = text_query.is_some();
+
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(text) = text_query {
+            clauses.push((Occur::Must, text));
+        }
+        let mut filter = |query: Box<dyn Query>| {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))))
+        };
+        if request.public_only {
+            filter(self.term_query(self.fields.visibility, "public"));
+        }
+        for (dimension, values) in &request.filters {
+            let any_of: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|v| {
+                    (
+                        Occur::Should,
+                        self.term_query(self.fields.facet, &format!("{dimension}/{v}")),
+                    )
+                })
+                .collect();
+            if !any_of.is_empty() {
+                filter(Box::new(BooleanQuery::new(any_of)));
+            }
+        }
+        if let (Some(origin), Some(radius)) = (request.origin, request.radius_km) {
+            let cells: Vec<(Occur, Box<dyn Query>)> = covering_cells(origin, radius)
+                .into_iter()
+                .map(|cell| (Occur::Should, self.term_query(self.fields.geo_cell, &cell)))
+                .collect();
+            filter(Box::new(BooleanQuery::new(cells)));
+        }
+        let query: Box<dyn Query> = if clauses.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+
+        let keep = if with_page {
+            request.offset.saturating_add(request.limit)
+        } else {
+            0
+        };
+        let collector = SearchCollector {
+            origin: request.origin,
+            radius_km: request.radius_km.filter(|_| request.origin.is_some()),
+            min_last_verified: request
+                .public_only
+                .then(|| request.now - HIDDEN_AFTER_DAYS * DAY_SECS),
+            now: request.now,
+            sort: request.sort,
+            keep,
+            scored: has_text && request.sort == crate::Sort::Relevance,
+        };
+        let collected = searcher.search(&*query, &collector)?;
+
+        let snippets = if has_text && with_page {
+            let mut generator =
+                SnippetGenerator::create(searcher, &*query, self.fields.description)?;
+            generator.set_max_num_chars(180);
+            Some(generator)
+        } else {
+            None
+        };
+        let mut hits = Vec::new();
+        for ranked in collected.hits.into_iter().skip(request.offset) {
+            let doc: TantivyDocument = searcher.doc(ranked.doc)?;
+            let id = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let snippet_html = snippets
+                .as_ref()
+                .map(|g| g.snippet_from_doc(&doc))
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_html());
+            let score = match ranked.key {
+                crate::collector::SortKey::Number(n) => n,
+                crate::collector::SortKey::Name(_) => 0.0,
+            };
+            hits.push(Hit {
+                id,
+                score,
+                distance_km: ranked.distance_km,
+                snippet_html,
+            });
+        }
+        Ok(SearchResponse {
+            total: collected.total,
+            hits,
+            facets: group_facets(collected.facets),
+            help: None,
+        })
+    }
+
+    fn term_query(&self, field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    /// Why nothing matched, and the nearest wider searches that would find something.
+    fn zero_result_help(
+        &self,
+        searcher: &tantivy::Searcher,
+        request: &SearchRequest,
+    ) -> Result<ZeroResultHelp> {
+        let mut wider = Vec::new();
+        let count = |r: &SearchRequest| self.run(searcher, r, false).map(|resp| resp.total);
+
+        // Spelling: replace words the directory does not know with the closest ones it does.
+        let words: Vec<String> = request
+            .text
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let mut corrected = Vec::with_capacity(words.len());
+        let mut changed = false;
+        for word in words.iter().take(crate::text::MAX_QUERY_TERMS) {
+            let lower: String = word
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+                .to_lowercase();
+            if lower.chars().count() >= 4 && !suggest::is_known(searcher, &self.fields, &lower) {
+                if let Some(known) = suggest::closest_known(searcher, &self.fields, &lower) {
+                    corrected.push(known);
+                    changed = true;
+                    continue;
+                }
+            }
+            corrected.push(word.clone());
+        }
+        if changed {
+            let text = corrected.join(" ");
+            let total = count(&SearchRequest {
+                text: text.clone(),
+                ..request.clone()
+            })?;
+            if total > 0 {
+                wider.push(WiderSearch::Spelling { text, total });
+            }
+        }
+        if let (Some(_), Some(radius)) = (request.origin, request.radius_km) {
+            for bigger in WIDER_RADII.into_iter().filter(|r| *r > radius) {
+                let total = count(&SearchRequest {
+                    radius_km: Some(bigger),
+                    ..request.clone()
+                })?;
+                if total > 0 {
+                    wider.push(WiderSearch::Radius {
+                        radius_km: bigger,
+                        total,
+                    });
+                    break;
+                }
+            }
+        }
+        for dimension in request.filters.keys() {
+            let mut filters = request.filters.clone();
+            filters.remove(dimension);
+            let total = count(&SearchRequest {
+                filters,
+                ..request.clone()
+            })?;
+            if total > 0 {
+                wider.push(WiderSearch::WithoutFilter {
+                    dimension: dimension.clone(),
+                    total,
+                });
+            }
+        }
+        let reason = if changed
+            && wider
+                .iter()
+                .any(|w| matches!(w, WiderSearch::Spelling { .. }))
+        {
+            "No listing uses those words; a different spelling finds some.".to_string()
+        } else if request.radius_km.is_some()
+            && wider
+                .iter()
+                .any(|w| matches!(w, WiderSearch::Radius { .. }))
+        {
+            "Nothing matches within that distance; there is something further away.".to_string()
+        } else if !request.filters.is_empty() && !wider.is_empty() {
+            "Nothing matches all the filters together.".to_string()
+        } else if request.text.trim().is_empty() {
+            "No listing matches.".to_string()
+        } else {
+            "No listing matches those words.".to_string()
+        };
+        Ok(ZeroResultHelp { reason, wider })
+    }
+}
+
+fn group_facets(flat: std::collections::HashMap<String, u32>) -> Facets {
+    let mut facets: Facets = BTreeMap::new();
+    for (term, count) in flat {
+        if let Some((dimension, value)) = term.split_once('/') {
+            facets
+                .entry(dimension.to_string())
+                .or_default()
+                .insert(value.to_string(), count);
+        }
+    }
+    facets
+}
+
+/// The one writer of the index, owned by the backend's indexer task.
+pub struct IndexWriterHandle {
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    reader: IndexReader,
+}
+
+impl IndexWriterHandle {
+    /// Adds or replaces a service (delete by id, then add: tantivy's upsert).
+    pub fn upsert(&mut self, doc: &ServiceDocument) -> Result<()> {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, &doc.id));
+        self.writer.add_document(doc.to_tantivy(&self.fields))?;
+        Ok(())
+    }
+
+    /// Removes a service.
+    pub fn delete(&mut self, id: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
+    /// Removes everything (the first step of a rebuild; nothing is visible until commit).
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Commits what was added with `payload` (the last applied outbox id) and makes it
+    /// searchable.
+    pub fn commit(&mut self, payload: &str) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Waits for background merges to finish (before exiting, to leave a tidy index).
+    pub fn finish(self) -> Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}

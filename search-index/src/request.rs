@@ -1,0 +1,108 @@
+//! What a search asks and what it answers.
+
+use std::collections::BTreeMap;
+
+use crate::geo_cells::GeoPoint;
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Text relevance blended with distance, freshness and capacity.
+    #[default]
+    Relevance,
+    /// Nearest first (needs an origin; listings without a location come last).
+    Distance,
+    /// Most recently verified first.
+    LastVerified,
+    /// Alphabetical by name.
+    Name,
+}
+
+/// A search over the directory.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// What the person typed; may be empty.
+    pub text: String,
+    /// Where distances are measured from.
+    pub origin: Option<GeoPoint>,
+    /// Only listings with a location within this many km of `origin`.
+    pub radius_km: Option<f64>,
+    /// Facet filters: dimension (`category`, `audience`, `accessibility`, `day`, `cost`,
+    /// `attendance`, `capacity`) to accepted values. Values of one dimension are ORed,
+    /// dimensions are ANDed.
+    pub filters: BTreeMap<String, Vec<String>>,
+    /// Result order.
+    pub sort: Sort,
+    /// Results to skip (pagination).
+    pub offset: usize,
+    /// Results to return.
+    pub limit: usize,
+    /// Public searches see only public listings verified within the last 12 months.
+    pub public_only: bool,
+    /// "Now" in seconds since the epoch, for freshness (given, so tests can fix it).
+    pub now: i64,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The service id.
+    pub id: String,
+    /// The ranking score (relevance sort) or sort key.
+    pub score: f64,
+    /// Distance from the origin to the nearest location of the listing, in km.
+    pub distance_km: Option<f64>,
+    /// The description with the matched words in `<b>`, HTML-escaped otherwise.
+    pub snippet_html: Option<String>,
+}
+
+/// Facet counts: dimension to value to number of matching listings.
+pub type Facets = BTreeMap<String, BTreeMap<String, u32>>;
+
+/// A wider search that would find something, offered when nothing matched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WiderSearch {
+    /// The same search over a larger radius.
+    Radius {
+        /// The radius that finds something.
+        radius_km: f64,
+        /// How many it finds.
+        total: usize,
+    },
+    /// The same search without one filter dimension.
+    WithoutFilter {
+        /// The dimension to drop.
+        dimension: String,
+        /// How many it finds.
+        total: usize,
+    },
+    /// The same search with the words spelled as the directory spells them.
+    Spelling {
+        /// The corrected text.
+        text: String,
+        /// How many it finds.
+        total: usize,
+    },
+}
+
+/// Why nothing was found, and what would find something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZeroResultHelp {
+    /// A sentence for the person searching.
+    pub reason: String,
+    /// Wider searches that find something, best first.
+    pub wider: Vec<WiderSearch>,
+}
+
+/// What a search answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResponse {
+    /// Listings matching in all (not just this page).
+    pub total: usize,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// Facet counts over all matching listings.
+    pub facets: Facets,
+    /// Set when `total` is 0.
+    pub help: Option<ZeroResultHelp>,
+}
