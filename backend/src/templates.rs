@@ -139,3 +139,74 @@ pub fn static_file(name: &str) -> Option<(Vec<u8>, &'static str)> {
     };
     Some((file.data.into_owned(), content_type))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn sample_listing() -> serde_json::Value {
+        json!({
+            "id": "6f1c1c1e-0000-4000-8000-000000000001", "name": "Stroud <Gardening> Club", "summary": "Grow things.",
+            "description": "Tuesdays on the allotment.", "status": "temporarily closed",
+            "organisation": {"id": "x", "name": "Stroud Growers", "description": "", "website": null, "email": null, "phone": null, "charity_number": null},
+            "url": "https://stroud.example.org", "email": "hello@stroud.example.org", "phone": "01632 960001", "free": false,
+            "fees_description": "£2 a session", "cost_options": [{"option": "Per session", "amount": 2.0, "amount_description": null}],
+            "eligibility_description": null, "minimum_age": 18, "maximum_age": null, "how_to_access": ["self_referral", "link_worker", "other"],
+            "attending_type": "in_person", "capacity": "full", "languages": ["English"], "keywords": [], "approval": "approved",
+            "categories": [{"slug": "gardening", "name": "Gardening"}], "audiences": [{"slug": "men", "name": "Men"}],
+            "locations": [{"id": "l", "name": "Hall", "address_1": "1 High St", "city": "Stroud", "postcode": "GL5 1HE", "latitude": 51.7, "longitude": -2.2, "masked": true, "accessibility": [{"slug": "step-free", "name": "Step-free access"}]}],
+            "schedules": [{"freq": "WEEKLY", "byday": "TU", "week_of_month": null, "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time", "description": "Every Tuesday, 10:00 to 12:00"}],
+            "next_session": "2026-11-24T10:00:00", "contacts": [], "last_verified": "2026-03-01T09:30:00.123", "freshness": "needs_review",
+            "version": 1, "updated_at": "2026-03-01T09:30:00"
+        })
+    }
+
+    /// Every page template renders with a realistic context, so a template error fails here and
+    /// not in front of a person.
+    #[test]
+    fn every_page_renders_with_a_sample_context() {
+        let templates = Templates::load(false).unwrap();
+        let listing = sample_listing();
+        // Search results carry the listing's fields at the top level (as the API does).
+        let mut result = listing.clone();
+        result["distance_km"] = json!(2.345);
+        result["snippet_html"] = json!("on the <b>allotment</b>");
+        let context = json!({
+            "title": "Results", "listing": listing, "needs_review": true, "printed_on": "22 November 2026",
+            "params": {"q": "garden", "near": "GL5 1HE", "category": ["gardening"], "audience": []},
+            "searched": true, "errors": [["near", "postcode ZZ9 9ZZ not found"]],
+            "outcome": {"total": 1, "page": 1, "per_page": 20, "pages": 1, "origin": {"lat": 51.7, "lon": -2.2, "label": "GL5 1HE", "precision": "postcode", "radius_km": 10.0},
+                        "results": [result], "facets": {}, "help": {"reason": "Nothing within that distance.", "wider": []}},
+            "categories": [{"value": "nature", "name": "Nature", "selected": false, "children": [{"value": "gardening", "name": "Gardening", "selected": true}]}],
+            "audiences": [{"value": "men", "name": "Men", "selected": true}], "accessibility": [], "days": [], "attendance": [], "capacity": [],
+            "sorts": [{"value": "relevance", "name": "Best match", "selected": true}], "radii": [{"value": "10", "name": "10 km", "selected": true}],
+            "free_only": false, "previous": null, "next": "/?page=2", "wider": [{"label": "Search within 25 km (3 found)", "href": "/?radius_km=25"}]
+        });
+        let names = templates.page_names();
+        assert!(names.len() >= 3, "{names:?}");
+        for name in names {
+            let html = templates
+                .render(&name, &context)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                html.contains("Stroud &lt;Gardening&gt; Club") || name == "pages/search",
+                "{name} escapes text"
+            );
+            assert!(!html.contains("<Gardening>"), "{name} must escape");
+            if name == "pages/search" {
+                for shown in [
+                    "Stroud &lt;Gardening&gt; Club",
+                    "2.3 km",
+                    "Stroud Growers",
+                    "£2 a session",
+                    "Full",
+                    "needs review",
+                ] {
+                    assert!(html.contains(shown), "search results show {shown}");
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,4 @@
-//! End-to-end suites live in tests/.
+//! End-to-end suites for Common Ground live in `tests/e2e/` (one test binary, so the workspace
+//! links once). They start the real server on a free port with its own database and index and
+//! talk HTTP to it. Set `COMMONGROUND_TEST_DATABASE_URL=postgres://...` to run every suite on
+//! PostgreSQL instead of SQLite.

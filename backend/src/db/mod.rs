@@ -83,8 +83,10 @@ impl DatabaseUrl {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers run beside the writer; synchronous=FULL means an acknowledged
                 // write survives a power cut; foreign keys are off by default in SQLite.
+                // busy_timeout first: switching to WAL needs a moment of exclusive access, and
+                // the pool opens several connections at once.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;

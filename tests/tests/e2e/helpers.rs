@@ -1,0 +1,286 @@
+//! `spawn_app()`: a running server with its own database and index, built from a seeded
+//! template once per test process (seeding 120,000 postcodes per test would be slow), and a
+//! small HTTP client.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
+
+use backend::config::{Environment, Settings};
+use backend::db::DatabaseUrl;
+use backend::startup::{self, Application};
+use diesel::connection::SimpleConnection;
+use serde_json::Value;
+
+/// The PostgreSQL server to test against, if any (an admin URL such as
+/// `postgres://postgres@127.0.0.1:5432/postgres`).
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("COMMONGROUND_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Which engine this run uses, for messages.
+pub fn engine() -> &'static str {
+    if postgres_admin_url().is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn pg_url_with_db(admin: &str, db: &str) -> String {
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("a postgres URL ends with /dbname");
+    format!("{base}/{db}")
+}
+
+/// Runs SQL on the PostgreSQL admin database.
+pub fn pg_admin(sql: &str) {
+    let url = postgres_admin_url().expect("postgres configured");
+    let mut conn = DatabaseUrl::Postgres(url)
+        .connect()
+        .expect("connect to postgres");
+    conn.batch_execute(sql).expect(sql);
+}
+
+/// A fresh, empty database for a test: a new SQLite file or a new PostgreSQL database.
+pub fn empty_database(dir: &Path) -> DatabaseUrl {
+    match postgres_admin_url() {
+        Some(admin) => {
+            let name = unique("cg_empty");
+            pg_admin(&format!("CREATE DATABASE {name}"));
+            DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
+        }
+        None => DatabaseUrl::Sqlite(dir.join("commonground.db")),
+    }
+}
+
+fn url_string(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(p) => p.display().to_string(),
+        DatabaseUrl::Postgres(u) => u.clone(),
+    }
+}
+
+/// Settings for a test server in `data_dir`.
+pub fn test_settings(data_dir: &Path, database: &DatabaseUrl) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        database_url: Some(backend::config::Secret::new(url_string(database))),
+        env: Environment::Development,
+        db_pool_size: 4,
+        ..Settings::default()
+    }
+}
+
+/// The seeded template: a database and an index directory, made once per process.
+struct Template {
+    dir: PathBuf,
+    database: DatabaseUrl,
+}
+
+fn template() -> &'static Template {
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        backend::telemetry::init_for_test();
+        let dir = std::env::temp_dir().join(unique("commonground_template"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let database = empty_database(&dir);
+        let settings = test_settings(&dir, &database);
+        let prepared =
+            startup::prepare(&settings, &mut std::io::sink()).expect("seed the template");
+        // Close every connection (and the index writer) so the files can be copied whole.
+        drop(prepared);
+        Template { dir, database }
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != ".tantivy-writer.lock"
+            && entry.file_name() != ".tantivy-meta.lock"
+        {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Its data folder (SQLite file, index).
+    pub data_dir: tempfile::TempDir,
+    /// Its database.
+    pub database: DatabaseUrl,
+}
+
+/// Starts a server on a copy of the seeded template.
+pub fn spawn_app() -> TestApp {
+    let template = template();
+    let data_dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &template.dir.join("search-index"),
+        &data_dir.path().join("search-index"),
+    );
+    let database = match &template.database {
+        DatabaseUrl::Sqlite(file) => {
+            let target = data_dir.path().join("commonground.db");
+            std::fs::copy(file, &target).unwrap();
+            DatabaseUrl::Sqlite(target)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let admin = postgres_admin_url().unwrap();
+            let template_db = url.rsplit('/').next().unwrap().to_string();
+            let name = unique("cg_test");
+            pg_admin(&format!("CREATE DATABASE {name} TEMPLATE {template_db}"));
+            DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
+        }
+    };
+    spawn_with(
+        test_settings(data_dir.path(), &database),
+        data_dir,
+        database,
+    )
+}
+
+/// Starts a server with the given settings (a data folder the test prepared).
+pub fn spawn_with(
+    settings: Settings,
+    data_dir: tempfile::TempDir,
+    database: DatabaseUrl,
+) -> TestApp {
+    let port = start_server(settings).unwrap_or_else(|e| panic!("server failed to start: {e}"));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        data_dir,
+        database,
+    }
+}
+
+/// Builds and runs an application on its own thread; returns its port.
+pub fn start_server(settings: Settings) -> Result<u16, String> {
+    backend::telemetry::init_for_test();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let system = actix_web::rt::System::new();
+        system.block_on(async move {
+            match Application::build(settings, &mut std::io::sink()) {
+                Ok(app) => {
+                    let _ = tx.send(Ok(app.port()));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .map_err(|e| e.to_string())?
+}
+
+/// An HTTP answer.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .redirects(0)
+        .build()
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.content_type().to_string();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let body = response.into_string().unwrap_or_default();
+    Answer {
+        status,
+        body,
+        content_type,
+        headers,
+    }
+}
+
+impl TestApp {
+    pub fn get(&self, path: &str) -> Answer {
+        answer(agent().get(&format!("{}{path}", self.address)).call())
+    }
+
+    /// A database connection to the app's database.
+    pub fn db(&self) -> backend::db::DbConnection {
+        self.database.connect().expect("connect")
+    }
+}
+
+/// Asserts the JSON error shape and that `field` is named; returns the body.
+pub fn assert_error(answer: &Answer, status: u16, field: Option<&str>) -> Value {
+    assert_eq!(answer.status, status, "status for body {}", answer.body);
+    assert!(
+        answer.content_type.starts_with("application/json"),
+        "{}",
+        answer.content_type
+    );
+    let body = answer.json();
+    let error = &body["error"];
+    assert!(error["code"].is_string(), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        assert!(
+            error["fields"][field].is_string(),
+            "field {field} not named in {body}"
+        );
+    }
+    body
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: the real server over HTTP, on SQLite by default or on PostgreSQL when
+//! `COMMONGROUND_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod directory_api;
+mod directory_pages;
+mod geocoding;
+mod index_sync;
+mod migrations;
+mod operations;
+mod seed_region;
