@@ -172,6 +172,8 @@ pub struct Origin {
 /// What a search answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchOutcome {
+    /// The words searched for (without a place taken from them, as in "... near Stroud").
+    pub text: String,
     /// Matching listings in all.
     pub total: usize,
     /// This page, from 1.
@@ -249,7 +251,18 @@ pub fn search(
 
     // Where.
     let mut place: Option<Geocoded> = None;
+    let mut q = q;
     let (lat, lon) = (params.lat.trim(), params.lon.trim());
+    if params.near.trim().is_empty()
+        && lat.is_empty()
+        && lon.is_empty()
+        && q.chars().count() <= MAX_Q_LEN
+    {
+        if let Some((rest, found)) = place_in_text(conn, &q)? {
+            q = rest;
+            place = Some(found);
+        }
+    }
     if !lat.is_empty() || !lon.is_empty() {
         if !params.near.trim().is_empty() {
             errors.insert(
@@ -421,7 +434,7 @@ pub fn search(
         .as_ref()
         .and_then(|p| search_index::GeoPoint::new(p.lat, p.lon).ok());
     let request = search_index::SearchRequest {
-        text: q,
+        text: q.clone(),
         origin: origin_point,
         radius_km: origin_point.map(|_| radius_km),
         filters,
@@ -462,6 +475,7 @@ pub fn search(
         })
         .collect();
     Ok(SearchOutcome {
+        text: q,
         total: found.total,
         page,
         per_page,
@@ -474,6 +488,52 @@ pub fn search(
         facets: named_facets(found.facets, taxonomy),
         help: found.help.map(|h| explain(h, &request)),
     })
+}
+
+/// Link workers type the place into the query: "walking group near Cirencester", "diabetes
+/// education Gloucester", "art GL5 1HE". When the words after "near", "in" or "around", or the
+/// last one to three words (a capitalised place name or a postcode), resolve to a place, they
+/// become the origin and are taken out of the text. Lower-case trailing words are left alone,
+/// so "book reading" stays a search for reading, not for the town.
+fn place_in_text(
+    conn: &mut DbConnection,
+    q: &str,
+) -> Result<Option<(String, Geocoded)>, SearchFailure> {
+    let words: Vec<&str> = q.split_whitespace().collect();
+    let resolve =
+        |conn: &mut DbConnection, candidate: &str| -> Result<Option<Geocoded>, SearchFailure> {
+            match geocode::geocode(conn, candidate) {
+                Ok(found) => Ok(Some(found)),
+                Err(geocode::GeocodeError::Db(e)) => Err(SearchFailure::Db(
+                    diesel::result::Error::QueryBuilderError(e.into()),
+                )),
+                Err(_) => Ok(None),
+            }
+        };
+    if let Some(i) = words
+        .iter()
+        .rposition(|w| matches!(w.to_lowercase().as_str(), "near" | "in" | "around"))
+    {
+        let candidate = words[i + 1..].join(" ");
+        if !candidate.is_empty() {
+            if let Some(found) = resolve(conn, &candidate)? {
+                return Ok(Some((words[..i].join(" "), found)));
+            }
+        }
+    }
+    for take in (1..=3.min(words.len())).rev() {
+        let candidate = words[words.len() - take..].join(" ");
+        let capitalised = candidate.chars().next().is_some_and(char::is_uppercase);
+        let postcode_like = candidate.chars().any(|c| c.is_ascii_digit())
+            && crate::domain::postcode::looks_like_postcode(&candidate);
+        if !(capitalised || postcode_like) {
+            continue;
+        }
+        if let Some(found) = resolve(conn, &candidate)? {
+            return Ok(Some((words[..words.len() - take].join(" "), found)));
+        }
+    }
+    Ok(None)
 }
 
 fn check_list(

@@ -10,4 +10,5 @@ mod geocoding;
 mod index_sync;
 mod migrations;
 mod operations;
+mod relevance;
 mod seed_region;
