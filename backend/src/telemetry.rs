@@ -7,7 +7,14 @@ use crate::config::{LogFormat, Settings};
 
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(settings: &Settings) {
-    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // tantivy logs every commit at info; that is noise for the person running the server.
+    let directives = if settings.log.contains("tantivy") {
+        settings.log.clone()
+    } else {
+        format!("{},tantivy=warn", settings.log)
+    };
+    let filter =
+        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
     let result = match settings.log_format {
         LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
         LogFormat::Json => fmt().json().with_env_filter(filter).try_init(),

@@ -129,8 +129,13 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A borrowed connection.
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// Builds the pool, connecting once to fail early with a clear message.
+/// Builds the pool, connecting once first: that fails early with a clear message, and on SQLite
+/// it switches a new file to WAL before the pool opens several connections at once (the switch
+/// needs the file to itself).
 pub fn pool(url: &DatabaseUrl, size: u32) -> Result<Pool, r2d2::PoolError> {
+    if let Err(e) = url.connect() {
+        tracing::debug!(error = %e, "first connection failed; the pool will report it");
+    }
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(15))
