@@ -139,21 +139,13 @@ impl Settings {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })
     }
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |message: &str| ConfigError::Env {
-            name: name.to_string(),
-            message: message.to_string(),
-        };
+        let bad = |message: &str| ConfigError::Env { name: name.to_string(), message: message.to_string() };
         match name {
             "COMMONGROUND_BIND" => self.bind = value.to_string(),
             "COMMONGROUND_DATA_DIR" => self.data_dir = PathBuf::from(value),
@@ -173,28 +165,15 @@ impl Settings {
                     _ => return Err(bad("expected pretty or json")),
                 }
             }
-            "COMMONGROUND_DEV_TEMPLATES" => {
-                self.dev_templates = matches!(value, "1" | "true" | "yes")
-            }
+            "COMMONGROUND_DEV_TEMPLATES" => self.dev_templates = matches!(value, "1" | "true" | "yes"),
             "COMMONGROUND_DB_POOL_SIZE" => {
-                self.db_pool_size = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| bad("expected a positive number"))?
+                self.db_pool_size =
+                    value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("expected a positive number"))?
             }
-            "COMMONGROUND_PUBLIC_URL" => {
-                self.public_url = Some(value.trim_end_matches('/').to_string())
-            }
+            "COMMONGROUND_PUBLIC_URL" => self.public_url = Some(value.trim_end_matches('/').to_string()),
             // Read by other parts (the test harness, the config file switch, later features).
-            "COMMONGROUND_CONFIG"
-            | "COMMONGROUND_JWT_SECRET"
-            | "COMMONGROUND_TEST_DATABASE_URL" => {}
-            _ => {
-                return Err(bad(
-                    "unknown setting (see the README's configuration table)",
-                ))
-            }
+            "COMMONGROUND_CONFIG" | "COMMONGROUND_JWT_SECRET" | "COMMONGROUND_TEST_DATABASE_URL" => {}
+            _ => return Err(bad("unknown setting (see the README's configuration table)")),
         }
         Ok(())
     }
@@ -226,10 +205,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

@@ -43,10 +43,7 @@ pub enum AppError {
 impl AppError {
     /// A 404 for a record.
     pub fn not_found(message: impl Into<String>) -> Self {
-        AppError::NotFound {
-            message: message.into(),
-            fields: FieldErrors::new(),
-        }
+        AppError::NotFound { message: message.into(), fields: FieldErrors::new() }
     }
 
     /// A 422 for one field.
@@ -97,9 +94,9 @@ impl AppError {
     /// Field errors, if any.
     pub fn fields(&self) -> FieldErrors {
         match self {
-            AppError::BadRequest { fields, .. }
-            | AppError::NotFound { fields, .. }
-            | AppError::Invalid(fields) => fields.clone(),
+            AppError::BadRequest { fields, .. } | AppError::NotFound { fields, .. } | AppError::Invalid(fields) => {
+                fields.clone()
+            }
             _ => FieldErrors::new(),
         }
     }
@@ -187,15 +184,9 @@ impl<E: Into<AppError>> From<E> for ApiError {
 /// The JSON error response of an [`AppError`].
 pub fn json_response(error: &AppError) -> HttpResponse {
     error.log();
-    HttpResponse::build(error.status())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ErrorBody {
-            error: ErrorDetail {
-                code: error.code(),
-                message: error.public_message(),
-                fields: error.fields(),
-            },
-        })
+    HttpResponse::build(error.status()).insert_header((header::CACHE_CONTROL, "no-store")).json(ErrorBody {
+        error: ErrorDetail { code: error.code(), message: error.public_message(), fields: error.fields() },
+    })
 }
 
 impl ResponseError for ApiError {
@@ -225,11 +216,7 @@ impl<E: Into<AppError>> From<E> for PageError {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
 }
 
 /// The HTML error page of an [`AppError`]: self-contained, so it renders even when templates
@@ -238,26 +225,16 @@ pub fn page_response(error: &AppError) -> HttpResponse {
     error.log();
     let title = match error.status() {
         StatusCode::NOT_FOUND => "Page not found",
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            "Please check what you entered"
-        }
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "Please check what you entered",
         StatusCode::PAYLOAD_TOO_LARGE => "That was too large",
         StatusCode::SERVICE_UNAVAILABLE => "Not available just now",
         _ => "Sorry, something went wrong",
     };
     let mut items = String::new();
     for (field, message) in error.fields() {
-        items.push_str(&format!(
-            "<li><strong>{}</strong>: {}</li>",
-            escape(&field),
-            escape(&message)
-        ));
+        items.push_str(&format!("<li><strong>{}</strong>: {}</li>", escape(&field), escape(&message)));
     }
-    let list = if items.is_empty() {
-        String::new()
-    } else {
-        format!("<ul class=\"error-list\">{items}</ul>")
-    };
+    let list = if items.is_empty() { String::new() } else { format!("<ul class=\"error-list\">{items}</ul>") };
     let body = format!(
         "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} – Common Ground</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
@@ -266,9 +243,7 @@ pub fn page_response(error: &AppError) -> HttpResponse {
          <p><a href=\"/\">Search the directory</a></p></main></body></html>",
         escape(&error.public_message())
     );
-    HttpResponse::build(error.status())
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+    HttpResponse::build(error.status()).content_type("text/html; charset=utf-8").body(body)
 }
 
 impl ResponseError for PageError {

@@ -65,29 +65,19 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve(settings),
         Command::Migrate => {
             let mut conn = connect(&settings)?;
-            let applied = migrations::run_pending(&mut conn)
-                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-            println!(
-                "{} migration(s) applied on {}",
-                applied.len(),
-                settings.database().describe()
-            );
+            let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!("{} migration(s) applied on {}", applied.len(), settings.database().describe());
             Ok(())
         }
         Command::Seed => {
             let mut conn = connect(&settings)?;
-            migrations::run_pending(&mut conn)
-                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!("Loading the seed region into {}", settings.database().describe());
+            let summary = seed::load_all(&mut conn, settings.env == Environment::Development, &mut out)?;
             println!(
-                "Loading the seed region into {}",
-                settings.database().describe()
+                "Done: {} services, {} organisations. A running server indexes them within a second.",
+                summary.services, summary.organisations
             );
-            let summary = seed::load_all(
-                &mut conn,
-                settings.env == Environment::Development,
-                &mut out,
-            )?;
-            println!("Done: {} services, {} organisations. A running server indexes them within a second.", summary.services, summary.organisations);
             Ok(())
         }
         Command::Reindex => {
@@ -95,9 +85,8 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let taxonomy = Taxonomy::load(&mut conn)?;
             let dir = settings.index_dir();
             let (index, _) = search_index::SearchIndex::open_or_create(&dir)?;
-            let mut writer = index
-                .writer(2, 128 * 1024 * 1024)
-                .context("the index is in use: stop the running server first")?;
+            let mut writer =
+                index.writer(2, 128 * 1024 * 1024).context("the index is in use: stop the running server first")?;
             println!("Rebuilding the search index in {}", dir.display());
             let (count, _) = index_sync::rebuild(&mut conn, &mut writer, &taxonomy, &mut out)?;
             writer.finish()?;
@@ -107,8 +96,8 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::ImportPostcodes { path, convert_to } => {
             let started = std::time::Instant::now();
             if let Some(target) = convert_to {
-                let file = std::fs::File::create(&target)
-                    .with_context(|| format!("cannot write {}", target.display()))?;
+                let file =
+                    std::fs::File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
                 let mut writer = std::io::BufWriter::new(file);
                 let summary = postcodes::write_converted(&path, &mut writer)?;
                 println!(
@@ -120,13 +109,8 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 return Ok(());
             }
             let mut conn = connect(&settings)?;
-            migrations::run_pending(&mut conn)
-                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-            println!(
-                "Importing postcodes from {} into {}",
-                path.display(),
-                settings.database().describe()
-            );
+            migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            println!("Importing postcodes from {} into {}", path.display(), settings.database().describe());
             let summary = postcodes::import_codepoint(&mut conn, &path, &mut out)?;
             println!(
                 "Done in {:.1} s: {} postcodes loaded, {} rows skipped (no coordinates or malformed), from {} file(s).\n\
@@ -143,8 +127,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
     let url = settings.database();
-    url.connect()
-        .with_context(|| format!("cannot open the database ({})", url.describe()))
+    url.connect().with_context(|| format!("cannot open the database ({})", url.describe()))
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -155,18 +138,12 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let mut out = std::io::stdout();
         let app = Application::build(settings.clone(), &mut out)?;
         let url = public_url.unwrap_or_else(|| {
-            let host = settings
-                .bind
-                .rsplit_once(':')
-                .map_or("127.0.0.1", |(h, _)| h);
+            let host = settings.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
             let host = if host == "0.0.0.0" { "127.0.0.1" } else { host };
             format!("http://{host}:{}", app.port())
         });
         println!();
-        println!(
-            "Common Ground is running at {url}/  (ready in {:.1} s)",
-            app.startup_ms as f64 / 1000.0
-        );
+        println!("Common Ground is running at {url}/  (ready in {:.1} s)", app.startup_ms as f64 / 1000.0);
         if let Some(seeded) = &app.seeded {
             println!(
                 "  Seeded {} community assets from {} organisations in {} categories.",
@@ -176,13 +153,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("  Try: {url}/?q=gardening&near=GL5+1HE&radius_km=10");
         println!("  API: {url}/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10");
         if env == Environment::Development {
-            println!(
-                "  Demo mode: fictional organisations; sign-in arrives with the accounts feature."
-            );
+            println!("  Demo mode: fictional organisations; sign-in arrives with the accounts feature.");
         }
         println!("  Stop with Ctrl-C.");
-        app.run_until_stopped()
-            .await
-            .context("server stopped with an error")
+        app.run_until_stopped().await.context("server stopped with an error")
     })
 }

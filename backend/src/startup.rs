@@ -44,8 +44,7 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
     let pool = db::pool(&url, settings.db_pool_size)
         .with_context(|| format!("cannot open the database ({})", url.describe()))?;
     let mut conn = pool.get().context("cannot get a database connection")?;
-    let applied = migrations::run_pending(&mut conn)
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "database migrated");
     }
@@ -54,19 +53,14 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
         let _ = writeln!(
             progress,
             "First start on an empty database: loading the seed region{}",
-            if demo {
-                " (demo mode)"
-            } else {
-                " (reference data only)"
-            }
+            if demo { " (demo mode)" } else { " (reference data only)" }
         );
         Some(seed::load_all(&mut conn, demo, progress)?)
     } else {
         None
     };
     let taxonomy = Taxonomy::load(&mut conn)?;
-    let (index, writer, cursor) =
-        index_sync::open_index(&mut conn, &settings.index_dir(), &taxonomy, progress)?;
+    let (index, writer, cursor) = index_sync::open_index(&mut conn, &settings.index_dir(), &taxonomy, progress)?;
     Ok(Prepared {
         pool,
         index: Arc::new(index),
@@ -99,12 +93,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let prepared = prepare(&settings, progress)?;
         let templates = Templates::load(settings.dev_templates)?;
-        let indexer = Indexer::spawn(
-            prepared.pool.clone(),
-            prepared.taxonomy.clone(),
-            prepared.writer,
-            prepared.cursor,
-        );
+        let indexer =
+            Indexer::spawn(prepared.pool.clone(), prepared.taxonomy.clone(), prepared.writer, prepared.cursor);
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
@@ -125,13 +115,7 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        Ok(Self {
-            server,
-            port,
-            indexer,
-            seeded: prepared.seeded,
-            startup_ms: started.elapsed().as_millis(),
-        })
+        Ok(Self { server, port, indexer, seeded: prepared.seeded, startup_ms: started.elapsed().as_millis() })
     }
 
     /// The port listened on.

@@ -8,13 +8,9 @@ use crate::config::{LogFormat, Settings};
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(settings: &Settings) {
     // tantivy logs every commit at info; that is noise for the person running the server.
-    let directives = if settings.log.contains("tantivy") {
-        settings.log.clone()
-    } else {
-        format!("{},tantivy=warn", settings.log)
-    };
-    let filter =
-        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
+    let directives =
+        if settings.log.contains("tantivy") { settings.log.clone() } else { format!("{},tantivy=warn", settings.log) };
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
     let result = match settings.log_format {
         LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
         LogFormat::Json => fmt().json().with_env_filter(filter).try_init(),
@@ -26,10 +22,5 @@ pub fn init(settings: &Settings) {
 /// For tests: quiet unless `COMMONGROUND_TEST_LOG` is set.
 pub fn init_for_test() {
     let filter = std::env::var("COMMONGROUND_TEST_LOG").unwrap_or_else(|_| "off".into());
-    drop(
-        fmt()
-            .with_env_filter(EnvFilter::new(filter))
-            .with_test_writer()
-            .try_init(),
-    );
+    drop(fmt().with_env_filter(EnvFilter::new(filter)).with_test_writer().try_init());
 }

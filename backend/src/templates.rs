@@ -72,10 +72,7 @@ pub struct Templates {
 impl Templates {
     /// Compiles every template; `reload` recompiles from disk before each render (development).
     pub fn load(reload: bool) -> Result<Arc<Self>, TemplateError> {
-        Ok(Arc::new(Self {
-            registry: Self::compile()?,
-            reload,
-        }))
+        Ok(Arc::new(Self { registry: Self::compile()?, reload }))
     }
 
     fn compile() -> Result<Handlebars<'static>, TemplateError> {
@@ -92,16 +89,11 @@ impl Templates {
             let Some(name) = path.strip_suffix(".hbs") else {
                 continue;
             };
-            let file = TemplateFiles::get(&path).ok_or_else(|| TemplateError::Compile {
-                name: name.into(),
-                message: "missing".into(),
-            })?;
+            let file = TemplateFiles::get(&path)
+                .ok_or_else(|| TemplateError::Compile { name: name.into(), message: "missing".into() })?;
             let text = String::from_utf8_lossy(&file.data).into_owned();
             hb.register_template_string(name, text)
-                .map_err(|e| TemplateError::Compile {
-                    name: name.into(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| TemplateError::Compile { name: name.into(), message: e.to_string() })?;
         }
         Ok(hb)
     }
@@ -116,13 +108,8 @@ impl Templates {
 
     /// Names of every page template (for the test that renders them all).
     pub fn page_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .registry
-            .get_templates()
-            .keys()
-            .filter(|k| k.starts_with("pages/"))
-            .cloned()
-            .collect();
+        let mut names: Vec<String> =
+            self.registry.get_templates().keys().filter(|k| k.starts_with("pages/")).cloned().collect();
         names.sort();
         names
     }
@@ -187,13 +174,8 @@ mod tests {
         let names = templates.page_names();
         assert!(names.len() >= 3, "{names:?}");
         for name in names {
-            let html = templates
-                .render(&name, &context)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(
-                html.contains("Stroud &lt;Gardening&gt; Club") || name == "pages/search",
-                "{name} escapes text"
-            );
+            let html = templates.render(&name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(html.contains("Stroud &lt;Gardening&gt; Club") || name == "pages/search", "{name} escapes text");
             assert!(!html.contains("<Gardening>"), "{name} must escape");
             if name == "pages/search" {
                 for shown in [

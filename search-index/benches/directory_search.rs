@@ -9,7 +9,9 @@
 //!
 //! Each (size, engine) runs in its own child process, so peak RSS is that run's own. Queries are
 //! run single-threaded; p50 and p99 are over `BENCH_QUERIES` queries per class (default 300).
-//! Postcodes come from `seed-data/postcodes.csv.gz` (the seed region's 121,000 postcodes).
+//! Listings sit at real postcodes: all of Great Britain's when `../shared/data/codepoint-open`
+//! is present, else the seed region's (`seed-data/postcodes.csv.gz`); `BENCH_POINTS=region`
+//! forces the seed region.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -33,10 +35,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         let mut x = self.0;
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -55,192 +54,26 @@ impl Rng {
 
 /// (category slug, words used in names and descriptions). Weighted by repetition below.
 const CATEGORIES: &[(&str, &[&str])] = &[
-    (
-        "peer-support",
-        &[
-            "peer",
-            "support",
-            "share",
-            "experience",
-            "together",
-            "listening",
-            "group",
-        ],
-    ),
-    (
-        "diabetes-education",
-        &[
-            "diabetes",
-            "blood",
-            "sugar",
-            "education",
-            "nurse",
-            "type",
-            "manage",
-            "diet",
-        ],
-    ),
-    (
-        "gardening",
-        &[
-            "gardening",
-            "garden",
-            "allotment",
-            "grow",
-            "vegetables",
-            "compost",
-            "seeds",
-            "orchard",
-        ],
-    ),
-    (
-        "visual-arts",
-        &[
-            "art",
-            "painting",
-            "drawing",
-            "craft",
-            "watercolour",
-            "studio",
-            "creative",
-            "pottery",
-        ],
-    ),
-    (
-        "walking-groups",
-        &[
-            "walking",
-            "walk",
-            "stroll",
-            "footpath",
-            "countryside",
-            "ramble",
-            "pace",
-        ],
-    ),
-    (
-        "mens-sheds",
-        &[
-            "shed", "woodwork", "tools", "repair", "workshop", "men", "making",
-        ],
-    ),
-    (
-        "befriending",
-        &[
-            "befriending",
-            "friendship",
-            "company",
-            "lonely",
-            "visit",
-            "chat",
-            "volunteer",
-        ],
-    ),
-    (
-        "debt-advice",
-        &[
-            "debt",
-            "money",
-            "advice",
-            "benefits",
-            "budgeting",
-            "bills",
-            "adviser",
-        ],
-    ),
-    (
-        "carers-support",
-        &["carers", "caring", "respite", "cafe", "support", "break"],
-    ),
-    (
-        "mindfulness",
-        &[
-            "mindfulness",
-            "relaxation",
-            "calm",
-            "breathing",
-            "meditation",
-            "wellbeing",
-        ],
-    ),
-    (
-        "cooking-and-nutrition",
-        &[
-            "cooking", "cook", "recipes", "healthy", "eating", "kitchen", "meals",
-        ],
-    ),
-    (
-        "volunteering",
-        &[
-            "volunteering",
-            "volunteer",
-            "help",
-            "community",
-            "projects",
-            "skills",
-        ],
-    ),
-    (
-        "bereavement",
-        &["bereavement", "grief", "loss", "bereaved", "cafe", "talk"],
-    ),
-    (
-        "job-clubs",
-        &[
-            "job",
-            "jobs",
-            "cv",
-            "interview",
-            "employment",
-            "work",
-            "skills",
-        ],
-    ),
-    (
-        "digital-inclusion",
-        &[
-            "computer",
-            "digital",
-            "online",
-            "tablet",
-            "smartphone",
-            "internet",
-            "email",
-        ],
-    ),
-    (
-        "choirs",
-        &["choir", "singing", "sing", "songs", "voices", "music"],
-    ),
-    (
-        "parents-and-families",
-        &[
-            "parents", "baby", "toddlers", "families", "mums", "dads", "play",
-        ],
-    ),
-    (
-        "housing-advice",
-        &[
-            "housing", "tenancy", "rent", "homeless", "landlord", "advice",
-        ],
-    ),
-    (
-        "dementia",
-        &[
-            "dementia",
-            "memory",
-            "cafe",
-            "carers",
-            "music",
-            "reminiscence",
-        ],
-    ),
-    (
-        "social-groups",
-        &[
-            "lunch", "club", "coffee", "morning", "social", "friendly", "games",
-        ],
-    ),
+    ("peer-support", &["peer", "support", "share", "experience", "together", "listening", "group"]),
+    ("diabetes-education", &["diabetes", "blood", "sugar", "education", "nurse", "type", "manage", "diet"]),
+    ("gardening", &["gardening", "garden", "allotment", "grow", "vegetables", "compost", "seeds", "orchard"]),
+    ("visual-arts", &["art", "painting", "drawing", "craft", "watercolour", "studio", "creative", "pottery"]),
+    ("walking-groups", &["walking", "walk", "stroll", "footpath", "countryside", "ramble", "pace"]),
+    ("mens-sheds", &["shed", "woodwork", "tools", "repair", "workshop", "men", "making"]),
+    ("befriending", &["befriending", "friendship", "company", "lonely", "visit", "chat", "volunteer"]),
+    ("debt-advice", &["debt", "money", "advice", "benefits", "budgeting", "bills", "adviser"]),
+    ("carers-support", &["carers", "caring", "respite", "cafe", "support", "break"]),
+    ("mindfulness", &["mindfulness", "relaxation", "calm", "breathing", "meditation", "wellbeing"]),
+    ("cooking-and-nutrition", &["cooking", "cook", "recipes", "healthy", "eating", "kitchen", "meals"]),
+    ("volunteering", &["volunteering", "volunteer", "help", "community", "projects", "skills"]),
+    ("bereavement", &["bereavement", "grief", "loss", "bereaved", "cafe", "talk"]),
+    ("job-clubs", &["job", "jobs", "cv", "interview", "employment", "work", "skills"]),
+    ("digital-inclusion", &["computer", "digital", "online", "tablet", "smartphone", "internet", "email"]),
+    ("choirs", &["choir", "singing", "sing", "songs", "voices", "music"]),
+    ("parents-and-families", &["parents", "baby", "toddlers", "families", "mums", "dads", "play"]),
+    ("housing-advice", &["housing", "tenancy", "rent", "homeless", "landlord", "advice"]),
+    ("dementia", &["dementia", "memory", "cafe", "carers", "music", "reminiscence"]),
+    ("social-groups", &["lunch", "club", "coffee", "morning", "social", "friendly", "games"]),
 ];
 const CATEGORY_WEIGHTS: &[usize] = &[8, 4, 6, 6, 6, 3, 8, 5, 4, 4, 4, 4, 3, 3, 3, 4, 4, 2, 3, 10];
 const COMMON: &[&str] = &[
@@ -316,30 +149,12 @@ const ADJECTIVES: &[&str] = &[
     "Abbey",
     "Meadow",
 ];
-const KINDS: &[&str] = &[
-    "Group", "Club", "Circle", "Cafe", "Project", "Network", "Hub", "Drop-in", "Society",
-    "Workshop",
-];
+const KINDS: &[&str] =
+    &["Group", "Club", "Circle", "Cafe", "Project", "Network", "Hub", "Drop-in", "Society", "Workshop"];
 const DAYS: &[&str] = &["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
-const AUDIENCES: &[&str] = &[
-    "everyone",
-    "older-people",
-    "carers",
-    "young-adults",
-    "men",
-    "women",
-    "lgbtq",
-    "new-parents",
-];
-const CAPACITY: &[&str] = &[
-    "accepting",
-    "accepting",
-    "accepting",
-    "accepting",
-    "waitlist",
-    "full",
-    "paused",
-];
+const AUDIENCES: &[&str] =
+    &["everyone", "older-people", "carers", "young-adults", "men", "women", "lgbtq", "new-parents"];
+const CAPACITY: &[&str] = &["accepting", "accepting", "accepting", "accepting", "waitlist", "full", "paused"];
 
 fn weighted_category(rng: &mut Rng) -> usize {
     let total: usize = CATEGORY_WEIGHTS.iter().sum();
@@ -360,26 +175,11 @@ fn listing(i: usize, points: &[(String, f64, f64)]) -> (ServiceDocument, usize, 
     let (slug, words) = CATEGORIES[cat];
     let (postcode, lat, lon) = &points[rng.below(points.len())];
     let area = postcode.split(' ').next().unwrap_or("");
-    let name = format!(
-        "{} {} {} {}",
-        area,
-        rng.pick(ADJECTIVES),
-        capitalise(rng.pick(words)),
-        rng.pick(KINDS)
-    );
-    let summary = format!(
-        "A {} {} for {} in {area}.",
-        rng.pick(COMMON),
-        rng.pick(words),
-        rng.pick(COMMON)
-    );
+    let name = format!("{} {} {} {}", area, rng.pick(ADJECTIVES), capitalise(rng.pick(words)), rng.pick(KINDS));
+    let summary = format!("A {} {} for {} in {area}.", rng.pick(COMMON), rng.pick(words), rng.pick(COMMON));
     let mut description = String::new();
     for _ in 0..(18 + rng.below(20)) {
-        let w = if rng.chance(40) {
-            rng.pick(words)
-        } else {
-            rng.pick(COMMON)
-        };
+        let w = if rng.chance(40) { rng.pick(words) } else { rng.pick(COMMON) };
         description.push_str(w);
         description.push(' ');
     }
@@ -394,7 +194,7 @@ fn listing(i: usize, points: &[(String, f64, f64)]) -> (ServiceDocument, usize, 
     let day_count = 1 + rng.below(2);
     let days: Vec<String> = (0..day_count).map(|_| rng.pick(DAYS).to_string()).collect();
     let doc = ServiceDocument {
-        id: format!("svc-{i}"),
+        id: bench_id(i),
         name,
         summary,
         description,
@@ -403,18 +203,10 @@ fn listing(i: usize, points: &[(String, f64, f64)]) -> (ServiceDocument, usize, 
         categories: vec![slug.to_string()],
         taxonomy_names: vec![slug.replace('-', " ")],
         audiences: vec![rng.pick(AUDIENCES).to_string()],
-        accessibility: if rng.chance(50) {
-            vec!["step-free".into()]
-        } else {
-            vec![]
-        },
+        accessibility: if rng.chance(50) { vec!["step-free".into()] } else { vec![] },
         days,
         free: rng.chance(70),
-        attendance: if rng.chance(90) {
-            "in_person".into()
-        } else {
-            "online".into()
-        },
+        attendance: if rng.chance(90) { "in_person".into() } else { "online".into() },
         capacity: rng.pick(CAPACITY).to_string(),
         status: "active".into(),
         visibility: Visibility::Public,
@@ -424,30 +216,76 @@ fn listing(i: usize, points: &[(String, f64, f64)]) -> (ServiceDocument, usize, 
     (doc, cat, slug.to_string())
 }
 
-fn capitalise(w: &str) -> String {
-    let mut c = w.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
+/// Listing ids are UUIDs; the bench's encode the listing number.
+fn bench_id(i: usize) -> String {
+    uuid::Uuid::from_u64_pair(0, i as u64).to_string()
 }
 
-fn load_points() -> Vec<(String, f64, f64)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../seed-data/postcodes.csv.gz");
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn capitalise(w: &str) -> String {
+    let mut c = w.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+fn read_gz(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    text
+}
+
+fn parse_points(text: &str) -> Vec<(String, f64, f64)> {
     text.lines()
         .filter_map(|l| {
             let mut c = l.split(',');
-            Some((
-                c.next()?.to_string(),
-                c.next()?.parse().ok()?,
-                c.next()?.parse().ok()?,
-            ))
+            Some((c.next()?.to_string(), c.next()?.parse().ok()?, c.next()?.parse().ok()?))
         })
         .collect()
+}
+
+fn shared_codepoint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/codepoint-open")
+}
+
+/// Where listings are placed: every GB postcode when `../shared/data/codepoint-open` is present
+/// (converted from the National Grid once and cached in the work folder), else the seed
+/// region's postcodes. `BENCH_POINTS=region` forces the seed region.
+fn prepare_points(workdir: &Path) -> (PathBuf, &'static str) {
+    let region = Path::new(env!("CARGO_MANIFEST_DIR")).join("../seed-data/postcodes.csv.gz");
+    if std::env::var("BENCH_POINTS").as_deref() == Ok("region") || !shared_codepoint().exists() {
+        return (region, "the seed region's 121,000 postcodes");
+    }
+    let cache = workdir.join("gb-postcodes.csv");
+    if !cache.exists() {
+        eprintln!("converting Great Britain's postcodes from the National Grid (once) ...");
+        let mut out = String::new();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(shared_codepoint()).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files.iter().filter(|p| p.to_string_lossy().ends_with(".csv.gz")) {
+            for line in read_gz(file).lines() {
+                let c: Vec<&str> = line.split(',').collect();
+                if c.len() < 4 || c[1] == "90" {
+                    continue;
+                }
+                let (Ok(e), Ok(n)) = (c[2].parse::<f64>(), c[3].parse::<f64>()) else { continue };
+                if let Ok((lon, lat)) = lonlat_bng::convert_osgb36_to_ll(e, n) {
+                    out.push_str(&format!("{},{lat:.6},{lon:.6}\n", c[0]));
+                }
+            }
+        }
+        std::fs::write(&cache, out).unwrap();
+    }
+    (cache, "all 1.74 million postcodes of Great Britain (Code-Point Open)")
+}
+
+fn load_points() -> Vec<(String, f64, f64)> {
+    let path = PathBuf::from(std::env::var("BENCH_POINTS_FILE").expect("set by the parent process"));
+    let text = if path.extension().is_some_and(|e| e == "gz") {
+        read_gz(&path)
+    } else {
+        std::fs::read_to_string(&path).unwrap()
+    };
+    parse_points(&text)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -536,27 +374,13 @@ fn queries(points: &[(String, f64, f64)], per_class: usize) -> Vec<Query> {
             let cat = CATEGORIES[rng.below(CATEGORIES.len())].0.to_string();
             let text = rng.pick(TEXTS).to_string();
             let q = match class {
-                Class::Text => Query {
-                    class,
-                    text,
-                    origin: None,
-                    radius_km: None,
-                    category: None,
-                },
-                Class::TextRadius5 => Query {
-                    class,
-                    text,
-                    origin: Some((lat, lon)),
-                    radius_km: Some(5.0),
-                    category: None,
-                },
-                Class::TextRadius25 => Query {
-                    class,
-                    text,
-                    origin: Some((lat, lon)),
-                    radius_km: Some(25.0),
-                    category: None,
-                },
+                Class::Text => Query { class, text, origin: None, radius_km: None, category: None },
+                Class::TextRadius5 => {
+                    Query { class, text, origin: Some((lat, lon)), radius_km: Some(5.0), category: None }
+                }
+                Class::TextRadius25 => {
+                    Query { class, text, origin: Some((lat, lon)), radius_km: Some(25.0), category: None }
+                }
                 Class::CategoryNearest => Query {
                     class,
                     text: String::new(),
@@ -564,20 +388,12 @@ fn queries(points: &[(String, f64, f64)], per_class: usize) -> Vec<Query> {
                     radius_km: Some(25.0),
                     category: Some(cat),
                 },
-                Class::TextCategoryRadius => Query {
-                    class,
-                    text,
-                    origin: Some((lat, lon)),
-                    radius_km: Some(10.0),
-                    category: Some(cat),
-                },
-                Class::TypoPrefix => Query {
-                    class,
-                    text: rng.pick(TYPOS).to_string(),
-                    origin: None,
-                    radius_km: None,
-                    category: None,
-                },
+                Class::TextCategoryRadius => {
+                    Query { class, text, origin: Some((lat, lon)), radius_km: Some(10.0), category: Some(cat) }
+                }
+                Class::TypoPrefix => {
+                    Query { class, text: rng.pick(TYPOS).to_string(), origin: None, radius_km: None, category: None }
+                }
             };
             out.push(q);
         }
@@ -634,11 +450,7 @@ fn latencies(class_times: &BTreeMap<Class, Vec<Duration>>) -> Vec<(&'static str,
         t.sort();
         out.push((
             class_key(*class),
-            format!(
-                "{:.3},{:.3}",
-                percentile(&t, 0.5).as_secs_f64() * 1e3,
-                percentile(&t, 0.99).as_secs_f64() * 1e3
-            ),
+            format!("{:.3},{:.3}", percentile(&t, 0.5).as_secs_f64() * 1e3, percentile(&t, 0.99).as_secs_f64() * 1e3),
         ));
     }
     out
@@ -670,6 +482,9 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
     }
     writer.commit("0").unwrap();
     let build = started.elapsed();
+    // Measure queries on the settled index, as a server sees it once merges finish.
+    writer.finish().unwrap();
+    let mut writer = index.writer(1, 64 * 1024 * 1024).unwrap();
     let rate = n as f64 / build.as_secs_f64();
 
     let mut times: BTreeMap<Class, Vec<Duration>> = BTreeMap::new();
@@ -684,15 +499,13 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
             origin: q.origin.map(|(la, lo)| GeoPoint::new(la, lo).unwrap()),
             radius_km: q.radius_km,
             filters,
-            sort: if q.class == Class::CategoryNearest {
-                Sort::Distance
-            } else {
-                Sort::Relevance
-            },
+            sort: if q.class == Class::CategoryNearest { Sort::Distance } else { Sort::Relevance },
             offset: 0,
             limit: 20,
             public_only: true,
             now: NOW,
+            // Like the SQLite side: the top 20 and the total, no facet counts.
+            facets: false,
         };
         let t = Instant::now();
         let found = index.search(&req).unwrap();
@@ -702,9 +515,10 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
 
     // Edit-to-searchable lag at 10 edits/s, with the backend's policy: commit at most every
     // 500 ms, the reader reloaded after each commit.
+    let edits = if std::env::var("BENCH_SKIP_LAG").is_ok() { 1 } else { 150 };
     let (tx, rx) = mpsc::channel::<(usize, Instant)>();
     let producer = std::thread::spawn(move || {
-        for k in 0..150 {
+        for k in 0..edits {
             tx.send((k, Instant::now())).unwrap();
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -739,15 +553,13 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
         std::thread::sleep(Duration::from_millis(20));
     }
     producer.join().unwrap();
-    let check = index
-        .search(&SearchRequest {
-            text: "zqx149".into(),
-            limit: 1,
-            now: NOW,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(check.total, 1, "the last edit is searchable");
+    let last = format!("zqx{}", edits - 1);
+    let check = index.search(&SearchRequest { text: last, limit: 1, now: NOW, ..Default::default() }).unwrap();
+    assert_eq!(
+        check.hits.first().map(|h| h.id.as_str()),
+        Some(bench_id(edits - 1).as_str()),
+        "the last edit is searchable"
+    );
     lags.sort();
 
     let mut out = vec![
@@ -755,10 +567,7 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
         ("n", n.to_string()),
         ("build_s", format!("{:.2}", build.as_secs_f64())),
         ("rate", format!("{rate:.0}")),
-        (
-            "size_mib",
-            format!("{:.1}", dir_size(&dir) as f64 / 1048576.0),
-        ),
+        ("size_mib", format!("{:.1}", dir_size(&dir) as f64 / 1048576.0)),
         (
             "edit_lag_ms",
             format!(
@@ -767,13 +576,7 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
                 percentile(&lags, 0.99).as_secs_f64() * 1e3
             ),
         ),
-        (
-            "mean_hits",
-            format!(
-                "{}",
-                totals.values().sum::<usize>() / (per_class * Class::ALL.len()).max(1)
-            ),
-        ),
+        ("mean_hits", format!("{}", totals.values().sum::<usize>() / (per_class * Class::ALL.len()).max(1))),
     ];
     out.extend(latencies(&times));
     drop(writer);
@@ -787,22 +590,13 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
 // SQLite FTS5 + R*Tree
 
 fn fts_query(text: &str, prefix_last: bool) -> String {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .collect();
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.to_lowercase()).collect();
     let n = words.len();
     words
         .into_iter()
         .enumerate()
-        .map(|(i, w)| {
-            if prefix_last && i + 1 == n {
-                format!("\"{w}\"*")
-            } else {
-                format!("\"{w}\"")
-            }
-        })
+        .map(|(i, w)| if prefix_last && i + 1 == n { format!("\"{w}\"*") } else { format!("\"{w}\"") })
         .collect::<Vec<_>>()
         .join(" OR ")
 }
@@ -834,12 +628,8 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
         4,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let (a, b, c, d): (f64, f64, f64, f64) =
-                (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?, ctx.get(3)?);
-            Ok(search_index::distance_km(
-                GeoPoint::new(a, b).unwrap(),
-                GeoPoint::new(c, d).unwrap(),
-            ))
+            let (a, b, c, d): (f64, f64, f64, f64) = (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?, ctx.get(3)?);
+            Ok(search_index::distance_km(GeoPoint::new(a, b).unwrap(), GeoPoint::new(c, d).unwrap()))
         },
     )
     .unwrap();
@@ -847,13 +637,13 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
     {
         let tx = conn.unchecked_transaction().unwrap();
         {
-            let mut ins = tx
-                .prepare("INSERT INTO listing VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+            let mut ins = tx.prepare("INSERT INTO listing VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)").unwrap();
+            let mut fts = tx
+                .prepare(
+                    "INSERT INTO listing_fts(rowid, name, summary, description, keywords) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
                 .unwrap();
-            let mut fts = tx.prepare("INSERT INTO listing_fts(rowid, name, summary, description, keywords) VALUES (?1, ?2, ?3, ?4, ?5)").unwrap();
-            let mut geo = tx
-                .prepare("INSERT INTO listing_geo VALUES (?1, ?2, ?2, ?3, ?3)")
-                .unwrap();
+            let mut geo = tx.prepare("INSERT INTO listing_geo VALUES (?1, ?2, ?2, ?3, ?3)").unwrap();
             for i in 0..n {
                 let (d, _, slug) = listing(i, &points);
                 let p = d.locations[0];
@@ -876,23 +666,14 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
                     availability
                 ])
                 .unwrap();
-                fts.execute(params![
-                    i as i64,
-                    d.name,
-                    d.summary,
-                    d.description,
-                    keywords
-                ])
-                .unwrap();
+                fts.execute(params![i as i64, d.name, d.summary, d.description, keywords]).unwrap();
                 geo.execute(params![i as i64, p.lat(), p.lon()]).unwrap();
             }
         }
-        tx.execute_batch("CREATE INDEX listing_category ON listing(category);")
-            .unwrap();
+        tx.execute_batch("CREATE INDEX listing_category ON listing(category);").unwrap();
         tx.commit().unwrap();
     }
-    conn.execute_batch("INSERT INTO listing_fts(listing_fts) VALUES('optimize'); ANALYZE;")
-        .unwrap();
+    conn.execute_batch("INSERT INTO listing_fts(listing_fts) VALUES('optimize'); ANALYZE;").unwrap();
     let build = started.elapsed();
     let min_verified = NOW - 365 * DAY;
 
@@ -947,23 +728,8 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
                 } else {
                     (&mut radius_top, &mut radius_count)
                 };
-                let args = params![
-                    match_expr,
-                    min_verified,
-                    a,
-                    b,
-                    c,
-                    d,
-                    lat,
-                    lon,
-                    r,
-                    q.category
-                ];
-                let ids: Vec<i64> = top
-                    .query_map(args, |row| row.get(0))
-                    .unwrap()
-                    .map(|r| r.unwrap())
-                    .collect();
+                let args = params![match_expr, min_verified, a, b, c, d, lat, lon, r, q.category];
+                let ids: Vec<i64> = top.query_map(args, |row| row.get(0)).unwrap().map(|r| r.unwrap()).collect();
                 let total: i64 = count.query_row(args, |row| row.get(0)).unwrap();
                 std::hint::black_box((ids, total));
             }
@@ -973,9 +739,7 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
                     .unwrap()
                     .map(|r| r.unwrap())
                     .collect();
-                let total: i64 = text_count
-                    .query_row(params![match_expr, min_verified], |row| row.get(0))
-                    .unwrap();
+                let total: i64 = text_count.query_row(params![match_expr, min_verified], |row| row.get(0)).unwrap();
                 std::hint::black_box((ids, total));
             }
         }
@@ -1010,19 +774,13 @@ fn run_sqlite(n: usize, per_class: usize, workdir: &Path) {
 fn parse(line: &str) -> BTreeMap<String, String> {
     line.trim_start_matches("RESULT ")
         .split(' ')
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect()
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let per_class: usize = std::env::var("BENCH_QUERIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let per_class: usize = std::env::var("BENCH_QUERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let workdir = std::env::var("BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join("commonground-bench"));
@@ -1045,10 +803,10 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let exe = std::env::current_exe().unwrap();
-    println!("Directory search benchmark: {per_class} queries per class, single-threaded; postcodes of the seed region.");
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/codepoint-open");
-    if !shared.exists() {
-        println!("(../shared/data/codepoint-open is not present; the seed region's postcodes are used, as always.)");
+    let (points_file, points_label) = prepare_points(&workdir);
+    println!("Directory search benchmark: {per_class} queries per class, single-threaded; listings placed at {points_label}.");
+    if !shared_codepoint().exists() {
+        println!("(../shared/data/codepoint-open is not present, so the seed region's postcodes are used.)");
     }
     for n in sizes {
         let mut results = BTreeMap::new();
@@ -1056,14 +814,12 @@ fn main() {
             eprintln!("running {engine} with {n} listings ...");
             let output = Command::new(&exe)
                 .args(["--child", engine, &n.to_string()])
+                .env("BENCH_POINTS_FILE", &points_file)
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&output.stdout);
             if !output.status.success() {
-                eprintln!(
-                    "{engine} failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
+                eprintln!("{engine} failed: {}", String::from_utf8_lossy(&output.stderr));
                 continue;
             }
             if let Some(line) = stdout.lines().find(|l| l.starts_with("RESULT ")) {
@@ -1082,19 +838,10 @@ fn main() {
             "| build | {} s ({} listings/s) | {} s ({} listings/s) |",
             t["build_s"], t["rate"], s["build_s"], s["rate"]
         );
-        println!(
-            "| size on disk | {} MiB | {} MiB |",
-            t["size_mib"], s["size_mib"]
-        );
-        println!(
-            "| peak RSS | {} MiB | {} MiB |",
-            t["peak_rss_mib"], s["peak_rss_mib"]
-        );
+        println!("| size on disk | {} MiB | {} MiB |", t["size_mib"], s["size_mib"]);
+        println!("| peak RSS | {} MiB | {} MiB |", t["peak_rss_mib"], s["peak_rss_mib"]);
         let lag: Vec<&str> = t["edit_lag_ms"].split(',').collect();
-        println!(
-            "| edit-to-searchable at 10 edits/s | p50 {} ms, p99 {} ms | |",
-            lag[0], lag[1]
-        );
+        println!("| edit-to-searchable at 10 edits/s | p50 {} ms, p99 {} ms | |", lag[0], lag[1]);
         println!();
         println!("| query class | tantivy p50 / p99 (ms) | SQLite p50 / p99 (ms) | SQLite ÷ tantivy at p50 | at p99 |");
         println!("| --- | --- | --- | --- | --- |");

@@ -24,6 +24,7 @@ pub(crate) enum SortKey {
 /// A collected hit, before snippets and ids are read.
 #[derive(Debug, Clone)]
 pub(crate) struct RankedHit {
+    pub id: String,
     pub key: SortKey,
     pub doc: DocAddress,
     pub distance_km: Option<f64>,
@@ -40,10 +41,7 @@ impl RankedHit {
         // Ties go to the nearer listing, then to index order, so pages are stable.
         by_key
             .then_with(|| {
-                let (a, b) = (
-                    self.distance_km.unwrap_or(f64::MAX),
-                    other.distance_km.unwrap_or(f64::MAX),
-                );
+                let (a, b) = (self.distance_km.unwrap_or(f64::MAX), other.distance_km.unwrap_or(f64::MAX));
                 b.total_cmp(&a)
             })
             .then_with(|| other.doc.cmp(&self.doc))
@@ -63,29 +61,28 @@ pub(crate) struct SearchCollector {
     pub origin: Option<GeoPoint>,
     pub radius_km: Option<f64>,
     pub min_last_verified: Option<i64>,
+    pub public_only: bool,
     pub now: i64,
     pub sort: Sort,
     pub keep: usize,
     pub scored: bool,
+    pub facets: bool,
 }
 
 impl Collector for SearchCollector {
     type Fruit = Collected;
     type Child = SearchSegmentCollector;
 
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
+    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
         let fast = reader.fast_fields();
-        let facet = fast.str("facet")?;
+        let facet = if self.facets { fast.str("facet")? } else { None };
         let facet_counts = vec![0; facet.as_ref().map_or(0, |c| c.num_terms())];
         Ok(SearchSegmentCollector {
             segment,
             origin: self.origin,
             radius_km: self.radius_km,
             min_last_verified: self.min_last_verified,
+            public: self.public_only.then(|| fast.u64("public")).transpose()?,
             now: self.now,
             sort: self.sort,
             keep: self.keep,
@@ -93,7 +90,9 @@ impl Collector for SearchCollector {
             points: fast.u64("points")?,
             last_verified: fast.i64("last_verified")?,
             availability: fast.u64("availability")?,
-            name_sort: fast.str("name_sort")?,
+            name_sort: if self.sort == Sort::Name { fast.str("name_sort")? } else { None },
+            id_hi: fast.u64("id_hi")?,
+            id_lo: fast.u64("id_lo")?,
             facet,
             facet_counts,
             total: 0,
@@ -141,10 +140,7 @@ impl PartialOrd for Worst {
 impl Ord for Worst {
     fn cmp(&self, other: &Self) -> Ordering {
         // Reverse: the max-heap's top is the lowest key (and, on ties, the later doc).
-        other
-            .key
-            .total_cmp(&self.key)
-            .then_with(|| self.doc.cmp(&other.doc))
+        other.key.total_cmp(&self.key).then_with(|| self.doc.cmp(&other.doc))
     }
 }
 
@@ -154,6 +150,8 @@ pub(crate) struct SearchSegmentCollector {
     origin: Option<GeoPoint>,
     radius_km: Option<f64>,
     min_last_verified: Option<i64>,
+    /// Set for public searches: the listing's public flag.
+    public: Option<Column<u64>>,
     now: i64,
     sort: Sort,
     keep: usize,
@@ -162,6 +160,8 @@ pub(crate) struct SearchSegmentCollector {
     last_verified: Column<i64>,
     availability: Column<u64>,
     name_sort: Option<StrColumn>,
+    id_hi: Column<u64>,
+    id_lo: Column<u64>,
     facet: Option<StrColumn>,
     facet_counts: Vec<u32>,
     total: usize,
@@ -182,11 +182,11 @@ impl SegmentCollector for SearchSegmentCollector {
     type Fruit = Collected;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        if self.public.as_ref().is_some_and(|public| public.first(doc) != Some(1)) {
+            return;
+        }
         let last_verified = self.last_verified.first(doc).unwrap_or(0);
-        if self
-            .min_last_verified
-            .is_some_and(|min| last_verified < min)
-        {
+        if self.min_last_verified.is_some_and(|min| last_verified < min) {
             return;
         }
         let distance = self.nearest_km(doc);
@@ -211,31 +211,16 @@ impl SegmentCollector for SearchSegmentCollector {
             Sort::Relevance => {
                 let text = if self.scored { f64::from(score) } else { 1.0 };
                 let availability = self.availability.first(doc).unwrap_or(1000);
-                blend(
-                    text,
-                    distance,
-                    self.origin.is_some(),
-                    self.now,
-                    last_verified,
-                    availability,
-                )
+                blend(text, distance, self.origin.is_some(), self.now, last_verified, availability)
             }
             Sort::Distance => -distance.unwrap_or(f64::MAX),
             Sort::LastVerified => last_verified as f64,
             Sort::Name => {
-                let ord = self
-                    .name_sort
-                    .as_ref()
-                    .and_then(|c| c.term_ords(doc).next())
-                    .unwrap_or(u64::MAX);
+                let ord = self.name_sort.as_ref().and_then(|c| c.term_ords(doc).next()).unwrap_or(u64::MAX);
                 -(ord as f64)
             }
         };
-        let entry = Worst {
-            key,
-            doc,
-            distance_km: distance,
-        };
+        let entry = Worst { key, doc, distance_km: distance };
         if self.heap.len() < self.keep {
             self.heap.push(entry);
         } else if let Some(worst) = self.heap.peek() {
@@ -271,17 +256,11 @@ impl SegmentCollector for SearchSegmentCollector {
                     }
                     _ => SortKey::Number(w.key),
                 };
-                RankedHit {
-                    key,
-                    doc: DocAddress::new(self.segment, w.doc),
-                    distance_km: w.distance_km,
-                }
+                let (hi, lo) = (self.id_hi.first(w.doc).unwrap_or(0), self.id_lo.first(w.doc).unwrap_or(0));
+                let id = uuid::Uuid::from_u64_pair(hi, lo).to_string();
+                RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km: w.distance_km }
             })
             .collect();
-        Collected {
-            total: self.total,
-            hits,
-            facets,
-        }
+        Collected { total: self.total, hits, facets }
     }
 }

@@ -18,7 +18,7 @@ pub enum Visibility {
 /// both the child and its parent so either filter finds it.
 #[derive(Debug, Clone)]
 pub struct ServiceDocument {
-    /// The service id (UUID text).
+    /// The service id: a UUID (refused otherwise).
     pub id: String,
     /// Service name.
     pub name: String,
@@ -62,11 +62,7 @@ impl ServiceDocument {
         let mut terms = Vec::new();
         terms.extend(self.categories.iter().map(|c| format!("category/{c}")));
         terms.extend(self.audiences.iter().map(|a| format!("audience/{a}")));
-        terms.extend(
-            self.accessibility
-                .iter()
-                .map(|a| format!("accessibility/{a}")),
-        );
+        terms.extend(self.accessibility.iter().map(|a| format!("accessibility/{a}")));
         terms.extend(self.days.iter().map(|d| format!("day/{d}")));
         terms.push(format!("cost/{}", if self.free { "free" } else { "paid" }));
         terms.push(format!("attendance/{}", self.attendance));
@@ -89,24 +85,22 @@ impl ServiceDocument {
         capacity * status / 1000
     }
 
-    pub(crate) fn to_tantivy(&self, f: &Fields) -> TantivyDocument {
+    pub(crate) fn to_tantivy(&self, f: &Fields) -> crate::error::Result<TantivyDocument> {
+        let uuid = uuid::Uuid::parse_str(&self.id).map_err(|_| crate::SearchError::InvalidId(self.id.clone()))?;
+        let (hi, lo) = uuid.as_u64_pair();
         let mut doc = TantivyDocument::default();
-        doc.add_text(f.id, &self.id);
+        doc.add_text(f.id, uuid.to_string());
+        doc.add_u64(f.id_hi, hi);
+        doc.add_u64(f.id_lo, lo);
         doc.add_text(f.name, &self.name);
-        doc.add_text(f.summary, &self.summary);
-        doc.add_text(f.description, &self.description);
-        for k in &self.keywords {
-            doc.add_text(f.keywords, k);
-        }
-        doc.add_text(f.organisation, &self.organisation);
-        for t in &self.taxonomy_names {
-            doc.add_text(f.taxonomy_text, t);
-        }
-        for text in [&self.name, &self.summary, &self.description] {
+        for text in [&self.name, &self.summary, &self.description, &self.organisation] {
+            doc.add_text(f.all_text, text);
             doc.add_text(f.spell, text);
         }
-        for text in self.keywords.iter().chain(&self.taxonomy_names) {
-            doc.add_text(f.spell, text);
+        for tag in self.keywords.iter().chain(&self.taxonomy_names) {
+            doc.add_text(f.all_text, tag);
+            doc.add_text(f.tags, tag);
+            doc.add_text(f.spell, tag);
         }
         for term in self.facet_terms() {
             doc.add_text(f.facet, &term);
@@ -120,11 +114,7 @@ impl ServiceDocument {
         }
         doc.add_i64(f.last_verified, self.last_verified);
         doc.add_u64(f.availability, self.availability());
-        let visibility = match self.visibility {
-            Visibility::Public => "public",
-            Visibility::Hidden => "hidden",
-        };
-        doc.add_text(f.visibility, visibility);
-        doc
+        doc.add_u64(f.public, u64::from(self.visibility == Visibility::Public));
+        Ok(doc)
     }
 }

@@ -12,6 +12,9 @@ pub enum SearchError {
     /// The index on disk cannot be opened (missing, corrupt, or of another schema version).
     #[error("search index needs a rebuild: {0}")]
     NeedsRebuild(String),
+    /// A document id that is not a UUID.
+    #[error("listing id {0:?} is not a UUID")]
+    InvalidId(String),
     /// A coordinate outside the valid range was given.
     #[error("invalid coordinate: {0}")]
     InvalidCoordinate(String),

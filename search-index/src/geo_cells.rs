@@ -25,14 +25,10 @@ impl GeoPoint {
     /// A point, refused when latitude is outside -90..=90 or longitude outside -180..=180.
     pub fn new(lat: f64, lon: f64) -> crate::error::Result<Self> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(crate::SearchError::InvalidCoordinate(format!(
-                "latitude {lat}"
-            )));
+            return Err(crate::SearchError::InvalidCoordinate(format!("latitude {lat}")));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(crate::SearchError::InvalidCoordinate(format!(
-                "longitude {lon}"
-            )));
+            return Err(crate::SearchError::InvalidCoordinate(format!("longitude {lon}")));
         }
         Ok(Self { lat, lon })
     }
@@ -66,13 +62,7 @@ impl GeoPoint {
         CELL_LEVELS
             .iter()
             .enumerate()
-            .map(|(level, size)| {
-                cell_term(
-                    level,
-                    cell_index(self.lat, *size),
-                    cell_index(self.lon, *size),
-                )
-            })
+            .map(|(level, size)| cell_term(level, cell_index(self.lat, *size), cell_index(self.lon, *size)))
             .collect()
     }
 }
@@ -97,10 +87,7 @@ pub(crate) fn covering_cells(center: GeoPoint, radius_km: f64) -> Vec<String> {
     let dlat = radius_km / 111.0 + 1e-6;
     let edge_lat = (center.lat.abs() + dlat).min(89.9);
     let dlon = (radius_km / (111.0 * edge_lat.to_radians().cos()) + 1e-6).min(180.0);
-    let (min_lat, max_lat) = (
-        (center.lat - dlat).max(-90.0),
-        (center.lat + dlat).min(90.0),
-    );
+    let (min_lat, max_lat) = ((center.lat - dlat).max(-90.0), (center.lat + dlat).min(90.0));
     let (min_lon, max_lon) = (center.lon - dlon, center.lon + dlon);
     for (level, size) in CELL_LEVELS.iter().enumerate() {
         let lat_range = cell_index(min_lat, *size)..=cell_index(max_lat, *size);

@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 
 use tantivy::collector::Count;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term,
-};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term};
 
 use crate::collector::SearchCollector;
 use crate::document::ServiceDocument;
@@ -55,9 +53,7 @@ pub struct SearchIndex {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
     }
 }
 
@@ -85,8 +81,7 @@ impl SearchIndex {
                 version.trim()
             )));
         }
-        let index = Index::open_in_dir(dir)
-            .map_err(|e| SearchError::NeedsRebuild(format!("index unreadable: {e}")))?;
+        let index = Index::open_in_dir(dir).map_err(|e| SearchError::NeedsRebuild(format!("index unreadable: {e}")))?;
         let (expected, _) = schema::build();
         if index.schema() != expected {
             return Err(SearchError::NeedsRebuild("index schema differs".into()));
@@ -99,9 +94,7 @@ impl SearchIndex {
         let this = Self::from_index(index, dir)?;
         // Touch every segment once so a corrupt file is found now, not by a user's search.
         let searcher = this.reader.searcher();
-        searcher
-            .search(&AllQuery, &Count)
-            .map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
+        searcher.search(&AllQuery, &Count).map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
         for segment in searcher.segment_readers() {
             segment
                 .fast_fields()
@@ -123,40 +116,20 @@ impl SearchIndex {
     }
 
     fn from_index(index: Index, dir: &Path) -> Result<Self> {
-        index
-            .tokenizers()
-            .register(TEXT_ANALYZER, english_analyzer());
-        index
-            .tokenizers()
-            .register(PLAIN_ANALYZER, plain_analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        index.tokenizers().register(TEXT_ANALYZER, english_analyzer());
+        index.tokenizers().register(PLAIN_ANALYZER, plain_analyzer());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let mut analyzer = english_analyzer();
         let synonyms = Synonyms::load(&mut analyzer);
         let (_, fields) = schema::build();
-        Ok(Self {
-            index,
-            reader,
-            fields,
-            synonyms,
-            analyzer,
-            dir: dir.to_path_buf(),
-        })
+        Ok(Self { index, reader, fields, synonyms, analyzer, dir: dir.to_path_buf() })
     }
 
     /// The single writer. tantivy allows one per index (a lock file enforces it); the backend's
     /// indexer task owns it. `heap_bytes` bounds the memory used before a segment is flushed.
     pub fn writer(&self, threads: usize, heap_bytes: usize) -> Result<IndexWriterHandle> {
-        let writer: IndexWriter<TantivyDocument> = self
-            .index
-            .writer_with_num_threads(threads.max(1), heap_bytes)?;
-        Ok(IndexWriterHandle {
-            writer,
-            fields: self.fields,
-            reader: self.reader.clone(),
-        })
+        let writer: IndexWriter<TantivyDocument> = self.index.writer_with_num_threads(threads.max(1), heap_bytes)?;
+        Ok(IndexWriterHandle { writer, fields: self.fields, reader: self.reader.clone() })
     }
 
     /// The payload of the last commit: the last outbox id the index reflects.
@@ -172,12 +145,7 @@ impl SearchIndex {
     /// Bytes the index occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
         fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
+            .map(|entries| entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0)
     }
 
@@ -191,36 +159,23 @@ impl SearchIndex {
         Ok(response)
     }
 
-    fn run(
-        &self,
-        searcher: &tantivy::Searcher,
-        request: &SearchRequest,
-        with_page: bool,
-    ) -> Result<SearchResponse> {
+    fn run(&self, searcher: &tantivy::Searcher, request: &SearchRequest, with_page: bool) -> Result<SearchResponse> {
         let mut analyzer = self.analyzer.clone();
         let analyzed = analyze_query(&mut analyzer, &request.text);
-        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed);
+        let known = |stem: &str| self.is_known(searcher, stem);
+        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed, &known);
         let has_text = text_query.is_some();
 
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(text) = text_query {
             clauses.push((Occur::Must, text));
         }
-        let mut filter = |query: Box<dyn Query>| {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))))
-        };
-        if request.public_only {
-            filter(self.term_query(self.fields.visibility, "public"));
-        }
+        let mut filter =
+            |query: Box<dyn Query>| clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))));
         for (dimension, values) in &request.filters {
             let any_of: Vec<(Occur, Box<dyn Query>)> = values
                 .iter()
-                .map(|v| {
-                    (
-                        Occur::Should,
-                        self.term_query(self.fields.facet, &format!("{dimension}/{v}")),
-                    )
-                })
+                .map(|v| (Occur::Should, self.term_query(self.fields.facet, &format!("{dimension}/{v}"))))
                 .collect();
             if !any_of.is_empty() {
                 filter(Box::new(BooleanQuery::new(any_of)));
@@ -233,100 +188,95 @@ impl SearchIndex {
                 .collect();
             filter(Box::new(BooleanQuery::new(cells)));
         }
-        let query: Box<dyn Query> = if clauses.is_empty() {
-            Box::new(AllQuery)
-        } else {
-            Box::new(BooleanQuery::new(clauses))
-        };
+        let query: Box<dyn Query> =
+            if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
 
-        let keep = if with_page {
-            request.offset.saturating_add(request.limit)
-        } else {
-            0
-        };
+        let keep = if with_page { request.offset.saturating_add(request.limit) } else { 0 };
         let collector = SearchCollector {
             origin: request.origin,
             radius_km: request.radius_km.filter(|_| request.origin.is_some()),
-            min_last_verified: request
-                .public_only
-                .then(|| request.now - HIDDEN_AFTER_DAYS * DAY_SECS),
+            min_last_verified: request.public_only.then(|| request.now - HIDDEN_AFTER_DAYS * DAY_SECS),
+            public_only: request.public_only,
             now: request.now,
             sort: request.sort,
             keep,
             scored: has_text && request.sort == crate::Sort::Relevance,
+            facets: request.facets && with_page,
         };
         let collected = searcher.search(&*query, &collector)?;
 
-        let snippets = if has_text && with_page {
-            let mut generator =
-                SnippetGenerator::create(searcher, &*query, self.fields.description)?;
-            generator.set_max_num_chars(180);
-            Some(generator)
-        } else {
-            None
-        };
-        let mut hits = Vec::new();
-        for ranked in collected.hits.into_iter().skip(request.offset) {
-            let doc: TantivyDocument = searcher.doc(ranked.doc)?;
-            let id = doc
-                .get_first(self.fields.id)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let snippet_html = snippets
-                .as_ref()
-                .map(|g| g.snippet_from_doc(&doc))
-                .filter(|s| !s.is_empty())
-                .map(|s| s.to_html());
-            let score = match ranked.key {
-                crate::collector::SortKey::Number(n) => n,
-                crate::collector::SortKey::Name(_) => 0.0,
-            };
-            hits.push(Hit {
-                id,
-                score,
-                distance_km: ranked.distance_km,
-                snippet_html,
+        let mut highlight = Vec::new();
+        if has_text && with_page {
+            query.query_terms(&mut |term, _| {
+                if term.field() == self.fields.all_text {
+                    if let Some(text) = term.value().as_str() {
+                        highlight.push(text.to_string());
+                    }
+                }
             });
+            highlight.sort();
+            highlight.dedup();
         }
+        let hits = collected
+            .hits
+            .into_iter()
+            .skip(request.offset)
+            .map(|ranked| {
+                let score = match ranked.key {
+                    crate::collector::SortKey::Number(n) => n,
+                    crate::collector::SortKey::Name(_) => 0.0,
+                };
+                Hit { id: ranked.id, score, distance_km: ranked.distance_km }
+            })
+            .collect();
         Ok(SearchResponse {
             total: collected.total,
             hits,
             facets: group_facets(collected.facets),
             help: None,
+            highlight,
+        })
+    }
+
+    /// A snippet of `text` (up to `max_chars`) around the words of `highlight` (from
+    /// [`SearchResponse::highlight`]), HTML-escaped, matched words in `<b>`; `None` when none
+    /// of them occur.
+    pub fn snippet(&self, highlight: &[String], text: &str, max_chars: usize) -> Option<String> {
+        if highlight.is_empty() {
+            return None;
+        }
+        let terms = highlight.iter().map(|t| (t.clone(), 1.0)).collect();
+        let generator = SnippetGenerator::new(terms, self.analyzer.clone(), self.fields.all_text, max_chars);
+        let snippet = generator.snippet(text);
+        (!snippet.is_empty()).then(|| snippet.to_html())
+    }
+
+    /// Whether a stemmed word occurs anywhere in the directory's text.
+    fn is_known(&self, searcher: &tantivy::Searcher, stem: &str) -> bool {
+        searcher.segment_readers().iter().any(|segment| {
+            segment
+                .inverted_index(self.fields.all_text)
+                .ok()
+                .and_then(|inverted| inverted.terms().get(stem.as_bytes()).ok().flatten())
+                .is_some()
         })
     }
 
     fn term_query(&self, field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::Basic,
-        ))
+        Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
     }
 
     /// Why nothing matched, and the nearest wider searches that would find something.
-    fn zero_result_help(
-        &self,
-        searcher: &tantivy::Searcher,
-        request: &SearchRequest,
-    ) -> Result<ZeroResultHelp> {
+    fn zero_result_help(&self, searcher: &tantivy::Searcher, request: &SearchRequest) -> Result<ZeroResultHelp> {
         let mut wider = Vec::new();
         let count = |r: &SearchRequest| self.run(searcher, r, false).map(|resp| resp.total);
 
         // Spelling: replace words the directory does not know with the closest ones it does.
-        let words: Vec<String> = request
-            .text
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
+        let words: Vec<String> = request.text.split_whitespace().map(str::to_string).collect();
         let mut corrected = Vec::with_capacity(words.len());
         let mut changed = false;
         for word in words.iter().take(crate::text::MAX_QUERY_TERMS) {
-            let lower: String = word
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase();
+            let lower: String = word.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
             if lower.chars().count() >= 4 && !suggest::is_known(searcher, &self.fields, &lower) {
                 if let Some(known) = suggest::closest_known(searcher, &self.fields, &lower) {
                     corrected.push(known);
@@ -338,25 +288,16 @@ impl SearchIndex {
         }
         if changed {
             let text = corrected.join(" ");
-            let total = count(&SearchRequest {
-                text: text.clone(),
-                ..request.clone()
-            })?;
+            let total = count(&SearchRequest { text: text.clone(), ..request.clone() })?;
             if total > 0 {
                 wider.push(WiderSearch::Spelling { text, total });
             }
         }
         if let (Some(_), Some(radius)) = (request.origin, request.radius_km) {
             for bigger in WIDER_RADII.into_iter().filter(|r| *r > radius) {
-                let total = count(&SearchRequest {
-                    radius_km: Some(bigger),
-                    ..request.clone()
-                })?;
+                let total = count(&SearchRequest { radius_km: Some(bigger), ..request.clone() })?;
                 if total > 0 {
-                    wider.push(WiderSearch::Radius {
-                        radius_km: bigger,
-                        total,
-                    });
+                    wider.push(WiderSearch::Radius { radius_km: bigger, total });
                     break;
                 }
             }
@@ -364,28 +305,14 @@ impl SearchIndex {
         for dimension in request.filters.keys() {
             let mut filters = request.filters.clone();
             filters.remove(dimension);
-            let total = count(&SearchRequest {
-                filters,
-                ..request.clone()
-            })?;
+            let total = count(&SearchRequest { filters, ..request.clone() })?;
             if total > 0 {
-                wider.push(WiderSearch::WithoutFilter {
-                    dimension: dimension.clone(),
-                    total,
-                });
+                wider.push(WiderSearch::WithoutFilter { dimension: dimension.clone(), total });
             }
         }
-        let reason = if changed
-            && wider
-                .iter()
-                .any(|w| matches!(w, WiderSearch::Spelling { .. }))
-        {
+        let reason = if changed && wider.iter().any(|w| matches!(w, WiderSearch::Spelling { .. })) {
             "No listing uses those words; a different spelling finds some.".to_string()
-        } else if request.radius_km.is_some()
-            && wider
-                .iter()
-                .any(|w| matches!(w, WiderSearch::Radius { .. }))
-        {
+        } else if request.radius_km.is_some() && wider.iter().any(|w| matches!(w, WiderSearch::Radius { .. })) {
             "Nothing matches within that distance; there is something further away.".to_string()
         } else if !request.filters.is_empty() && !wider.is_empty() {
             "Nothing matches all the filters together.".to_string()
@@ -402,10 +329,7 @@ fn group_facets(flat: std::collections::HashMap<String, u32>) -> Facets {
     let mut facets: Facets = BTreeMap::new();
     for (term, count) in flat {
         if let Some((dimension, value)) = term.split_once('/') {
-            facets
-                .entry(dimension.to_string())
-                .or_default()
-                .insert(value.to_string(), count);
+            facets.entry(dimension.to_string()).or_default().insert(value.to_string(), count);
         }
     }
     facets
@@ -421,16 +345,15 @@ pub struct IndexWriterHandle {
 impl IndexWriterHandle {
     /// Adds or replaces a service (delete by id, then add: tantivy's upsert).
     pub fn upsert(&mut self, doc: &ServiceDocument) -> Result<()> {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, &doc.id));
-        self.writer.add_document(doc.to_tantivy(&self.fields))?;
+        let document = doc.to_tantivy(&self.fields)?;
+        self.writer.delete_term(Term::from_field_text(self.fields.id, &doc.id.to_ascii_lowercase()));
+        self.writer.add_document(document)?;
         Ok(())
     }
 
     /// Removes a service.
     pub fn delete(&mut self, id: &str) {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, id));
+        self.writer.delete_term(Term::from_field_text(self.fields.id, &id.to_ascii_lowercase()));
     }
 
     /// Removes everything (the first step of a rebuild; nothing is visible until commit).

@@ -40,11 +40,7 @@ pub(crate) fn blend(
     last_verified: i64,
     availability: u64,
 ) -> f64 {
-    let distance = if has_origin {
-        distance_factor(distance_km)
-    } else {
-        1.0
-    };
+    let distance = if has_origin { distance_factor(distance_km) } else { 1.0 };
     text_score * distance * freshness_factor(now, last_verified) * (availability as f64 / 1000.0)
 }
 
@@ -55,14 +51,8 @@ mod tests {
     #[test]
     fn stale_listings_sink_and_nearer_ranks_higher() {
         let now = 1_000 * DAY_SECS;
-        assert!(
-            freshness_factor(now, now - 30 * DAY_SECS)
-                > freshness_factor(now, now - 240 * DAY_SECS)
-        );
-        assert!(
-            freshness_factor(now, now - 240 * DAY_SECS)
-                > freshness_factor(now, now - 420 * DAY_SECS)
-        );
+        assert!(freshness_factor(now, now - 30 * DAY_SECS) > freshness_factor(now, now - 240 * DAY_SECS));
+        assert!(freshness_factor(now, now - 240 * DAY_SECS) > freshness_factor(now, now - 420 * DAY_SECS));
         assert!(distance_factor(Some(1.0)) > distance_factor(Some(9.0)));
         assert!(distance_factor(Some(9.0)) > distance_factor(None));
         let open = blend(1.0, Some(2.0), true, now, now, 1000);

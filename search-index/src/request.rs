@@ -41,6 +41,8 @@ pub struct SearchRequest {
     pub public_only: bool,
     /// "Now" in seconds since the epoch, for freshness (given, so tests can fix it).
     pub now: i64,
+    /// Count listings per facet value (costs a little per matching listing).
+    pub facets: bool,
 }
 
 /// One result.
@@ -52,8 +54,6 @@ pub struct Hit {
     pub score: f64,
     /// Distance from the origin to the nearest location of the listing, in km.
     pub distance_km: Option<f64>,
-    /// The description with the matched words in `<b>`, HTML-escaped otherwise.
-    pub snippet_html: Option<String>,
 }
 
 /// Facet counts: dimension to value to number of matching listings.
@@ -105,4 +105,7 @@ pub struct SearchResponse {
     pub facets: Facets,
     /// Set when `total` is 0.
     pub help: Option<ZeroResultHelp>,
+    /// The indexed words the search looked for (typed words and their synonyms), for
+    /// [`crate::SearchIndex::snippet`].
+    pub highlight: Vec<String>,
 }

@@ -29,23 +29,14 @@ impl Synonyms {
             }
             let mut group: Vec<Phrase> = line
                 .split(',')
-                .map(|entry| {
-                    analyze(analyzer, entry)
-                        .into_iter()
-                        .map(|(_, t)| t)
-                        .collect::<Phrase>()
-                })
+                .map(|entry| analyze(analyzer, entry).into_iter().map(|(_, t)| t).collect::<Phrase>())
                 .filter(|phrase: &Phrase| !phrase.is_empty())
                 .collect();
             group.sort();
             group.dedup();
             let index = synonyms.groups.len();
             for phrase in &group {
-                synonyms
-                    .by_phrase
-                    .entry(phrase.clone())
-                    .or_default()
-                    .push(index);
+                synonyms.by_phrase.entry(phrase.clone()).or_default().push(index);
             }
             synonyms.groups.push(group);
         }
@@ -82,10 +73,7 @@ mod tests {
     fn lonely_finds_befriending_and_isolation() {
         let mut analyzer = english_analyzer();
         let synonyms = Synonyms::load(&mut analyzer);
-        let lonely: Vec<String> = analyze(&mut analyzer, "lonely")
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let lonely: Vec<String> = analyze(&mut analyzer, "lonely").into_iter().map(|(_, t)| t).collect();
         let expanded = synonyms.expand(&lonely);
         let flat: Vec<String> = expanded.into_iter().flatten().collect();
         assert!(flat.iter().any(|t| t.starts_with("befriend")), "{flat:?}");
@@ -96,10 +84,7 @@ mod tests {
     fn phrases_are_kept_as_phrases() {
         let mut analyzer = english_analyzer();
         let synonyms = Synonyms::load(&mut analyzer);
-        let low_mood: Vec<String> = analyze(&mut analyzer, "low mood")
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let low_mood: Vec<String> = analyze(&mut analyzer, "low mood").into_iter().map(|(_, t)| t).collect();
         assert_eq!(low_mood.len(), 2);
         assert!(!synonyms.expand(&low_mood).is_empty());
         assert!(synonyms.max_phrase_len() >= 2);

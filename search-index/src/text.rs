@@ -5,9 +5,7 @@
 //! indexed text and turned into term queries, so `:`, `^`, `~`, `[`, `*` and unbalanced quotes are
 //! just characters and can never make a search fail.
 
-use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
@@ -26,14 +24,10 @@ const FUZZY_MIN_LEN: usize = 5;
 /// The analyzer for every free-text field: words, lower case, English stop words removed,
 /// English (Snowball) stemming.
 pub(crate) fn english_analyzer() -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser);
+    let builder =
+        TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser);
     match StopWordFilter::new(Language::English) {
-        Some(stop_words) => builder
-            .filter(stop_words)
-            .filter(Stemmer::new(Language::English))
-            .build(),
+        Some(stop_words) => builder.filter(stop_words).filter(Stemmer::new(Language::English)).build(),
         None => TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(40))
             .filter(LowerCaser)
@@ -44,10 +38,7 @@ pub(crate) fn english_analyzer() -> TextAnalyzer {
 
 /// The analyzer of the spelling field: words as written, lower-cased.
 pub(crate) fn plain_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .build()
+    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).build()
 }
 
 /// Runs the analyzer: (position, stemmed term) pairs.
@@ -63,26 +54,15 @@ pub(crate) fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, St
 
 /// The lower-cased words of the text as typed (no stemming), for prefix matching.
 fn raw_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Fields searched for text, with their weights.
-fn weighted_fields(f: &Fields) -> [(Field, f32); 6] {
-    [
-        (f.name, 3.0),
-        (f.keywords, 2.0),
-        (f.taxonomy_text, 2.0),
-        (f.summary, 1.5),
-        (f.organisation, 1.0),
-        (f.description, 1.0),
-    ]
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(query, boost))
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
 }
 
 /// Terms of a user's query as the index sees them, for snippets and suggestions.
@@ -103,46 +83,46 @@ pub(crate) fn analyze_query(analyzer: &mut TextAnalyzer, q: &str) -> AnalyzedQue
     let mut terms = analyze(analyzer, &joined);
     terms.truncate(MAX_QUERY_TERMS);
     let last_is_prefix = !q.ends_with(char::is_whitespace) && !raw.is_empty();
-    AnalyzedQuery {
-        terms,
-        raw,
-        last_is_prefix,
-    }
+    AnalyzedQuery { terms, raw, last_is_prefix }
 }
 
 /// Builds the text query, or `None` when nothing searchable is left (only punctuation or only
 /// stop words): the caller then searches everything, ranked by distance and freshness.
+///
+/// Each word matches the whole listing (`all_text`), with extra weight in the name and the
+/// tags. Typo tolerance and prefix completion are only added for words the directory does not
+/// know (`known`): a correctly spelled word never pays for fuzzy matching, which keeps common
+/// searches fast and precise.
 pub(crate) fn build_text_query(
     f: &Fields,
     synonyms: &Synonyms,
     analyzed: &AnalyzedQuery,
+    known: &dyn Fn(&str) -> bool,
 ) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let terms = &analyzed.terms;
-    let fields = weighted_fields(f);
 
-    for (i, (_, term_text)) in terms.iter().enumerate() {
-        let mut word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, weight) in fields {
-            let term = Term::from_field_text(field, term_text);
-            word.push((
-                Occur::Should,
-                boosted(
-                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                    weight,
-                ),
-            ));
-            if term_text.chars().count() >= FUZZY_MIN_LEN - 1
-                && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN
-            {
-                word.push((
-                    Occur::Should,
-                    boosted(Box::new(FuzzyTermQuery::new(term, 1, true)), weight * 0.3),
-                ));
+    for (i, (_, text)) in terms.iter().enumerate() {
+        let mut word: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Should, term(f.all_text, text)),
+            (Occur::Should, boosted(term(f.name, text), 2.0)),
+            (Occur::Should, boosted(term(f.tags, text), 1.5)),
+        ];
+        let is_last_prefix = analyzed.last_is_prefix && i + 1 == terms.len();
+        if !known(text) && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.all_text, text), 1, true);
+            word.push((Occur::Should, boosted(Box::new(fuzzy), 0.5)));
+        }
+        if is_last_prefix {
+            // The word being typed: complete it from the words as written ("gard" finds
+            // "gardening", "walkin" finds "walking").
+            if let Some(raw) = analyzed.raw.get(terms[i].0).filter(|w| w.chars().count() >= 3 && !known(text)) {
+                let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(f.spell, raw), 0, true);
+                word.push((Occur::Should, boosted(Box::new(prefix), 0.5)));
             }
         }
-        for synonym in synonyms.expand(std::slice::from_ref(term_text)) {
-            word.push((Occur::Should, phrase_over_fields(&fields, &synonym, 0.6)));
+        for synonym in synonyms.expand(std::slice::from_ref(text)) {
+            word.push((Occur::Should, synonym_query(f, &synonym)));
         }
         clauses.push((Occur::Should, Box::new(BooleanQuery::new(word))));
     }
@@ -152,46 +132,17 @@ pub(crate) fn build_text_query(
     for len in 2..=synonyms.max_phrase_len().min(stems.len()) {
         for window in stems.windows(len) {
             for synonym in synonyms.expand(window) {
-                clauses.push((Occur::Should, phrase_over_fields(&fields, &synonym, 0.6)));
+                clauses.push((Occur::Should, synonym_query(f, &synonym)));
             }
         }
     }
 
-    // The word being typed: prefix match on the unstemmed word ("gard" finds "gardening").
-    if analyzed.last_is_prefix {
-        if let Some(last) = analyzed.raw.last().filter(|w| w.chars().count() >= 3) {
-            let mut prefix: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, weight) in [
-                (f.name, 1.5),
-                (f.keywords, 1.0),
-                (f.taxonomy_text, 1.0),
-                (f.summary, 0.8),
-            ] {
-                let term = Term::from_field_text(field, last);
-                prefix.push((
-                    Occur::Should,
-                    boosted(
-                        Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
-                        weight * 0.4,
-                    ),
-                ));
-            }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(prefix))));
-        }
-    }
-
-    // Phrase boost: the words in order, in the name or the description.
+    // Phrase boost: the words in order in the name. (A phrase over the whole listing costs a
+    // position check on every listing holding the words, for little gain.)
     if terms.len() >= 2 {
-        for (field, weight) in [(f.name, 4.0), (f.summary, 2.0), (f.description, 1.5)] {
-            let positioned: Vec<(usize, Term)> = terms
-                .iter()
-                .map(|(pos, t)| (*pos - terms[0].0, Term::from_field_text(field, t)))
-                .collect();
-            clauses.push((
-                Occur::Should,
-                boosted(Box::new(PhraseQuery::new_with_offset(positioned)), weight),
-            ));
-        }
+        let positioned: Vec<(usize, Term)> =
+            terms.iter().map(|(pos, t)| (*pos - terms[0].0, Term::from_field_text(f.name, t))).collect();
+        clauses.push((Occur::Should, boosted(Box::new(PhraseQuery::new_with_offset(positioned)), 3.0)));
     }
 
     if clauses.is_empty() {
@@ -203,34 +154,17 @@ pub(crate) fn build_text_query(
 
 fn raw_len_at(analyzed: &AnalyzedQuery, index: usize) -> usize {
     // Stop words are dropped from `terms`, so positions index into the raw words.
-    analyzed
-        .terms
-        .get(index)
-        .and_then(|(pos, _)| analyzed.raw.get(*pos))
-        .map_or(0, |w| w.chars().count())
+    analyzed.terms.get(index).and_then(|(pos, _)| analyzed.raw.get(*pos)).map_or(0, |w| w.chars().count())
 }
 
-/// A synonym (one word or a phrase) searched in every text field.
-fn phrase_over_fields(fields: &[(Field, f32)], phrase: &[String], boost: f32) -> Box<dyn Query> {
-    let clauses = fields
-        .iter()
-        .map(|(field, weight)| {
-            let query: Box<dyn Query> = if phrase.len() == 1 {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(*field, &phrase[0]),
-                    IndexRecordOption::WithFreqs,
-                ))
-            } else {
-                let terms = phrase
-                    .iter()
-                    .map(|t| Term::from_field_text(*field, t))
-                    .collect();
-                Box::new(PhraseQuery::new(terms))
-            };
-            (Occur::Should, boosted(query, weight * boost))
-        })
-        .collect();
-    Box::new(BooleanQuery::new(clauses))
+/// A synonym (one word or a phrase), anywhere in the listing, weighted below the word typed.
+fn synonym_query(f: &Fields, phrase: &[String]) -> Box<dyn Query> {
+    let query: Box<dyn Query> = if phrase.len() == 1 {
+        term(f.all_text, &phrase[0])
+    } else {
+        Box::new(PhraseQuery::new(phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect()))
+    };
+    boosted(query, 0.6)
 }
 
 #[cfg(test)]
@@ -240,10 +174,8 @@ mod tests {
     #[test]
     fn stems_and_drops_stop_words() {
         let mut a = english_analyzer();
-        let terms: Vec<String> = analyze(&mut a, "The Gardening Groups for the lonely")
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let terms: Vec<String> =
+            analyze(&mut a, "The Gardening Groups for the lonely").into_iter().map(|(_, t)| t).collect();
         assert_eq!(terms, vec!["garden", "group", "lone"]);
     }
 
@@ -262,10 +194,7 @@ mod tests {
         let synonyms = Synonyms::load(&mut a);
         for q in ["!!! ??? ...", "the and of to", ""] {
             let analyzed = analyze_query(&mut a, q);
-            assert!(
-                build_text_query(&fields, &synonyms, &analyzed).is_none(),
-                "{q}"
-            );
+            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true).is_none(), "{q}");
         }
     }
 

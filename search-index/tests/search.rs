@@ -5,23 +5,37 @@
 use std::collections::BTreeMap;
 
 use search_index::{
-    distance_km, GeoPoint, OpenOutcome, SearchIndex, SearchRequest, ServiceDocument, Sort,
-    Visibility, WiderSearch,
+    distance_km, GeoPoint, OpenOutcome, SearchIndex, SearchRequest, ServiceDocument, Sort, Visibility, WiderSearch,
 };
 
 const NOW: i64 = 1_790_000_000;
 const DAY: i64 = 86_400;
 
-fn doc(
-    id: &str,
-    name: &str,
-    description: &str,
-    category: &str,
-    lat: f64,
-    lon: f64,
-) -> ServiceDocument {
+/// Listing ids are UUIDs; tests name them and map back.
+fn uid(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+}
+
+const SAMPLE_NAMES: &[&str] = &[
+    "garden",
+    "befriend",
+    "choir",
+    "diabetes",
+    "debt",
+    "walk",
+    "stale-garden",
+    "ageing-garden",
+    "pending",
+    "full-garden",
+];
+
+fn name_of(id: &str) -> String {
+    SAMPLE_NAMES.iter().find(|n| uid(n) == id).map_or_else(|| id.to_string(), |n| n.to_string())
+}
+
+fn doc(id: &str, name: &str, description: &str, category: &str, lat: f64, lon: f64) -> ServiceDocument {
     ServiceDocument {
-        id: id.into(),
+        id: uid(id),
         name: name.into(),
         summary: String::new(),
         description: description.into(),
@@ -55,33 +69,18 @@ fn build(docs: &[ServiceDocument]) -> (tempfile::TempDir, SearchIndex) {
 }
 
 fn request(text: &str) -> SearchRequest {
-    SearchRequest {
-        text: text.into(),
-        limit: 20,
-        now: NOW,
-        public_only: true,
-        ..Default::default()
-    }
+    SearchRequest { text: text.into(), limit: 20, now: NOW, public_only: true, facets: true, ..Default::default() }
 }
 
 fn ids(index: &SearchIndex, req: &SearchRequest) -> Vec<String> {
-    index
-        .search(req)
-        .unwrap()
-        .hits
-        .into_iter()
-        .map(|h| h.id)
-        .collect()
+    index.search(req).unwrap().hits.into_iter().map(|h| name_of(&h.id)).collect()
 }
 
 /// A tiny deterministic generator, so the recall test needs no extra crate.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -93,25 +92,15 @@ fn radius_results_equal_a_brute_force_haversine_scan() {
         .map(|i| {
             let lat = 50.0 + rng.next() * 4.0;
             let lon = -4.0 + rng.next() * 5.0;
-            doc(
-                &format!("s{i}"),
-                &format!("Group {i}"),
-                "a friendly group",
-                "social-groups",
-                lat,
-                lon,
-            )
+            doc(&format!("s{i}"), &format!("Group {i}"), "a friendly group", "social-groups", lat, lon)
         })
         .collect();
     let (_dir, index) = build(&docs);
     for _ in 0..60 {
         let origin = GeoPoint::new(50.5 + rng.next() * 3.0, -3.5 + rng.next() * 4.0).unwrap();
         let radius = [0.5, 2.0, 5.0, 10.0, 25.0, 60.0, 150.0][(rng.next() * 7.0) as usize % 7];
-        let mut expected: Vec<String> = docs
-            .iter()
-            .filter(|d| distance_km(origin, d.locations[0]) <= radius)
-            .map(|d| d.id.clone())
-            .collect();
+        let mut expected: Vec<String> =
+            docs.iter().filter(|d| distance_km(origin, d.locations[0]) <= radius).map(|d| d.id.clone()).collect();
         expected.sort();
         let req = SearchRequest {
             origin: Some(origin),
@@ -152,14 +141,7 @@ fn sample() -> Vec<ServiceDocument> {
             stroud.0 + 0.01,
             stroud.1,
         ),
-        doc(
-            "choir",
-            "Nailsworth Community Choir",
-            "Singing for fun, no auditions.",
-            "choirs",
-            51.695,
-            -2.22,
-        ),
+        doc("choir", "Nailsworth Community Choir", "Singing for fun, no auditions.", "choirs", 51.695, -2.22),
         doc(
             "diabetes",
             "Gloucester Diabetes Education Group",
@@ -185,44 +167,17 @@ fn sample() -> Vec<ServiceDocument> {
             -1.968,
         ),
     ];
-    let mut stale = doc(
-        "stale-garden",
-        "Old Gardening Society",
-        "Gardening talks.",
-        "gardening",
-        stroud.0,
-        stroud.1,
-    );
+    let mut stale = doc("stale-garden", "Old Gardening Society", "Gardening talks.", "gardening", stroud.0, stroud.1);
     stale.last_verified = NOW - 400 * DAY;
     docs.push(stale);
-    let mut ageing = doc(
-        "ageing-garden",
-        "Painswick Gardening Friends",
-        "Gardening in the village.",
-        "gardening",
-        51.786,
-        -2.194,
-    );
+    let mut ageing =
+        doc("ageing-garden", "Painswick Gardening Friends", "Gardening in the village.", "gardening", 51.786, -2.194);
     ageing.last_verified = NOW - 240 * DAY;
     docs.push(ageing);
-    let mut hidden = doc(
-        "pending",
-        "Pending Gardening Listing",
-        "Not yet approved.",
-        "gardening",
-        stroud.0,
-        stroud.1,
-    );
+    let mut hidden = doc("pending", "Pending Gardening Listing", "Not yet approved.", "gardening", stroud.0, stroud.1);
     hidden.visibility = Visibility::Hidden;
     docs.push(hidden);
-    let mut full = doc(
-        "full-garden",
-        "Full Gardening Group",
-        "Gardening every week.",
-        "gardening",
-        stroud.0,
-        stroud.1,
-    );
+    let mut full = doc("full-garden", "Full Gardening Group", "Gardening every week.", "gardening", stroud.0, stroud.1);
     full.capacity = "full".into();
     docs.push(full);
     docs
@@ -245,11 +200,7 @@ fn stemming_synonyms_typos_and_prefixes_find_the_right_listing() {
         ("walking group older men", "walk"),
     ] {
         let found = ids(&index, &request(query));
-        assert_eq!(
-            found.first().map(String::as_str),
-            Some(expected),
-            "{query}: {found:?}"
-        );
+        assert_eq!(found.first().map(String::as_str), Some(expected), "{query}: {found:?}");
     }
 }
 
@@ -262,10 +213,7 @@ fn public_searches_hide_pending_and_year_old_listings_and_rank_fresh_open_ones_f
     let pos = |id: &str| found.iter().position(|f| f == id).unwrap();
     assert!(pos("garden") < pos("ageing-garden"), "{found:?}");
     assert!(pos("garden") < pos("full-garden"), "{found:?}");
-    let staff = SearchRequest {
-        public_only: false,
-        ..request("gardening")
-    };
+    let staff = SearchRequest { public_only: false, ..request("gardening") };
     let all = ids(&index, &staff);
     assert!(all.contains(&"pending".to_string()) && all.contains(&"stale-garden".to_string()));
 }
@@ -273,121 +221,78 @@ fn public_searches_hide_pending_and_year_old_listings_and_rank_fresh_open_ones_f
 #[test]
 fn sorts_facets_and_pages() {
     let (_dir, index) = build(&sample());
-    let by_name = ids(
-        &index,
-        &SearchRequest {
-            sort: Sort::Name,
-            ..request("")
-        },
-    );
+    let by_name = ids(&index, &SearchRequest { sort: Sort::Name, ..request("") });
     // Cirencester, Full, Gloucester, Money, Nailsworth, Painswick, Stroud, Telephone.
-    assert_eq!(
-        by_name,
-        [
-            "walk",
-            "full-garden",
-            "diabetes",
-            "debt",
-            "choir",
-            "ageing-garden",
-            "garden",
-            "befriend"
-        ]
-    );
+    assert_eq!(by_name, ["walk", "full-garden", "diabetes", "debt", "choir", "ageing-garden", "garden", "befriend"]);
     assert_eq!(by_name.first().map(String::as_str), Some("walk"));
     assert_eq!(by_name.last().map(String::as_str), Some("befriend"));
-    let by_verified = index
-        .search(&SearchRequest {
-            sort: Sort::LastVerified,
-            public_only: false,
-            ..request("gardening")
-        })
-        .unwrap();
-    assert_eq!(
-        by_verified.hits.last().map(|h| h.id.as_str()),
-        Some("stale-garden")
-    );
+    let by_verified =
+        index.search(&SearchRequest { sort: Sort::LastVerified, public_only: false, ..request("gardening") }).unwrap();
+    assert_eq!(by_verified.hits.last().map(|h| name_of(&h.id)), Some("stale-garden".to_string()));
 
     let all = index.search(&request("")).unwrap();
     assert_eq!(all.facets["category"]["gardening"], 3);
     assert_eq!(all.facets["day"]["TU"], all.total as u32);
-    let filters = BTreeMap::from([(
-        "category".to_string(),
-        vec!["gardening".to_string(), "choirs".to_string()],
-    )]);
-    let filtered = index
-        .search(&SearchRequest {
-            filters,
-            ..request("")
-        })
-        .unwrap();
+    let filters = BTreeMap::from([("category".to_string(), vec!["gardening".to_string(), "choirs".to_string()])]);
+    let filtered = index.search(&SearchRequest { filters, ..request("") }).unwrap();
     assert_eq!(filtered.total, 4);
 
-    let page1 = index
-        .search(&SearchRequest {
-            limit: 3,
-            sort: Sort::Name,
-            ..request("")
-        })
-        .unwrap();
-    let page2 = index
-        .search(&SearchRequest {
-            limit: 3,
-            offset: 3,
-            sort: Sort::Name,
-            ..request("")
-        })
-        .unwrap();
+    let page1 = index.search(&SearchRequest { limit: 3, sort: Sort::Name, ..request("") }).unwrap();
+    let page2 = index.search(&SearchRequest { limit: 3, offset: 3, sort: Sort::Name, ..request("") }).unwrap();
     assert_eq!(page1.total, 8);
     assert_eq!(page1.hits.len(), 3);
     assert!(page2.hits.iter().all(|h| !page1.hits.contains(h)));
-    let beyond = index
-        .search(&SearchRequest {
-            offset: 100,
-            ..request("")
-        })
-        .unwrap();
+    let beyond = index.search(&SearchRequest { offset: 100, ..request("") }).unwrap();
     assert!(beyond.hits.is_empty());
 }
 
 #[test]
-fn snippets_highlight_matched_words() {
+fn snippets_highlight_matched_words_and_their_synonyms() {
     let (_dir, index) = build(&sample());
     let found = index.search(&request("allotment")).unwrap();
-    let snippet = found.hits[0].snippet_html.clone().unwrap();
+    let text = "We grow vegetables on our allotment every Tuesday; the garden is step-free.";
+    let snippet = index.snippet(&found.highlight, text, 180).unwrap();
     assert!(snippet.contains("<b>allotment</b>"), "{snippet}");
+    assert!(snippet.contains("<b>garden</b>"), "synonyms are highlighted too: {snippet}");
+    let escaped = index.snippet(&found.highlight, "<script>allotment</script>", 180).unwrap();
+    assert!(escaped.contains("&lt;script&gt;"), "{escaped}");
+    assert_eq!(index.snippet(&found.highlight, "nothing relevant here", 180), None);
 }
 
 #[test]
 fn zero_results_say_why_and_offer_a_wider_search() {
     let (_dir, index) = build(&sample());
     let stroud = GeoPoint::new(51.7436, -2.2068).unwrap();
-    let near = SearchRequest {
-        origin: Some(stroud),
-        radius_km: Some(2.0),
-        ..request("walking")
-    };
+    let near = SearchRequest { origin: Some(stroud), radius_km: Some(2.0), ..request("walking") };
     let found = index.search(&near).unwrap();
     assert_eq!(found.total, 0);
     let help = found.help.unwrap();
-    assert!(help.wider.iter().any(|w| matches!(w, WiderSearch::Radius { radius_km, total } if *radius_km == 25.0 && *total == 1)), "{help:?}");
+    assert!(
+        help.wider
+            .iter()
+            .any(|w| matches!(w, WiderSearch::Radius { radius_km, total } if *radius_km == 25.0 && *total == 1)),
+        "{help:?}"
+    );
 
     // Two edits away: too far for typo tolerance, near enough for "did you mean".
     let typo = index.search(&request("alotmment")).unwrap();
     assert_eq!(typo.total, 0);
     let help = typo.help.unwrap();
-    assert!(help.wider.iter().any(|w| matches!(w, WiderSearch::Spelling { text, total } if text == "allotment" && *total >= 1)), "{help:?}");
+    assert!(
+        help.wider
+            .iter()
+            .any(|w| matches!(w, WiderSearch::Spelling { text, total } if text == "allotment" && *total >= 1)),
+        "{help:?}"
+    );
     let filters = BTreeMap::from([("category".to_string(), vec!["choirs".to_string()])]);
-    let none = index
-        .search(&SearchRequest {
-            filters,
-            ..request("diabetes")
-        })
-        .unwrap();
+    let none = index.search(&SearchRequest { filters, ..request("diabetes") }).unwrap();
     assert_eq!(none.total, 0);
-    assert!(none.help.unwrap().wider.iter().any(
-        |w| matches!(w, WiderSearch::WithoutFilter { dimension, .. } if dimension == "category")
-    ));
+    assert!(none
+        .help
+        .unwrap()
+        .wider
+        .iter()
+        .any(|w| matches!(w, WiderSearch::WithoutFilter { dimension, .. } if dimension == "category")));
 }
 
 #[test]
@@ -409,12 +314,19 @@ fn user_typed_syntax_never_errors() {
         "AND",
         thousand.as_str(),
     ] {
-        index
-            .search(&request(q))
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        index.search(&request(q)).unwrap_or_else(|e| panic!("{q}: {e}"));
     }
     // Only stop words or punctuation search everything rather than nothing.
     assert_eq!(index.search(&request("the and of")).unwrap().total, 8);
+}
+
+#[test]
+fn ids_must_be_uuids() {
+    let (_dir, index) = build(&sample());
+    let mut writer = index.writer(1, 20_000_000).unwrap();
+    let mut bad = sample()[0].clone();
+    bad.id = "not-a-uuid".into();
+    assert!(matches!(writer.upsert(&bad), Err(search_index::SearchError::InvalidId(_))));
 }
 
 #[test]
@@ -425,7 +337,7 @@ fn upsert_replaces_and_delete_removes() {
     let mut renamed = docs[0].clone();
     renamed.name = "Stroud Allotment Society".into();
     writer.upsert(&renamed).unwrap();
-    writer.delete("choir");
+    writer.delete(&uid("choir"));
     writer.commit("7").unwrap();
     assert_eq!(index.search(&request("")).unwrap().total, 7);
     assert!(ids(&index, &request("choir")).is_empty());
@@ -433,12 +345,7 @@ fn upsert_replaces_and_delete_removes() {
     drop(writer);
     drop(index);
     let (reopened, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
-    assert_eq!(
-        outcome,
-        OpenOutcome::Opened {
-            payload: "7".into()
-        }
-    );
+    assert_eq!(outcome, OpenOutcome::Opened { payload: "7".into() });
     assert_eq!(reopened.num_docs(), 9);
 }
 
@@ -448,19 +355,13 @@ fn damaged_or_old_indexes_are_recreated() {
     drop(index);
     std::fs::write(dir.path().join("meta.json"), b"garbage").unwrap();
     let (_, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
-    assert!(
-        matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("unreadable")),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("unreadable")), "{outcome:?}");
 
     let (dir, index) = build(&sample());
     drop(index);
     std::fs::write(dir.path().join("schema_version"), b"0").unwrap();
     let (recreated, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
-    assert!(
-        matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("schema version")),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("schema version")), "{outcome:?}");
     assert_eq!(recreated.num_docs(), 0);
 
     let empty = tempfile::tempdir().unwrap();

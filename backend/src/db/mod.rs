@@ -76,9 +76,8 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        diesel::ConnectionError::BadConnection(format!("{}: {e}", parent.display()))
-                    })?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| diesel::ConnectionError::BadConnection(format!("{}: {e}", parent.display())))?;
                 }
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers run beside the writer; synchronous=FULL means an acknowledged
@@ -108,14 +107,11 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.url
-            .connect()
-            .map_err(diesel::r2d2::Error::ConnectionError)
+        self.url.connect().map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -136,26 +132,18 @@ pub fn pool(url: &DatabaseUrl, size: u32) -> Result<Pool, r2d2::PoolError> {
     if let Err(e) = url.connect() {
         tracing::debug!(error = %e, "first connection failed; the pool will report it");
     }
-    r2d2::Pool::builder()
-        .max_size(size)
-        .connection_timeout(Duration::from_secs(15))
-        .build(Manager { url: url.clone() })
+    r2d2::Pool::builder().max_size(size).connection_timeout(Duration::from_secs(15)).build(Manager { url: url.clone() })
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock is taken up
 /// front, so two writers queue on the busy timeout instead of failing half-way), an ordinary
 /// transaction on PostgreSQL. Commits when `f` succeeds, rolls back otherwise.
-pub fn write<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {

@@ -98,55 +98,33 @@ pub fn geocode(conn: &mut DbConnection, query: &str) -> Result<Geocoded, Geocode
             .first(conn)
             .optional()?;
         return match found {
-            Some((lat, lon)) => Ok(Geocoded {
-                lat,
-                lon,
-                label: postcode.to_string(),
-                precision: Precision::Postcode,
-            }),
+            Some((lat, lon)) => Ok(Geocoded { lat, lon, label: postcode.to_string(), precision: Precision::Postcode }),
             None => Err(GeocodeError::PostcodeNotFound(postcode.to_string())),
         };
     }
     if let Ok(outward) = OutwardCode::parse(q) {
         let (n, lat, lon): (i64, Option<f64>, Option<f64>) = postcodes::table
             .filter(postcodes::outward.eq(outward.as_str()))
-            .select((
-                count_star(),
-                avg(postcodes::latitude),
-                avg(postcodes::longitude),
-            ))
+            .select((count_star(), avg(postcodes::latitude), avg(postcodes::longitude)))
             .first(conn)?;
         return match (n, lat, lon) {
-            (n, Some(lat), Some(lon)) if n > 0 => Ok(Geocoded {
-                lat,
-                lon,
-                label: format!("{outward} (area)"),
-                precision: Precision::OutwardCode,
-            }),
+            (n, Some(lat), Some(lon)) if n > 0 => {
+                Ok(Geocoded { lat, lon, label: format!("{outward} (area)"), precision: Precision::OutwardCode })
+            }
             _ => Err(GeocodeError::OutwardNotFound(outward.to_string())),
         };
     }
     let key = place_key(q);
     let place: Option<(String, String, f64, f64)> = places::table
         .filter(places::name_key.eq(&key))
-        .select((
-            places::name,
-            places::county,
-            places::latitude,
-            places::longitude,
-        ))
+        .select((places::name, places::county, places::latitude, places::longitude))
         .first(conn)
         .optional()?;
     match place {
-        Some((name, county, lat, lon)) => Ok(Geocoded {
-            lat,
-            lon,
-            label: format!("{name}, {county}"),
-            precision: Precision::Place,
-        }),
-        None if looks_like_postcode(q) => Err(GeocodeError::MalformedPostcode(
-            q.chars().take(20).collect(),
-        )),
+        Some((name, county, lat, lon)) => {
+            Ok(Geocoded { lat, lon, label: format!("{name}, {county}"), precision: Precision::Place })
+        }
+        None if looks_like_postcode(q) => Err(GeocodeError::MalformedPostcode(q.chars().take(20).collect())),
         None => Err(GeocodeError::PlaceNotFound(q.chars().take(40).collect())),
     }
 }

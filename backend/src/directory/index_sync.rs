@@ -47,8 +47,7 @@ pub enum IndexSyncError {
 
 /// The search document of a listing.
 pub fn document(listing: &Listing) -> ServiceDocument {
-    let mut taxonomy_names: Vec<String> =
-        listing.categories.iter().map(|t| t.name.clone()).collect();
+    let mut taxonomy_names: Vec<String> = listing.categories.iter().map(|t| t.name.clone()).collect();
     taxonomy_names.extend(listing.audiences.iter().map(|t| t.name.clone()));
     let mut accessibility: Vec<String> = Vec::new();
     let mut points = Vec::new();
@@ -65,15 +64,11 @@ pub fn document(listing: &Listing) -> ServiceDocument {
     }
     accessibility.sort();
     accessibility.dedup();
-    let mut days: Vec<String> = listing
-        .schedules
-        .iter()
-        .flat_map(|s| s.byday.split(',').map(|d| d.trim().to_string()))
-        .collect();
+    let mut days: Vec<String> =
+        listing.schedules.iter().flat_map(|s| s.byday.split(',').map(|d| d.trim().to_string())).collect();
     days.sort();
     days.dedup();
-    let public = listing.approval == "approved"
-        && matches!(listing.status.as_str(), "active" | "temporarily closed");
+    let public = listing.approval == "approved" && matches!(listing.status.as_str(), "active" | "temporarily closed");
     ServiceDocument {
         id: listing.id.clone(),
         name: listing.name.clone(),
@@ -90,11 +85,7 @@ pub fn document(listing: &Listing) -> ServiceDocument {
         attendance: listing.attending_type.clone(),
         capacity: listing.capacity.clone(),
         status: listing.status.clone(),
-        visibility: if public {
-            Visibility::Public
-        } else {
-            Visibility::Hidden
-        },
+        visibility: if public { Visibility::Public } else { Visibility::Hidden },
         locations: points,
         last_verified: listing.last_verified.and_utc().timestamp(),
     }
@@ -139,11 +130,7 @@ pub fn rebuild(
         }
     }
     writer.commit(&position.to_string())?;
-    tracing::info!(
-        listings = ids.len(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "search index rebuilt"
-    );
+    tracing::info!(listings = ids.len(), duration_ms = started.elapsed().as_millis() as u64, "search index rebuilt");
     Ok((ids.len(), position))
 }
 
@@ -196,11 +183,7 @@ impl Indexer {
                 }
             })
             .ok();
-        Self {
-            stop,
-            applied,
-            handle,
-        }
+        Self { stop, applied, handle }
     }
 
     /// The outbox id the searchable index reflects (for readiness and tests).
@@ -238,13 +221,7 @@ struct Tail {
 
 impl Tail {
     fn new(cursor: i64) -> Self {
-        Self {
-            cursor,
-            gaps: BTreeMap::new(),
-            pending: false,
-            last_commit: Instant::now(),
-            committed: cursor,
-        }
+        Self { cursor, gaps: BTreeMap::new(), pending: false, last_commit: Instant::now(), committed: cursor }
     }
 
     /// One poll: apply new rows, commit when due. Returns true when a full batch was read.
@@ -274,24 +251,17 @@ impl Tail {
             expected = id + 1;
         }
         let now = Instant::now();
-        self.gaps
-            .retain(|_, since| now.duration_since(*since) < GAP_PATIENCE);
+        self.gaps.retain(|_, since| now.duration_since(*since) < GAP_PATIENCE);
         if !rows.is_empty() {
             let mut ids: Vec<String> = rows.iter().map(|(_, s)| s.clone()).collect();
             ids.sort();
             ids.dedup();
             apply(&mut conn, writer, taxonomy, &ids)?;
-            self.cursor = self
-                .cursor
-                .max(rows.iter().map(|(id, _)| *id).max().unwrap_or(self.cursor));
+            self.cursor = self.cursor.max(rows.iter().map(|(id, _)| *id).max().unwrap_or(self.cursor));
             self.pending = true;
         }
         if self.pending && (flush || self.last_commit.elapsed() >= COMMIT_INTERVAL) {
-            let watermark = self
-                .gaps
-                .keys()
-                .next()
-                .map_or(self.cursor, |first| first - 1);
+            let watermark = self.gaps.keys().next().map_or(self.cursor, |first| first - 1);
             writer.commit(&watermark.to_string())?;
             self.committed = watermark;
             self.pending = false;

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{
-    contacts, cost_options, location_accessibility, locations, organizations, schedules,
-    service_at_locations, service_taxonomy, services,
+    contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
+    service_taxonomy, services,
 };
 use crate::db::DbConnection;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
@@ -239,11 +239,7 @@ impl Listing {
 }
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// Freshness of a verification date.
@@ -263,18 +259,12 @@ fn round_km(v: Option<f64>) -> Option<f64> {
 }
 
 /// Loads listings by id, in the order given; unknown ids are left out.
-pub fn load_many(
-    conn: &mut DbConnection,
-    ids: &[String],
-    taxonomy: &Taxonomy,
-) -> QueryResult<Vec<Listing>> {
+pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -> QueryResult<Vec<Listing>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<ServiceRow> = services::table
-        .filter(services::id.eq_any(ids))
-        .select(ServiceRow::as_select())
-        .load(conn)?;
+    let rows: Vec<ServiceRow> =
+        services::table.filter(services::id.eq_any(ids)).select(ServiceRow::as_select()).load(conn)?;
     let org_ids: Vec<&String> = rows.iter().map(|r| &r.organization_id).collect();
     let orgs: HashMap<String, OrganisationView> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
@@ -313,33 +303,15 @@ pub fn load_many(
         ))
         .load::<(String, String, Option<f64>, Option<String>)>(conn)?
     {
-        costs.entry(service_id).or_default().push(CostView {
-            option,
-            amount,
-            amount_description,
-        });
+        costs.entry(service_id).or_default().push(CostView { option, amount, amount_description });
     }
 
     let mut contacts_by: HashMap<String, Vec<ContactView>> = HashMap::new();
-    for c in contacts::table
-        .filter(contacts::service_id.eq_any(ids))
-        .order(contacts::id)
-        .load::<ContactView>(conn)?
-    {
+    for c in contacts::table.filter(contacts::service_id.eq_any(ids)).order(contacts::id).load::<ContactView>(conn)? {
         contacts_by.entry(c.service_id.clone()).or_default().push(c);
     }
 
-    type LocationTuple = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-        bool,
-    );
+    type LocationTuple = (String, String, String, String, String, Option<String>, Option<f64>, Option<f64>, bool);
     let located: Vec<LocationTuple> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq_any(ids))
@@ -360,17 +332,11 @@ pub fn load_many(
     let mut access: HashMap<String, Vec<TermRef>> = HashMap::new();
     for (location_id, term_id) in location_accessibility::table
         .filter(location_accessibility::location_id.eq_any(location_ids))
-        .select((
-            location_accessibility::location_id,
-            location_accessibility::term_id,
-        ))
+        .select((location_accessibility::location_id, location_accessibility::term_id))
         .load::<(String, String)>(conn)?
     {
         if let Some(t) = taxonomy.by_id(&term_id) {
-            access.entry(location_id).or_default().push(TermRef {
-                slug: t.slug.clone(),
-                name: t.name.clone(),
-            });
+            access.entry(location_id).or_default().push(TermRef { slug: t.slug.clone(), name: t.name.clone() });
         }
     }
     let mut locations_by: HashMap<String, Vec<LocationView>> = HashMap::new();
@@ -404,15 +370,7 @@ pub fn load_many(
         locations_by.entry(service_id).or_default().push(view);
     }
 
-    type ScheduleTuple = (
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-    );
+    type ScheduleTuple = (String, String, String, Option<String>, String, String, Option<String>);
     let mut schedules_by: HashMap<String, Vec<(ScheduleView, Option<Schedule>)>> = HashMap::new();
     for (service_id, freq, byday, week_of_month, opens_at, closes_at, notes) in schedules::table
         .filter(schedules::service_id.eq_any(ids))
@@ -428,30 +386,13 @@ pub fn load_many(
         ))
         .load::<ScheduleTuple>(conn)?
     {
-        let parsed = Schedule::parse(
-            &freq,
-            &byday,
-            week_of_month.as_deref(),
-            &opens_at,
-            &closes_at,
-        )
-        .ok();
-        let description = parsed.as_ref().map_or_else(
-            || format!("{byday} {opens_at} to {closes_at}"),
-            Schedule::describe,
-        );
-        schedules_by.entry(service_id).or_default().push((
-            ScheduleView {
-                freq,
-                byday,
-                week_of_month,
-                opens_at,
-                closes_at,
-                notes,
-                description,
-            },
-            parsed,
-        ));
+        let parsed = Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at).ok();
+        let description =
+            parsed.as_ref().map_or_else(|| format!("{byday} {opens_at} to {closes_at}"), Schedule::describe);
+        schedules_by
+            .entry(service_id)
+            .or_default()
+            .push((ScheduleView { freq, byday, week_of_month, opens_at, closes_at, notes, description }, parsed));
     }
 
     let now = Utc::now().naive_utc();
@@ -466,10 +407,7 @@ pub fn load_many(
             let Some(term) = taxonomy.by_id(term_id) else {
                 continue;
             };
-            let r = TermRef {
-                slug: term.slug.clone(),
-                name: term.name.clone(),
-            };
+            let r = TermRef { slug: term.slug.clone(), name: term.name.clone() };
             match term.vocabulary.as_str() {
                 v if v == Vocabulary::Category.as_str() => categories.push(r),
                 v if v == Vocabulary::Audience.as_str() => audiences.push(r),
@@ -477,15 +415,9 @@ pub fn load_many(
             }
         }
         let schedule_pairs = schedules_by.remove(&row.id).unwrap_or_default();
-        let next_session = schedule_pairs
-            .iter()
-            .filter_map(|(_, s)| s.as_ref()?.next_after(now))
-            .min();
+        let next_session = schedule_pairs.iter().filter_map(|(_, s)| s.as_ref()?.next_after(now)).min();
         let cost_options = costs.remove(&row.id).unwrap_or_default();
-        let free = cost_options.is_empty()
-            || cost_options
-                .iter()
-                .any(|c| c.amount.is_none_or(|a| a <= 0.0));
+        let free = cost_options.is_empty() || cost_options.iter().any(|c| c.amount.is_none_or(|a| a <= 0.0));
         let listing = Listing {
             free,
             cost_options,
@@ -525,20 +457,11 @@ pub fn load_many(
 }
 
 /// Loads one listing.
-pub fn load(
-    conn: &mut DbConnection,
-    id: &str,
-    taxonomy: &Taxonomy,
-) -> QueryResult<Option<Listing>> {
-    Ok(load_many(conn, &[id.to_string()], taxonomy)?
-        .into_iter()
-        .next())
+pub fn load(conn: &mut DbConnection, id: &str, taxonomy: &Taxonomy) -> QueryResult<Option<Listing>> {
+    Ok(load_many(conn, &[id.to_string()], taxonomy)?.into_iter().next())
 }
 
 /// Every service id, for rebuilding the index.
 pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-    services::table
-        .select(services::id)
-        .order(services::id)
-        .load(conn)
+    services::table.select(services::id).order(services::id).load(conn)
 }

@@ -11,10 +11,7 @@ use crate::db::DbConnection;
 /// Records that a service must be re-indexed. Call inside the transaction that changed it.
 pub fn enqueue(conn: &mut DbConnection, service_id: &str) -> QueryResult<()> {
     diesel::insert_into(search_outbox::table)
-        .values((
-            search_outbox::service_id.eq(service_id),
-            search_outbox::created_at.eq(Utc::now().naive_utc()),
-        ))
+        .values((search_outbox::service_id.eq(service_id), search_outbox::created_at.eq(Utc::now().naive_utc())))
         .execute(conn)?;
     Ok(())
 }
@@ -40,8 +37,5 @@ pub fn with_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, S
 
 /// The highest id so far (0 when empty).
 pub fn max_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    Ok(search_outbox::table
-        .select(diesel::dsl::max(search_outbox::id))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or(0))
+    Ok(search_outbox::table.select(diesel::dsl::max(search_outbox::id)).first::<Option<i64>>(conn)?.unwrap_or(0))
 }

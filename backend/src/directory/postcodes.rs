@@ -81,12 +81,7 @@ pub fn parse_codepoint_row(line: &str) -> Option<PostcodeRow> {
         return None;
     }
     let (latitude, longitude) = bng_to_wgs84(easting, northing)?;
-    Some(PostcodeRow {
-        outward: postcode.outward().to_string(),
-        postcode: postcode.to_string(),
-        latitude,
-        longitude,
-    })
+    Some(PostcodeRow { outward: postcode.outward().to_string(), postcode: postcode.to_string(), latitude, longitude })
 }
 
 /// Parses one converted row: `postcode,lat,lon`.
@@ -96,20 +91,12 @@ pub fn parse_converted_row(line: &str) -> Option<PostcodeRow> {
     let latitude: f64 = cols.next()?.trim().parse().ok()?;
     let longitude: f64 = cols.next()?.trim().parse().ok()?;
     crate::domain::GeoPoint::new(latitude, longitude).ok()?;
-    Some(PostcodeRow {
-        outward: postcode.outward().to_string(),
-        postcode: postcode.to_string(),
-        latitude,
-        longitude,
-    })
+    Some(PostcodeRow { outward: postcode.outward().to_string(), postcode: postcode.to_string(), latitude, longitude })
 }
 
 /// The CSV files at `path`: the file itself, or every `.csv` / `.csv.gz` in the folder.
 pub fn csv_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
-    let io = |source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -118,11 +105,7 @@ pub fn csv_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            let name = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
             name.ends_with(".csv") || name.ends_with(".csv.gz")
         })
         .collect();
@@ -134,14 +117,8 @@ pub fn csv_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
 }
 
 fn open_lines(path: &Path) -> Result<Box<dyn BufRead>, ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let reader: Box<dyn Read> = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-    {
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) {
         Box::new(GzDecoder::new(file))
     } else {
         Box::new(file)
@@ -154,9 +131,7 @@ pub fn upsert(conn: &mut DbConnection, rows: &[PostcodeRow]) -> QueryResult<usiz
     let mut written = 0;
     for chunk in rows.chunks(BATCH) {
         written += match conn {
-            DbConnection::Sqlite(c) => diesel::replace_into(postcodes::table)
-                .values(chunk)
-                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::replace_into(postcodes::table).values(chunk).execute(c)?,
             DbConnection::Pg(c) => diesel::insert_into(postcodes::table)
                 .values(chunk)
                 .on_conflict(postcodes::postcode)
@@ -182,19 +157,13 @@ pub fn import_codepoint(
     let files = csv_files(path)?;
     let started = Instant::now();
     let mut last_report = Instant::now();
-    let mut summary = ImportSummary {
-        files: files.len(),
-        ..Default::default()
-    };
+    let mut summary = ImportSummary { files: files.len(), ..Default::default() };
     for (n, file) in files.iter().enumerate() {
         let lines = open_lines(file)?;
         let mut batch = Vec::with_capacity(BATCH);
         db::write(conn, |conn| -> Result<(), ImportError> {
             for line in lines.lines() {
-                let line = line.map_err(|source| ImportError::Io {
-                    path: file.clone(),
-                    source,
-                })?;
+                let line = line.map_err(|source| ImportError::Io { path: file.clone(), source })?;
                 match parse_codepoint_row(&line) {
                     Some(row) => batch.push(row),
                     None => summary.skipped += 1,
@@ -230,25 +199,14 @@ pub fn import_codepoint(
 /// `seed-data/postcodes.csv.gz` from the areas of a region.
 pub fn write_converted(path: &Path, out: &mut dyn Write) -> Result<ImportSummary, ImportError> {
     let files = csv_files(path)?;
-    let mut summary = ImportSummary {
-        files: files.len(),
-        ..Default::default()
-    };
-    let io = |source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let mut summary = ImportSummary { files: files.len(), ..Default::default() };
+    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
     for file in &files {
         for line in open_lines(file)?.lines() {
             let line = line.map_err(io)?;
             match parse_codepoint_row(&line) {
                 Some(row) => {
-                    writeln!(
-                        out,
-                        "{},{:.6},{:.6}",
-                        row.postcode, row.latitude, row.longitude
-                    )
-                    .map_err(io)?;
+                    writeln!(out, "{},{:.6},{:.6}", row.postcode, row.latitude, row.longitude).map_err(io)?;
                     summary.loaded += 1;
                 }
                 None => summary.skipped += 1,
@@ -260,10 +218,7 @@ pub fn write_converted(path: &Path, out: &mut dyn Write) -> Result<ImportSummary
 
 /// Loads converted rows (`postcode,lat,lon`) from text, e.g. the embedded seed region file.
 pub fn load_converted(conn: &mut DbConnection, text: &str) -> QueryResult<ImportSummary> {
-    let mut summary = ImportSummary {
-        files: 1,
-        ..Default::default()
-    };
+    let mut summary = ImportSummary { files: 1, ..Default::default() };
     let mut rows = Vec::with_capacity(BATCH);
     for line in text.lines() {
         match parse_converted_row(line) {

@@ -83,13 +83,7 @@ impl SearchParams {
         let mut p = SearchParams::default();
         for (key, value) in pairs {
             let list = |target: &mut Vec<String>| {
-                target.extend(
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string),
-                );
+                target.extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string));
             };
             match key.as_str() {
                 "q" => p.q = value,
@@ -203,34 +197,20 @@ pub const DAYS: [(&str, &str); 7] = [
     ("SU", "Sunday"),
 ];
 /// Ways of attending with their names.
-pub const ATTENDANCE: [(&str, &str); 4] = [
-    ("in_person", "In person"),
-    ("online", "Online"),
-    ("phone", "By phone"),
-    ("hybrid", "In person or online"),
-];
+pub const ATTENDANCE: [(&str, &str); 4] =
+    [("in_person", "In person"), ("online", "Online"), ("phone", "By phone"), ("hybrid", "In person or online")];
 /// Capacity states with their names.
-pub const CAPACITY: [(&str, &str); 4] = [
-    ("accepting", "Taking new people"),
-    ("waitlist", "Waiting list"),
-    ("full", "Full"),
-    ("paused", "Paused"),
-];
+pub const CAPACITY: [(&str, &str); 4] =
+    [("accepting", "Taking new people"), ("waitlist", "Waiting list"), ("full", "Full"), ("paused", "Paused")];
 /// Sorts with their names.
-pub const SORTS: [(&str, &str); 4] = [
-    ("relevance", "Best match"),
-    ("distance", "Nearest"),
-    ("last_verified", "Recently checked"),
-    ("name", "Name"),
-];
+pub const SORTS: [(&str, &str); 4] =
+    [("relevance", "Best match"), ("distance", "Nearest"), ("last_verified", "Recently checked"), ("name", "Name")];
 
 fn day_code(input: &str) -> Option<&'static str> {
     let lower = input.trim().to_lowercase();
     DAYS.iter()
         .find(|(code, name)| {
-            code.eq_ignore_ascii_case(&lower)
-                || name.to_lowercase() == lower
-                || name[..3].to_lowercase() == lower
+            code.eq_ignore_ascii_case(&lower) || name.to_lowercase() == lower || name[..3].to_lowercase() == lower
         })
         .map(|(c, _)| *c)
 }
@@ -253,11 +233,7 @@ pub fn search(
     let mut place: Option<Geocoded> = None;
     let mut q = q;
     let (lat, lon) = (params.lat.trim(), params.lon.trim());
-    if params.near.trim().is_empty()
-        && lat.is_empty()
-        && lon.is_empty()
-        && q.chars().count() <= MAX_Q_LEN
-    {
+    if params.near.trim().is_empty() && lat.is_empty() && lon.is_empty() && q.chars().count() <= MAX_Q_LEN {
         if let Some((rest, found)) = place_in_text(conn, &q)? {
             q = rest;
             place = Some(found);
@@ -265,10 +241,7 @@ pub fn search(
     }
     if !lat.is_empty() || !lon.is_empty() {
         if !params.near.trim().is_empty() {
-            errors.insert(
-                "near".into(),
-                "give a place or lat and lon, not both".into(),
-            );
+            errors.insert("near".into(), "give a place or lat and lon, not both".into());
         }
         match (lat.parse::<f64>(), lon.parse::<f64>()) {
             (Ok(la), Ok(lo)) => match crate::domain::GeoPoint::new(la, lo) {
@@ -284,10 +257,7 @@ pub fn search(
                     errors.insert("lat".into(), "latitude must be between -90 and 90".into());
                 }
                 Err(crate::domain::geo_point::GeoPointError::Longitude) => {
-                    errors.insert(
-                        "lon".into(),
-                        "longitude must be between -180 and 180".into(),
-                    );
+                    errors.insert("lon".into(), "longitude must be between -180 and 180".into());
                 }
             },
             (la, lo) => {
@@ -303,9 +273,7 @@ pub fn search(
         match geocode::geocode(conn, &params.near) {
             Ok(found) => place = Some(found),
             Err(geocode::GeocodeError::Db(e)) => {
-                return Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(
-                    e.into(),
-                )))
+                return Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(e.into())))
             }
             Err(e) => {
                 errors.insert("near".into(), e.to_string());
@@ -318,10 +286,7 @@ pub fn search(
         match params.radius_km.trim().parse::<f64>() {
             Ok(r) if r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM => r,
             _ => {
-                errors.insert(
-                    "radius_km".into(),
-                    format!("must be a number above 0 and at most {MAX_RADIUS_KM}"),
-                );
+                errors.insert("radius_km".into(), format!("must be a number above 0 and at most {MAX_RADIUS_KM}"));
                 DEFAULT_RADIUS_KM
             }
         }
@@ -331,10 +296,7 @@ pub fn search(
         && !errors.contains_key("near")
         && !errors.contains_key("lat")
     {
-        errors.insert(
-            "radius_km".into(),
-            "needs a place (near) or lat and lon".into(),
-        );
+        errors.insert("radius_km".into(), "needs a place (near) or lat and lon".into());
     }
 
     // Filters.
@@ -342,43 +304,19 @@ pub fn search(
     for (name, vocabulary, values) in [
         ("category", Vocabulary::Category, &params.category),
         ("audience", Vocabulary::Audience, &params.audience),
-        (
-            "accessibility",
-            Vocabulary::Accessibility,
-            &params.accessibility,
-        ),
+        ("accessibility", Vocabulary::Accessibility, &params.accessibility),
     ] {
         check_list(&mut errors, &mut filters, name, values, |v| {
             taxonomy.by_slug(vocabulary, v).map(|t| t.slug.clone())
         });
     }
-    check_list(&mut errors, &mut filters, "day", &params.day, |v| {
-        day_code(v).map(str::to_string)
+    check_list(&mut errors, &mut filters, "day", &params.day, |v| day_code(v).map(str::to_string));
+    check_list(&mut errors, &mut filters, "attendance", &params.attendance, |v| {
+        ATTENDANCE.iter().find(|(c, _)| *c == v).map(|(c, _)| c.to_string())
     });
-    check_list(
-        &mut errors,
-        &mut filters,
-        "attendance",
-        &params.attendance,
-        |v| {
-            ATTENDANCE
-                .iter()
-                .find(|(c, _)| *c == v)
-                .map(|(c, _)| c.to_string())
-        },
-    );
-    check_list(
-        &mut errors,
-        &mut filters,
-        "capacity",
-        &params.capacity,
-        |v| {
-            CAPACITY
-                .iter()
-                .find(|(c, _)| *c == v)
-                .map(|(c, _)| c.to_string())
-        },
-    );
+    check_list(&mut errors, &mut filters, "capacity", &params.capacity, |v| {
+        CAPACITY.iter().find(|(c, _)| *c == v).map(|(c, _)| c.to_string())
+    });
     match params.cost.trim() {
         "" | "any" => {}
         "free" => {
@@ -395,28 +333,14 @@ pub fn search(
         "last_verified" => search_index::Sort::LastVerified,
         "name" => search_index::Sort::Name,
         _ => {
-            errors.insert(
-                "sort".into(),
-                "must be relevance, distance, last_verified or name".into(),
-            );
+            errors.insert("sort".into(), "must be relevance, distance, last_verified or name".into());
             search_index::Sort::Relevance
         }
     };
     if sort == search_index::Sort::Distance && place.is_none() && !errors.contains_key("near") {
-        errors.insert(
-            "sort".into(),
-            "sorting by distance needs a place (near) or lat and lon".into(),
-        );
+        errors.insert("sort".into(), "sorting by distance needs a place (near) or lat and lon".into());
     }
-    let page = parse_count(
-        &mut errors,
-        "page",
-        &params.page,
-        1,
-        1,
-        usize::MAX / 1024,
-        "a whole number from 1",
-    );
+    let page = parse_count(&mut errors, "page", &params.page, 1, 1, usize::MAX / 1024, "a whole number from 1");
     let per_page = parse_count(
         &mut errors,
         "per_page",
@@ -430,9 +354,7 @@ pub fn search(
         return Err(SearchFailure::Invalid(errors));
     }
 
-    let origin_point = place
-        .as_ref()
-        .and_then(|p| search_index::GeoPoint::new(p.lat, p.lon).ok());
+    let origin_point = place.as_ref().and_then(|p| search_index::GeoPoint::new(p.lat, p.lon).ok());
     let request = search_index::SearchRequest {
         text: q.clone(),
         origin: origin_point,
@@ -443,6 +365,7 @@ pub fn search(
         limit: per_page,
         public_only,
         now: crate::directory::index_sync::now_secs(),
+        facets: true,
     };
     let found = index.search(&request)?;
     let pages = found.total.div_ceil(per_page).max(1);
@@ -460,17 +383,17 @@ pub fn search(
     }
     let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
     let listings = listing::load_many(conn, &ids, taxonomy)?;
-    let mut by_id: BTreeMap<String, Listing> =
-        listings.into_iter().map(|l| (l.id.clone(), l)).collect();
+    let mut by_id: BTreeMap<String, Listing> = listings.into_iter().map(|l| (l.id.clone(), l)).collect();
     let results = found
         .hits
         .iter()
         .filter_map(|hit| {
             let listing = by_id.remove(&hit.id)?;
+            let snippet_html = index.snippet(&found.highlight, &listing.description, 180);
             Some(SearchResult {
                 listing,
                 distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
-                snippet_html: hit.snippet_html.clone(),
+                snippet_html,
             })
         })
         .collect();
@@ -480,10 +403,7 @@ pub fn search(
         page,
         per_page,
         pages,
-        origin: place.map(|p| Origin {
-            place: p,
-            radius_km,
-        }),
+        origin: place.map(|p| Origin { place: p, radius_km }),
         results,
         facets: named_facets(found.facets, taxonomy),
         help: found.help.map(|h| explain(h, &request)),
@@ -495,25 +415,18 @@ pub fn search(
 /// last one to three words (a capitalised place name or a postcode), resolve to a place, they
 /// become the origin and are taken out of the text. Lower-case trailing words are left alone,
 /// so "book reading" stays a search for reading, not for the town.
-fn place_in_text(
-    conn: &mut DbConnection,
-    q: &str,
-) -> Result<Option<(String, Geocoded)>, SearchFailure> {
+fn place_in_text(conn: &mut DbConnection, q: &str) -> Result<Option<(String, Geocoded)>, SearchFailure> {
     let words: Vec<&str> = q.split_whitespace().collect();
-    let resolve =
-        |conn: &mut DbConnection, candidate: &str| -> Result<Option<Geocoded>, SearchFailure> {
-            match geocode::geocode(conn, candidate) {
-                Ok(found) => Ok(Some(found)),
-                Err(geocode::GeocodeError::Db(e)) => Err(SearchFailure::Db(
-                    diesel::result::Error::QueryBuilderError(e.into()),
-                )),
-                Err(_) => Ok(None),
+    let resolve = |conn: &mut DbConnection, candidate: &str| -> Result<Option<Geocoded>, SearchFailure> {
+        match geocode::geocode(conn, candidate) {
+            Ok(found) => Ok(Some(found)),
+            Err(geocode::GeocodeError::Db(e)) => {
+                Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(e.into())))
             }
-        };
-    if let Some(i) = words
-        .iter()
-        .rposition(|w| matches!(w.to_lowercase().as_str(), "near" | "in" | "around"))
-    {
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(i) = words.iter().rposition(|w| matches!(w.to_lowercase().as_str(), "near" | "in" | "around")) {
         let candidate = words[i + 1..].join(" ");
         if !candidate.is_empty() {
             if let Some(found) = resolve(conn, &candidate)? {
@@ -524,8 +437,8 @@ fn place_in_text(
     for take in (1..=3.min(words.len())).rev() {
         let candidate = words[words.len() - take..].join(" ");
         let capitalised = candidate.chars().next().is_some_and(char::is_uppercase);
-        let postcode_like = candidate.chars().any(|c| c.is_ascii_digit())
-            && crate::domain::postcode::looks_like_postcode(&candidate);
+        let postcode_like =
+            candidate.chars().any(|c| c.is_ascii_digit()) && crate::domain::postcode::looks_like_postcode(&candidate);
         if !(capitalised || postcode_like) {
             continue;
         }
@@ -585,49 +498,25 @@ fn parse_count(
     }
 }
 
-fn named_facets(
-    facets: search_index::Facets,
-    taxonomy: &Taxonomy,
-) -> BTreeMap<String, Vec<FacetValue>> {
+fn named_facets(facets: search_index::Facets, taxonomy: &Taxonomy) -> BTreeMap<String, Vec<FacetValue>> {
     let mut out = BTreeMap::new();
     for (dimension, counts) in facets {
         let name_of = |value: &str| -> Option<String> {
-            let fixed = |table: &[(&str, &str)]| {
-                table
-                    .iter()
-                    .find(|(c, _)| *c == value)
-                    .map(|(_, n)| n.to_string())
-            };
+            let fixed = |table: &[(&str, &str)]| table.iter().find(|(c, _)| *c == value).map(|(_, n)| n.to_string());
             match dimension.as_str() {
-                "category" => taxonomy
-                    .by_slug(Vocabulary::Category, value)
-                    .map(|t| t.name.clone()),
-                "audience" => taxonomy
-                    .by_slug(Vocabulary::Audience, value)
-                    .map(|t| t.name.clone()),
-                "accessibility" => taxonomy
-                    .by_slug(Vocabulary::Accessibility, value)
-                    .map(|t| t.name.clone()),
+                "category" => taxonomy.by_slug(Vocabulary::Category, value).map(|t| t.name.clone()),
+                "audience" => taxonomy.by_slug(Vocabulary::Audience, value).map(|t| t.name.clone()),
+                "accessibility" => taxonomy.by_slug(Vocabulary::Accessibility, value).map(|t| t.name.clone()),
                 "day" => fixed(&DAYS),
                 "attendance" => fixed(&ATTENDANCE),
                 "capacity" => fixed(&CAPACITY),
-                "cost" => Some(if value == "free" {
-                    "Free".into()
-                } else {
-                    "Costs money".into()
-                }),
+                "cost" => Some(if value == "free" { "Free".into() } else { "Costs money".into() }),
                 _ => None,
             }
         };
         let mut values: Vec<FacetValue> = counts
             .into_iter()
-            .filter_map(|(value, count)| {
-                Some(FacetValue {
-                    name: name_of(&value)?,
-                    value,
-                    count,
-                })
-            })
+            .filter_map(|(value, count)| Some(FacetValue { name: name_of(&value)?, value, count }))
             .collect();
         values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
         if !values.is_empty() && dimension != "status" {
@@ -637,10 +526,7 @@ fn named_facets(
     out
 }
 
-fn explain(
-    help: search_index::ZeroResultHelp,
-    request: &search_index::SearchRequest,
-) -> ZeroResultHelp {
+fn explain(help: search_index::ZeroResultHelp, request: &search_index::SearchRequest) -> ZeroResultHelp {
     let wider = help
         .wider
         .into_iter()
@@ -666,8 +552,5 @@ fn explain(
         })
         .collect();
     let _ = request;
-    ZeroResultHelp {
-        reason: help.reason,
-        wider,
-    }
+    ZeroResultHelp { reason: help.reason, wider }
 }

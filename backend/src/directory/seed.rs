@@ -10,8 +10,8 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 
 use crate::db::schema::{
-    contacts, cost_options, location_accessibility, locations, organizations, places, schedules,
-    service_at_locations, service_taxonomy, services, taxonomy_terms,
+    contacts, cost_options, location_accessibility, locations, organizations, places, schedules, service_at_locations,
+    service_taxonomy, services, taxonomy_terms,
 };
 use crate::db::{self, DbConnection};
 use crate::directory::geocode::place_key;
@@ -163,17 +163,11 @@ pub struct SeedService {
 
 fn file_text(name: &'static str) -> Result<String, SeedError> {
     let file = SeedFiles::get(name).ok_or(SeedError::Missing(name))?;
-    String::from_utf8(file.data.into_owned()).map_err(|e| SeedError::Invalid {
-        file: name,
-        message: e.to_string(),
-    })
+    String::from_utf8(file.data.into_owned()).map_err(|e| SeedError::Invalid { file: name, message: e.to_string() })
 }
 
 fn json<T: serde::de::DeserializeOwned>(name: &'static str) -> Result<T, SeedError> {
-    serde_json::from_str(&file_text(name)?).map_err(|e| SeedError::Invalid {
-        file: name,
-        message: e.to_string(),
-    })
+    serde_json::from_str(&file_text(name)?).map_err(|e| SeedError::Invalid { file: name, message: e.to_string() })
 }
 
 /// The seed's organisations (parsed with the same code the loader uses; tests check them).
@@ -203,26 +197,17 @@ pub fn load_all(
     let (terms, tops) = db::write(conn, load_taxonomy)?;
     summary.terms = terms;
     summary.top_categories = tops;
-    let _ = writeln!(
-        progress,
-        "  vocabularies: {terms} terms, {tops} top-level categories"
-    );
+    let _ = writeln!(progress, "  vocabularies: {terms} terms, {tops} top-level categories");
 
     let gz = SeedFiles::get("postcodes.csv.gz").ok_or(SeedError::Missing("postcodes.csv.gz"))?;
     let mut text = String::new();
     flate2::read::GzDecoder::new(gz.data.as_ref())
         .read_to_string(&mut text)
-        .map_err(|e| SeedError::Invalid {
-            file: "postcodes.csv.gz",
-            message: e.to_string(),
-        })?;
+        .map_err(|e| SeedError::Invalid { file: "postcodes.csv.gz", message: e.to_string() })?;
     let loaded = db::write(conn, |c| postcodes::load_converted(c, &text))?;
     summary.postcodes = loaded.loaded;
-    let _ = writeln!(
-        progress,
-        "  postcodes: {} (Contains OS data © Crown copyright and database right)",
-        loaded.loaded
-    );
+    let _ =
+        writeln!(progress, "  postcodes: {} (Contains OS data © Crown copyright and database right)", loaded.loaded);
 
     summary.places = db::write(conn, load_places)?;
     let _ = writeln!(progress, "  towns and villages: {}", summary.places);
@@ -235,12 +220,7 @@ pub fn load_all(
     summary.organisations = orgs.len();
     summary.services = svcs.len();
     db::write(conn, |c| load_directory(c, &orgs, &svcs))?;
-    let _ = writeln!(
-        progress,
-        "  community assets: {} run by {} organisations",
-        svcs.len(),
-        orgs.len()
-    );
+    let _ = writeln!(progress, "  community assets: {} run by {} organisations", svcs.len(), orgs.len());
     Ok(summary)
 }
 
@@ -254,11 +234,7 @@ fn load_taxonomy(conn: &mut DbConnection) -> Result<(usize, usize), SeedError> {
                       position: i32|
      -> QueryResult<()> {
         let id = term_id(vocabulary, &term.slug);
-        let exists = taxonomy_terms::table
-            .find(&id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0;
+        let exists = taxonomy_terms::table.find(&id).count().get_result::<i64>(conn)? > 0;
         if exists {
             diesel::update(taxonomy_terms::table.find(&id))
                 .set((
@@ -288,13 +264,7 @@ fn load_taxonomy(conn: &mut DbConnection) -> Result<(usize, usize), SeedError> {
         upsert(conn, Vocabulary::Category, top, None, position)?;
         for child in &top.children {
             position += 1;
-            upsert(
-                conn,
-                Vocabulary::Category,
-                child,
-                Some(term_id(Vocabulary::Category, &top.slug)),
-                position,
-            )?;
+            upsert(conn, Vocabulary::Category, child, Some(term_id(Vocabulary::Category, &top.slug)), position)?;
         }
     }
     for (vocabulary, terms) in [
@@ -312,17 +282,10 @@ fn load_taxonomy(conn: &mut DbConnection) -> Result<(usize, usize), SeedError> {
 fn load_places(conn: &mut DbConnection) -> Result<usize, SeedError> {
     let text = file_text("places.csv")?;
     let mut count = 0;
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (n, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
-        let bad = |message: &str| SeedError::Invalid {
-            file: "places.csv",
-            message: format!("line {}: {message}", n + 1),
-        };
+        let bad =
+            |message: &str| SeedError::Invalid { file: "places.csv", message: format!("line {}: {message}", n + 1) };
         let [name, county, lat, lon] = cols.as_slice() else {
             return Err(bad("expected name,county,lat,lon"));
         };
@@ -356,11 +319,7 @@ pub fn service_id(key: &str) -> String {
     stable_id(&format!("service/{key}"))
 }
 
-fn load_directory(
-    conn: &mut DbConnection,
-    orgs: &[SeedOrganisation],
-    svcs: &[SeedService],
-) -> Result<(), SeedError> {
+fn load_directory(conn: &mut DbConnection, orgs: &[SeedOrganisation], svcs: &[SeedService]) -> Result<(), SeedError> {
     let now = Utc::now().naive_utc();
     for org in orgs {
         let id = org_id(&org.key);
@@ -373,15 +332,8 @@ fn load_directory(
             organizations::charity_number.eq(&org.charity_number),
             organizations::updated_at.eq(now),
         );
-        if organizations::table
-            .find(&id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
-            diesel::update(organizations::table.find(&id))
-                .set(values)
-                .execute(conn)?;
+        if organizations::table.find(&id).count().get_result::<i64>(conn)? > 0 {
+            diesel::update(organizations::table.find(&id)).set(values).execute(conn)?;
         } else {
             diesel::insert_into(organizations::table)
                 .values((
@@ -400,17 +352,10 @@ fn load_directory(
 }
 
 fn invalid(svc: &SeedService, message: impl std::fmt::Display) -> SeedError {
-    SeedError::Invalid {
-        file: "services.json",
-        message: format!("{}: {message}", svc.key),
-    }
+    SeedError::Invalid { file: "services.json", message: format!("{}: {message}", svc.key) }
 }
 
-fn load_service(
-    conn: &mut DbConnection,
-    svc: &SeedService,
-    now: NaiveDateTime,
-) -> Result<(), SeedError> {
+fn load_service(conn: &mut DbConnection, svc: &SeedService, now: NaiveDateTime) -> Result<(), SeedError> {
     let id = service_id(&svc.key);
     let last_verified = now - Duration::days(svc.verified_days_ago);
     let values = (
@@ -435,37 +380,25 @@ fn load_service(
         services::updated_at.eq(now),
     );
     if services::table.find(&id).count().get_result::<i64>(conn)? > 0 {
-        diesel::update(services::table.find(&id))
-            .set(values)
-            .execute(conn)?;
+        diesel::update(services::table.find(&id)).set(values).execute(conn)?;
     } else {
         diesel::insert_into(services::table)
-            .values((
-                services::id.eq(&id),
-                services::approval.eq("approved"),
-                services::created_at.eq(now),
-                values,
-            ))
+            .values((services::id.eq(&id), services::approval.eq("approved"), services::created_at.eq(now), values))
             .execute(conn)?;
     }
 
     // Children are replaced wholesale: simpler than diffing, and the seed owns these rows.
-    diesel::delete(service_taxonomy::table.filter(service_taxonomy::service_id.eq(&id)))
-        .execute(conn)?;
+    diesel::delete(service_taxonomy::table.filter(service_taxonomy::service_id.eq(&id))).execute(conn)?;
     diesel::delete(cost_options::table.filter(cost_options::service_id.eq(&id))).execute(conn)?;
     diesel::delete(contacts::table.filter(contacts::service_id.eq(&id))).execute(conn)?;
     diesel::delete(schedules::table.filter(schedules::service_id.eq(&id))).execute(conn)?;
-    diesel::delete(service_at_locations::table.filter(service_at_locations::service_id.eq(&id)))
-        .execute(conn)?;
+    diesel::delete(service_at_locations::table.filter(service_at_locations::service_id.eq(&id))).execute(conn)?;
 
     let mut term_ids: Vec<String> = Vec::new();
     for slug in &svc.categories {
         let tid = term_id(Vocabulary::Category, slug);
-        let parent: Option<Option<String>> = taxonomy_terms::table
-            .find(&tid)
-            .select(taxonomy_terms::parent_id)
-            .first(conn)
-            .optional()?;
+        let parent: Option<Option<String>> =
+            taxonomy_terms::table.find(&tid).select(taxonomy_terms::parent_id).first(conn).optional()?;
         let Some(parent) = parent else {
             return Err(invalid(svc, format!("unknown category {slug}")));
         };
@@ -474,12 +407,7 @@ fn load_service(
     }
     for slug in &svc.audiences {
         let tid = term_id(Vocabulary::Audience, slug);
-        if taxonomy_terms::table
-            .find(&tid)
-            .count()
-            .get_result::<i64>(conn)?
-            == 0
-        {
+        if taxonomy_terms::table.find(&tid).count().get_result::<i64>(conn)? == 0 {
             return Err(invalid(svc, format!("unknown audience {slug}")));
         }
         term_ids.push(tid);
@@ -488,18 +416,11 @@ fn load_service(
     term_ids.dedup();
     for tid in &term_ids {
         diesel::insert_into(service_taxonomy::table)
-            .values((
-                service_taxonomy::service_id.eq(&id),
-                service_taxonomy::term_id.eq(tid),
-            ))
+            .values((service_taxonomy::service_id.eq(&id), service_taxonomy::term_id.eq(tid)))
             .execute(conn)?;
     }
 
-    let amount = if svc.cost.free {
-        Some(0.0)
-    } else {
-        svc.cost.amount
-    };
+    let amount = if svc.cost.free { Some(0.0) } else { svc.cost.amount };
     diesel::insert_into(cost_options::table)
         .values((
             cost_options::id.eq(stable_id(&format!("cost/{}", svc.key))),
@@ -526,21 +447,15 @@ fn load_service(
         let postcode = Postcode::parse(&loc.postcode).map_err(|e| invalid(svc, e))?;
         let coords: Option<(f64, f64)> = crate::db::schema::postcodes::table
             .find(postcode.as_str())
-            .select((
-                crate::db::schema::postcodes::latitude,
-                crate::db::schema::postcodes::longitude,
-            ))
+            .select((crate::db::schema::postcodes::latitude, crate::db::schema::postcodes::longitude))
             .first(conn)
             .optional()?;
         let Some((lat, lon)) = coords else {
             return Err(invalid(svc, format!("postcode {postcode} not found")));
         };
         let location_id = stable_id(&format!("location/{}/{i}", svc.key));
-        diesel::delete(
-            location_accessibility::table
-                .filter(location_accessibility::location_id.eq(&location_id)),
-        )
-        .execute(conn)?;
+        diesel::delete(location_accessibility::table.filter(location_accessibility::location_id.eq(&location_id)))
+            .execute(conn)?;
         let values = (
             locations::organization_id.eq(Some(org_id(&svc.organisation))),
             locations::name.eq(&loc.name),
@@ -552,36 +467,17 @@ fn load_service(
             locations::masked.eq(loc.masked),
             locations::updated_at.eq(now),
         );
-        if locations::table
-            .find(&location_id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
-            diesel::update(locations::table.find(&location_id))
-                .set(values)
-                .execute(conn)?;
+        if locations::table.find(&location_id).count().get_result::<i64>(conn)? > 0 {
+            diesel::update(locations::table.find(&location_id)).set(values).execute(conn)?;
         } else {
             diesel::insert_into(locations::table)
-                .values((
-                    locations::id.eq(&location_id),
-                    locations::created_at.eq(now),
-                    values,
-                ))
+                .values((locations::id.eq(&location_id), locations::created_at.eq(now), values))
                 .execute(conn)?;
         }
         for slug in &loc.accessibility {
             let tid = term_id(Vocabulary::Accessibility, slug);
-            if taxonomy_terms::table
-                .find(&tid)
-                .count()
-                .get_result::<i64>(conn)?
-                == 0
-            {
-                return Err(invalid(
-                    svc,
-                    format!("unknown accessibility feature {slug}"),
-                ));
+            if taxonomy_terms::table.find(&tid).count().get_result::<i64>(conn)? == 0 {
+                return Err(invalid(svc, format!("unknown accessibility feature {slug}")));
             }
             diesel::insert_into(location_accessibility::table)
                 .values((
@@ -592,8 +488,7 @@ fn load_service(
         }
         diesel::insert_into(service_at_locations::table)
             .values((
-                service_at_locations::id
-                    .eq(stable_id(&format!("service_at_location/{}/{i}", svc.key))),
+                service_at_locations::id.eq(stable_id(&format!("service_at_location/{}/{i}", svc.key))),
                 service_at_locations::service_id.eq(&id),
                 service_at_locations::location_id.eq(&location_id),
             ))
@@ -603,15 +498,9 @@ fn load_service(
     for (i, s) in svc.schedules.iter().enumerate() {
         let freq = s.freq.to_ascii_uppercase();
         let byday = s.days.join(",");
-        let weeks = (!s.week_of_month.is_empty()).then(|| {
-            s.week_of_month
-                .iter()
-                .map(i8::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at)
-            .map_err(|e| invalid(svc, e))?;
+        let weeks = (!s.week_of_month.is_empty())
+            .then(|| s.week_of_month.iter().map(i8::to_string).collect::<Vec<_>>().join(","));
+        Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at).map_err(|e| invalid(svc, e))?;
         diesel::insert_into(schedules::table)
             .values((
                 schedules::id.eq(stable_id(&format!("schedule/{}/{i}", svc.key))),

@@ -70,9 +70,7 @@ impl Taxonomy {
 
     /// Terms of one vocabulary in display order.
     pub fn terms(&self, vocabulary: Vocabulary) -> impl Iterator<Item = &Term> {
-        self.terms
-            .iter()
-            .filter(move |t| t.vocabulary == vocabulary.as_str())
+        self.terms.iter().filter(move |t| t.vocabulary == vocabulary.as_str())
     }
 
     /// A term by id.
@@ -92,14 +90,12 @@ impl Taxonomy {
 
     /// Top-level categories.
     pub fn top_categories(&self) -> impl Iterator<Item = &Term> {
-        self.terms(Vocabulary::Category)
-            .filter(|t| t.parent_id.is_none())
+        self.terms(Vocabulary::Category).filter(|t| t.parent_id.is_none())
     }
 
     /// Children of a category.
     pub fn children<'a>(&'a self, parent: &'a Term) -> impl Iterator<Item = &'a Term> {
-        self.terms(Vocabulary::Category)
-            .filter(move |t| t.parent_id.as_deref() == Some(parent.id.as_str()))
+        self.terms(Vocabulary::Category).filter(move |t| t.parent_id.as_deref() == Some(parent.id.as_str()))
     }
 
     /// True when nothing is loaded yet (before the first seed).

@@ -16,11 +16,7 @@ pub struct OutwardCode(String);
 pub struct PostcodeError(pub String);
 
 fn compact(input: &str) -> String {
-    input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+    input.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
 }
 
 /// Outward codes: A9, A99, AA9, AA99, A9A, AA9A.
@@ -45,8 +41,7 @@ impl Postcode {
         }
         let (outward, inward) = s.split_at(s.len() - 3);
         let ib = inward.as_bytes();
-        let inward_ok =
-            ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic();
+        let inward_ok = ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic();
         if !inward_ok || !is_outward(outward) {
             return Err(PostcodeError(input.trim().chars().take(20).collect()));
         }
@@ -117,20 +112,14 @@ mod tests {
             ("M1 1AE", "M1 1AE"),
             ("GL50 1AA", "GL50 1AA"),
         ] {
-            assert_eq!(
-                Postcode::parse(input).unwrap().as_str(),
-                canonical,
-                "{input}"
-            );
+            assert_eq!(Postcode::parse(input).unwrap().as_str(), canonical, "{input}");
         }
     }
 
     #[test]
     fn malformed_postcodes_are_refused() {
-        for input in [
-            "", "GL5", "GL5 1H", "12345", "GL5 1HEX", "GLX5 1HE", "G 1HE", "GL5 HHE", "ÅL5 1HE",
-            "GL5-1HE!",
-        ] {
+        for input in ["", "GL5", "GL5 1H", "12345", "GL5 1HEX", "GLX5 1HE", "G 1HE", "GL5 HHE", "ÅL5 1HE", "GL5-1HE!"]
+        {
             assert!(Postcode::parse(input).is_err(), "{input}");
         }
     }
@@ -141,10 +130,7 @@ mod tests {
         assert_eq!(OutwardCode::parse("GL50").unwrap().as_str(), "GL50");
         assert_eq!(OutwardCode::parse("sw1a").unwrap().as_str(), "SW1A");
         assert!(OutwardCode::parse("Stroud").is_err());
-        assert_eq!(
-            Postcode::parse("GL5 1HE").unwrap().outward().as_str(),
-            "GL5"
-        );
+        assert_eq!(Postcode::parse("GL5 1HE").unwrap().outward().as_str(), "GL5");
         assert!(looks_like_postcode("ZZ9 9ZZ"));
         assert!(!looks_like_postcode("Stroud"));
     }

@@ -66,15 +66,7 @@ pub fn day_code(day: Weekday) -> &'static str {
 }
 
 fn day_name(day: Weekday) -> &'static str {
-    [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ][day.num_days_from_monday() as usize]
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][day.num_days_from_monday() as usize]
 }
 
 fn ordinal(week: i8) -> &'static str {
@@ -104,11 +96,7 @@ impl Schedule {
         opens: &str,
         closes: &str,
     ) -> Result<Self, ScheduleError> {
-        let days: Option<Vec<Weekday>> = byday
-            .split(',')
-            .filter(|d| !d.trim().is_empty())
-            .map(parse_day)
-            .collect();
+        let days: Option<Vec<Weekday>> = byday.split(',').filter(|d| !d.trim().is_empty()).map(parse_day).collect();
         let mut days = days.filter(|d| !d.is_empty()).ok_or(ScheduleError::Days)?;
         days.sort_by_key(|d| d.num_days_from_monday());
         days.dedup();
@@ -119,34 +107,21 @@ impl Schedule {
                     .unwrap_or("")
                     .split(',')
                     .filter(|w| !w.trim().is_empty())
-                    .map(|w| {
-                        w.trim()
-                            .parse::<i8>()
-                            .ok()
-                            .filter(|n| (1..=4).contains(n) || *n == -1)
-                    })
+                    .map(|w| w.trim().parse::<i8>().ok().filter(|n| (1..=4).contains(n) || *n == -1))
                     .collect();
-                let mut weeks = weeks
-                    .filter(|w| !w.is_empty())
-                    .ok_or(ScheduleError::WeekOfMonth)?;
+                let mut weeks = weeks.filter(|w| !w.is_empty()).ok_or(ScheduleError::WeekOfMonth)?;
                 weeks.sort_by_key(|w| if *w == -1 { 5 } else { *w });
                 weeks.dedup();
                 Frequency::Monthly(weeks)
             }
             _ => return Err(ScheduleError::Frequency),
         };
-        let parse_time =
-            |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| ScheduleError::Time);
+        let parse_time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| ScheduleError::Time);
         let (opens_at, closes_at) = (parse_time(opens)?, parse_time(closes)?);
         if closes_at <= opens_at {
             return Err(ScheduleError::ClosesBeforeOpens);
         }
-        Ok(Self {
-            frequency,
-            days,
-            opens_at,
-            closes_at,
-        })
+        Ok(Self { frequency, days, opens_at, closes_at })
     }
 
     /// Plain words: "Every Tuesday, 10:00 to 12:00"; "2nd and 4th Thursday of the month, ...".
@@ -163,22 +138,16 @@ impl Schedule {
                 text
             }
         };
-        format!(
-            "{when}, {} to {}",
-            self.opens_at.format("%H:%M"),
-            self.closes_at.format("%H:%M")
-        )
+        format!("{when}, {} to {}", self.opens_at.format("%H:%M"), self.closes_at.format("%H:%M"))
     }
 
     /// The next start at or after `now` (within the next 70 days).
     pub fn next_after(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
         let today = now.date();
-        (0..70)
-            .map(|offset| today + Duration::days(offset))
-            .find_map(|date| {
-                let start = date.and_time(self.opens_at);
-                (start >= now && self.occurs_on(date)).then_some(start)
-            })
+        (0..70).map(|offset| today + Duration::days(offset)).find_map(|date| {
+            let start = date.and_time(self.opens_at);
+            (start >= now && self.occurs_on(date)).then_some(start)
+        })
     }
 
     fn occurs_on(&self, date: NaiveDate) -> bool {
@@ -207,64 +176,30 @@ mod tests {
         let s = Schedule::parse("WEEKLY", "TH,TU", None, "18:30", "20:00").unwrap();
         assert_eq!(s.describe(), "Every Tuesday and Thursday, 18:30 to 20:00");
         let s = Schedule::parse("MONTHLY", "TH", Some("2,4"), "14:00", "16:00").unwrap();
-        assert_eq!(
-            s.describe(),
-            "2nd and 4th Thursday of the month, 14:00 to 16:00"
-        );
+        assert_eq!(s.describe(), "2nd and 4th Thursday of the month, 14:00 to 16:00");
         let s = Schedule::parse("MONTHLY", "FR", Some("-1"), "10:00", "11:30").unwrap();
         assert_eq!(s.describe(), "Last Friday of the month, 10:00 to 11:30");
     }
 
     #[test]
     fn bad_schedules_name_the_problem() {
-        assert_eq!(
-            Schedule::parse("WEEKLY", "", None, "10:00", "12:00"),
-            Err(ScheduleError::Days)
-        );
-        assert_eq!(
-            Schedule::parse("WEEKLY", "XX", None, "10:00", "12:00"),
-            Err(ScheduleError::Days)
-        );
-        assert_eq!(
-            Schedule::parse("WEEKLY", "TU", None, "12:00", "10:00"),
-            Err(ScheduleError::ClosesBeforeOpens)
-        );
-        assert_eq!(
-            Schedule::parse("WEEKLY", "TU", None, "10am", "12:00"),
-            Err(ScheduleError::Time)
-        );
-        assert_eq!(
-            Schedule::parse("MONTHLY", "TU", Some("5"), "10:00", "12:00"),
-            Err(ScheduleError::WeekOfMonth)
-        );
-        assert_eq!(
-            Schedule::parse("DAILY", "TU", None, "10:00", "12:00"),
-            Err(ScheduleError::Frequency)
-        );
+        assert_eq!(Schedule::parse("WEEKLY", "", None, "10:00", "12:00"), Err(ScheduleError::Days));
+        assert_eq!(Schedule::parse("WEEKLY", "XX", None, "10:00", "12:00"), Err(ScheduleError::Days));
+        assert_eq!(Schedule::parse("WEEKLY", "TU", None, "12:00", "10:00"), Err(ScheduleError::ClosesBeforeOpens));
+        assert_eq!(Schedule::parse("WEEKLY", "TU", None, "10am", "12:00"), Err(ScheduleError::Time));
+        assert_eq!(Schedule::parse("MONTHLY", "TU", Some("5"), "10:00", "12:00"), Err(ScheduleError::WeekOfMonth));
+        assert_eq!(Schedule::parse("DAILY", "TU", None, "10:00", "12:00"), Err(ScheduleError::Frequency));
     }
 
     #[test]
     fn next_session() {
         // 2026-11-22 is a Sunday.
-        let now = NaiveDate::from_ymd_opt(2026, 11, 22)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap();
+        let now = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(9, 0, 0).unwrap();
         let weekly = Schedule::parse("WEEKLY", "TU", None, "10:00", "12:00").unwrap();
-        assert_eq!(
-            weekly.next_after(now).unwrap().date(),
-            NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-        );
+        assert_eq!(weekly.next_after(now).unwrap().date(), NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
         let last_friday = Schedule::parse("MONTHLY", "FR", Some("-1"), "10:00", "11:00").unwrap();
-        assert_eq!(
-            last_friday.next_after(now).unwrap().date(),
-            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
-        );
-        let second_thursday =
-            Schedule::parse("MONTHLY", "TH", Some("2"), "10:00", "11:00").unwrap();
-        assert_eq!(
-            second_thursday.next_after(now).unwrap().date(),
-            NaiveDate::from_ymd_opt(2026, 12, 10).unwrap()
-        );
+        assert_eq!(last_friday.next_after(now).unwrap().date(), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        let second_thursday = Schedule::parse("MONTHLY", "TH", Some("2"), "10:00", "11:00").unwrap();
+        assert_eq!(second_thursday.next_after(now).unwrap().date(), NaiveDate::from_ymd_opt(2026, 12, 10).unwrap());
     }
 }

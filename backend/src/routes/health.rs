@@ -14,13 +14,9 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: the database answers and the search index is open.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
-    let db_ok = web::block(move || {
-        pool.get()
-            .ok()
-            .is_some_and(|mut c| c.batch_execute("SELECT 1").is_ok())
-    })
-    .await
-    .unwrap_or(false);
+    let db_ok = web::block(move || pool.get().ok().is_some_and(|mut c| c.batch_execute("SELECT 1").is_ok()))
+        .await
+        .unwrap_or(false);
     let listings = state.index.num_docs();
     let body = json!({ "status": if db_ok { "ready" } else { "unavailable" }, "database": db_ok, "indexed_listings": listings });
     if db_ok {

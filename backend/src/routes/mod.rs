@@ -16,36 +16,25 @@ pub const JSON_LIMIT: usize = 256 * 1024;
 
 /// Wires every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(|err, _req| {
-                let app_error = match &err {
-                    actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
-                    | actix_web::error::JsonPayloadError::Overflow { .. } => {
-                        AppError::PayloadTooLarge(format!(
-                            "the body is larger than {} kB",
-                            JSON_LIMIT / 1024
-                        ))
-                    }
-                    actix_web::error::JsonPayloadError::ContentType => AppError::BadRequest {
-                        code: "unsupported_content_type",
-                        message: "send Content-Type: application/json".into(),
-                        fields: Default::default(),
-                    },
-                    other => AppError::BadRequest {
-                        code: "malformed_json",
-                        message: format!("the body is not valid JSON: {other}"),
-                        fields: Default::default(),
-                    },
-                };
-                actix_web::error::InternalError::from_response(
-                    err,
-                    error::json_response(&app_error),
-                )
-                .into()
-            }),
-    )
+    cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(|err, _req| {
+        let app_error = match &err {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+            | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                AppError::PayloadTooLarge(format!("the body is larger than {} kB", JSON_LIMIT / 1024))
+            }
+            actix_web::error::JsonPayloadError::ContentType => AppError::BadRequest {
+                code: "unsupported_content_type",
+                message: "send Content-Type: application/json".into(),
+                fields: Default::default(),
+            },
+            other => AppError::BadRequest {
+                code: "malformed_json",
+                message: format!("the body is not valid JSON: {other}"),
+                fields: Default::default(),
+            },
+        };
+        actix_web::error::InternalError::from_response(err, error::json_response(&app_error)).into()
+    }))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .service(
@@ -57,22 +46,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(api_not_found)),
     )
     .route("/", web::get().to(pages::search::search_page))
-    .route(
-        "/services/{id}",
-        web::get().to(pages::listing::listing_page),
-    )
-    .route(
-        "/services/{id}/print",
-        web::get().to(pages::listing::listing_print),
-    )
+    .route("/services/{id}", web::get().to(pages::listing::listing_page))
+    .route("/services/{id}/print", web::get().to(pages::listing::listing_print))
     .route("/static/{name}", web::get().to(pages::assets::static_asset))
     .default_service(web::to(page_not_found));
 }
 
 async fn api_not_found() -> HttpResponse {
-    error::json_response(&AppError::not_found(
-        "no such API route; see the README's API table",
-    ))
+    error::json_response(&AppError::not_found("no such API route; see the README's API table"))
 }
 
 async fn page_not_found(req: HttpRequest) -> HttpResponse {
@@ -98,9 +79,7 @@ where
 
 /// The query string as (key, value) pairs, repeated keys kept.
 pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.query_string().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 /// Checks a record id from the path: anything but a UUID is a 404 naming the field.

@@ -8,9 +8,7 @@ fn search_page_shows_the_same_results_as_the_api() {
     let page = app.get("/?q=gardening&near=GL5+1HE&radius_km=10");
     assert_eq!(page.status, 200);
     assert!(page.content_type.starts_with("text/html"));
-    let api = app
-        .get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10")
-        .json();
+    let api = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10").json();
     let names: Vec<String> = api["results"]
         .as_array()
         .unwrap()
@@ -29,10 +27,7 @@ fn search_page_shows_the_same_results_as_the_api() {
     assert!(page.body.contains("Last checked"));
     // Accessible form: every input has a label.
     for id in ["q", "near", "radius_km", "category", "sort"] {
-        assert!(
-            page.body.contains(&format!("for=\"{id}\"")),
-            "label for {id}"
-        );
+        assert!(page.body.contains(&format!("for=\"{id}\"")), "label for {id}");
     }
 }
 
@@ -49,9 +44,7 @@ fn empty_search_page_is_a_form() {
 #[test]
 fn listing_and_print_pages() {
     let app = spawn_app();
-    let api = app
-        .get("/api/v1/services?q=walking&near=Cirencester&radius_km=10")
-        .json();
+    let api = app.get("/api/v1/services?q=walking&near=Cirencester&radius_km=10").json();
     let first = &api["results"][0];
     let id = first["id"].as_str().unwrap();
     let page = app.get(&format!("/services/{id}"));
@@ -96,9 +89,6 @@ fn html_in_data_is_escaped_on_pages() {
     let app = spawn_app();
     let page = app.get("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     assert_eq!(page.status, 200);
-    assert!(
-        !page.body.contains("<script>alert(1)"),
-        "query echoed unescaped"
-    );
+    assert!(!page.body.contains("<script>alert(1)"), "query echoed unescaped");
     assert!(page.body.contains("&lt;script&gt;"));
 }

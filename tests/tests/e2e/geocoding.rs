@@ -12,9 +12,7 @@ use crate::helpers::{assert_error, empty_database, spawn_app};
 fn geocode_api_accepts_postcodes_outward_codes_and_places() {
     let app = spawn_app();
     for q in ["GL5 1HE", "gl51he", "  Gl5   1hE "] {
-        let body = app
-            .get(&format!("/api/v1/geocode?q={}", q.replace(' ', "%20")))
-            .json();
+        let body = app.get(&format!("/api/v1/geocode?q={}", q.replace(' ', "%20"))).json();
         assert_eq!(body["label"], "GL5 1HE", "{q}");
         assert_eq!(body["precision"], "postcode");
         assert!((body["lat"].as_f64().unwrap() - 51.7436).abs() < 0.001);
@@ -22,10 +20,7 @@ fn geocode_api_accepts_postcodes_outward_codes_and_places() {
     }
     let outward = app.get("/api/v1/geocode?q=gl5").json();
     assert_eq!(outward["precision"], "outward_code");
-    assert!(
-        (outward["lat"].as_f64().unwrap() - 51.74).abs() < 0.05,
-        "{outward}"
-    );
+    assert!((outward["lat"].as_f64().unwrap() - 51.74).abs() < 0.05, "{outward}");
     let town = app.get("/api/v1/geocode?q=stroud").json();
     assert_eq!(town["precision"], "place");
     assert!(town["label"].as_str().unwrap().starts_with("Stroud"));
@@ -42,11 +37,7 @@ fn geocode_bad_input() {
     assert_error(&app.get("/api/v1/geocode?q=GL5%201H"), 422, Some("q"));
     assert_error(&app.get("/api/v1/geocode?q="), 422, Some("q"));
     assert_error(&app.get("/api/v1/geocode"), 422, Some("q"));
-    assert_error(
-        &app.get(&format!("/api/v1/geocode?q={}", "x".repeat(500))),
-        422,
-        Some("q"),
-    );
+    assert_error(&app.get(&format!("/api/v1/geocode?q={}", "x".repeat(500))), 422, Some("q"));
 }
 
 #[test]
@@ -64,9 +55,7 @@ fn import_codepoint_counts_loaded_and_skipped_rows() {
     let mut progress = Vec::new();
     let summary = postcodes::import_codepoint(&mut conn, dir.path(), &mut progress).unwrap();
     assert_eq!((summary.loaded, summary.skipped, summary.files), (2, 2, 1));
-    assert!(String::from_utf8(progress)
-        .unwrap()
-        .contains("2 loaded, 2 skipped"));
+    assert!(String::from_utf8(progress).unwrap().contains("2 loaded, 2 skipped"));
     let found = geocode::geocode(&mut conn, "gl7 1aa").unwrap();
     assert!((found.lat - 51.71).abs() < 0.05, "{found:?}");
     // A second import replaces, never duplicates.
@@ -74,18 +63,18 @@ fn import_codepoint_counts_loaded_and_skipped_rows() {
     assert_eq!(again.loaded, 2);
     assert_eq!(postcodes::count(&mut conn).unwrap(), 2);
     // A missing path is a clear error.
-    let err =
-        postcodes::import_codepoint(&mut conn, &dir.path().join("nope"), &mut std::io::sink())
-            .unwrap_err();
+    let err = postcodes::import_codepoint(&mut conn, &dir.path().join("nope"), &mut std::io::sink()).unwrap_err();
     assert!(err.to_string().contains("nope"));
 }
 
 #[test]
 fn import_a_real_codepoint_area_when_shared_data_is_present() {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/codepoint-open/gl.csv.gz");
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/codepoint-open/gl.csv.gz");
     if !shared.exists() {
-        eprintln!("skipped: {} is not present (the shared data folder is only beside the development checkout)", shared.display());
+        eprintln!(
+            "skipped: {} is not present (the shared data folder is only beside the development checkout)",
+            shared.display()
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

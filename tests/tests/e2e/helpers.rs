@@ -16,9 +16,7 @@ use serde_json::Value;
 /// The PostgreSQL server to test against, if any (an admin URL such as
 /// `postgres://postgres@127.0.0.1:5432/postgres`).
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("COMMONGROUND_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("COMMONGROUND_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
 }
 
 /// Which engine this run uses, for messages.
@@ -33,27 +31,19 @@ pub fn engine() -> &'static str {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
 /// Replaces the database name in a PostgreSQL URL.
 pub fn pg_url_with_db(admin: &str, db: &str) -> String {
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("a postgres URL ends with /dbname");
+    let (base, _) = admin.rsplit_once('/').expect("a postgres URL ends with /dbname");
     format!("{base}/{db}")
 }
 
 /// Runs SQL on the PostgreSQL admin database.
 pub fn pg_admin(sql: &str) {
     let url = postgres_admin_url().expect("postgres configured");
-    let mut conn = DatabaseUrl::Postgres(url)
-        .connect()
-        .expect("connect to postgres");
+    let mut conn = DatabaseUrl::Postgres(url).connect().expect("connect to postgres");
     conn.batch_execute(sql).expect(sql);
 }
 
@@ -102,8 +92,7 @@ fn template() -> &'static Template {
         std::fs::create_dir_all(&dir).unwrap();
         let database = empty_database(&dir);
         let settings = test_settings(&dir, &database);
-        let prepared =
-            startup::prepare(&settings, &mut std::io::sink()).expect("seed the template");
+        let prepared = startup::prepare(&settings, &mut std::io::sink()).expect("seed the template");
         // Close every connection (and the index writer) so the files can be copied whole.
         drop(prepared);
         Template { dir, database }
@@ -117,9 +106,7 @@ fn copy_dir(from: &Path, to: &Path) {
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != ".tantivy-writer.lock"
-            && entry.file_name() != ".tantivy-meta.lock"
-        {
+        } else if entry.file_name() != ".tantivy-writer.lock" && entry.file_name() != ".tantivy-meta.lock" {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
@@ -139,10 +126,7 @@ pub struct TestApp {
 pub fn spawn_app() -> TestApp {
     let template = template();
     let data_dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &template.dir.join("search-index"),
-        &data_dir.path().join("search-index"),
-    );
+    copy_dir(&template.dir.join("search-index"), &data_dir.path().join("search-index"));
     let database = match &template.database {
         DatabaseUrl::Sqlite(file) => {
             let target = data_dir.path().join("commonground.db");
@@ -157,25 +141,13 @@ pub fn spawn_app() -> TestApp {
             DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
         }
     };
-    spawn_with(
-        test_settings(data_dir.path(), &database),
-        data_dir,
-        database,
-    )
+    spawn_with(test_settings(data_dir.path(), &database), data_dir, database)
 }
 
 /// Starts a server with the given settings (a data folder the test prepared).
-pub fn spawn_with(
-    settings: Settings,
-    data_dir: tempfile::TempDir,
-    database: DatabaseUrl,
-) -> TestApp {
+pub fn spawn_with(settings: Settings, data_dir: tempfile::TempDir, database: DatabaseUrl) -> TestApp {
     let port = start_server(settings).unwrap_or_else(|e| panic!("server failed to start: {e}"));
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        data_dir,
-        database,
-    }
+    TestApp { address: format!("http://127.0.0.1:{port}"), data_dir, database }
 }
 
 /// Builds and runs an application on its own thread; returns its port.
@@ -196,8 +168,7 @@ pub fn start_server(settings: Settings) -> Result<u16, String> {
             }
         });
     });
-    rx.recv_timeout(Duration::from_secs(120))
-        .map_err(|e| e.to_string())?
+    rx.recv_timeout(Duration::from_secs(120)).map_err(|e| e.to_string())?
 }
 
 /// An HTTP answer.
@@ -214,18 +185,12 @@ impl Answer {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(30))
-        .redirects(0)
-        .build()
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).redirects(0).build()
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
@@ -242,12 +207,7 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
         .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_string())))
         .collect();
     let body = response.into_string().unwrap_or_default();
-    Answer {
-        status,
-        body,
-        content_type,
-        headers,
-    }
+    Answer { status, body, content_type, headers }
 }
 
 impl TestApp {
@@ -264,23 +224,13 @@ impl TestApp {
 /// Asserts the JSON error shape and that `field` is named; returns the body.
 pub fn assert_error(answer: &Answer, status: u16, field: Option<&str>) -> Value {
     assert_eq!(answer.status, status, "status for body {}", answer.body);
-    assert!(
-        answer.content_type.starts_with("application/json"),
-        "{}",
-        answer.content_type
-    );
+    assert!(answer.content_type.starts_with("application/json"), "{}", answer.content_type);
     let body = answer.json();
     let error = &body["error"];
     assert!(error["code"].is_string(), "{body}");
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     if let Some(field) = field {
-        assert!(
-            error["fields"][field].is_string(),
-            "field {field} not named in {body}"
-        );
+        assert!(error["fields"][field].is_string(), "field {field} not named in {body}");
     }
     body
 }

@@ -24,11 +24,8 @@ fn wait_for(mut check: impl FnMut() -> bool, limit: Duration) -> Option<Duration
 fn an_edit_is_searchable_within_a_second() {
     let app = spawn_app();
     let mut conn = app.db();
-    let id: String = services::table
-        .filter(services::status.eq("active"))
-        .select(services::id)
-        .first(&mut conn)
-        .unwrap();
+    let id: String =
+        services::table.filter(services::status.eq("active")).select(services::id).first(&mut conn).unwrap();
     backend::db::write(&mut conn, |c| -> QueryResult<()> {
         diesel::update(services::table.find(&id))
             .set(services::name.eq("Zanzibar Marmalade Appreciation Society"))
@@ -56,10 +53,7 @@ fn a_corrupt_index_is_rebuilt_at_start() {
     let database = app.database.clone();
     let second = spawn_with(test_settings(dir.path(), &database), dir, database);
     let body = second.get("/api/v1/services?q=gardening").json();
-    assert!(
-        body["total"].as_u64().unwrap() > 0,
-        "rebuilt index serves searches: {body}"
-    );
+    assert!(body["total"].as_u64().unwrap() > 0, "rebuilt index serves searches: {body}");
 }
 
 #[test]
@@ -71,14 +65,7 @@ fn an_index_of_another_schema_version_is_rebuilt() {
     std::fs::write(index_dir.join("schema_version"), b"1").unwrap();
     let database = app.database.clone();
     let second = spawn_with(test_settings(dir.path(), &database), dir, database);
-    assert!(
-        second.get("/api/v1/services?q=choir").json()["total"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
-    let version =
-        std::fs::read_to_string(second.data_dir.path().join("search-index/schema_version"))
-            .unwrap();
+    assert!(second.get("/api/v1/services?q=choir").json()["total"].as_u64().unwrap() > 0);
+    let version = std::fs::read_to_string(second.data_dir.path().join("search-index/schema_version")).unwrap();
     assert_eq!(version.trim(), search_index::SCHEMA_VERSION.to_string());
 }

@@ -16,19 +16,9 @@ fn health_and_readiness() {
 #[test]
 fn security_headers_on_every_response_including_errors() {
     let app = spawn_app();
-    for path in [
-        "/",
-        "/api/v1/services?q=art",
-        "/api/v1/services/bad",
-        "/nope",
-        "/static/site.css",
-    ] {
+    for path in ["/", "/api/v1/services?q=art", "/api/v1/services/bad", "/nope", "/static/site.css"] {
         let answer = app.get(path);
-        assert_eq!(
-            answer.header("x-content-type-options"),
-            Some("nosniff"),
-            "{path}"
-        );
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{path}");
         let csp = answer.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(answer.header("referrer-policy").is_some(), "{path}");

@@ -2,8 +2,7 @@
 //! leaves one copy.
 
 use backend::db::schema::{
-    locations, organizations, places, postcodes, schedules, service_taxonomy, services,
-    taxonomy_terms,
+    locations, organizations, places, postcodes, schedules, service_taxonomy, services, taxonomy_terms,
 };
 use backend::directory::seed;
 use backend::directory::taxonomy::{term_id, Vocabulary};
@@ -35,12 +34,7 @@ fn seed_region_is_big_enough_and_varied() {
     assert!(orgs >= 120, "{orgs} organisations");
     assert!(svcs >= 300, "{svcs} services");
     assert!(tops >= 15, "{tops} top-level categories");
-    for slug in [
-        "peer-support",
-        "diabetes-education",
-        "gardening",
-        "arts-and-creativity",
-    ] {
+    for slug in ["peer-support", "diabetes-education", "gardening", "arts-and-creativity"] {
         let n = count_in_category(&mut conn, slug);
         assert!(n >= 10, "{slug}: {n}");
     }
@@ -52,34 +46,19 @@ fn seed_region_is_big_enough_and_varied() {
         .load(&mut conn)
         .unwrap();
     for slug in top_slugs {
-        assert!(
-            count_in_category(&mut conn, &slug) > 0,
-            "category {slug} has no services"
-        );
+        assert!(count_in_category(&mut conn, &slug) > 0, "category {slug} has no services");
     }
     // Both systems of the region are covered.
-    let gl: i64 = locations::table
-        .filter(locations::postcode.like("GL%"))
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
+    let gl: i64 = locations::table.filter(locations::postcode.like("GL%")).count().get_result(&mut conn).unwrap();
     let bob: i64 = locations::table
-        .filter(
-            locations::postcode
-                .like("OX%")
-                .or(locations::postcode.like("HP%"))
-                .or(locations::postcode.like("RG%")),
-        )
+        .filter(locations::postcode.like("OX%").or(locations::postcode.like("HP%")).or(locations::postcode.like("RG%")))
         .count()
         .get_result(&mut conn)
         .unwrap();
     assert!(gl >= 100 && bob >= 80, "Gloucestershire {gl}, BOB {bob}");
     // Freshness varies: recently verified, about 8 months, over a year.
     let now = Utc::now().naive_utc();
-    let verified: Vec<chrono::NaiveDateTime> = services::table
-        .select(services::last_verified)
-        .load(&mut conn)
-        .unwrap();
+    let verified: Vec<chrono::NaiveDateTime> = services::table.select(services::last_verified).load(&mut conn).unwrap();
     let ages: Vec<i64> = verified.iter().map(|v| (now - *v).num_days()).collect();
     assert!(ages.iter().filter(|d| **d <= 60).count() >= 100);
     assert!(ages.iter().filter(|d| (200..=300).contains(*d)).count() >= 30);
@@ -96,46 +75,25 @@ fn seed_contacts_are_fictional_and_postcodes_real() {
     assert!(!orgs.is_empty() && !svcs.is_empty());
     let app = spawn_app();
     let mut conn = app.db();
-    let emails: Vec<Option<String>> = services::table
-        .select(services::email)
-        .load(&mut conn)
-        .unwrap();
-    let org_emails: Vec<Option<String>> = organizations::table
-        .select(organizations::email)
-        .load(&mut conn)
-        .unwrap();
+    let emails: Vec<Option<String>> = services::table.select(services::email).load(&mut conn).unwrap();
+    let org_emails: Vec<Option<String>> = organizations::table.select(organizations::email).load(&mut conn).unwrap();
     for email in emails.iter().chain(&org_emails).flatten() {
         assert!(email.ends_with("example.org"), "{email}");
     }
-    let phones: Vec<Option<String>> = services::table
-        .select(services::phone)
-        .load(&mut conn)
-        .unwrap();
+    let phones: Vec<Option<String>> = services::table.select(services::phone).load(&mut conn).unwrap();
     for phone in phones.iter().flatten() {
         assert!(phone.starts_with("01632 960"), "{phone}");
     }
-    let urls: Vec<Option<String>> = services::table
-        .select(services::url)
-        .load(&mut conn)
-        .unwrap();
+    let urls: Vec<Option<String>> = services::table.select(services::url).load(&mut conn).unwrap();
     for url in urls.iter().flatten() {
-        assert!(
-            url.starts_with("https://") && url.contains("example.org"),
-            "{url}"
-        );
+        assert!(url.starts_with("https://") && url.contains("example.org"), "{url}");
     }
     // Every location sits at a real postcode whose coordinates it carries.
-    let located: Vec<(Option<String>, Option<f64>)> = locations::table
-        .select((locations::postcode, locations::latitude))
-        .load(&mut conn)
-        .unwrap();
+    let located: Vec<(Option<String>, Option<f64>)> =
+        locations::table.select((locations::postcode, locations::latitude)).load(&mut conn).unwrap();
     for (postcode, lat) in located {
         let postcode = postcode.expect("seeded locations have postcodes");
-        let found: f64 = postcodes::table
-            .find(&postcode)
-            .select(postcodes::latitude)
-            .first(&mut conn)
-            .unwrap();
+        let found: f64 = postcodes::table.find(&postcode).select(postcodes::latitude).first(&mut conn).unwrap();
         assert_eq!(Some(found), lat, "{postcode}");
     }
 }
@@ -157,9 +115,5 @@ fn loading_the_seed_twice_leaves_one_copy() {
     let before = count(&mut conn);
     let summary = seed::load_all(&mut conn, true, &mut std::io::sink()).unwrap();
     assert_eq!(summary.services as i64, before[0]);
-    assert_eq!(
-        count(&mut conn),
-        before,
-        "services, organisations, locations, schedules, places, postcodes"
-    );
+    assert_eq!(count(&mut conn), before, "services, organisations, locations, schedules, places, postcodes");
 }

@@ -9,34 +9,18 @@ use crate::routes::{parse_id, query_pairs, with_conn};
 use crate::state::AppState;
 
 /// Searches the public directory.
-pub async fn search_services(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn search_services(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let params = SearchParams::from_pairs(query_pairs(&req));
-    let outcome = with_conn(&state, move |conn, state| {
-        Ok(search::search(
-            conn,
-            &state.index,
-            &state.taxonomy(),
-            &params,
-            true,
-        )?)
-    })
-    .await?;
+    let outcome =
+        with_conn(&state, move |conn, state| Ok(search::search(conn, &state.index, &state.taxonomy(), &params, true)?))
+            .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
 /// One public listing in full.
-pub async fn get_service(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_service(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;
-    let found = with_conn(&state, move |conn, state| {
-        Ok(listing::load(conn, &id, &state.taxonomy())?)
-    })
-    .await?;
+    let found = with_conn(&state, move |conn, state| Ok(listing::load(conn, &id, &state.taxonomy())?)).await?;
     let now = chrono::Utc::now().naive_utc();
     match found {
         Some(listing) if listing.is_public(now) => Ok(HttpResponse::Ok().json(listing)),

@@ -25,11 +25,7 @@ struct TaxonomyOut {
 fn flat(taxonomy: &Taxonomy, vocabulary: Vocabulary) -> Vec<TermOut> {
     taxonomy
         .terms(vocabulary)
-        .map(|t| TermOut {
-            slug: t.slug.clone(),
-            name: t.name.clone(),
-            children: Vec::new(),
-        })
+        .map(|t| TermOut { slug: t.slug.clone(), name: t.name.clone(), children: Vec::new() })
         .collect()
 }
 
@@ -43,11 +39,7 @@ pub async fn get_taxonomy(state: web::Data<AppState>) -> HttpResponse {
             name: top.name.clone(),
             children: taxonomy
                 .children(top)
-                .map(|c| TermOut {
-                    slug: c.slug.clone(),
-                    name: c.name.clone(),
-                    children: Vec::new(),
-                })
+                .map(|c| TermOut { slug: c.slug.clone(), name: c.name.clone(), children: Vec::new() })
                 .collect(),
         })
         .collect();

@@ -8,8 +8,7 @@ use crate::templates::static_file;
 
 /// Serves an embedded static file, cached for an hour.
 pub async fn static_asset(name: web::Path<String>) -> Result<HttpResponse, PageError> {
-    let (bytes, content_type) =
-        static_file(&name).ok_or_else(|| AppError::not_found("no such file"))?;
+    let (bytes, content_type) = static_file(&name).ok_or_else(|| AppError::not_found("no such file"))?;
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))

@@ -20,10 +20,7 @@ struct ListingPage {
 
 async fn load_public(id: String, state: &AppState) -> Result<ListingPage, PageError> {
     let id = parse_id(&id)?;
-    let found = with_conn(state, move |conn, state| {
-        Ok(listing::load(conn, &id, &state.taxonomy())?)
-    })
-    .await?;
+    let found = with_conn(state, move |conn, state| Ok(listing::load(conn, &id, &state.taxonomy())?)).await?;
     let now = chrono::Utc::now().naive_utc();
     let listing = found
         .filter(|l| l.is_public(now))
@@ -37,25 +34,13 @@ async fn load_public(id: String, state: &AppState) -> Result<ListingPage, PageEr
 }
 
 /// The listing page.
-pub async fn listing_page(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
+pub async fn listing_page(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let page = load_public(path.into_inner(), &state).await?;
-    Ok(html(
-        StatusCode::OK,
-        state.templates.render("pages/listing", &page)?,
-    ))
+    Ok(html(StatusCode::OK, state.templates.render("pages/listing", &page)?))
 }
 
 /// A one-page print view a link worker can hand to a patient.
-pub async fn listing_print(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
+pub async fn listing_print(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let page = load_public(path.into_inner(), &state).await?;
-    Ok(html(
-        StatusCode::OK,
-        state.templates.render("pages/listing_print", &page)?,
-    ))
+    Ok(html(StatusCode::OK, state.templates.render("pages/listing_print", &page)?))
 }

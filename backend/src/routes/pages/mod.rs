@@ -9,7 +9,5 @@ use actix_web::HttpResponse;
 
 /// An HTML response.
 pub fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }

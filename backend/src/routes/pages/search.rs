@@ -4,9 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::directory::search::{
-    self, FieldErrors, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS,
-};
+use crate::directory::search::{self, FieldErrors, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::error::{AppError, PageError};
 use crate::routes::pages::html;
@@ -58,22 +56,14 @@ struct SearchPage {
 fn choices(table: &[(&str, &str)], selected: &[String]) -> Vec<Choice> {
     table
         .iter()
-        .map(|(v, n)| Choice {
-            value: v.to_string(),
-            name: n.to_string(),
-            selected: selected.iter().any(|s| s == v),
-        })
+        .map(|(v, n)| Choice { value: v.to_string(), name: n.to_string(), selected: selected.iter().any(|s| s == v) })
         .collect()
 }
 
 fn vocabulary(taxonomy: &Taxonomy, vocab: Vocabulary, selected: &[String]) -> Vec<Choice> {
     taxonomy
         .terms(vocab)
-        .map(|t| Choice {
-            value: t.slug.clone(),
-            name: t.name.clone(),
-            selected: selected.contains(&t.slug),
-        })
+        .map(|t| Choice { value: t.slug.clone(), name: t.name.clone(), selected: selected.contains(&t.slug) })
         .collect()
 }
 
@@ -92,21 +82,16 @@ fn href(pairs: &[(String, String)], set: &[(&str, String)], drop: &[&str]) -> St
 }
 
 /// The search page; with no "what" or "where" yet it shows just the form.
-pub async fn search_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
+pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req);
     let params = SearchParams::from_pairs(pairs.clone());
     let searched = pairs.iter().any(|(k, v)| !v.is_empty() && k != "sort");
     let run = params.clone();
     let result = if searched {
-        with_conn(&state, move |conn, state| {
-            match search::search(conn, &state.index, &state.taxonomy(), &run, true) {
-                Ok(outcome) => Ok(Ok(outcome)),
-                Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
-                Err(other) => Err(AppError::from(other)),
-            }
+        with_conn(&state, move |conn, state| match search::search(conn, &state.index, &state.taxonomy(), &run, true) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
+            Err(other) => Err(AppError::from(other)),
         })
         .await?
     } else {
@@ -149,32 +134,17 @@ pub async fn search_page(
                     "spelling" => href(&pairs, &[("q", w.value.clone())], &["page"]),
                     _ => href(&pairs, &[], &[w.value.as_str(), "page"]),
                 };
-                wider.push(PageLink {
-                    label: w.label.clone(),
-                    href: link,
-                });
+                wider.push(PageLink { label: w.label.clone(), href: link });
             }
         }
     }
-    let radius_selected = if params.radius_km.is_empty() {
-        "10".to_string()
-    } else {
-        params.radius_km.clone()
-    };
+    let radius_selected = if params.radius_km.is_empty() { "10".to_string() } else { params.radius_km.clone() };
     let radii = ["1", "3", "5", "10", "25", "50"]
         .iter()
-        .map(|r| Choice {
-            value: r.to_string(),
-            name: format!("{r} km"),
-            selected: *r == radius_selected,
-        })
+        .map(|r| Choice { value: r.to_string(), name: format!("{r} km"), selected: *r == radius_selected })
         .collect();
     let title = if outcome.is_some() {
-        let what = if params.q.trim().is_empty() {
-            "Everything".to_string()
-        } else {
-            params.q.trim().to_string()
-        };
+        let what = if params.q.trim().is_empty() { "Everything".to_string() } else { params.q.trim().to_string() };
         if params.near.trim().is_empty() {
             format!("{what} – search results")
         } else {
@@ -204,11 +174,7 @@ pub async fn search_page(
         outcome,
         params,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let body = state.templates.render("pages/search", &page)?;
     Ok(html(status, body))
 }
