@@ -72,8 +72,19 @@ pub struct Settings {
     pub dev_templates: bool,
     /// Connections in the database pool.
     pub db_pool_size: u32,
-    /// Public base URL, used in printed links (defaults to `http://{bind}`).
+    /// Public base URL, used in printed links (defaults to `http://{bind}`). An `https://`
+    /// URL marks cookies Secure and turns on HSTS.
     pub public_url: Option<String>,
+    /// Key for signing access tokens (required in production; generated in development).
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of an access token, minutes.
+    pub access_token_minutes: i64,
+    /// Longest a signed-in session is renewed for, hours.
+    pub session_hours: i64,
+    /// Roles that must use a TOTP second factor, e.g. `["admin"]`.
+    pub totp_required_roles: Vec<String>,
+    /// Days an invitation or password-reset link stays valid.
+    pub link_days: i64,
 }
 
 impl Default for Settings {
@@ -88,6 +99,11 @@ impl Default for Settings {
             dev_templates: false,
             db_pool_size: 8,
             public_url: None,
+            jwt_secret: None,
+            access_token_minutes: 15,
+            session_hours: 12,
+            totp_required_roles: Vec::new(),
+            link_days: 7,
         }
     }
 }
@@ -171,8 +187,38 @@ impl Settings {
                     value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("expected a positive number"))?
             }
             "COMMONGROUND_PUBLIC_URL" => self.public_url = Some(value.trim_end_matches('/').to_string()),
-            // Read by other parts (the test harness, the config file switch, later features).
-            "COMMONGROUND_CONFIG" | "COMMONGROUND_JWT_SECRET" | "COMMONGROUND_TEST_DATABASE_URL" => {}
+            "COMMONGROUND_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
+            "COMMONGROUND_ACCESS_TOKEN_MINUTES" => {
+                self.access_token_minutes = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=240).contains(n))
+                    .ok_or_else(|| bad("expected minutes from 1 to 240"))?
+            }
+            "COMMONGROUND_SESSION_HOURS" => {
+                self.session_hours = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=168).contains(n))
+                    .ok_or_else(|| bad("expected hours from 1 to 168"))?
+            }
+            "COMMONGROUND_TOTP_REQUIRED_ROLES" => {
+                let roles: Vec<String> =
+                    value.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_string).collect();
+                if let Some(unknown) = roles.iter().find(|r| crate::accounts::Role::parse(r).is_none()) {
+                    return Err(bad(&format!("unknown role {unknown:?}")));
+                }
+                self.totp_required_roles = roles;
+            }
+            "COMMONGROUND_LINK_DAYS" => {
+                self.link_days = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=30).contains(n))
+                    .ok_or_else(|| bad("expected days from 1 to 30"))?
+            }
+            // Read by other parts (the test harness, the config file switch).
+            "COMMONGROUND_CONFIG" | "COMMONGROUND_TEST_DATABASE_URL" | "COMMONGROUND_TEST_LOG" => {}
             _ => return Err(bad("unknown setting (see the README's configuration table)")),
         }
         Ok(())
@@ -192,6 +238,16 @@ impl Settings {
             Some(url) => crate::db::DatabaseUrl::parse(url.expose()),
             None => crate::db::DatabaseUrl::Sqlite(self.data_dir.join("commonground.db")),
         }
+    }
+
+    /// Whether the service is reached over TLS (Secure cookies, HSTS).
+    pub fn tls(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Whether a role must use a second factor.
+    pub fn totp_required(&self, role: crate::accounts::Role) -> bool {
+        self.totp_required_roles.iter().any(|r| r == role.as_str())
     }
 
     /// The search index folder.

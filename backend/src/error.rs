@@ -32,6 +32,15 @@ pub enum AppError {
         /// Per field, when a parameter named something that does not exist.
         fields: FieldErrors,
     },
+    /// Not signed in, or the token is not valid (401). Pages redirect to the sign-in page.
+    SignInRequired(String),
+    /// Wrong e-mail, password or code (401), one message whatever the reason.
+    SignInFailed,
+    /// Signed in but not allowed, for actions on no particular record (403). Records the
+    /// caller may not see answer [`AppError::NotFound`] instead.
+    Forbidden(String),
+    /// Too many attempts (429), with the seconds to wait.
+    TooManyRequests(u64),
     /// Body too large (413).
     PayloadTooLarge(String),
     /// A dependency (database) is not reachable now (503).
@@ -57,6 +66,9 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::SignInRequired(_) | AppError::SignInFailed => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,6 +80,10 @@ impl AppError {
             AppError::BadRequest { code, .. } => code,
             AppError::Invalid(_) => "validation_failed",
             AppError::NotFound { .. } => "not_found",
+            AppError::SignInRequired(_) => "unauthorized",
+            AppError::SignInFailed => "sign_in_failed",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyRequests(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -79,7 +95,13 @@ impl AppError {
         match self {
             AppError::BadRequest { message, .. }
             | AppError::NotFound { message, .. }
-            | AppError::PayloadTooLarge(message) => message.clone(),
+            | AppError::PayloadTooLarge(message)
+            | AppError::Forbidden(message) => message.clone(),
+            AppError::SignInRequired(_) => "sign in first (your session may have ended)".into(),
+            AppError::SignInFailed => crate::accounts::sign_in::GENERIC_FAILURE.into(),
+            AppError::TooManyRequests(secs) => {
+                format!("too many attempts; try again in {} minute(s)", secs.div_ceil(60).max(1))
+            }
             AppError::Invalid(fields) => {
                 let names: Vec<&str> = fields.keys().map(String::as_str).collect();
                 format!("check {}", names.join(", "))
@@ -184,7 +206,15 @@ impl<E: Into<AppError>> From<E> for ApiError {
 /// The JSON error response of an [`AppError`].
 pub fn json_response(error: &AppError) -> HttpResponse {
     error.log();
-    HttpResponse::build(error.status()).insert_header((header::CACHE_CONTROL, "no-store")).json(ErrorBody {
+    let mut response = HttpResponse::build(error.status());
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let AppError::TooManyRequests(secs) = error {
+        response.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    if matches!(error, AppError::SignInRequired(_)) {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"commonground\""));
+    }
+    response.json(ErrorBody {
         error: ErrorDetail { code: error.code(), message: error.public_message(), fields: error.fields() },
     })
 }
@@ -223,10 +253,15 @@ fn escape(text: &str) -> String {
 /// cannot.
 pub fn page_response(error: &AppError) -> HttpResponse {
     error.log();
+    if matches!(error, AppError::SignInRequired(_)) {
+        return HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish();
+    }
     let title = match error.status() {
         StatusCode::NOT_FOUND => "Page not found",
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "Please check what you entered",
         StatusCode::PAYLOAD_TOO_LARGE => "That was too large",
+        StatusCode::FORBIDDEN => "You cannot do that",
+        StatusCode::TOO_MANY_REQUESTS => "Please wait a few minutes",
         StatusCode::SERVICE_UNAVAILABLE => "Not available just now",
         _ => "Sorry, something went wrong",
     };

@@ -4,6 +4,7 @@
 //! This crate is the server and its use-cases; the `commonground` binary (`main.rs`) is a thin
 //! command line over it, and the end-to-end tests drive it through [`startup::Application`].
 
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod directory;

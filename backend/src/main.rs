@@ -152,8 +152,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         println!("  Try: {url}/?q=gardening&near=GL5+1HE&radius_km=10");
         println!("  API: {url}/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10");
-        if env == Environment::Development {
-            println!("  Demo mode: fictional organisations; sign-in arrives with the accounts feature.");
+        if env == Environment::Development && !app.demo_accounts.is_empty() {
+            println!(
+                "  Demo mode: sign in at {url}/sign-in with password \"{}\" and one of:",
+                backend::accounts::demo::DEMO_PASSWORD
+            );
+            for account in &app.demo_accounts {
+                println!("    {:<34} {:<24} {}", account.email, account.role.label(), account.organisation);
+            }
         }
         println!("  Stop with Ctrl-C.");
         app.run_until_stopped().await.context("server stopped with an error")

@@ -13,12 +13,18 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use search_index::{IndexWriterHandle, SearchIndex};
 
+use actix_web::HttpMessage;
+
+use crate::accounts::demo::{self, DemoAccount};
+use crate::accounts::rate_limit::SignInLimits;
+use crate::accounts::tokens::{self, TokenKeys};
 use crate::config::{Environment, Settings};
 use crate::db::{self, migrations, Pool};
 use crate::directory::index_sync::{self, Indexer};
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
 use crate::routes;
+use crate::routes::session::{session_cookie, RenewedToken, SESSION_COOKIE};
 use crate::state::AppState;
 use crate::templates::Templates;
 
@@ -36,6 +42,8 @@ pub struct Prepared {
     pub taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
     /// What the first-start seed loaded, if this was a first start.
     pub seeded: Option<SeedSummary>,
+    /// The demo accounts (development only), for printing.
+    pub demo_accounts: Vec<DemoAccount>,
 }
 
 /// Opens the database (migrating it), seeds an empty one, and opens (or rebuilds) the index.
@@ -59,6 +67,16 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
     } else {
         None
     };
+    // Demo accounts exist only in development, and only where the demo directory was seeded.
+    let demo_accounts = if settings.env == Environment::Development && seeded.as_ref().is_some_and(|s| s.services > 0) {
+        let accounts = db::write(&mut conn, demo::ensure)?;
+        let _ = writeln!(progress, "  demo accounts: {}", accounts.len());
+        accounts
+    } else if settings.env == Environment::Development {
+        demo::existing(&mut conn)?
+    } else {
+        Vec::new()
+    };
     let taxonomy = Taxonomy::load(&mut conn)?;
     let (index, writer, cursor) = index_sync::open_index(&mut conn, &settings.index_dir(), &taxonomy, progress)?;
     Ok(Prepared {
@@ -68,6 +86,7 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
         cursor,
         taxonomy: Arc::new(RwLock::new(Arc::new(taxonomy))),
         seeded,
+        demo_accounts,
     })
 }
 
@@ -80,6 +99,8 @@ pub struct Application {
     pub seeded: Option<SeedSummary>,
     /// How long start-up took, in milliseconds.
     pub startup_ms: u128,
+    /// The demo accounts (development only).
+    pub demo_accounts: Vec<DemoAccount>,
 }
 
 impl Application {
@@ -93,6 +114,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let prepared = prepare(&settings, progress)?;
         let templates = Templates::load(settings.dev_templates)?;
+        let secret = tokens::signing_secret(&settings)?;
+        let keys =
+            Arc::new(TokenKeys::new(secret.expose().as_bytes(), settings.access_token_minutes, settings.session_hours));
         let indexer =
             Indexer::spawn(prepared.pool.clone(), prepared.taxonomy.clone(), prepared.writer, prepared.cursor);
         let state = AppState {
@@ -101,12 +125,15 @@ impl Application {
             taxonomy: prepared.taxonomy,
             templates,
             settings: Arc::new(settings),
+            keys,
+            limits: Arc::new(SignInLimits::default()),
         };
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::Compress::default())
+                .wrap(middleware::from_fn(session_headers))
                 .wrap(security_headers())
                 .wrap(middleware::from_fn(log_request))
                 .configure(routes::configure)
@@ -115,7 +142,14 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        Ok(Self { server, port, indexer, seeded: prepared.seeded, startup_ms: started.elapsed().as_millis() })
+        Ok(Self {
+            server,
+            port,
+            indexer,
+            seeded: prepared.seeded,
+            startup_ms: started.elapsed().as_millis(),
+            demo_accounts: prepared.demo_accounts,
+        })
     }
 
     /// The port listened on.
@@ -144,6 +178,39 @@ fn security_headers() -> middleware::DefaultHeaders {
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ))
+}
+
+/// After each response: a renewed session cookie when the session was renewed, no caching of
+/// anything a signed-in person sees, and HSTS when served over TLS.
+async fn session_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let signed_in =
+        req.headers().contains_key(actix_web::http::header::AUTHORIZATION) || req.cookie(SESSION_COOKIE).is_some();
+    let tls = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.tls());
+    let mut response = next.call(req).await?;
+    let renewed = response.request().extensions().get::<RenewedToken>().cloned();
+    if let Some(RenewedToken(token)) = renewed {
+        let cookie = session_cookie(&token, tls);
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(actix_web::http::header::SET_COOKIE, value);
+        }
+    }
+    let headers = response.headers_mut();
+    if signed_in {
+        headers.insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    if tls {
+        headers.insert(
+            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+            actix_web::http::header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    Ok(response)
 }
 
 /// One log line per request: method, path (never the query string, which may hold a

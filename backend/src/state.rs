@@ -4,6 +4,8 @@ use std::sync::{Arc, RwLock};
 
 use search_index::SearchIndex;
 
+use crate::accounts::rate_limit::SignInLimits;
+use crate::accounts::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::directory::taxonomy::Taxonomy;
@@ -22,6 +24,10 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Token signing and checking.
+    pub keys: Arc<TokenKeys>,
+    /// Sign-in and public form rate limits.
+    pub limits: Arc<SignInLimits>,
 }
 
 impl AppState {

@@ -171,12 +171,30 @@ mod tests {
             "sorts": [{"value": "relevance", "name": "Best match", "selected": true}], "radii": [{"value": "10", "name": "10 km", "selected": true}],
             "free_only": false, "previous": null, "next": "/?page=2", "wider": [{"label": "Search within 25 km (3 found)", "href": "/?radius_km=25"}]
         });
+        // Account and admin pages: a signed-in person with markup in their name.
+        let mut context = context;
+        let person = json!({"id": "u1", "name": "Jo <b>Bloggs</b>", "email": "jo@example.org", "role": "admin",
+            "organisation_id": "o1", "organisation_name": "ICB", "organisation_kind": "admin_body", "served_by": null, "totp_enabled": false});
+        context["user"] = person.clone();
+        context["csrf"] = json!("csrf-token-value");
+        context["role_label"] = json!("Administrator");
+        context["totp_setup"] = json!({"secret": "ABC", "qr_svg": "<svg></svg>"});
+        context["users"] = json!([{"id": "u1", "email": "jo@example.org", "name": "Jo <b>Bloggs</b>", "role": "admin", "status": "active", "organisation_name": "ICB"}]);
+        context["organisations"] = json!([{"id": "o1", "name": "ICB", "kind": "admin_body", "status": "active"}]);
+        context["events"] = json!([{"id": 1, "at": "2026-11-22T10:00:00", "actor_id": "u1", "action": "sign_in.success", "outcome": "ok"}]);
+        context["filter"] = json!({"action": "sign_in", "limit": 100, "offset": 0});
+        context["new_link"] = json!("http://localhost/invite/abc");
+        context["email"] = json!("jo@example.org");
+        context["error"] = json!("The e-mail address, password or code is not right.");
         let names = templates.page_names();
-        assert!(names.len() >= 3, "{names:?}");
+        assert!(names.len() >= 8, "{names:?}");
         for name in names {
             let html = templates.render(&name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(html.contains("Stroud &lt;Gardening&gt; Club") || name == "pages/search", "{name} escapes text");
-            assert!(!html.contains("<Gardening>"), "{name} must escape");
+            assert!(html.contains("<h1"), "{name} has a heading");
+            assert!(!html.contains("<Gardening>") && !html.contains("Jo <b>Bloggs"), "{name} must escape");
+            if name.starts_with("pages/listing") {
+                assert!(html.contains("Stroud &lt;Gardening&gt; Club"), "{name} shows the listing");
+            }
             if name == "pages/search" {
                 for shown in [
                     "Stroud &lt;Gardening&gt; Club",
@@ -188,6 +206,13 @@ mod tests {
                 ] {
                     assert!(html.contains(shown), "search results show {shown}");
                 }
+            }
+            if html.contains("method=\"post\"") {
+                assert_eq!(
+                    html.matches("method=\"post\"").count(),
+                    html.matches("name=\"csrf\"").count(),
+                    "{name}: every form carries the CSRF token"
+                );
             }
         }
     }

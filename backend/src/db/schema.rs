@@ -26,6 +26,59 @@ diesel::table! {
         kind -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    practice_services (practice_id) {
+        practice_id -> Text,
+        service_id -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organization_id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled -> Bool,
+        status -> Text,
+        token_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_links (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        record_type -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        outcome -> Text,
+        ip -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -161,6 +214,8 @@ diesel::table! {
 }
 
 diesel::joinable!(services -> organizations (organization_id));
+diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(account_links -> users (user_id));
 diesel::joinable!(service_taxonomy -> services (service_id));
 diesel::joinable!(service_taxonomy -> taxonomy_terms (term_id));
 diesel::joinable!(cost_options -> services (service_id));
@@ -185,4 +240,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     postcodes,
     places,
     search_outbox,
+    users,
+    practice_services,
+    account_links,
+    audit_events,
 );

@@ -4,8 +4,9 @@
 pub mod api;
 pub mod health;
 pub mod pages;
+pub mod session;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 use crate::db::PooledConn;
 use crate::error::{self, AppError};
@@ -13,6 +14,77 @@ use crate::state::AppState;
 
 /// Largest JSON body accepted (a listing with a long description fits many times over).
 pub const JSON_LIMIT: usize = 256 * 1024;
+
+/// One route: the single source of truth for wiring, the README's table and the
+/// authorization matrix test (a route without a row there fails it).
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path (under `/api/v1` for [`API_ROUTES`]).
+    pub path: &'static str,
+    /// Who may call it, for people: `anyone`, `signed in`, `admin`, ...
+    pub access: &'static str,
+    /// The handler.
+    pub route: fn() -> Route,
+}
+
+macro_rules! spec {
+    ($method:ident $path:literal $access:literal => $handler:path) => {
+        RouteSpec { method: stringify!($method), path: $path, access: $access, route: || web::$method().to($handler) }
+    };
+}
+
+/// Every JSON API route, under `/api/v1`.
+pub const API_ROUTES: &[RouteSpec] = &[
+    spec!(get "/services" "anyone" => api::services::search_services),
+    spec!(get "/services/{id}" "anyone" => api::services::get_service),
+    spec!(get "/taxonomy" "anyone" => api::taxonomy::get_taxonomy),
+    spec!(get "/geocode" "anyone" => api::geocode::geocode),
+    spec!(post "/auth/login" "anyone" => api::auth::login),
+    spec!(post "/auth/logout" "signed in" => api::auth::logout),
+    spec!(post "/auth/refresh" "signed in" => api::auth::refresh),
+    spec!(get "/me" "signed in" => api::auth::me),
+    spec!(get "/admin/organisations" "admin" => api::admin::list_organisations),
+    spec!(post "/admin/organisations" "admin" => api::admin::create_organisation),
+    spec!(get "/admin/users" "admin" => api::admin::list_users),
+    spec!(post "/admin/users" "admin" => api::admin::invite_user),
+    spec!(post "/admin/users/{id}/disable" "admin" => api::admin::disable_user),
+    spec!(post "/admin/users/{id}/enable" "admin" => api::admin::enable_user),
+    spec!(post "/admin/users/{id}/password-reset" "admin" => api::admin::reset_link),
+    spec!(get "/admin/audit" "admin" => api::admin::list_audit),
+];
+
+/// Every page route (and health).
+pub const PAGE_ROUTES: &[RouteSpec] = &[
+    spec!(get "/healthz" "anyone" => health::healthz),
+    spec!(get "/readyz" "anyone" => health::readyz),
+    spec!(get "/" "anyone" => pages::search::search_page),
+    spec!(get "/services/{id}" "anyone" => pages::listing::listing_page),
+    spec!(get "/services/{id}/print" "anyone" => pages::listing::listing_print),
+    spec!(get "/static/{name}" "anyone" => pages::assets::static_asset),
+    spec!(get "/sign-in" "anyone" => pages::auth::sign_in_page),
+    spec!(post "/sign-in" "anyone" => pages::auth::sign_in_submit),
+    spec!(post "/sign-out" "signed in" => pages::auth::sign_out),
+    spec!(get "/invite/{token}" "link holder" => pages::auth::link_page),
+    spec!(post "/invite/{token}" "link holder" => pages::auth::link_submit),
+    spec!(get "/reset/{token}" "link holder" => pages::auth::link_page),
+    spec!(post "/reset/{token}" "link holder" => pages::auth::link_submit),
+    spec!(get "/account" "signed in" => pages::account::account_page),
+    spec!(post "/account/password" "signed in" => pages::account::change_password),
+    spec!(post "/account/totp/start" "signed in" => pages::account::totp_start),
+    spec!(post "/account/totp/confirm" "signed in" => pages::account::totp_confirm),
+    spec!(post "/account/totp/disable" "signed in" => pages::account::totp_disable),
+    spec!(get "/admin" "admin" => pages::admin::admin_page),
+    spec!(post "/admin/organisations" "admin" => pages::admin::create_organisation),
+    spec!(post "/admin/users" "admin" => pages::admin::invite_user),
+    spec!(post "/admin/users/{id}/disable" "admin" => pages::admin::disable_user),
+    spec!(post "/admin/users/{id}/enable" "admin" => pages::admin::enable_user),
+    spec!(post "/admin/users/{id}/reset-link" "admin" => pages::admin::reset_link),
+    spec!(get "/admin/audit" "admin" => pages::admin::audit_page),
+];
+
+/// Largest form body accepted.
+pub const FORM_LIMIT: usize = 64 * 1024;
 
 /// Wires every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,21 +107,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         };
         actix_web::error::InternalError::from_response(err, error::json_response(&app_error)).into()
     }))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .service(
-        web::scope("/api/v1")
-            .route("/services", web::get().to(api::services::search_services))
-            .route("/services/{id}", web::get().to(api::services::get_service))
-            .route("/taxonomy", web::get().to(api::taxonomy::get_taxonomy))
-            .route("/geocode", web::get().to(api::geocode::geocode))
-            .default_service(web::to(api_not_found)),
-    )
-    .route("/", web::get().to(pages::search::search_page))
-    .route("/services/{id}", web::get().to(pages::listing::listing_page))
-    .route("/services/{id}/print", web::get().to(pages::listing::listing_print))
-    .route("/static/{name}", web::get().to(pages::assets::static_asset))
-    .default_service(web::to(page_not_found));
+    .app_data(web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _req| {
+        let app_error = match &err {
+            actix_web::error::UrlencodedError::Overflow { .. } => {
+                AppError::PayloadTooLarge("the form is too large".into())
+            }
+            other => AppError::BadRequest {
+                code: "malformed_form",
+                message: format!("the form could not be read: {other}"),
+                fields: Default::default(),
+            },
+        };
+        actix_web::error::InternalError::from_response(err, error::page_response(&app_error)).into()
+    }))
+    .app_data(web::PayloadConfig::default().limit(JSON_LIMIT));
+    let mut api = web::scope("/api/v1");
+    for spec in API_ROUTES {
+        api = api.route(spec.path, (spec.route)());
+    }
+    cfg.service(api.default_service(web::to(api_not_found)));
+    for spec in PAGE_ROUTES {
+        cfg.route(spec.path, (spec.route)());
+    }
+    cfg.default_service(web::to(page_not_found));
 }
 
 async fn api_not_found() -> HttpResponse {
@@ -82,14 +162,19 @@ pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
     form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
-/// Checks a record id from the path: anything but a UUID is a 404 naming the field.
+/// Checks a listing id from the path: anything but a UUID is a 404 naming the field.
 pub fn parse_id(id: &str) -> Result<String, AppError> {
+    parse_record_id(id, "listing")
+}
+
+/// Checks a record id from the path: anything but a UUID is a 404 naming the field.
+pub fn parse_record_id(id: &str, what: &str) -> Result<String, AppError> {
     if crate::ids::is_id(id) {
         Ok(id.to_ascii_lowercase())
     } else {
         Err(AppError::NotFound {
-            message: "no listing with that id".into(),
-            fields: [("id".to_string(), "not a listing id".to_string())].into(),
+            message: format!("no {what} with that id"),
+            fields: [("id".to_string(), format!("not a {what} id"))].into(),
         })
     }
 }

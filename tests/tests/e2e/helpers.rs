@@ -210,9 +210,41 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
     Answer { status, body, content_type, headers }
 }
 
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = backend::accounts::demo::DEMO_PASSWORD;
+
 impl TestApp {
     pub fn get(&self, path: &str) -> Answer {
         answer(agent().get(&format!("{}{path}", self.address)).call())
+    }
+
+    /// A request with optional bearer token and JSON body.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+        let mut request = agent().request(method, &format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        match body {
+            Some(body) => answer(request.set("Content-Type", "application/json").send_string(body)),
+            None => answer(request.call()),
+        }
+    }
+
+    /// Signs in over the API; returns the token.
+    pub fn login(&self, email: &str, password: &str) -> String {
+        let answer = self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"email": email, "password": password}).to_string()),
+        );
+        assert_eq!(answer.status, 200, "login {email}: {}", answer.body);
+        answer.json()["token"].as_str().unwrap().to_string()
+    }
+
+    /// A browser-like client with a cookie jar.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser { app: self, cookies: std::collections::BTreeMap::new() }
     }
 
     /// A database connection to the app's database.
@@ -233,4 +265,85 @@ pub fn assert_error(answer: &Answer, status: u16, field: Option<&str>) -> Value 
         assert!(error["fields"][field].is_string(), "field {field} not named in {body}");
     }
     body
+}
+
+/// A browser: remembers cookies, submits forms.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn remember(&mut self, answer: &Answer) {
+        for (name, value) in &answer.headers {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                let pair = value.split(';').next().unwrap_or("");
+                if let Some((k, v)) = pair.split_once('=') {
+                    if v.is_empty() || value.contains("Max-Age=0") || value.contains("max-age=0") {
+                        self.cookies.remove(k.trim());
+                    } else {
+                        self.cookies.insert(k.trim().to_string(), v.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
+        let url = format!("{}{path}", self.app.address);
+        let mut request = agent().request(method, &url);
+        if !self.cookies.is_empty() {
+            request = request.set("Cookie", &self.cookie_header());
+        }
+        let result = match form {
+            Some(fields) => request.send_form(fields),
+            None => request.call(),
+        };
+        let answer = answer_all_headers(result);
+        self.remember(&answer);
+        answer
+    }
+
+    pub fn get(&mut self, path: &str) -> Answer {
+        self.send("GET", path, None)
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.send("POST", path, Some(form))
+    }
+
+    /// The CSRF token the last page put in its forms.
+    pub fn csrf(&self) -> String {
+        self.cookies.get("cg_csrf").cloned().expect("a page with a form sets the CSRF cookie")
+    }
+
+    /// Signs in through the page.
+    pub fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        self.get("/sign-in");
+        let csrf = self.csrf();
+        self.post("/sign-in", &[("csrf", &csrf), ("email", email), ("password", password)])
+    }
+}
+
+/// Like `answer`, keeping repeated headers (several Set-Cookie).
+fn answer_all_headers(result: Result<ureq::Response, ureq::Error>) -> Answer {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.content_type().to_string();
+    let mut headers = Vec::new();
+    for name in response.headers_names() {
+        for value in response.all(&name) {
+            headers.push((name.clone(), value.to_string()));
+        }
+    }
+    let body = response.into_string().unwrap_or_default();
+    Answer { status, body, content_type, headers }
 }

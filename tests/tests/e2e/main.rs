@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod accounts;
+mod authz_matrix;
 mod directory_api;
 mod directory_pages;
 mod geocoding;
@@ -12,3 +14,4 @@ mod migrations;
 mod operations;
 mod relevance;
 mod seed_region;
+mod tokens;

@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`.
 
+pub mod admin;
+pub mod auth;
 pub mod geocode;
 pub mod services;
 pub mod taxonomy;

@@ -1,6 +1,9 @@
-//! Server-rendered public pages: they work without JavaScript, on a phone, and in print.
+//! Server-rendered pages: they work without JavaScript, on a phone, and in print.
 
+pub mod account;
+pub mod admin;
 pub mod assets;
+pub mod auth;
 pub mod listing;
 pub mod search;
 

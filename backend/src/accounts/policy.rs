@@ -1,0 +1,139 @@
+//! Who may do what: the one place that decides. Every handler asks [`allows`]; a record the
+//! caller may not see answers 404 (the handler says "not found", never "forbidden"), so its
+//! existence does not leak.
+//!
+//! Decisions:
+//! - Referrers see their own practice's referrals; link workers and leads their own service's;
+//!   group editors only their own organisation's listings and the introductions to them.
+//! - Admins (ICB or council directory teams) manage organisations, accounts and listings, and
+//!   see referral records for oversight (status, dates, practice, reasons, outcome scores), but
+//!   never the clinical free text (the referrer's words, risk notes, what matters to the
+//!   person, link workers' notes). A person holds exactly one role, so an admin never also
+//!   holds a clinical one; a clinician who needs both has two accounts, each audited.
+
+use super::{CurrentUser, OrgKind, Role};
+
+/// Something a person wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Open the admin area.
+    Administer,
+    /// Create and change organisations.
+    ManageOrganisations,
+    /// Invite, disable and reset accounts.
+    ManageUsers,
+    /// Browse the audit trail.
+    ViewAudit,
+    /// Edit (or create under) an organisation's listings.
+    EditListings {
+        /// The organisation that owns the listings.
+        organisation_id: &'a str,
+    },
+    /// Refer a person to social prescribing.
+    CreateReferral,
+    /// See a referral's record.
+    ViewReferral {
+        /// The referring practice.
+        practice_id: &'a str,
+        /// The link worker service it went to.
+        service_id: &'a str,
+    },
+    /// See a referral's clinical free text.
+    ViewClinicalText {
+        /// The referring practice.
+        practice_id: &'a str,
+        /// The link worker service it went to.
+        service_id: &'a str,
+    },
+    /// Work a referral (move it, add notes, measures, connections).
+    WorkReferral {
+        /// The link worker service it went to.
+        service_id: &'a str,
+    },
+    /// See reports (a service's, or all when `None`).
+    ViewReports {
+        /// The service the report is limited to.
+        service_id: Option<&'a str>,
+    },
+}
+
+/// Whether the signed-in person may do it.
+pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
+    let own_org = |id: &str| user.organisation_id == id;
+    match action {
+        Action::Administer | Action::ManageOrganisations | Action::ManageUsers | Action::ViewAudit => {
+            user.role == Role::Admin
+        }
+        Action::EditListings { organisation_id } => {
+            user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
+        }
+        Action::CreateReferral => user.role == Role::Referrer && user.organisation_kind == OrgKind::GpPractice,
+        Action::ViewReferral { practice_id, service_id } => match user.role {
+            Role::Referrer => own_org(practice_id),
+            Role::LinkWorker | Role::LinkWorkerLead => own_org(service_id),
+            Role::Admin => true,
+            Role::GroupEditor => false,
+        },
+        Action::ViewClinicalText { practice_id, service_id } => match user.role {
+            Role::Referrer => own_org(practice_id),
+            Role::LinkWorker | Role::LinkWorkerLead => own_org(service_id),
+            Role::Admin | Role::GroupEditor => false,
+        },
+        Action::WorkReferral { service_id } => {
+            matches!(user.role, Role::LinkWorker | Role::LinkWorkerLead) && own_org(service_id)
+        }
+        Action::ViewReports { service_id } => match (user.role, service_id) {
+            (Role::Admin, _) => true,
+            (Role::LinkWorkerLead, Some(service)) => own_org(service),
+            _ => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role, org: &str) -> CurrentUser {
+        CurrentUser {
+            id: "u".into(),
+            name: "n".into(),
+            email: "e@example.org".into(),
+            role,
+            organisation_id: org.into(),
+            organisation_name: "o".into(),
+            organisation_kind: role.organisation_kind(),
+            served_by: None,
+            totp_enabled: false,
+        }
+    }
+
+    #[test]
+    fn each_role_sees_its_own_world() {
+        let referral = Action::ViewReferral { practice_id: "practice", service_id: "service" };
+        let clinical = Action::ViewClinicalText { practice_id: "practice", service_id: "service" };
+        let cases: Vec<(CurrentUser, bool, bool)> = vec![
+            (user(Role::Referrer, "practice"), true, true),
+            (user(Role::Referrer, "other-practice"), false, false),
+            (user(Role::LinkWorker, "service"), true, true),
+            (user(Role::LinkWorker, "other-service"), false, false),
+            (user(Role::LinkWorkerLead, "service"), true, true),
+            (user(Role::GroupEditor, "service"), false, false),
+            (user(Role::Admin, "icb"), true, false),
+        ];
+        for (u, sees, sees_clinical) in cases {
+            assert_eq!(allows(&u, referral), sees, "{:?} {}", u.role, u.organisation_id);
+            assert_eq!(allows(&u, clinical), sees_clinical, "{:?} {} clinical", u.role, u.organisation_id);
+        }
+        assert!(allows(&user(Role::GroupEditor, "club"), Action::EditListings { organisation_id: "club" }));
+        assert!(!allows(&user(Role::GroupEditor, "club"), Action::EditListings { organisation_id: "other-club" }));
+        assert!(!allows(&user(Role::LinkWorker, "service"), Action::EditListings { organisation_id: "service" }));
+        assert!(allows(&user(Role::Admin, "icb"), Action::ManageUsers));
+        assert!(!allows(&user(Role::LinkWorkerLead, "service"), Action::ManageUsers));
+        assert!(allows(&user(Role::LinkWorkerLead, "service"), Action::ViewReports { service_id: Some("service") }));
+        assert!(!allows(&user(Role::LinkWorkerLead, "service"), Action::ViewReports { service_id: None }));
+        assert!(!allows(&user(Role::LinkWorker, "service"), Action::ViewReports { service_id: Some("service") }));
+        assert!(allows(&user(Role::Referrer, "practice"), Action::CreateReferral));
+        assert!(!allows(&user(Role::LinkWorker, "service"), Action::CreateReferral));
+    }
+}

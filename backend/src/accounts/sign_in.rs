@@ -1,0 +1,138 @@
+//! Signing in: e-mail and password, a TOTP code where set up (or required for the role),
+//! limits against guessing, and one generic failure message that never says whether the
+//! e-mail exists.
+
+use chrono::Utc;
+
+use super::audit::{self, Event};
+use super::rate_limit::SignInLimits;
+use super::tokens::TokenKeys;
+use super::{password, totp, users, CurrentUser};
+use crate::config::Settings;
+use crate::db::DbConnection;
+
+/// The message for every failed sign-in, whatever the reason.
+pub const GENERIC_FAILURE: &str = "The e-mail address, password or code is not right.";
+
+/// Why signing in did not work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// Wrong e-mail, password or code, or the account is not active (one answer for all).
+    #[error("{GENERIC_FAILURE}")]
+    Refused,
+    /// The password was right and a TOTP code is needed (asked for on a second screen).
+    #[error("enter the 6-digit code from your authenticator app")]
+    CodeNeeded,
+    /// The role requires a second factor the account has not set up; an admin must help.
+    #[error("your role requires a second factor: ask an administrator for a reset link to set one up")]
+    SecondFactorRequired,
+    /// Too many attempts.
+    #[error("too many attempts; try again in {0} minutes")]
+    TooMany(u64),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<diesel::result::Error> for SignInError {
+    fn from(e: diesel::result::Error) -> Self {
+        SignInError::Db(e.to_string())
+    }
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who.
+    pub user: CurrentUser,
+    /// The access token.
+    pub token: String,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// What the person typed.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials<'a> {
+    /// E-mail.
+    pub email: &'a str,
+    /// Password.
+    pub password: &'a str,
+    /// TOTP code, when asked.
+    pub code: Option<&'a str>,
+}
+
+/// Checks the credentials, writes the audit row (success or failure) and issues a token.
+pub fn sign_in(
+    conn: &mut DbConnection,
+    credentials: &Credentials<'_>,
+    ip: Option<&str>,
+    keys: &TokenKeys,
+    limits: &SignInLimits,
+    settings: &Settings,
+) -> Result<Session, SignInError> {
+    let email = users::normalise_email(credentials.email);
+    let ip_key = ip.unwrap_or("unknown");
+    let minutes = |d: std::time::Duration| d.as_secs().div_ceil(60).max(1);
+    limits.per_ip.check(ip_key).map_err(|d| SignInError::TooMany(minutes(d)))?;
+    limits.per_ip.hit(ip_key);
+    limits.per_account.check(&email).map_err(|d| SignInError::TooMany(minutes(d)))?;
+
+    let user = users::by_email(conn, &email)?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Verify against a dummy hash when there is no account, so timing tells nothing.
+    let password_ok =
+        password::verify(credentials.password, hash.as_deref().unwrap_or(password::dummy_hash())) && hash.is_some();
+    let current = match (&user, password_ok) {
+        (Some(row), true) => users::current(conn, row)?,
+        _ => None,
+    };
+    let fail = |conn: &mut DbConnection, detail: &str| -> Result<Session, SignInError> {
+        limits.per_account.hit(&email);
+        let actor = user.as_ref().map(|u| u.id.as_str());
+        audit::record(
+            conn,
+            &Event {
+                actor_id: actor,
+                action: "sign_in.failure",
+                outcome: "denied",
+                ip,
+                detail: Some(detail),
+                ..Default::default()
+            },
+        )?;
+        Err(SignInError::Refused)
+    };
+    let Some(current) = current else {
+        let detail = match (&user, password_ok) {
+            (None, _) => "unknown_account",
+            (Some(_), false) => "wrong_password",
+            (Some(_), true) => "account_not_active",
+        };
+        return fail(conn, detail);
+    };
+    let row = user.as_ref().ok_or(SignInError::Refused)?;
+    if row.totp_enabled {
+        match credentials.code.filter(|c| !c.trim().is_empty()) {
+            None => return Err(SignInError::CodeNeeded),
+            Some(code) => {
+                let secret = row.totp_secret.as_deref().unwrap_or("");
+                if !totp::verify(secret, code, Utc::now().timestamp().max(0) as u64) {
+                    return fail(conn, "wrong_code");
+                }
+            }
+        }
+    } else if settings.totp_required(current.role) {
+        audit::record(
+            conn,
+            &Event::by(&current, "sign_in.failure", ip).outcome("denied").detail("second_factor_not_set_up"),
+        )?;
+        return Err(SignInError::SecondFactorRequired);
+    }
+    limits.per_account.clear(&email);
+    let now = Utc::now().timestamp();
+    let (token, expires_at) =
+        keys.issue(&current.id, row.token_version, now, now).map_err(|e| SignInError::Db(e.to_string()))?;
+    audit::record(conn, &Event::by(&current, "sign_in.success", ip).on("user", &current.id))?;
+    Ok(Session { user: current, token, expires_at })
+}

@@ -1,0 +1,185 @@
+//! The admin API: organisations, accounts (invite, disable, enable, password-reset links) and
+//! the audit trail. Admins only; every change is audited in its own transaction.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
+use crate::accounts::audit::{self, AuditFilter};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{organisations, users, CurrentUser};
+use crate::error::{ApiError, AppError};
+use crate::routes::session::{client_ip, ApiAdmin};
+use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::state::AppState;
+
+fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
+    if allows(user, action) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("administrators only".into()))
+    }
+}
+
+/// The public base URL for links.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    state.settings.public_url.clone().unwrap_or_else(|| {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    })
+}
+
+/// Every organisation.
+pub async fn list_organisations(
+    ApiAdmin(user): ApiAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ManageOrganisations)?;
+    let orgs = with_conn(&state, |conn, _| Ok(organisations::list(conn, &[])?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "organisations": orgs })))
+}
+
+/// Creates an organisation.
+pub async fn create_organisation(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    body: web::Json<NewOrganisation>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ManageOrganisations)?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let id = with_conn(&state, move |conn, _| admin::create_organisation(conn, &user, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Created().json(json!({ "id": id })))
+}
+
+/// Every account.
+pub async fn list_users(ApiAdmin(user): ApiAdmin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ManageUsers)?;
+    let list = with_conn(&state, |conn, _| Ok(users::list(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "users": list })))
+}
+
+/// Invites a person: creates the account and answers the single-use link to send them.
+pub async fn invite_user(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    body: web::Json<InviteRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ManageUsers)?;
+    let ip = client_ip(&req);
+    let base = base_url(&req, &state);
+    let body = body.into_inner();
+    let (id, token) = with_conn(&state, move |conn, state| {
+        admin::invite(conn, &user, &body, state.settings.link_days, ip.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({
+        "id": id,
+        "invitation_url": format!("{base}/invite/{token}"),
+    })))
+}
+
+async fn user_action(
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    action: UserAction,
+) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ManageUsers)?;
+    let target = parse_record_id(&path.into_inner(), "user")?;
+    let ip = client_ip(&req);
+    let base = base_url(&req, &state);
+    let token = with_conn(&state, move |conn, state| {
+        admin::change_user(conn, &user, &target, action, state.settings.link_days, ip.as_deref())
+    })
+    .await?;
+    Ok(match token {
+        Some(token) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({ "reset_url": format!("{base}/reset/{token}") })),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// Disables an account.
+pub async fn disable_user(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user_action(req, user, path, state, UserAction::Disable).await
+}
+
+/// Enables an account.
+pub async fn enable_user(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user_action(req, user, path, state, UserAction::Enable).await
+}
+
+/// Issues a password-reset link.
+pub async fn reset_link(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user_action(req, user, path, state, UserAction::ResetLink).await
+}
+
+/// Reads audit filters from a query string, checking each.
+pub fn audit_filter(req: &HttpRequest) -> Result<AuditFilter, AppError> {
+    let mut filter = AuditFilter { limit: 100, ..Default::default() };
+    for (key, value) in query_pairs(req) {
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "actor" => filter.actor_id = Some(value),
+            "action" => filter.action = Some(value.chars().take(60).collect()),
+            "record" => filter.record_id = Some(value),
+            "outcome" => {
+                if !matches!(value.as_str(), "ok" | "denied" | "failed") {
+                    return Err(AppError::invalid("outcome", "must be ok, denied or failed"));
+                }
+                filter.outcome = Some(value)
+            }
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| AppError::invalid("limit", "must be 1 to 500"))?
+            }
+            "offset" => {
+                filter.offset = value
+                    .parse()
+                    .ok()
+                    .filter(|n: &i64| *n >= 0)
+                    .ok_or_else(|| AppError::invalid("offset", "must be 0 or more"))?
+            }
+            _ => {}
+        }
+    }
+    Ok(filter)
+}
+
+/// Browses the audit trail, newest first.
+pub async fn list_audit(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require(&user, Action::ViewAudit)?;
+    let filter = audit_filter(&req)?;
+    let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &filter)?)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "events": events })))
+}

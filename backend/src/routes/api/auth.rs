@@ -1,0 +1,96 @@
+//! `POST /api/v1/auth/login`, `/logout`, `/refresh` and `GET /api/v1/me`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::audit::{self, Event};
+use crate::accounts::sign_in::{self, Credentials, SignInError};
+use crate::accounts::users;
+use crate::error::{ApiError, AppError};
+use crate::routes::session::{authenticate, client_ip, ApiUser};
+use crate::routes::with_conn;
+use crate::state::AppState;
+
+/// The login body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// Maps a sign-in failure to its HTTP answer (one message for every refusal).
+pub fn sign_in_error(error: SignInError) -> AppError {
+    match error {
+        SignInError::Refused => AppError::SignInFailed,
+        SignInError::CodeNeeded => AppError::BadRequest {
+            code: "code_required",
+            message: error.to_string(),
+            fields: [("code".to_string(), "enter the 6-digit code from your authenticator app".to_string())].into(),
+        },
+        SignInError::SecondFactorRequired => AppError::Forbidden(error.to_string()),
+        SignInError::TooMany(minutes) => AppError::TooManyRequests(minutes * 60),
+        SignInError::Db(detail) => AppError::Internal(detail),
+    }
+}
+
+/// Signs in; answers a bearer token.
+pub async fn login(
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let ip = client_ip(&req);
+    let session = with_conn(&state, move |conn, state| {
+        let credentials = Credentials { email: &body.email, password: &body.password, code: body.code.as_deref() };
+        sign_in::sign_in(conn, &credentials, ip.as_deref(), &state.keys, &state.limits, &state.settings)
+            .map_err(sign_in_error)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
+        "token": session.token,
+        "token_type": "Bearer",
+        "expires_at": session.expires_at,
+        "user": session.user,
+    })))
+}
+
+/// Signs out everywhere: every token issued so far stops working.
+pub async fn logout(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req);
+    with_conn(&state, move |conn, _| {
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
+            users::revoke_tokens(conn, &user.id)?;
+            audit::record(conn, &Event::by(&user, "sign_out", ip.as_deref()).on("user", &user.id))?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A fresh token for a valid one, until the session limit after signing in.
+pub async fn refresh(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (user, claims) = authenticate(&req).await?.ok_or_else(|| AppError::SignInRequired("no token".into()))?;
+    let now = chrono::Utc::now().timestamp();
+    let (token, expires_at) =
+        state.keys.issue(&user.id, claims.ver, claims.auth_time, now).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": expires_at.min(claims.auth_time + state.keys.session_secs),
+    })))
+}
+
+/// Who I am.
+pub async fn me(ApiUser(user): ApiUser) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(user)
+}

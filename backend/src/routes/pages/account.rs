@@ -1,0 +1,201 @@
+//! `GET /account`: who I am, change my password, set up or remove the second factor.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{account, totp, CurrentUser};
+use crate::error::{AppError, PageError};
+use crate::routes::pages::html;
+use crate::routes::session::{check_csrf, client_ip, csrf_token, session_cookie, PageUser};
+use crate::routes::with_conn;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct AccountPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    role_label: &'static str,
+    totp_required: bool,
+    totp_setup: Option<TotpSetup>,
+    notice: Option<String>,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct TotpSetup {
+    secret: String,
+    qr_svg: Option<String>,
+}
+
+async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    notice: Option<String>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let for_lookup = user.clone();
+    let pending = with_conn(state, move |conn, _| account::pending_totp(conn, &for_lookup)).await?;
+    let totp_setup = pending.map(|secret| {
+        let qr_svg = totp::qr_svg(&totp::provisioning_uri(&secret, &user.email));
+        TotpSetup { secret, qr_svg }
+    });
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    let page = AccountPage {
+        title: "Your account",
+        csrf,
+        role_label: user.role.label(),
+        totp_required: state.settings.totp_required(user.role),
+        user,
+        totp_setup,
+        notice,
+        errors,
+    };
+    let mut response = html(status, state.templates.render("pages/account", &page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// `GET /account`.
+pub async fn account_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let notice = req.query_string().contains("done=").then(|| "Saved.".to_string());
+    render(&req, &state, user, notice, Vec::new(), StatusCode::OK).await
+}
+
+/// The change-password form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm: String,
+}
+
+/// `POST /account/password`: every other session ends; this one gets a fresh token.
+pub async fn change_password(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    form: web::Form<PasswordForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let result = with_conn(&state, move |conn, state| {
+        match account::change_password(
+            conn,
+            &who,
+            &form.current_password,
+            &form.new_password,
+            &form.confirm,
+            ip.as_deref(),
+        ) {
+            Ok(()) => {
+                let row = crate::accounts::users::by_id(conn, &who.id)?
+                    .ok_or_else(|| AppError::SignInRequired("gone".into()))?;
+                let now = chrono::Utc::now().timestamp();
+                let (token, _) = state
+                    .keys
+                    .issue(&who.id, row.token_version, now, now)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                Ok(Ok(token))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await?;
+    match result {
+        Ok(token) => {
+            let mut response =
+                HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=password")).finish();
+            response
+                .add_cookie(&session_cookie(&token, state.settings.tls()))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(response)
+        }
+        Err(AppError::Invalid(fields)) => {
+            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The TOTP forms.
+#[derive(Debug, Deserialize)]
+pub struct TotpForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    current_password: String,
+}
+
+/// `POST /account/totp/start`: shows the QR code and secret to add to an authenticator app.
+pub async fn totp_start(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    form: web::Form<TotpForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &form.csrf)?;
+    let who = user.clone();
+    with_conn(&state, move |conn, _| account::start_totp(conn, &who)).await?;
+    render(&req, &state, user, None, Vec::new(), StatusCode::OK).await
+}
+
+/// `POST /account/totp/confirm`: a code from the app turns the second factor on.
+pub async fn totp_confirm(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    form: web::Form<TotpForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let result =
+        with_conn(&state, move |conn, _| Ok(account::confirm_totp(conn, &who, &form.code, ip.as_deref()))).await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=totp")).finish()),
+        Err(AppError::Invalid(fields)) => {
+            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /account/totp/disable`: removes the second factor (password required).
+pub async fn totp_disable(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    form: web::Form<TotpForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let required = state.settings.totp_required(user.role);
+    let result = with_conn(&state, move |conn, _| {
+        Ok(account::disable_totp(conn, &who, &form.current_password, required, ip.as_deref()))
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=totp")).finish()),
+        Err(AppError::Invalid(fields)) => {
+            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,254 @@
+//! The admin pages: organisations, accounts and invitations, and the audit trail.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
+use crate::accounts::audit::{self, AuditRow};
+use crate::accounts::organisations::{self, OrgRow};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::users::{self, UserListing};
+use crate::accounts::{CurrentUser, OrgKind, Role};
+use crate::error::{AppError, PageError};
+use crate::routes::api::admin::{audit_filter, base_url};
+use crate::routes::pages::html;
+use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
+use crate::routes::{parse_record_id, with_conn};
+use crate::state::AppState;
+
+fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
+    if allows(user, action) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("this page is for administrators".into()))
+    }
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct AdminPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    organisations: Vec<OrgRow>,
+    users: Vec<UserListing>,
+    kinds: Vec<Choice>,
+    roles: Vec<Choice>,
+    services: Vec<OrgRow>,
+    new_link: Option<String>,
+    errors: Vec<(String, String)>,
+}
+
+async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    new_link: Option<String>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (orgs, people, services) = with_conn(state, |conn, _| {
+        Ok((
+            organisations::list(conn, &[])?,
+            users::list(conn)?,
+            organisations::list(conn, &[OrgKind::LinkWorkerService])?,
+        ))
+    })
+    .await?;
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    let page = AdminPage {
+        title: "Administration",
+        csrf,
+        user,
+        organisations: orgs,
+        users: people,
+        kinds: OrgKind::ALL.iter().map(|k| Choice { value: k.as_str().into(), name: k.label().into() }).collect(),
+        roles: Role::ALL.iter().map(|r| Choice { value: r.as_str().into(), name: r.label().into() }).collect(),
+        services,
+        new_link,
+        errors,
+    };
+    let mut response = html(status, state.templates.render("pages/admin", &page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// `GET /admin`.
+pub async fn admin_page(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::Administer)?;
+    render(&req, &state, user, None, Vec::new(), StatusCode::OK).await
+}
+
+/// The new-organisation form.
+#[derive(Debug, Deserialize)]
+pub struct OrganisationForm {
+    csrf: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    served_by: String,
+}
+
+/// `POST /admin/organisations`.
+pub async fn create_organisation(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    form: web::Form<OrganisationForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ManageOrganisations)?;
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let new =
+        NewOrganisation { name: form.name, kind: form.kind, served_by: Some(form.served_by).filter(|s| !s.is_empty()) };
+    let result =
+        with_conn(&state, move |conn, _| Ok(admin::create_organisation(conn, &who, &new, ip.as_deref()))).await?;
+    match result {
+        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+        Err(AppError::Invalid(fields)) => {
+            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The invitation form.
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    csrf: String,
+    email: String,
+    name: String,
+    role: String,
+    organisation_id: String,
+}
+
+/// `POST /admin/users`: creates the account and shows the invitation link once.
+pub async fn invite_user(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    form: web::Form<InviteForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ManageUsers)?;
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let invite =
+        InviteRequest { email: form.email, name: form.name, role: form.role, organisation_id: form.organisation_id };
+    let base = base_url(&req, &state);
+    let result = with_conn(&state, move |conn, state| {
+        Ok(admin::invite(conn, &who, &invite, state.settings.link_days, ip.as_deref()))
+    })
+    .await?;
+    match result {
+        Ok((_, token)) => {
+            render(&req, &state, user, Some(format!("{base}/invite/{token}")), Vec::new(), StatusCode::OK).await
+        }
+        Err(AppError::Invalid(fields)) => {
+            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A button's form.
+#[derive(Debug, Deserialize)]
+pub struct ButtonForm {
+    csrf: String,
+}
+
+async fn user_button(
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<String>,
+    form: web::Form<ButtonForm>,
+    state: web::Data<AppState>,
+    action: UserAction,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ManageUsers)?;
+    check_csrf(&req, &form.csrf)?;
+    let target = parse_record_id(&path.into_inner(), "user")?;
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let base = base_url(&req, &state);
+    let token = with_conn(&state, move |conn, state| {
+        admin::change_user(conn, &who, &target, action, state.settings.link_days, ip.as_deref())
+    })
+    .await?;
+    match token {
+        Some(token) => {
+            render(&req, &state, user, Some(format!("{base}/reset/{token}")), Vec::new(), StatusCode::OK).await
+        }
+        None => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+    }
+}
+
+/// `POST /admin/users/{id}/disable`.
+pub async fn disable_user(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    path: web::Path<String>,
+    form: web::Form<ButtonForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    user_button(req, user, path, form, state, UserAction::Disable).await
+}
+
+/// `POST /admin/users/{id}/enable`.
+pub async fn enable_user(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    path: web::Path<String>,
+    form: web::Form<ButtonForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    user_button(req, user, path, form, state, UserAction::Enable).await
+}
+
+/// `POST /admin/users/{id}/reset-link`.
+pub async fn reset_link(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    path: web::Path<String>,
+    form: web::Form<ButtonForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    user_button(req, user, path, form, state, UserAction::ResetLink).await
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    title: &'static str,
+    user: CurrentUser,
+    events: Vec<AuditRow>,
+    filter: crate::accounts::audit::AuditFilter,
+}
+
+/// `GET /admin/audit`.
+pub async fn audit_page(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ViewAudit)?;
+    let filter = audit_filter(&req)?;
+    let query = filter.clone();
+    let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &query)?)).await?;
+    let page = AuditPage { title: "Audit trail", user, events, filter };
+    Ok(html(StatusCode::OK, state.templates.render("pages/audit", &page)?))
+}

@@ -1,0 +1,249 @@
+//! Sign in, sign out, and the pages behind invitation and password-reset links.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::account;
+use crate::accounts::audit::{self, Event};
+use crate::accounts::demo::DEMO_PASSWORD;
+use crate::accounts::links::{self, Purpose};
+use crate::accounts::sign_in::{self, Credentials, SignInError};
+use crate::accounts::users;
+use crate::config::Environment;
+use crate::error::{AppError, PageError};
+use crate::routes::pages::html;
+use crate::routes::session::{
+    check_csrf, cleared_session_cookie, client_ip, csrf_token, session_cookie, MaybeUser, PageUser,
+};
+use crate::routes::with_conn;
+use crate::state::AppState;
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Serialize, Default)]
+struct SignInPage {
+    title: &'static str,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    ask_code: bool,
+    demo: bool,
+    demo_password: &'static str,
+    user: Option<crate::accounts::CurrentUser>,
+}
+
+fn render_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    mut page: SignInPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    page.csrf = csrf;
+    page.title = "Sign in";
+    page.demo = state.settings.env == Environment::Development;
+    page.demo_password = DEMO_PASSWORD;
+    let mut response = html(status, state.templates.render("pages/sign_in", &page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// `GET /sign-in`.
+pub async fn sign_in_page(
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    render_sign_in(&req, &state, SignInPage { user, ..Default::default() }, StatusCode::OK)
+}
+
+/// `POST /sign-in`.
+pub async fn sign_in_submit(
+    req: HttpRequest,
+    form: web::Form<SignInForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    let email = form.email.clone();
+    let result = with_conn(&state, move |conn, state| {
+        let credentials = Credentials { email: &form.email, password: &form.password, code: Some(form.code.as_str()) };
+        Ok(sign_in::sign_in(conn, &credentials, ip.as_deref(), &state.keys, &state.limits, &state.settings))
+    })
+    .await?;
+    match result {
+        Ok(session) => {
+            let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/account")).finish();
+            response
+                .add_cookie(&session_cookie(&session.token, state.settings.tls()))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(response)
+        }
+        Err(SignInError::CodeNeeded) => render_sign_in(
+            &req,
+            &state,
+            SignInPage {
+                email,
+                ask_code: true,
+                error: Some("Enter your password again and the 6-digit code from your authenticator app.".into()),
+                ..Default::default()
+            },
+            StatusCode::OK,
+        ),
+        Err(SignInError::TooMany(minutes)) => render_sign_in(
+            &req,
+            &state,
+            SignInPage {
+                email,
+                error: Some(format!("Too many attempts. Try again in {minutes} minutes.")),
+                ..Default::default()
+            },
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(SignInError::Db(detail)) => Err(AppError::Internal(detail).into()),
+        Err(other) => render_sign_in(
+            &req,
+            &state,
+            SignInPage { email, error: Some(other.to_string()), ..Default::default() },
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+/// The sign-out form (a button with the CSRF token).
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /sign-out`: ends every session of this person.
+pub async fn sign_out(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    form: web::Form<CsrfOnly>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&req, &form.csrf)?;
+    let ip = client_ip(&req);
+    with_conn(&state, move |conn, _| {
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
+            users::revoke_tokens(conn, &user.id)?;
+            audit::record(conn, &Event::by(&user, "sign_out", ip.as_deref()).on("user", &user.id))?;
+            Ok(())
+        })
+    })
+    .await?;
+    let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish();
+    response
+        .add_cookie(&cleared_session_cookie(state.settings.tls()))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(response)
+}
+
+/// The set-password form of an invitation or reset link.
+#[derive(Debug, Deserialize)]
+pub struct SetPasswordForm {
+    csrf: String,
+    new_password: String,
+    confirm: String,
+}
+
+#[derive(Serialize)]
+struct LinkPage {
+    title: &'static str,
+    csrf: String,
+    action: String,
+    invitation: bool,
+    email: String,
+    errors: Vec<(String, String)>,
+    user: Option<crate::accounts::CurrentUser>,
+}
+
+fn purpose_of(req: &HttpRequest) -> Purpose {
+    if req.path().starts_with("/invite/") {
+        Purpose::Invitation
+    } else {
+        Purpose::PasswordReset
+    }
+}
+
+async fn render_link(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let purpose = purpose_of(req);
+    let lookup = token.clone();
+    let email = with_conn(state, move |conn, _| {
+        let user = links::peek(conn, &lookup, purpose)?.ok_or_else(|| {
+            AppError::not_found("this link has expired or was already used; ask an administrator for a new one")
+        })?;
+        Ok(users::by_id(conn, &user)?.map(|u| u.email).unwrap_or_default())
+    })
+    .await?;
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    let page = LinkPage {
+        title: if purpose == Purpose::Invitation { "Set up your account" } else { "Choose a new password" },
+        csrf,
+        action: req.path().to_string(),
+        invitation: purpose == Purpose::Invitation,
+        email,
+        errors,
+        user: None,
+    };
+    let mut response = html(status, state.templates.render("pages/set_password", &page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// `GET /invite/{token}` and `/reset/{token}`.
+pub async fn link_page(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    render_link(&req, &state, path.into_inner(), Vec::new(), StatusCode::OK).await
+}
+
+/// `POST /invite/{token}` and `/reset/{token}`: sets the password, then asks to sign in.
+pub async fn link_submit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<SetPasswordForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let token = path.into_inner();
+    let purpose = purpose_of(&req);
+    let ip = client_ip(&req);
+    let used = token.clone();
+    let result = with_conn(&state, move |conn, _| {
+        Ok(account::accept_link(conn, &used, purpose, &form.new_password, &form.confirm, ip.as_deref()))
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in?done=password")).finish()),
+        Err(AppError::Invalid(fields)) => {
+            render_link(&req, &state, token, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
