@@ -34,3 +34,27 @@ fn first_start_on_an_empty_folder_seeds_and_indexes() {
     assert!(body["total"].as_u64().unwrap() > 0, "{body}");
     assert!(app.data_dir.path().join("search-index/meta.json").exists());
 }
+
+#[test]
+fn production_needs_a_signing_secret_and_gets_no_demo_data() {
+    use crate::helpers::start_server;
+    let dir = tempfile::tempdir().unwrap();
+    let database = empty_database(dir.path());
+    let mut settings = test_settings(dir.path(), &database);
+    settings.env = backend::config::Environment::Production;
+    let refused = start_server(settings.clone()).unwrap_err();
+    assert!(refused.contains("COMMONGROUND_JWT_SECRET"), "{refused}");
+    settings.jwt_secret = Some(backend::config::Secret::new("short"));
+    assert!(start_server(settings.clone()).unwrap_err().contains("at least 32"));
+    settings.jwt_secret = Some(backend::config::Secret::new("a-production-secret-of-forty-characters!"));
+    let port = start_server(settings).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let body: serde_json::Value = ureq::get(&format!("{base}/api/v1/services?q=gardening")).call().unwrap().into_json().unwrap();
+    assert_eq!(body["total"], 0, "no demo directory in production");
+    let geocoded: serde_json::Value = ureq::get(&format!("{base}/api/v1/geocode?q=GL5+1HE")).call().unwrap().into_json().unwrap();
+    assert_eq!(geocoded["precision"], "postcode", "reference data is loaded");
+    let login = ureq::post(&format!("{base}/api/v1/auth/login"))
+        .send_json(serde_json::json!({"email": "admin@demo.example.org", "password": "green-valley-tea-party"}));
+    assert!(matches!(login, Err(ureq::Error::Status(401, _))), "no demo accounts in production");
+    assert!(!dir.path().join("jwt-secret").exists(), "production never writes a generated secret");
+}
