@@ -49,9 +49,11 @@ fn production_needs_a_signing_secret_and_gets_no_demo_data() {
     settings.jwt_secret = Some(backend::config::Secret::new("a-production-secret-of-forty-characters!"));
     let port = start_server(settings).unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let body: serde_json::Value = ureq::get(&format!("{base}/api/v1/services?q=gardening")).call().unwrap().into_json().unwrap();
+    let body: serde_json::Value =
+        ureq::get(&format!("{base}/api/v1/services?q=gardening")).call().unwrap().into_json().unwrap();
     assert_eq!(body["total"], 0, "no demo directory in production");
-    let geocoded: serde_json::Value = ureq::get(&format!("{base}/api/v1/geocode?q=GL5+1HE")).call().unwrap().into_json().unwrap();
+    let geocoded: serde_json::Value =
+        ureq::get(&format!("{base}/api/v1/geocode?q=GL5+1HE")).call().unwrap().into_json().unwrap();
     assert_eq!(geocoded["precision"], "postcode", "reference data is loaded");
     let login = ureq::post(&format!("{base}/api/v1/auth/login"))
         .send_json(serde_json::json!({"email": "admin@demo.example.org", "password": "green-valley-tea-party"}));
