@@ -41,6 +41,14 @@ pub enum AppError {
     Forbidden(String),
     /// Too many attempts (429), with the seconds to wait.
     TooManyRequests(u64),
+    /// A conflict (409): a stale version, or a move the status machine refuses (with the
+    /// moves that are allowed).
+    Conflict {
+        /// For people.
+        message: String,
+        /// Allowed moves, when a move was refused.
+        allowed: Vec<String>,
+    },
     /// Body too large (413).
     PayloadTooLarge(String),
     /// A dependency (database) is not reachable now (503).
@@ -70,6 +78,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +94,8 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Conflict { allowed, .. } if !allowed.is_empty() => "transition_refused",
+            AppError::Conflict { .. } => "conflict",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -96,7 +107,8 @@ impl AppError {
             AppError::BadRequest { message, .. }
             | AppError::NotFound { message, .. }
             | AppError::PayloadTooLarge(message)
-            | AppError::Forbidden(message) => message.clone(),
+            | AppError::Forbidden(message)
+            | AppError::Conflict { message, .. } => message.clone(),
             AppError::SignInRequired(_) => "sign in first (your session may have ended)".into(),
             AppError::SignInFailed => crate::accounts::sign_in::GENERIC_FAILURE.into(),
             AppError::TooManyRequests(secs) => {
@@ -142,7 +154,17 @@ impl std::fmt::Display for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            // Two people saving the same thing at once: the second is told, nothing is lost.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Conflict {
+                    message: "someone else saved this at the same moment; reload and try again".into(),
+                    allowed: Vec::new(),
+                }
+            }
+            other => AppError::Internal(format!("database: {other}")),
+        }
     }
 }
 
@@ -185,6 +207,8 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     fields: FieldErrors,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allowed: Vec<String>,
 }
 
 /// An error answered as JSON: `{"error": {"code", "message", "fields"}}`.
@@ -215,7 +239,12 @@ pub fn json_response(error: &AppError) -> HttpResponse {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"commonground\""));
     }
     response.json(ErrorBody {
-        error: ErrorDetail { code: error.code(), message: error.public_message(), fields: error.fields() },
+        error: ErrorDetail {
+            code: error.code(),
+            message: error.public_message(),
+            fields: error.fields(),
+            allowed: if let AppError::Conflict { allowed, .. } = error { allowed.clone() } else { Vec::new() },
+        },
     })
 }
 
@@ -261,6 +290,7 @@ pub fn page_response(error: &AppError) -> HttpResponse {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "Please check what you entered",
         StatusCode::PAYLOAD_TOO_LARGE => "That was too large",
         StatusCode::FORBIDDEN => "You cannot do that",
+        StatusCode::CONFLICT => "Someone else changed this",
         StatusCode::TOO_MANY_REQUESTS => "Please wait a few minutes",
         StatusCode::SERVICE_UNAVAILABLE => "Not available just now",
         _ => "Sorry, something went wrong",

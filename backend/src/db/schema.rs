@@ -213,9 +213,159 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        practice_id -> Text,
+        service_id -> Text,
+        referrer_id -> Text,
+        owner_id -> Nullable<Text>,
+        status -> Text,
+        version -> Integer,
+        urgency -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        date_of_birth -> Date,
+        nhs_number -> Text,
+        postcode -> Text,
+        outward_code -> Text,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        preferred_contact -> Text,
+        contact_times -> Nullable<Text>,
+        language -> Nullable<Text>,
+        interpreter_needed -> Bool,
+        access_needs -> Nullable<Text>,
+        do_not_contact_directly -> Bool,
+        sex -> Nullable<Text>,
+        ethnicity -> Nullable<Text>,
+        referrer_words -> Text,
+        what_matters -> Nullable<Text>,
+        risk_notes -> Nullable<Text>,
+        consent_referral -> Bool,
+        consent_share -> Bool,
+        first_contact_at -> Nullable<Timestamp>,
+        review_date -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_reasons (referral_id, term_id) {
+        referral_id -> Text,
+        term_id -> Text,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> BigInt,
+        referral_id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_attempts (id) {
+        id -> Text,
+        referral_id -> Text,
+        at -> Timestamp,
+        method -> Text,
+        outcome -> Text,
+        note -> Nullable<Text>,
+        by_id -> Text,
+    }
+}
+
+diesel::table! {
+    referral_notes (id) {
+        id -> Text,
+        referral_id -> Text,
+        at -> Timestamp,
+        author_id -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    outcome_measures (id) {
+        id -> Text,
+        referral_id -> Text,
+        at -> Timestamp,
+        instrument -> Text,
+        timepoint -> Text,
+        answers -> Text,
+        score -> Nullable<Double>,
+        by_id -> Text,
+    }
+}
+
+diesel::table! {
+    referral_plans (id) {
+        id -> Text,
+        referral_id -> Text,
+        version -> Integer,
+        what_matters -> Text,
+        goals -> Text,
+        actions -> Text,
+        review_date -> Nullable<Date>,
+        author_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Text,
+        referral_id -> Text,
+        service_id -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        version -> Integer,
+        introduced_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    connection_events (id) {
+        id -> BigInt,
+        connection_id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    referral_searches (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        service_org_id -> Text,
+        query -> Text,
+        categories -> Text,
+        outward_code -> Nullable<Text>,
+        radius_km -> Nullable<Double>,
+        results -> Integer,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
+diesel::joinable!(connections -> services (service_id));
 diesel::joinable!(service_taxonomy -> services (service_id));
 diesel::joinable!(service_taxonomy -> taxonomy_terms (term_id));
 diesel::joinable!(cost_options -> services (service_id));
@@ -244,4 +394,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     practice_services,
     account_links,
     audit_events,
+    referrals,
+    referral_reasons,
+    referral_events,
+    contact_attempts,
+    referral_notes,
+    outcome_measures,
+    referral_plans,
+    connections,
+    connection_events,
+    referral_searches,
 );

@@ -1,5 +1,6 @@
 //! Types that validate themselves. Nothing here knows of HTTP, the database or search.
 
+pub mod connection_status;
 pub mod geo_point;
 pub mod measures;
 pub mod nhs_number;

@@ -174,6 +174,8 @@ pub fn check_move(
     reason: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), MoveError> {
+    // The machine first: a move nobody may make from here answers with the moves that are
+    // allowed; then whether this person may make it.
     if !from.can_move_to(to) {
         return Err(MoveError::NotAllowed { from, to, allowed: from.allowed_moves() });
     }
@@ -274,6 +276,7 @@ mod tests {
                         prop_assert!(!domain_allows(current, to));
                         prop_assert_eq!(allowed, current.allowed_moves());
                     }
+                    Err(MoveError::NotYourMove { .. }) => prop_assert!(domain_allows(current, to) && !to.set_by().contains(&mover)),
                     Err(_) => prop_assert!(domain_allows(current, to)),
                 }
             }

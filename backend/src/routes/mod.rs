@@ -52,6 +52,18 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(post "/admin/users/{id}/enable" "admin" => api::admin::enable_user),
     spec!(post "/admin/users/{id}/password-reset" "admin" => api::admin::reset_link),
     spec!(get "/admin/audit" "admin" => api::admin::list_audit),
+    spec!(post "/referrals" "referrer" => api::referrals::create_referral),
+    spec!(get "/referrals" "referrer, link worker, admin" => api::referrals::list_referrals),
+    spec!(get "/referrals/{id}" "its practice, its service, admin" => api::referrals::get_referral),
+    spec!(post "/referrals/{id}/transitions" "as the status table says" => api::referrals::transition_referral),
+    spec!(post "/referrals/{id}/notes" "its service's link workers" => api::referrals::add_note),
+    spec!(post "/referrals/{id}/contact-attempts" "its service's link workers" => api::referrals::add_contact_attempt),
+    spec!(post "/referrals/{id}/measures" "its service's link workers" => api::referrals::add_measure),
+    spec!(put "/referrals/{id}/plan" "its service's link workers" => api::referrals::save_plan),
+    spec!(post "/referrals/{id}/connections" "its service's link workers" => api::referrals::add_connection),
+    spec!(get "/referrals/{id}/message" "its practice, its service, admin" => api::referrals::message_back),
+    spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => api::referrals::transition_connection),
+    spec!(get "/introductions" "group editor" => api::referrals::list_introductions),
 ];
 
 /// Every page route (and health).

@@ -21,6 +21,22 @@ enum Access {
     Admin,
     /// Holders of an invitation or reset link (a made-up link is not found).
     LinkHolder,
+    /// GP practice referrers only.
+    ReferrerOnly,
+    /// Referrers, link workers and admins (each their own list).
+    ReferralList,
+    /// Read a referral: its practice, its service, admins; hidden (404) from everyone else.
+    ReferralRead,
+    /// Move or work on a referral: its service's link workers; its practice and admins see it
+    /// but may not (403); hidden from everyone else.
+    ReferralWork,
+    /// Move a referral: like `ReferralWork`, except that the admin's cell on the demo
+    /// referral runs after the link worker accepted it, so the machine refuses first (409).
+    ReferralMove,
+    /// Move a connection: its referral's link workers (the group only once introduced).
+    ConnectionMove,
+    /// Group editors only.
+    GroupEditorOnly,
 }
 
 /// A row: method, route path, access, the path to request (with `{own}` / `{other}` for the
@@ -44,6 +60,18 @@ const API: &[Row] = &[
     ("post", "/admin/users/{id}/enable", Access::Admin, "/admin/users/{victim}/enable", ""),
     ("post", "/admin/users/{id}/password-reset", Access::Admin, "/admin/users/{victim}/password-reset", ""),
     ("get", "/admin/audit", Access::Admin, "/admin/audit", ""),
+    ("post", "/referrals", Access::ReferrerOnly, "/referrals", "{referral_body}"),
+    ("get", "/referrals", Access::ReferralList, "/referrals", ""),
+    ("get", "/referrals/{id}", Access::ReferralRead, "/referrals/{referral}", ""),
+    ("post", "/referrals/{id}/transitions", Access::ReferralMove, "/referrals/{referral}/transitions", "{\"to\": \"accepted\", \"version\": 1}"),
+    ("post", "/referrals/{id}/notes", Access::ReferralWork, "/referrals/{referral}/notes", "{\"body\": \"Matrix note\"}"),
+    ("post", "/referrals/{id}/contact-attempts", Access::ReferralWork, "/referrals/{referral}/contact-attempts", "{\"method\": \"phone\", \"outcome\": \"no_answer\"}"),
+    ("post", "/referrals/{id}/measures", Access::ReferralWork, "/referrals/{referral}/measures", "{\"instrument\": \"ons4\", \"timepoint\": \"baseline\", \"answers\": [5, 5, 5, 5]}"),
+    ("put", "/referrals/{id}/plan", Access::ReferralWork, "/referrals/{referral}/plan", "{\"what_matters\": \"a\", \"goals\": \"b\", \"actions\": \"c\", \"version\": 0}"),
+    ("post", "/referrals/{id}/connections", Access::ReferralWork, "/referrals/{referral}/connections", "{\"service_id\": \"{own_listing}\"}"),
+    ("get", "/referrals/{id}/message", Access::ReferralRead, "/referrals/{closed_referral}/message", ""),
+    ("post", "/connections/{id}/transitions", Access::ConnectionMove, "/connections/{connection}/transitions", "{\"to\": \"introduced\", \"version\": 1}"),
+    ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
 ];
 
 const PAGES: &[Row] = &[
@@ -103,17 +131,37 @@ const CALLERS: &[(&str, Option<&str>)] = &[
     ("admin", Some("admin@demo.example.org")),
 ];
 
-/// What a cell expects.
-fn expected(access: Access, caller: &str, page: bool) -> Expect {
+/// What a cell expects. `own` means the record belongs to the demo practice and its link
+/// worker service (and, for connections, the gardening club the group editor edits).
+fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
     let signed_in = !matches!(caller, "anonymous" | "disabled");
+    let worker = matches!(caller, "link_worker" | "link_worker_lead");
     match access {
         Access::Anyone => Expect::Allowed,
         Access::LinkHolder => Expect::NotFound,
-        Access::SignedIn if !signed_in => Expect::SignIn(page),
+        _ if !signed_in => Expect::SignIn(page),
         Access::SignedIn => Expect::Allowed,
-        Access::Admin if !signed_in => Expect::SignIn(page),
         Access::Admin if caller == "admin" => Expect::Allowed,
         Access::Admin => Expect::Forbidden,
+        Access::ReferrerOnly if caller == "referrer" => Expect::Allowed,
+        Access::ReferrerOnly => Expect::Forbidden,
+        Access::ReferralList if caller == "group_editor" => Expect::Forbidden,
+        Access::ReferralList => Expect::Allowed,
+        Access::ReferralRead if caller == "admin" || (own && (caller == "referrer" || worker)) => Expect::Allowed,
+        Access::ReferralRead => Expect::NotFound,
+        Access::ReferralMove if own && worker => Expect::Allowed,
+        Access::ReferralMove if own && caller == "admin" => Expect::Conflict,
+        Access::ReferralMove if caller == "admin" || (own && caller == "referrer") => Expect::Forbidden,
+        Access::ReferralMove => Expect::NotFound,
+        Access::ReferralWork if own && worker => Expect::Allowed,
+        Access::ReferralWork if caller == "admin" || (own && caller == "referrer") => Expect::Forbidden,
+        Access::ReferralWork => Expect::NotFound,
+        // The group editor's cell runs after the link workers introduced the connection, so by
+        // then the group sees it (and is refused the move to "introduced" with a 409).
+        Access::ConnectionMove if own && (worker || caller == "group_editor") => Expect::Allowed,
+        Access::ConnectionMove => Expect::NotFound,
+        Access::GroupEditorOnly if caller == "group_editor" => Expect::Allowed,
+        Access::GroupEditorOnly => Expect::Forbidden,
     }
 }
 
@@ -127,16 +175,19 @@ enum Expect {
     Forbidden,
     /// 404.
     NotFound,
+    /// 409.
+    Conflict,
 }
 
 fn check(expect: Expect, answer: &Answer) -> bool {
     let to_sign_in = answer.status == 303 && answer.header("location") == Some("/sign-in");
     match expect {
-        Expect::Allowed => answer.status < 500 && answer.status != 401 && answer.status != 403 && !to_sign_in,
+        Expect::Allowed => answer.status < 500 && ![401, 403, 404].contains(&answer.status) && !to_sign_in,
         Expect::SignIn(true) => to_sign_in,
         Expect::SignIn(false) => answer.status == 401,
         Expect::Forbidden => answer.status == 403,
         Expect::NotFound => answer.status == 404,
+        Expect::Conflict => answer.status == 409,
     }
 }
 
@@ -176,9 +227,19 @@ fn fixture(app: &TestApp) -> Fixture {
             .as_str()
             .unwrap()
             .to_string();
+    // Referrals: the demo practice's (own) and one from a practice of another service (other),
+    // each open and closed, and a suggested connection on each open one.
+    let referrals = referral_fixture(app, &admin, &own_listing, &other_listing);
     Fixture {
         tokens: BTreeMap::new(),
         values: BTreeMap::from([
+            ("own_referral", referrals[0].clone()),
+            ("other_referral", referrals[1].clone()),
+            ("own_closed_referral", referrals[2].clone()),
+            ("other_closed_referral", referrals[3].clone()),
+            ("own_connection", referrals[4].clone()),
+            ("other_connection", referrals[5].clone()),
+            ("referral_body", crate::referrals::referral_body().to_string()),
             ("admin_org", admin_org),
             ("own_victim", ids[1].clone()),
             ("other_victim", other_victim),
@@ -188,6 +249,88 @@ fn fixture(app: &TestApp) -> Fixture {
         ]),
     }
     .with_disabled(app, &admin)
+}
+
+/// Creates the referrals the matrix reads and works on; answers
+/// [own, other, own closed, other closed, own connection, other connection].
+fn referral_fixture(app: &TestApp, admin: &str, own_listing: &str, other_listing: &str) -> Vec<String> {
+    use crate::referrals::{create, referral_body};
+    use serde_json::json;
+    let service = app
+        .call(
+            "POST",
+            "/api/v1/admin/organisations",
+            Some(admin),
+            Some(&json!({"name": "Other PCN Social Prescribing", "kind": "link_worker_service"}).to_string()),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let practice = app
+        .call(
+            "POST",
+            "/api/v1/admin/organisations",
+            Some(admin),
+            Some(&json!({"name": "Other Surgery", "kind": "gp_practice", "served_by": service}).to_string()),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut people = Vec::new();
+    for (email, role, org) in
+        [("other.gp@example.org", "referrer", &practice), ("other.worker@example.org", "link_worker", &service)]
+    {
+        let created = app.call(
+            "POST",
+            "/api/v1/admin/users",
+            Some(admin),
+            Some(&json!({"email": email, "name": email, "role": role, "organisation_id": org}).to_string()),
+        );
+        let token = created.json()["invitation_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let mut browser = app.browser();
+        browser.get(&format!("/invite/{token}"));
+        let csrf = browser.csrf();
+        browser.post(
+            &format!("/invite/{token}"),
+            &[("csrf", &csrf), ("new_password", DEMO_PASSWORD), ("confirm", DEMO_PASSWORD)],
+        );
+        people.push(app.login(email, DEMO_PASSWORD));
+    }
+    let own_gp = app.login("gp.referrer@demo.example.org", DEMO_PASSWORD);
+    let own_worker = app.login("link.worker@demo.example.org", DEMO_PASSWORD);
+    let mut ids = Vec::new();
+    for (gp, _) in [(&own_gp, &own_worker), (&people[0], &people[1])] {
+        ids.push(create(app, gp, &referral_body()));
+    }
+    for (gp, worker) in [(&own_gp, &own_worker), (&people[0], &people[1])] {
+        let id = create(app, gp, &referral_body());
+        let path = format!("/api/v1/referrals/{id}/transitions");
+        app.call("POST", &path, Some(worker), Some(&json!({"to": "accepted", "version": 1}).to_string()));
+        app.call("POST", &path, Some(worker), Some(&json!({"to": "in_progress", "version": 2}).to_string()));
+        let done = app.call(
+            "POST",
+            &path,
+            Some(worker),
+            Some(&json!({"to": "completed", "version": 3, "note": "Finished."}).to_string()),
+        );
+        assert_eq!(done.status, 200, "{}", done.body);
+        ids.push(id);
+    }
+    let (own_open, other_open) = (ids[0].clone(), ids[1].clone());
+    for (referral, worker, listing) in [(&own_open, &own_worker, own_listing), (&other_open, &people[1], other_listing)]
+    {
+        let added = app.call(
+            "POST",
+            &format!("/api/v1/referrals/{referral}/connections"),
+            Some(worker),
+            Some(&json!({"service_id": listing}).to_string()),
+        );
+        assert_eq!(added.status, 201, "{}", added.body);
+        ids.push(added.json()["id"].as_str().unwrap().to_string());
+    }
+    ids
 }
 
 impl Fixture {
@@ -221,12 +364,18 @@ impl Fixture {
     }
 
     fn fill(&self, template: &str, ownership: &str) -> String {
-        let mut out = template
-            .replace("{victim}", &format!("{{{ownership}_victim}}"))
-            .replace("{listing}", &format!("{{{ownership}_listing}}"));
+        let mut out = template.to_string();
+        for record in ["victim", "listing", "referral", "closed_referral", "connection"] {
+            out = out.replace(&format!("{{{record}}}"), &format!("{{{ownership}_{record}}}"));
+        }
         for (k, v) in &self.values {
             out = out.replace(&format!("{{{k}}}"), v);
         }
+        // A placeholder left unfilled would make a cell pass for the wrong reason (a 404).
+        assert!(
+            !out.contains("{own_") && !out.contains("{other_") && !(out.starts_with('/') && out.contains('{')),
+            "unfilled: {out}"
+        );
         out
     }
 }
@@ -302,7 +451,7 @@ fn every_route_every_caller() {
                         &fixture.fill(body, ownership),
                         page,
                     );
-                    let expect = expected(*access, caller, page);
+                    let expect = expected(*access, caller, page, *ownership == "own");
                     cells += 1;
                     if !check(expect, &answer) {
                         failures.push(format!(

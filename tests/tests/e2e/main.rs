@@ -12,6 +12,7 @@ mod geocoding;
 mod index_sync;
 mod migrations;
 mod operations;
+mod referrals;
 mod relevance;
 mod seed_region;
 mod tokens;

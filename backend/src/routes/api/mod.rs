@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod auth;
 pub mod geocode;
+pub mod referrals;
 pub mod services;
 pub mod taxonomy;

@@ -1,0 +1,346 @@
+//! Connecting a person to community assets, and the loop with the group: the link worker
+//! suggests and introduces; the group's editors see the introduction (the person's first name
+//! and contact details only with consent to share) and answer; either records attendance.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{load_workable, text_field};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{CurrentUser, Role};
+use crate::db::schema::{connection_events, connections, referrals, services};
+use crate::db::{self, DbConnection};
+use crate::directory::search::FieldErrors;
+use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
+use crate::error::AppError;
+
+/// Days after which an unanswered introduction is highlighted.
+pub const UNANSWERED_AFTER_DAYS: i64 = 5;
+
+/// A connection as the link worker and the practice see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    /// Id.
+    pub id: String,
+    /// The community asset.
+    pub service_id: String,
+    /// Its name.
+    pub service_name: String,
+    /// Status.
+    pub status: String,
+    /// The link worker's note.
+    pub note: Option<String>,
+    /// Version, for changes.
+    pub version: i32,
+    /// When introduced.
+    pub introduced_at: Option<NaiveDateTime>,
+    /// When the group answered.
+    pub answered_at: Option<NaiveDateTime>,
+    /// Introduced and unanswered for too long.
+    pub overdue: bool,
+}
+
+type ConnectionTuple =
+    (String, String, String, String, Option<String>, i32, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
+fn overdue(status: &str, introduced: Option<NaiveDateTime>) -> bool {
+    status == "introduced"
+        && introduced.is_some_and(|at| (Utc::now().naive_utc() - at).num_days() >= UNANSWERED_AFTER_DAYS)
+}
+
+fn view(
+    (id, service_id, service_name, status, note, version, introduced_at, answered_at): ConnectionTuple,
+) -> ConnectionView {
+    ConnectionView {
+        overdue: overdue(&status, introduced_at),
+        id,
+        service_id,
+        service_name,
+        status,
+        note,
+        version,
+        introduced_at,
+        answered_at,
+    }
+}
+
+/// The connections of a referral.
+pub fn for_referral(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Vec<ConnectionView>> {
+    let rows: Vec<ConnectionTuple> = connections::table
+        .inner_join(services::table)
+        .filter(connections::referral_id.eq(referral_id))
+        .order(connections::created_at)
+        .select((
+            connections::id,
+            connections::service_id,
+            services::name,
+            connections::status,
+            connections::note,
+            connections::version,
+            connections::introduced_at,
+            connections::answered_at,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(view).collect())
+}
+
+/// A connection to add.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnection {
+    /// The community asset (a directory service id).
+    pub service_id: String,
+    /// A note for the group (what the link worker wants them to know).
+    pub note: Option<String>,
+}
+
+/// Adds a suggested connection.
+pub fn add(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    referral_id: &str,
+    new: &NewConnection,
+    ip: Option<&str>,
+) -> Result<ConnectionView, AppError> {
+    load_workable(conn, user, referral_id)?;
+    let mut errors = FieldErrors::new();
+    let note = text_field(&mut errors, "note", new.note.as_deref(), false, 2000);
+    let exists = crate::ids::is_id(&new.service_id)
+        && services::table.find(&new.service_id).count().get_result::<i64>(conn)? > 0;
+    if !exists {
+        errors.insert("service_id".into(), "no listing with that id".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let id = crate::ids::new_id();
+    let now = Utc::now().naive_utc();
+    db::write(conn, |conn| -> Result<(), AppError> {
+        diesel::insert_into(connections::table)
+            .values((
+                connections::id.eq(&id),
+                connections::referral_id.eq(referral_id),
+                connections::service_id.eq(&new.service_id),
+                connections::status.eq("suggested"),
+                connections::note.eq(&note),
+                connections::created_at.eq(now),
+                connections::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(connection_events::table)
+            .values((
+                connection_events::connection_id.eq(&id),
+                connection_events::at.eq(now),
+                connection_events::actor_id.eq(&user.id),
+                connection_events::to_status.eq("suggested"),
+            ))
+            .execute(conn)?;
+        audit::record(conn, &Event::by(user, "connection.create", ip).on("connection", &id))?;
+        Ok(())
+    })?;
+    for_referral(conn, referral_id)?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| AppError::Internal("connection not saved".into()))
+}
+
+/// A requested move of a connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionTransition {
+    /// The status to move to.
+    pub to: String,
+    /// Why (required to decline).
+    pub reason: Option<String>,
+    /// The version the caller read.
+    pub version: i32,
+}
+
+/// Moves a connection; the link worker of the referral's service or an editor of the group.
+pub fn transition(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    t: &ConnectionTransition,
+    ip: Option<&str>,
+) -> Result<i32, AppError> {
+    let row: Option<(String, String, i32, String, String)> = connections::table
+        .inner_join(services::table)
+        .inner_join(referrals::table.on(referrals::id.eq(connections::referral_id)))
+        .filter(connections::id.eq(id))
+        .select((
+            connections::status,
+            referrals::service_id,
+            connections::version,
+            services::organization_id,
+            connections::referral_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let not_found = || AppError::not_found("no connection with that id");
+    let Some((status, referral_service, version, group_org, _referral_id)) = row else { return Err(not_found()) };
+    let mover =
+        if matches!(user.role, Role::LinkWorker | Role::LinkWorkerLead) && user.organisation_id == referral_service {
+            ConnectionMover::LinkWorker
+        } else if allows(user, Action::EditListings { organisation_id: &group_org })
+            && user.role == Role::GroupEditor
+            && status != "suggested"
+        {
+            ConnectionMover::Group
+        } else {
+            return Err(not_found());
+        };
+    let from = ConnectionStatus::parse(&status).ok_or_else(|| AppError::Internal(format!("stored status {status}")))?;
+    let to = ConnectionStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a connection status"))?;
+    if !from.allowed_moves().contains(&to) {
+        return Err(AppError::Conflict {
+            message: format!("a connection that is {} cannot move to {}", from.as_str(), to.as_str()),
+            allowed: from.allowed_moves().iter().map(|s| s.as_str().to_string()).collect(),
+        });
+    }
+    if !to.moved_by().contains(&mover) {
+        return Err(AppError::Forbidden(format!(
+            "{} is for the {} to set",
+            to.as_str(),
+            if mover == ConnectionMover::Group { "link worker" } else { "group" }
+        )));
+    }
+    let reason = t.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if to.needs_reason() && reason.is_none() {
+        return Err(AppError::invalid("reason", "say why the group cannot take this person"));
+    }
+    if reason.is_some_and(|r| r.chars().count() > 2000) {
+        return Err(AppError::invalid("reason", "at most 2000 characters"));
+    }
+    if t.version != version {
+        return Err(AppError::Conflict {
+            message: "someone else changed this connection; reload it".into(),
+            allowed: Vec::new(),
+        });
+    }
+    let now = Utc::now().naive_utc();
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        let introduced = (to == ConnectionStatus::Introduced).then_some(now);
+        let answered =
+            matches!(to, ConnectionStatus::Accepted | ConnectionStatus::Waitlisted | ConnectionStatus::Declined)
+                .then_some(now);
+        let updated =
+            diesel::update(connections::table.filter(connections::id.eq(id)).filter(connections::version.eq(version)))
+                .set((
+                    connections::status.eq(to.as_str()),
+                    connections::version.eq(version + 1),
+                    connections::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(AppError::Conflict {
+                message: "someone else changed this connection; reload it".into(),
+                allowed: Vec::new(),
+            });
+        }
+        if let Some(at) = introduced {
+            diesel::update(connections::table.find(id)).set(connections::introduced_at.eq(Some(at))).execute(conn)?;
+        }
+        if let Some(at) = answered {
+            diesel::update(connections::table.find(id)).set(connections::answered_at.eq(Some(at))).execute(conn)?;
+        }
+        diesel::insert_into(connection_events::table)
+            .values((
+                connection_events::connection_id.eq(id),
+                connection_events::at.eq(now),
+                connection_events::actor_id.eq(&user.id),
+                connection_events::from_status.eq(Some(from.as_str())),
+                connection_events::to_status.eq(to.as_str()),
+                connection_events::reason.eq(reason),
+            ))
+            .execute(conn)?;
+        audit::record(conn, &Event::by(user, "connection.transition", ip).on("connection", id).detail(to.as_str()))?;
+        Ok(version + 1)
+    })
+}
+
+/// An introduction as the group sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Introduction {
+    /// Connection id.
+    pub id: String,
+    /// The group's listing.
+    pub service_name: String,
+    /// Status.
+    pub status: String,
+    /// Version, for answering.
+    pub version: i32,
+    /// What the link worker wrote.
+    pub note: Option<String>,
+    /// First name, only with consent to share.
+    pub first_name: Option<String>,
+    /// Phone, only with consent to share (and not "do not contact directly").
+    pub phone: Option<String>,
+    /// E-mail, likewise.
+    pub email: Option<String>,
+    /// When introduced.
+    pub introduced_at: Option<NaiveDateTime>,
+    /// Unanswered for too long.
+    pub overdue: bool,
+}
+
+/// The introductions to a group editor's organisation's services (never suggestions).
+pub fn introductions(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<Introduction>, AppError> {
+    if user.role != Role::GroupEditor {
+        return Err(AppError::Forbidden("introductions are for community group editors".into()));
+    }
+    type Row = (
+        String,
+        String,
+        String,
+        i32,
+        Option<String>,
+        Option<NaiveDateTime>,
+        bool,
+        bool,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = connections::table
+        .inner_join(services::table)
+        .inner_join(referrals::table.on(referrals::id.eq(connections::referral_id)))
+        .filter(services::organization_id.eq(&user.organisation_id))
+        .filter(connections::status.ne("suggested"))
+        .filter(referrals::status.ne("entered_in_error"))
+        .order(connections::introduced_at.desc())
+        .select((
+            connections::id,
+            services::name,
+            connections::status,
+            connections::version,
+            connections::note,
+            connections::introduced_at,
+            referrals::consent_share,
+            referrals::do_not_contact_directly,
+            referrals::given_name,
+            referrals::phone,
+            referrals::email,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email)| {
+            let share = consent && !no_direct;
+            Introduction {
+                overdue: overdue(&status, introduced_at),
+                id,
+                service_name,
+                status,
+                version,
+                note,
+                first_name: consent.then_some(given),
+                phone: if share { phone } else { None },
+                email: if share { email } else { None },
+                introduced_at,
+            }
+        })
+        .collect())
+}

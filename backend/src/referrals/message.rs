@@ -1,0 +1,97 @@
+//! The message back to the GP when a referral closes: a short summary for the GP record with
+//! the SNOMED CT codes, the connections made and the outcome scores.
+
+use serde::Serialize;
+
+use super::load_visible;
+use super::view::{build, ReferralView};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::CurrentUser;
+use crate::db::DbConnection;
+use crate::domain::ReferralStatus;
+use crate::error::AppError;
+
+/// A SNOMED CT concept.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snomed {
+    /// Concept id.
+    pub code: &'static str,
+    /// Preferred term.
+    pub display: &'static str,
+}
+
+/// Referral to social prescribing service.
+pub const REFERRAL_TO_SOCIAL_PRESCRIBING: Snomed =
+    Snomed { code: "871731000000106", display: "Referral to social prescribing service" };
+/// Social prescribing declined.
+pub const SOCIAL_PRESCRIBING_DECLINED: Snomed =
+    Snomed { code: "871711000000103", display: "Social prescribing declined" };
+
+/// The message back to the practice.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageBack {
+    /// The codes to file.
+    pub codes: Vec<Snomed>,
+    /// How it ended.
+    pub outcome: String,
+    /// A few sentences for the GP record.
+    pub summary: String,
+    /// Connections made and how they went.
+    pub connections: Vec<(String, String)>,
+    /// ONS4 change per item, when paired.
+    pub ons4_change: Option<[i8; 4]>,
+    /// SWEMWBS metric change, when paired.
+    pub swemwbs_change: Option<f64>,
+    /// The referral as the practice sees it.
+    pub referral: ReferralView,
+}
+
+/// The message for a closed referral (404 until it has closed).
+pub fn message(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    ip: Option<&str>,
+) -> Result<MessageBack, AppError> {
+    let row = load_visible(conn, user, id)?;
+    let status = ReferralStatus::parse(&row.status).ok_or_else(|| AppError::Internal("status".into()))?;
+    if !status.is_terminal() || status == ReferralStatus::EnteredInError {
+        return Err(AppError::not_found("the message back is written when the referral closes"));
+    }
+    let view = build(conn, user, &row)?;
+    let mut codes = vec![REFERRAL_TO_SOCIAL_PRESCRIBING];
+    if status == ReferralStatus::Declined {
+        codes.push(SOCIAL_PRESCRIBING_DECLINED);
+    }
+    let closing = view.timeline.last().and_then(|t| t.note.clone().or(t.reason.clone())).unwrap_or_default();
+    let connections: Vec<(String, String)> =
+        view.connections.iter().map(|c| (c.service_name.clone(), c.status.replace('_', " "))).collect();
+    let mut summary = format!(
+        "Referred to social prescribing on {}. Outcome: {}.",
+        view.created_at.format("%-d %B %Y"),
+        status.as_str().replace('_', " ")
+    );
+    if !connections.is_empty() {
+        let list: Vec<String> = connections.iter().map(|(n, s)| format!("{n} ({s})")).collect();
+        summary.push_str(&format!(" Connected with: {}.", list.join(", ")));
+    }
+    if let Some(change) = view.measures.ons4_change {
+        summary.push_str(&format!(
+            " ONS4 change: life satisfaction {:+}, worthwhile {:+}, happy yesterday {:+}, anxious yesterday {:+}.",
+            change[0], change[1], change[2], change[3]
+        ));
+    }
+    if !closing.is_empty() {
+        summary.push_str(&format!(" Closing summary: {closing}"));
+    }
+    audit::record(conn, &Event::by(user, "referral.message_back", ip).on("referral", id))?;
+    Ok(MessageBack {
+        codes,
+        outcome: status.as_str().into(),
+        summary,
+        connections,
+        ons4_change: view.measures.ons4_change,
+        swemwbs_change: view.measures.swemwbs_change,
+        referral: view,
+    })
+}

@@ -1,0 +1,123 @@
+//! Moving a referral: the status machine decides, the version the caller read must still be
+//! current (optimistic concurrency: a stale change is refused, nothing overwritten), and the
+//! move, its history row and its audit row commit together.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::{load_visible, mover};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::{CurrentUser, Role};
+use crate::db::schema::{referral_events, referrals, users};
+use crate::db::{self, DbConnection};
+use crate::domain::referral_status::{check_move, MoveError, ReferralStatus};
+use crate::error::AppError;
+
+/// A requested move.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// The status to move to.
+    pub to: String,
+    /// Why (required for rejected, on hold, cancelled).
+    pub reason: Option<String>,
+    /// A note (the closing summary for completed).
+    pub note: Option<String>,
+    /// The version the caller read.
+    pub version: i32,
+    /// On accepting: the link worker who owns it (defaults to the caller).
+    pub owner_id: Option<String>,
+}
+
+/// Why a move could not be made; becomes 409 or 422.
+pub fn refused(error: MoveError) -> AppError {
+    match error {
+        MoveError::NotAllowed { from, to, allowed } => AppError::Conflict {
+            message: format!("a referral that is {from} cannot move to {to}"),
+            allowed: allowed.iter().map(|s| s.as_str().to_string()).collect(),
+        },
+        MoveError::NotYourMove { .. } => AppError::Forbidden(error.to_string()),
+        MoveError::ReasonRequired(_) => AppError::invalid("reason", error.to_string()),
+        MoveError::NoteRequired(_) => AppError::invalid("note", error.to_string()),
+    }
+}
+
+/// Makes the move; answers the new version.
+pub fn apply(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    t: &Transition,
+    ip: Option<&str>,
+) -> Result<i32, AppError> {
+    let row = load_visible(conn, user, id)?;
+    let to = ReferralStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a referral status"))?;
+    let from = ReferralStatus::parse(&row.status)
+        .ok_or_else(|| AppError::Internal(format!("stored status {}", row.status)))?;
+    let who = mover(user).ok_or_else(|| AppError::Forbidden("community groups cannot move referrals".into()))?;
+    if who == crate::domain::referral_status::Mover::LinkWorker && user.organisation_id != row.service_id {
+        return Err(AppError::not_found("no referral with that id"));
+    }
+    for (field, value) in [("reason", &t.reason), ("note", &t.note)] {
+        if value.as_deref().is_some_and(|v| v.chars().count() > 5000) {
+            return Err(AppError::invalid(field, "at most 5000 characters"));
+        }
+    }
+    check_move(from, to, who, t.reason.as_deref(), t.note.as_deref()).map_err(refused)?;
+    if t.version != row.version {
+        return Err(stale(row.version));
+    }
+    let owner = if to == ReferralStatus::Accepted {
+        let owner = t.owner_id.clone().unwrap_or_else(|| user.id.clone());
+        let ok: Option<(String, String)> =
+            users::table.find(&owner).select((users::organization_id, users::role)).first(conn).optional()?;
+        let is_worker = ok.is_some_and(|(org, role)| {
+            org == row.service_id && matches!(Role::parse(&role), Some(Role::LinkWorker | Role::LinkWorkerLead))
+        });
+        if !is_worker {
+            return Err(AppError::invalid("owner_id", "must be a link worker of this service"));
+        }
+        Some(owner)
+    } else {
+        row.owner_id.clone()
+    };
+    let now = Utc::now().naive_utc();
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        // Only if nobody changed it since it was read: two link workers accepting at once
+        // cannot both win.
+        let updated =
+            diesel::update(referrals::table.filter(referrals::id.eq(id)).filter(referrals::version.eq(t.version)))
+                .set((
+                    referrals::status.eq(to.as_str()),
+                    referrals::owner_id.eq(&owner),
+                    referrals::version.eq(t.version + 1),
+                    referrals::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(stale(t.version + 1));
+        }
+        diesel::insert_into(referral_events::table)
+            .values((
+                referral_events::referral_id.eq(id),
+                referral_events::at.eq(now),
+                referral_events::actor_id.eq(&user.id),
+                referral_events::from_status.eq(Some(from.as_str())),
+                referral_events::to_status.eq(to.as_str()),
+                referral_events::reason.eq(t.reason.as_deref().map(str::trim)),
+                referral_events::note.eq(t.note.as_deref().map(str::trim)),
+            ))
+            .execute(conn)?;
+        audit::record(conn, &Event::by(user, "referral.transition", ip).on("referral", id).detail(to.as_str()))?;
+        Ok(t.version + 1)
+    })
+}
+
+/// The answer to a stale version.
+pub fn stale(current: i32) -> AppError {
+    AppError::Conflict {
+        message: format!("someone else changed this referral since you read it (it is now at version {current}); reload it and try again"),
+        allowed: Vec::new(),
+    }
+}

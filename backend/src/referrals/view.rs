@@ -1,0 +1,326 @@
+//! Reading referrals: one with its timeline (what each caller may see), and the lists: a
+//! practice's referrals, a service's caseload with filters, and "needs attention".
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::model::{PersonView, ReferralRow};
+use super::{load_visible, work};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{CurrentUser, Role};
+use crate::db::schema::{organizations, referral_events, referral_reasons, referrals, taxonomy_terms, users};
+use crate::db::DbConnection;
+use crate::error::AppError;
+
+/// Working days from referral to first contact before a referral needs attention.
+pub const FIRST_CONTACT_TARGET_DAYS: i64 = 5;
+
+/// One move in the history.
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: NaiveDateTime,
+    /// From.
+    pub from_status: Option<String>,
+    /// To.
+    pub to_status: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Note (e.g. the closing summary).
+    pub note: Option<String>,
+    /// Who, by name.
+    pub by: String,
+}
+
+/// A referral as one caller sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralView {
+    /// Id.
+    pub id: String,
+    /// Status.
+    pub status: String,
+    /// For optimistic concurrency: send it back with a change.
+    pub version: i32,
+    /// `routine`, `soon`, `urgent`.
+    pub urgency: String,
+    /// Referring practice.
+    pub practice: String,
+    /// Link worker service.
+    pub service: String,
+    /// The owning link worker, by name.
+    pub owner: Option<String>,
+    /// Reasons (slugs and names).
+    pub reasons: Vec<(String, String)>,
+    /// The person (not shown to administrators).
+    pub person: Option<PersonView>,
+    /// Age in years (shown to everyone who sees the referral).
+    pub age: i32,
+    /// Outward code of the postcode.
+    pub area: String,
+    /// Clinical free text (referrers and link workers only).
+    pub clinical: Option<ClinicalText>,
+    /// Consent to share details with community groups.
+    pub consent_share: bool,
+    /// The history, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// The link worker's work (link workers of the service only).
+    pub work: Option<work::WorkView>,
+    /// Measures and their change (everyone who sees the referral).
+    pub measures: work::MeasuresView,
+    /// Connections to community assets.
+    pub connections: Vec<super::connections::ConnectionView>,
+    /// Moves the caller could make now.
+    pub allowed_moves: Vec<String>,
+    /// When first contact was made.
+    pub first_contact_at: Option<NaiveDateTime>,
+    /// Next review.
+    pub review_date: Option<NaiveDate>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+}
+
+/// The clinical free text of a referral.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClinicalText {
+    /// Why, in the referrer's words.
+    pub referrer_words: String,
+    /// What matters to the person.
+    pub what_matters: Option<String>,
+    /// Risk or safeguarding notes.
+    pub risk_notes: Option<String>,
+}
+
+fn org_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
+    organizations::table.find(id).select(organizations::name).first(conn)
+}
+
+fn user_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
+    users::table.find(id).select(users::name).first(conn)
+}
+
+/// Reason slugs and names of a referral.
+pub fn reasons(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<(String, String)>> {
+    referral_reasons::table
+        .inner_join(taxonomy_terms::table.on(taxonomy_terms::id.eq(referral_reasons::term_id)))
+        .filter(referral_reasons::referral_id.eq(id))
+        .order(taxonomy_terms::position)
+        .select((taxonomy_terms::slug, taxonomy_terms::name))
+        .load(conn)
+}
+
+/// The history of a referral, oldest first.
+pub fn timeline(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<TimelineEntry>> {
+    referral_events::table
+        .inner_join(users::table.on(users::id.eq(referral_events::actor_id)))
+        .filter(referral_events::referral_id.eq(id))
+        .order(referral_events::id)
+        .select((
+            referral_events::at,
+            referral_events::from_status,
+            referral_events::to_status,
+            referral_events::reason,
+            referral_events::note,
+            users::name,
+        ))
+        .load(conn)
+}
+
+/// Builds the view a caller may see (the row already checked as visible to them).
+pub fn build(conn: &mut DbConnection, user: &CurrentUser, row: &ReferralRow) -> Result<ReferralView, AppError> {
+    let clinical_allowed =
+        allows(user, Action::ViewClinicalText { practice_id: &row.practice_id, service_id: &row.service_id });
+    let works = allows(user, Action::WorkReferral { service_id: &row.service_id });
+    let status = crate::domain::ReferralStatus::parse(&row.status);
+    let allowed_moves = match (status, super::mover(user)) {
+        (Some(s), Some(m)) => s
+            .allowed_moves()
+            .into_iter()
+            .filter(|to| to.set_by().contains(&m))
+            .map(|s| s.as_str().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(ReferralView {
+        id: row.id.clone(),
+        status: row.status.clone(),
+        version: row.version,
+        urgency: row.urgency.clone(),
+        practice: org_name(conn, &row.practice_id)?,
+        service: org_name(conn, &row.service_id)?,
+        owner: row.owner_id.as_deref().map(|o| user_name(conn, o)).transpose()?,
+        reasons: reasons(conn, &row.id)?,
+        person: (user.role != Role::Admin).then(|| row.person()),
+        age: row.age_on(Utc::now().date_naive()),
+        area: row.outward_code.clone(),
+        clinical: clinical_allowed.then(|| ClinicalText {
+            referrer_words: row.referrer_words.clone(),
+            what_matters: row.what_matters.clone(),
+            risk_notes: row.risk_notes.clone(),
+        }),
+        consent_share: row.consent_share,
+        timeline: timeline(conn, &row.id)?,
+        work: if works { Some(work::load(conn, &row.id)?) } else { None },
+        measures: work::measures(conn, &row.id)?,
+        connections: super::connections::for_referral(conn, &row.id)?,
+        allowed_moves,
+        first_contact_at: row.first_contact_at,
+        review_date: row.review_date,
+        created_at: row.created_at,
+    })
+}
+
+/// One referral, audited as read.
+pub fn get(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<&str>) -> Result<ReferralView, AppError> {
+    let row = load_visible(conn, user, id)?;
+    let view = build(conn, user, &row)?;
+    audit::record(conn, &Event::by(user, "referral.read", ip).on("referral", id))?;
+    Ok(view)
+}
+
+/// List filters.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this owner (user id), or `none` for unassigned.
+    pub owner: Option<String>,
+    /// Only this practice.
+    pub practice: Option<String>,
+    /// Only this reason (slug).
+    pub reason: Option<String>,
+    /// Only this urgency.
+    pub urgency: Option<String>,
+    /// Only those needing attention.
+    pub needs_attention: bool,
+}
+
+/// A row of a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralSummary {
+    /// Id.
+    pub id: String,
+    /// Status.
+    pub status: String,
+    /// Urgency.
+    pub urgency: String,
+    /// The person's name (not for administrators).
+    pub name: Option<String>,
+    /// Age.
+    pub age: i32,
+    /// Outward code.
+    pub area: String,
+    /// Practice id.
+    pub practice_id: String,
+    /// Owner id.
+    pub owner_id: Option<String>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// First contact.
+    pub first_contact_at: Option<NaiveDateTime>,
+    /// Review date.
+    pub review_date: Option<NaiveDate>,
+    /// Why this needs attention, if it does.
+    pub attention: Option<String>,
+}
+
+/// Adds working days (Monday to Friday) to a moment.
+pub fn add_working_days(start: NaiveDateTime, days: i64) -> NaiveDateTime {
+    let mut at = start;
+    let mut left = days;
+    while left > 0 {
+        at += Duration::days(1);
+        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    at
+}
+
+/// Why a referral needs attention now, if it does.
+pub fn attention(row: &ReferralRow, now: NaiveDateTime) -> Option<String> {
+    match row.status.as_str() {
+        "received" => Some("not yet accepted".into()),
+        "accepted" | "contacting"
+            if row.first_contact_at.is_none() && add_working_days(row.created_at, FIRST_CONTACT_TARGET_DAYS) < now =>
+        {
+            Some(format!("no first contact within {FIRST_CONTACT_TARGET_DAYS} working days"))
+        }
+        "in_progress" | "on_hold" if row.review_date.is_some_and(|d| d <= now.date()) => Some("review due".into()),
+        _ => None,
+    }
+}
+
+/// The referrals a caller may list: their practice's (referrers), their service's (link
+/// workers and leads), all (admins). Entered-in-error referrals are left out.
+pub fn list(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    filter: &ListFilter,
+) -> Result<Vec<ReferralSummary>, AppError> {
+    let mut query =
+        referrals::table.select(ReferralRow::as_select()).filter(referrals::status.ne("entered_in_error")).into_boxed();
+    query = match user.role {
+        Role::Referrer => query.filter(referrals::practice_id.eq(user.organisation_id.clone())),
+        Role::LinkWorker | Role::LinkWorkerLead => query.filter(referrals::service_id.eq(user.organisation_id.clone())),
+        Role::Admin => query,
+        Role::GroupEditor => {
+            return Err(AppError::Forbidden("community groups see introductions, not referrals".into()))
+        }
+    };
+    if let Some(status) = &filter.status {
+        query = query.filter(referrals::status.eq(status.clone()));
+    }
+    match filter.owner.as_deref() {
+        Some("none") => query = query.filter(referrals::owner_id.is_null()),
+        Some(owner) => query = query.filter(referrals::owner_id.eq(owner.to_string())),
+        None => {}
+    }
+    if let Some(practice) = &filter.practice {
+        query = query.filter(referrals::practice_id.eq(practice.clone()));
+    }
+    if let Some(urgency) = &filter.urgency {
+        query = query.filter(referrals::urgency.eq(urgency.clone()));
+    }
+    if let Some(reason) = &filter.reason {
+        let term = crate::directory::taxonomy::term_id(crate::directory::taxonomy::Vocabulary::ReferralReason, reason);
+        let with_reason =
+            referral_reasons::table.filter(referral_reasons::term_id.eq(term)).select(referral_reasons::referral_id);
+        query = query.filter(referrals::id.eq_any(with_reason));
+    }
+    let rows: Vec<ReferralRow> = query.order(referrals::created_at.desc()).limit(1000).load(conn)?;
+    let now = Utc::now().naive_utc();
+    Ok(rows
+        .iter()
+        .map(|row| ReferralSummary {
+            id: row.id.clone(),
+            status: row.status.clone(),
+            urgency: row.urgency.clone(),
+            name: (user.role != Role::Admin).then(|| format!("{} {}", row.given_name, row.family_name)),
+            age: row.age_on(now.date()),
+            area: row.outward_code.clone(),
+            practice_id: row.practice_id.clone(),
+            owner_id: row.owner_id.clone(),
+            created_at: row.created_at,
+            first_contact_at: row.first_contact_at,
+            review_date: row.review_date,
+            attention: attention(row, now),
+        })
+        .filter(|s| !filter.needs_attention || s.attention.is_some())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_working_days;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn working_days_skip_weekends() {
+        // Friday 2026-11-20 plus 5 working days is Friday 2026-11-27.
+        let friday = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap().and_hms_opt(9, 0, 0).unwrap();
+        assert_eq!(add_working_days(friday, 5).date(), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        assert_eq!(add_working_days(friday, 1).date(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+    }
+}

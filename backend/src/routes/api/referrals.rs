@@ -1,0 +1,213 @@
+//! The referral API: create, list, read, move, and the link worker's work; connections and the
+//! groups' introductions; the message back to the GP.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::error::{ApiError, AppError};
+use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
+use crate::referrals::create::{self, NewReferral};
+use crate::referrals::message;
+use crate::referrals::transitions::{self, Transition};
+use crate::referrals::view::{self, ListFilter};
+use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote, NewPlan};
+use crate::routes::session::{client_ip, ApiUser};
+use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::state::AppState;
+
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /api/v1/referrals`.
+pub async fn create_referral(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    body: web::Json<NewReferral>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let id = with_conn(&state, move |conn, state| create::create(conn, &user, &state.taxonomy(), &body, ip.as_deref()))
+        .await?;
+    Ok(no_store(HttpResponse::Created().json(json!({ "id": id, "status": "received" }))))
+}
+
+/// `GET /api/v1/referrals`: filters `status`, `owner` (a user id or `none`), `practice`,
+/// `reason`, `urgency`, `view=needs_attention`.
+pub async fn list_referrals(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = ListFilter::default();
+    for (key, value) in query_pairs(&req) {
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "status" => {
+                if crate::domain::ReferralStatus::parse(&value).is_none() {
+                    return Err(AppError::invalid("status", "not a referral status").into());
+                }
+                filter.status = Some(value)
+            }
+            "owner" => filter.owner = Some(value),
+            "practice" => filter.practice = Some(value),
+            "reason" => filter.reason = Some(value),
+            "urgency" => {
+                if !matches!(value.as_str(), "routine" | "soon" | "urgent") {
+                    return Err(AppError::invalid("urgency", "must be routine, soon or urgent").into());
+                }
+                filter.urgency = Some(value)
+            }
+            "view" if value == "needs_attention" => filter.needs_attention = true,
+            "view" => return Err(AppError::invalid("view", "must be needs_attention").into()),
+            _ => {}
+        }
+    }
+    let list = with_conn(&state, move |conn, _| view::list(conn, &user, &filter)).await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({ "total": list.len(), "referrals": list }))))
+}
+
+/// `GET /api/v1/referrals/{id}`.
+pub async fn get_referral(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let found = with_conn(&state, move |conn, _| view::get(conn, &user, &id, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(found)))
+}
+
+/// `POST /api/v1/referrals/{id}/transitions`: `{to, reason, note, version}`.
+pub async fn transition_referral(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<Transition>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let version = with_conn(&state, move |conn, _| transitions::apply(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))
+}
+
+/// `POST /api/v1/referrals/{id}/notes`.
+pub async fn add_note(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewNote>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let work = with_conn(&state, move |conn, _| work::add_note(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Created().json(work)))
+}
+
+/// `POST /api/v1/referrals/{id}/contact-attempts`.
+pub async fn add_contact_attempt(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewAttempt>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let work = with_conn(&state, move |conn, _| work::add_attempt(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Created().json(work)))
+}
+
+/// `POST /api/v1/referrals/{id}/measures`.
+pub async fn add_measure(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewMeasure>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let measures = with_conn(&state, move |conn, _| work::add_measure(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Created().json(measures)))
+}
+
+/// `PUT /api/v1/referrals/{id}/plan`.
+pub async fn save_plan(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewPlan>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let plan = with_conn(&state, move |conn, _| work::save_plan(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(plan)))
+}
+
+/// `POST /api/v1/referrals/{id}/connections`.
+pub async fn add_connection(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewConnection>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let connection = with_conn(&state, move |conn, _| connections::add(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Created().json(connection)))
+}
+
+/// `GET /api/v1/referrals/{id}/message`: the message back to the GP once closed.
+pub async fn message_back(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let message = with_conn(&state, move |conn, _| message::message(conn, &user, &id, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(message)))
+}
+
+/// `POST /api/v1/connections/{id}/transitions`: `{to, reason, version}`.
+pub async fn transition_connection(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<ConnectionTransition>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "connection")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let version =
+        with_conn(&state, move |conn, _| connections::transition(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))
+}
+
+/// `GET /api/v1/introductions`: for group editors.
+pub async fn list_introductions(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let list = with_conn(&state, move |conn, _| connections::introductions(conn, &user)).await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({ "introductions": list }))))
+}

@@ -1,0 +1,10 @@
+DROP TABLE referral_searches;
+DROP TABLE connection_events;
+DROP TABLE connections;
+DROP TABLE referral_plans;
+DROP TABLE outcome_measures;
+DROP TABLE referral_notes;
+DROP TABLE contact_attempts;
+DROP TABLE referral_events;
+DROP TABLE referral_reasons;
+DROP TABLE referrals;

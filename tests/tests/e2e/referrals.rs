@@ -1,0 +1,384 @@
+//! The referral workflow over HTTP: the story of the issue from GP to link worker to group and
+//! back, and every bad input named in it.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, TestApp, DEMO_PASSWORD};
+
+pub const GP: &str = "gp.referrer@demo.example.org";
+pub const LINK_WORKER: &str = "link.worker@demo.example.org";
+pub const LEAD: &str = "lead@demo.example.org";
+pub const GARDEN_EDITOR: &str = "garden.editor@demo.example.org";
+pub const ADMIN: &str = "admin@demo.example.org";
+
+/// A complete, valid referral for a 72-year-old in Stroud (test NHS number, 999 range).
+pub fn referral_body() -> Value {
+    let born = chrono::Utc::now().date_naive() - chrono::Duration::days(72 * 365 + 100);
+    json!({
+        "given_name": "Margaret",
+        "family_name": "Testperson",
+        "date_of_birth": born.format("%Y-%m-%d").to_string(),
+        "nhs_number": "999 000 0018",
+        "postcode": "GL5 1HE",
+        "phone": "01632 960555",
+        "preferred_contact": "phone",
+        "contact_times": "Mornings",
+        "reasons": ["loneliness", "long-term-condition"],
+        "referrer_words": "Widowed last year, type 2 diabetes, rarely leaves the house. Says she misses her garden.",
+        "what_matters": "Getting out of the house; her garden",
+        "urgency": "routine",
+        "consent_referral": true,
+        "consent_share": true
+    })
+}
+
+pub fn create(app: &TestApp, token: &str, body: &Value) -> String {
+    let answer = app.call("POST", "/api/v1/referrals", Some(token), Some(&body.to_string()));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    answer.json()["id"].as_str().unwrap().to_string()
+}
+
+fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::helpers::Answer {
+    app.call("POST", path, Some(token), Some(&body.to_string()))
+}
+
+fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let answer = app.call("GET", path, Some(token), None);
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    answer.json()
+}
+
+#[test]
+fn from_the_gp_to_the_link_worker_to_the_group_and_back() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let editor = app.login(GARDEN_EDITOR, DEMO_PASSWORD);
+
+    // The GP refers a lonely 72-year-old with type 2 diabetes in Stroud.
+    let id = create(&app, &gp, &referral_body());
+
+    // The link worker sees it in "needs attention" and accepts it.
+    let attention = get(&app, &worker, "/api/v1/referrals?view=needs_attention");
+    let mine = attention["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("new referral needs attention");
+    assert_eq!(mine["attention"], "not yet accepted");
+    assert_eq!(mine["age"], 72);
+    let referral = get(&app, &worker, &format!("/api/v1/referrals/{id}"));
+    assert_eq!(referral["status"], "received");
+    assert!(referral["allowed_moves"].as_array().unwrap().iter().any(|m| m == "accepted"));
+    let v = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{id}/transitions"),
+        json!({"to": "accepted", "version": referral["version"]}),
+    )
+    .json()["version"]
+        .clone();
+
+    // Logs a call, records what matters and a baseline ONS4.
+    let work = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{id}/contact-attempts"),
+        json!({"method": "phone", "outcome": "reached", "note": "Happy to meet"}),
+    );
+    assert_eq!(work.status, 201);
+    let in_progress =
+        post(&app, &worker, &format!("/api/v1/referrals/{id}/transitions"), json!({"to": "in_progress", "version": v}))
+            .json()["version"]
+            .clone();
+    let review = (chrono::Utc::now().date_naive() + chrono::Duration::days(42)).format("%Y-%m-%d").to_string();
+    let plan = app.call(
+        "PUT",
+        &format!("/api/v1/referrals/{id}/plan"),
+        Some(&worker),
+        Some(&json!({"what_matters": "Being outdoors again, and company", "goals": "Go to a gardening group; understand my diabetes", "actions": "Introduce to a gardening group and a diabetes education group", "review_date": review, "version": 0}).to_string()),
+    );
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert_eq!(plan.json()["version"], 1);
+    assert_eq!(
+        post(
+            &app,
+            &worker,
+            &format!("/api/v1/referrals/{id}/measures"),
+            json!({"instrument": "ons4", "timepoint": "baseline", "answers": [3, 4, 3, 7]})
+        )
+        .status,
+        201
+    );
+
+    // Finds a gardening group and a diabetes education group near her, introduces both.
+    let gardening = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10").json();
+    let garden_club = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    assert!(gardening["results"].as_array().unwrap().iter().any(|r| r["id"] == garden_club.as_str()));
+    let diabetes = app.get("/api/v1/services?q=diabetes+education&near=GL5%201HE&radius_km=25").json();
+    let diabetes_group = diabetes["results"][0]["id"].as_str().unwrap().to_string();
+    let mut connections = Vec::new();
+    for service in [garden_club.clone(), diabetes_group] {
+        let added = post(
+            &app,
+            &worker,
+            &format!("/api/v1/referrals/{id}/connections"),
+            json!({"service_id": service, "note": "Keen gardener, a little nervous about new groups"}),
+        );
+        assert_eq!(added.status, 201, "{}", added.body);
+        let c = added.json();
+        let introduced = post(
+            &app,
+            &worker,
+            &format!("/api/v1/connections/{}/transitions", c["id"].as_str().unwrap()),
+            json!({"to": "introduced", "version": c["version"]}),
+        );
+        assert_eq!(introduced.status, 200, "{}", introduced.body);
+        connections.push(c["id"].as_str().unwrap().to_string());
+    }
+
+    // The gardening club's editor sees the introduction (first name, consented) and accepts.
+    let inbox = get(&app, &editor, "/api/v1/introductions");
+    let intro = inbox["introductions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == connections[0].as_str())
+        .expect("introduction in the group's inbox")
+        .clone();
+    assert_eq!(intro["first_name"], "Margaret");
+    assert_eq!(intro["phone"], "01632 960555");
+    assert!(!inbox.to_string().contains("Testperson"), "the group never sees the family name");
+    assert!(!inbox.to_string().contains("diabetes, rarely"), "nor the referrer's words");
+    let accepted = post(
+        &app,
+        &editor,
+        &format!("/api/v1/connections/{}/transitions", connections[0]),
+        json!({"to": "accepted", "version": intro["version"]}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    // The link worker sees the answer on the referral.
+    let referral = get(&app, &worker, &format!("/api/v1/referrals/{id}"));
+    let garden = referral["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == connections[0].as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(garden["status"], "accepted");
+    assert_eq!(
+        post(
+            &app,
+            &editor,
+            &format!("/api/v1/connections/{}/transitions", connections[0]),
+            json!({"to": "attended", "version": 3})
+        )
+        .status,
+        200
+    );
+
+    // Follow-up ONS4, then completion with a closing summary.
+    assert_eq!(
+        post(
+            &app,
+            &worker,
+            &format!("/api/v1/referrals/{id}/measures"),
+            json!({"instrument": "ons4", "timepoint": "follow_up", "answers": [6, 7, 6, 4]})
+        )
+        .status,
+        201
+    );
+    assert_eq!(referral["version"], in_progress);
+    let version = referral["version"].clone();
+    let missing_summary = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{id}/transitions"),
+        json!({"to": "completed", "version": version}),
+    );
+    assert_error(&missing_summary, 422, Some("note"));
+    let done = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{id}/transitions"),
+        json!({"to": "completed", "version": version, "note": "Goes to the gardening club weekly; booked onto diabetes education."}),
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+
+    // The GP sees the timeline (no private notes) and the message back with codes and change.
+    let seen = get(&app, &gp, &format!("/api/v1/referrals/{id}"));
+    let statuses: Vec<&str> =
+        seen["timeline"].as_array().unwrap().iter().map(|t| t["to_status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["received", "accepted", "in_progress", "completed"]);
+    assert!(seen["work"].is_null(), "the practice does not see the link worker's notes and calls");
+    let message = get(&app, &gp, &format!("/api/v1/referrals/{id}/message"));
+    assert_eq!(message["codes"][0]["code"], "871731000000106");
+    assert_eq!(message["ons4_change"], json!([3, 3, 3, -3]));
+    assert!(
+        message["summary"].as_str().unwrap().contains("Stroud Community Gardening Club (attended)"),
+        "{}",
+        message["summary"]
+    );
+}
+
+#[test]
+fn bad_referral_input_names_the_field() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let today = chrono::Utc::now().date_naive();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("nhs_number", json!("999 000 0017"), "wrong check digit"),
+        ("nhs_number", json!("999000001"), "9 digits"),
+        ("nhs_number", json!("99900000181"), "11 digits"),
+        ("nhs_number", json!("99900A0018"), "letters"),
+        ("date_of_birth", json!((today + chrono::Duration::days(3)).format("%Y-%m-%d").to_string()), "future"),
+        ("date_of_birth", json!("1890-01-01"), "over 120 years ago"),
+        ("date_of_birth", json!("21/03/1954"), "not a date"),
+        ("consent_referral", json!(false), "no consent"),
+        ("reasons", json!(["loneliness", "astrology"]), "unknown reason"),
+        ("reasons", json!([]), "no reason"),
+        ("postcode", json!("ZZ99 9ZZ"), "unknown postcode"),
+        ("postcode", json!("not a postcode"), "malformed postcode"),
+        ("urgency", json!("yesterday"), "unknown urgency"),
+        ("phone", json!("12"), "short phone"),
+        ("service_id", json!("00000000-0000-4000-8000-000000000000"), "a service the practice is not linked to"),
+        ("referrer_words", json!(""), "empty"),
+    ];
+    for (field, value, why) in cases {
+        let mut body = referral_body();
+        body[field] = value;
+        let answer = app.call("POST", "/api/v1/referrals", Some(&gp), Some(&body.to_string()));
+        assert_eq!(answer.status, 422, "{why}: {}", answer.body);
+        assert_error(&answer, 422, Some(field));
+    }
+    // The invalid check value 10: find a 999 number whose check digit would be 10.
+    let no_check = (0..10_000u32)
+        .map(|n| format!("999{n:06}"))
+        .find(|s| {
+            let d: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+            backend::domain::NhsNumber::check_digit(&[d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]]).is_none()
+        })
+        .unwrap();
+    let mut body = referral_body();
+    body["nhs_number"] = json!(format!("{no_check}0"));
+    assert_error(&app.call("POST", "/api/v1/referrals", Some(&gp), Some(&body.to_string())), 422, Some("nhs_number"));
+    // Only practices refer.
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    assert_eq!(app.call("POST", "/api/v1/referrals", Some(&worker), Some(&referral_body().to_string())).status, 403);
+}
+
+#[test]
+fn the_status_machine_refuses_what_domain_md_forbids() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let id = create(&app, &gp, &referral_body());
+    let path = format!("/api/v1/referrals/{id}/transitions");
+    // A rejection without a reason.
+    assert_error(&post(&app, &worker, &path, json!({"to": "rejected", "version": 1})), 422, Some("reason"));
+    // A refused move answers 409 with the allowed moves.
+    let refused = post(&app, &worker, &path, json!({"to": "completed", "version": 1, "note": "x"}));
+    let body = assert_error(&refused, 409, None);
+    assert_eq!(body["error"]["allowed"], json!(["accepted", "rejected", "cancelled", "entered_in_error"]));
+    // A stale version.
+    let v2 = post(&app, &worker, &path, json!({"to": "accepted", "version": 1})).json()["version"].clone();
+    assert_error(&post(&app, &worker, &path, json!({"to": "contacting", "version": 1})), 409, None);
+    // From completed only to entered_in_error.
+    let v3 = post(&app, &worker, &path, json!({"to": "in_progress", "version": v2})).json()["version"].clone();
+    let v4 = post(&app, &worker, &path, json!({"to": "completed", "version": v3, "note": "Finished."})).json()
+        ["version"]
+        .clone();
+    for to in ["in_progress", "cancelled", "on_hold", "received"] {
+        let answer = post(&app, &worker, &path, json!({"to": to, "version": v4, "reason": "r", "note": "n"}));
+        assert_eq!(answer.status, 409, "completed -> {to}");
+        assert_eq!(answer.json()["error"]["allowed"], json!(["entered_in_error"]));
+    }
+    assert_eq!(post(&app, &gp, &path, json!({"to": "entered_in_error", "version": v4})).status, 200);
+    let listed = get(&app, &gp, "/api/v1/referrals");
+    assert!(
+        !listed["referrals"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()),
+        "entered in error is hidden from lists"
+    );
+    assert_eq!(get(&app, &gp, &format!("/api/v1/referrals/{id}"))["status"], "entered_in_error", "but kept");
+    assert_error(&post(&app, &worker, &path, json!({"to": "flying", "version": 1})), 422, Some("to"));
+}
+
+#[test]
+fn two_link_workers_accepting_at_once_exactly_one_wins() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let lead = app.login(LEAD, DEMO_PASSWORD);
+    for _ in 0..5 {
+        let id = create(&app, &gp, &referral_body());
+        let path = format!("/api/v1/referrals/{id}/transitions");
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let a = s.spawn(|| post(&app, &worker, &path, json!({"to": "accepted", "version": 1})).status);
+            let b = s.spawn(|| post(&app, &lead, &path, json!({"to": "accepted", "version": 1})).status);
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![200, 409], "{statuses:?}");
+        let referral = get(&app, &gp, &format!("/api/v1/referrals/{id}"));
+        assert_eq!(referral["timeline"].as_array().unwrap().len(), 2, "one accept recorded");
+    }
+}
+
+#[test]
+fn measures_are_checked_and_groups_never_read_referrals() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let editor = app.login(GARDEN_EDITOR, DEMO_PASSWORD);
+    let id = create(&app, &gp, &referral_body());
+    let path = format!("/api/v1/referrals/{id}/measures");
+    for (body, field) in [
+        (json!({"instrument": "ons4", "timepoint": "baseline", "answers": [1, 2, 3, 11]}), "answers"),
+        (json!({"instrument": "ons4", "timepoint": "baseline", "answers": [-1, 2, 3, 4]}), "answers"),
+        (json!({"instrument": "ons4", "timepoint": "baseline", "answers": [1, 2, 3]}), "answers"),
+        (json!({"instrument": "swemwbs", "timepoint": "baseline", "answers": [1, 2, 3, 4, 5, 6, 3]}), "answers"),
+        (json!({"instrument": "swemwbs", "timepoint": "baseline", "answers": [0, 2, 3, 4, 5, 1, 3]}), "answers"),
+        (json!({"instrument": "swemwbs", "timepoint": "baseline", "answers": [1, 2, 3, 4, 5, 1]}), "answers"),
+        (json!({"instrument": "phq9", "timepoint": "baseline", "answers": [1]}), "instrument"),
+        (json!({"instrument": "ons4", "timepoint": "later", "answers": [1, 2, 3, 4]}), "timepoint"),
+    ] {
+        assert_error(&post(&app, &worker, &path, body.clone()), 422, Some(field));
+    }
+    let scored = post(
+        &app,
+        &worker,
+        &path,
+        json!({"instrument": "swemwbs", "timepoint": "baseline", "answers": [3, 3, 3, 3, 3, 3, 3]}),
+    );
+    assert_eq!(scored.json()["recorded"][0]["score"], 19.25);
+    // A group editor may not know the referral exists.
+    assert_error(&app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&editor), None), 404, None);
+    assert_error(&app.call("GET", "/api/v1/referrals", Some(&editor), None), 403, None);
+    // The other practice does not see it either; the admin sees it without the person or the
+    // clinical text.
+    let other_gp = app.login("gp.locking@demo.example.org", DEMO_PASSWORD);
+    assert_error(&app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&other_gp), None), 404, None);
+    let admin = app.login(ADMIN, DEMO_PASSWORD);
+    let seen = get(&app, &admin, &format!("/api/v1/referrals/{id}"));
+    assert!(seen["person"].is_null() && seen["clinical"].is_null());
+    assert!(!seen.to_string().contains("Margaret") && !seen.to_string().contains("9990000018"));
+    // Reads are audited.
+    let audit = get(&app, &admin, &format!("/api/v1/admin/audit?record={id}"));
+    assert!(audit["events"].as_array().unwrap().iter().any(|e| e["action"] == "referral.read"));
+    assert!(!audit.to_string().contains("Margaret"));
+    // Contact attempts: three failures offer "unable to contact".
+    let attempts = format!("/api/v1/referrals/{id}/contact-attempts");
+    let mut last = json!(null);
+    for _ in 0..3 {
+        last = post(&app, &worker, &attempts, json!({"method": "phone", "outcome": "no_answer"})).json();
+    }
+    assert_eq!(last["offer_unable_to_contact"], true);
+    assert_error(
+        &post(&app, &worker, &attempts, json!({"method": "pigeon", "outcome": "no_answer"})),
+        422,
+        Some("method"),
+    );
+}
