@@ -163,7 +163,14 @@ impl SearchIndex {
         let mut analyzer = self.analyzer.clone();
         let analyzed = analyze_query(&mut analyzer, &request.text);
         let known = |stem: &str| self.is_known(searcher, stem);
-        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed, &known);
+        let corrections = |raw: &str| -> Vec<String> {
+            let mut stemmer = self.analyzer.clone();
+            suggest::within_one_edit(searcher, &self.fields, raw, 3)
+                .into_iter()
+                .flat_map(|w| crate::text::analyze(&mut stemmer, &w).into_iter().map(|(_, t)| t))
+                .collect()
+        };
+        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed, &known, &corrections);
         let has_text = text_query.is_some();
 
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();

@@ -39,6 +39,35 @@ pub(crate) fn is_known(searcher: &Searcher, fields: &Fields, word: &str) -> bool
     })
 }
 
+/// Known words one edit from `word` that share its first letter (people rarely get the first
+/// letter wrong, and allowing it makes "diving" find "living"), most common first, at most
+/// `limit`. This is the typo tolerance of a query.
+pub(crate) fn within_one_edit(searcher: &Searcher, fields: &Fields, word: &str, limit: usize) -> Vec<String> {
+    let Some(first) = word.chars().next() else { return Vec::new() };
+    let mut found: Vec<(u32, String)> = Vec::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(fields.spell) else { continue };
+        let mut prefix = [0u8; 4];
+        let start = first.encode_utf8(&mut prefix).as_bytes().to_vec();
+        let Ok(mut stream) = inverted.terms().range().ge(&start).into_stream() else { continue };
+        while stream.advance() {
+            let Ok(candidate) = std::str::from_utf8(stream.key()) else { continue };
+            if !candidate.starts_with(first) {
+                break;
+            }
+            if edit_distance(word, candidate, 1) == 1 {
+                let doc_freq = stream.value().doc_freq;
+                match found.iter_mut().find(|(_, w)| w == candidate) {
+                    Some(entry) => entry.0 += doc_freq,
+                    None => found.push((doc_freq, candidate.to_string())),
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    found.into_iter().take(limit).map(|(_, w)| w).collect()
+}
+
 /// The known word closest to `word` (at most two edits; the most common wins a tie), if any.
 pub(crate) fn closest_known(searcher: &Searcher, fields: &Fields, word: &str) -> Option<String> {
     let max = if word.chars().count() >= 7 { 2 } else { 1 };

@@ -90,14 +90,15 @@ pub(crate) fn analyze_query(analyzer: &mut TextAnalyzer, q: &str) -> AnalyzedQue
 /// stop words): the caller then searches everything, ranked by distance and freshness.
 ///
 /// Each word matches the whole listing (`all_text`), with extra weight in the name and the
-/// tags. Typo tolerance and prefix completion are only added for words the directory does not
-/// know (`known`): a correctly spelled word never pays for fuzzy matching, which keeps common
-/// searches fast and precise.
+/// tags. Typo tolerance (`corrections`: known words one edit away, as stems) and prefix
+/// completion are only added for words the directory does not know (`known`): a correctly
+/// spelled word never pays for them, which keeps common searches fast and precise.
 pub(crate) fn build_text_query(
     f: &Fields,
     synonyms: &Synonyms,
     analyzed: &AnalyzedQuery,
     known: &dyn Fn(&str) -> bool,
+    corrections: &dyn Fn(&str) -> Vec<String>,
 ) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let terms = &analyzed.terms;
@@ -110,8 +111,10 @@ pub(crate) fn build_text_query(
         ];
         let is_last_prefix = analyzed.last_is_prefix && i + 1 == terms.len();
         if !known(text) && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN {
-            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.all_text, text), 1, true);
-            word.push((Occur::Should, boosted(Box::new(fuzzy), 0.5)));
+            // Typo tolerance: the words one edit away that the directory knows.
+            for correction in corrections(analyzed.raw.get(terms[i].0).map_or(text.as_str(), String::as_str)) {
+                word.push((Occur::Should, boosted(term(f.all_text, &correction), 0.5)));
+            }
         }
         if is_last_prefix {
             // The word being typed: complete it from the words as written ("gard" finds
@@ -194,7 +197,7 @@ mod tests {
         let synonyms = Synonyms::load(&mut a);
         for q in ["!!! ??? ...", "the and of to", ""] {
             let analyzed = analyze_query(&mut a, q);
-            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true).is_none(), "{q}");
+            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true, &|_| Vec::new()).is_none(), "{q}");
         }
     }
 

@@ -368,3 +368,18 @@ fn damaged_or_old_indexes_are_recreated() {
     let (_, outcome) = SearchIndex::open_or_create(&empty.path().join("missing")).unwrap();
     assert!(matches!(outcome, OpenOutcome::Created { .. }));
 }
+
+#[test]
+fn typos_keep_the_first_letter() {
+    let docs = vec![doc(
+        "garden",
+        "Living with Pain Group",
+        "Support for living well with persistent pain.",
+        "chronic-pain",
+        51.7,
+        -2.2,
+    )];
+    let (_dir, index) = build(&docs);
+    assert_eq!(ids(&index, &request("livng")), ["garden"], "one edit, same first letter");
+    assert!(ids(&index, &request("diving")).is_empty(), "\"diving\" is not a typo of \"living\"");
+}

@@ -5,6 +5,7 @@
 //! Every read and write of a referral is audited in the same transaction. The person's details
 //! never reach a log line; the audit trail holds ids and codes only.
 
+pub mod case_search;
 pub mod connections;
 pub mod create;
 pub mod message;

@@ -382,3 +382,57 @@ fn measures_are_checked_and_groups_never_read_referrals() {
         Some("method"),
     );
 }
+
+#[test]
+fn searching_inside_a_referral_starts_from_its_reasons_and_records_no_identity() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let id = create(&app, &gp, &referral_body());
+    // No words: the reasons (loneliness, long-term condition) choose the categories.
+    let found = get(&app, &worker, &format!("/api/v1/referrals/{id}/search"));
+    assert!(found["total"].as_u64().unwrap() > 0, "{found}");
+    assert_eq!(found["origin"]["precision"], "coordinates");
+    for r in found["results"].as_array().unwrap() {
+        let cats: Vec<&str> = r["categories"].as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect();
+        assert!(
+            cats.iter().any(|c| [
+                "befriending-and-loneliness",
+                "social-groups",
+                "health-conditions",
+                "long-term-condition-peer-support"
+            ]
+            .contains(c)),
+            "{} {cats:?}",
+            r["name"]
+        );
+        assert!(r["distance_km"].as_f64().unwrap() <= 10.0);
+    }
+    let gardening = get(&app, &worker, &format!("/api/v1/referrals/{id}/search?q=gardening"));
+    assert!(gardening["total"].as_u64().unwrap() >= 3);
+    let nothing = get(&app, &worker, &format!("/api/v1/referrals/{id}/search?q=parachute+jumping&radius_km=3"));
+    assert_eq!(nothing["total"], 0);
+    // Recorded for the unmet-need report, without the person.
+    use backend::db::schema::referral_searches;
+    use diesel::prelude::*;
+    let mut conn = app.db();
+    let rows: Vec<(String, String, Option<String>, i32)> = referral_searches::table
+        .order(referral_searches::id)
+        .select((
+            referral_searches::query,
+            referral_searches::categories,
+            referral_searches::outward_code,
+            referral_searches::results,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2].0, "parachute jumping");
+    assert_eq!(rows[2].3, 0);
+    assert_eq!(rows[0].2.as_deref(), Some("GL5"), "the area, never the postcode");
+    assert!(rows.iter().all(|r| !format!("{r:?}").contains("Margaret") && !format!("{r:?}").contains("GL5 1HE")));
+    // Only the link worker service searches for its referrals.
+    assert_eq!(app.call("GET", &format!("/api/v1/referrals/{id}/search"), Some(&gp), None).status, 403);
+    let editor = app.login(GARDEN_EDITOR, DEMO_PASSWORD);
+    assert_eq!(app.call("GET", &format!("/api/v1/referrals/{id}/search"), Some(&editor), None).status, 404);
+}

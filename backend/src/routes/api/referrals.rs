@@ -211,3 +211,20 @@ pub async fn list_introductions(ApiUser(user): ApiUser, state: web::Data<AppStat
     let list = with_conn(&state, move |conn, _| connections::introductions(conn, &user)).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "introductions": list }))))
 }
+
+/// `GET /api/v1/referrals/{id}/search`: the directory search from the person's postcode,
+/// starting from the referral's reasons; recorded without the person.
+pub async fn search_for_referral(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let params = crate::directory::search::SearchParams::from_pairs(query_pairs(&req));
+    let outcome = with_conn(&state, move |conn, state| {
+        crate::referrals::case_search::search_for(conn, &state.index, &state.taxonomy(), &user, &id, params)
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Ok().json(outcome)))
+}
