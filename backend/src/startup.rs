@@ -71,6 +71,10 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
     let demo_accounts = if settings.env == Environment::Development && seeded.as_ref().is_some_and(|s| s.services > 0) {
         let accounts = db::write(&mut conn, demo::ensure)?;
         let _ = writeln!(progress, "  demo accounts: {}", accounts.len());
+        let taxonomy = Taxonomy::load(&mut conn)?;
+        let made =
+            crate::referrals::demo::seed(&mut conn, &taxonomy).map_err(|e| anyhow::anyhow!("demo referrals: {e}"))?;
+        let _ = writeln!(progress, "  demo referrals: {made}");
         accounts
     } else if settings.env == Environment::Development {
         demo::existing(&mut conn)?

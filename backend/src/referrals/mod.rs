@@ -8,6 +8,7 @@
 pub mod case_search;
 pub mod connections;
 pub mod create;
+pub mod demo;
 pub mod message;
 pub mod model;
 pub mod transitions;

@@ -436,3 +436,38 @@ fn searching_inside_a_referral_starts_from_its_reasons_and_records_no_identity()
     let editor = app.login(GARDEN_EDITOR, DEMO_PASSWORD);
     assert_eq!(app.call("GET", &format!("/api/v1/referrals/{id}/search"), Some(&editor), None).status, 404);
 }
+
+#[test]
+fn demo_mode_has_referrals_in_every_status() {
+    let app = spawn_app();
+    let lead = app.login(LEAD, DEMO_PASSWORD);
+    let all = get(&app, &lead, "/api/v1/referrals");
+    let list = all["referrals"].as_array().unwrap();
+    assert!(list.len() >= 55, "{} demo referrals", list.len());
+    for status in [
+        "received",
+        "accepted",
+        "contacting",
+        "in_progress",
+        "on_hold",
+        "completed",
+        "declined",
+        "unable_to_contact",
+        "rejected",
+        "cancelled",
+    ] {
+        assert!(list.iter().any(|r| r["status"] == status), "no demo referral is {status}");
+    }
+    let attention = get(&app, &lead, "/api/v1/referrals?view=needs_attention");
+    assert!(attention["total"].as_u64().unwrap() >= 5);
+    let completed = list.iter().find(|r| r["status"] == "completed").unwrap()["id"].as_str().unwrap().to_string();
+    let one = get(&app, &lead, &format!("/api/v1/referrals/{completed}"));
+    assert!(one["measures"]["ons4_change"].is_array(), "paired ONS4 on completed demo referrals");
+    let nhs = one["person"]["nhs_number"].as_str().unwrap();
+    assert!(nhs.starts_with("999"), "test NHS numbers only: {nhs}");
+    let gp = app.login(GP, DEMO_PASSWORD);
+    assert!(
+        get(&app, &gp, "/api/v1/referrals")["total"].as_u64().unwrap() < list.len() as u64,
+        "a practice sees only its own"
+    );
+}
