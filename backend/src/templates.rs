@@ -41,12 +41,16 @@ mod helpers {
     use chrono::NaiveDateTime;
     use handlebars::handlebars_helper;
 
-    handlebars_helper!(date: |value: str| {
+    // Helpers take any value and show nothing for a missing one, so a page with an optional
+    // field never fails to render.
+    handlebars_helper!(date: |value: Json| {
+        let value = value.as_str().unwrap_or_default();
         NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
             .map(|d| d.format("%-d %B %Y").to_string())
             .unwrap_or_else(|_| value.to_string())
     });
-    handlebars_helper!(when: |value: str| {
+    handlebars_helper!(when: |value: Json| {
+        let value = value.as_str().unwrap_or_default();
         NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
             .map(|d| d.format("%A %-d %B, %H:%M").to_string())
             .unwrap_or_else(|_| value.to_string())
@@ -55,8 +59,8 @@ mod helpers {
     handlebars_helper!(pounds: |value: f64| if value <= 0.0 { "Free".to_string() } else { format!("£{value:.2}") });
     handlebars_helper!(eq: |a: Json, b: Json| a == b);
     handlebars_helper!(contains: |list: Json, item: Json| list.as_array().is_some_and(|l| l.contains(item)));
-    handlebars_helper!(humanise: |value: str| {
-        let text = value.replace('_', " ");
+    handlebars_helper!(humanise: |value: Json| {
+        let text = value.as_str().unwrap_or_default().replace('_', " ");
         let mut chars = text.chars();
         chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
     });
@@ -184,6 +188,22 @@ mod tests {
         context["events"] = json!([{"id": 1, "at": "2026-11-22T10:00:00", "actor_id": "u1", "action": "sign_in.success", "outcome": "ok"}]);
         context["filter"] = json!({"action": "sign_in", "limit": 100, "offset": 0});
         context["new_link"] = json!("http://localhost/invite/abc");
+        context["referral"] = json!({"id": "r1", "status": "in_progress", "version": 3, "urgency": "routine", "practice": "Beeches", "service": "PCN",
+            "owner": "Jordan", "reasons": [["loneliness", "Loneliness and isolation"]], "person": {"given_name": "Margaret", "family_name": "<i>T</i>",
+            "nhs_number": "999 000 0018", "preferred_contact": "phone", "phone": "01632 960555", "do_not_contact_directly": false},
+            "age": 72, "area": "GL5", "clinical": {"referrer_words": "Lonely", "what_matters": "Garden", "risk_notes": null}, "consent_share": true,
+            "timeline": [{"at": "2026-11-20T10:00:00", "to_status": "received", "by": "Sam"}], "allowed_moves": ["on_hold", "completed"],
+            "work": {"contact_attempts": [{"at": "2026-11-20T11:00:00", "method": "phone", "outcome": "reached"}], "failed_attempts": 0,
+                     "offer_unable_to_contact": false, "notes": [{"at": "2026-11-20T12:00:00", "author": "Jordan", "body": "Met"}], "plan": null},
+            "measures": {"recorded": [{"instrument": "ons4", "timepoint": "baseline", "answers": [3, 4, 3, 7], "at": "2026-11-20T12:00:00"}], "ons4_change": [1, 2, 3, -1]},
+            "connections": [{"id": "c1", "service_id": "s1", "service_name": "Garden Club", "status": "suggested", "version": 1, "overdue": false}],
+            "created_at": "2026-11-20T10:00:00"});
+        context["works"] = json!(true);
+        context["message"] = json!({"summary": "Referred.", "codes": [{"code": "871731000000106", "display": "Referral to social prescribing service"}]});
+        context["referrals"] = json!([{"id": "r1", "name": "Margaret <i>T</i>", "age": 72, "area": "GL5", "status": "received", "urgency": "soon", "created_at": "2026-11-20T10:00:00", "attention": "not yet accepted"}]);
+        context["introductions"] = json!([{"id": "c1", "service_name": "Garden Club", "status": "introduced", "version": 2, "first_name": "Margaret", "overdue": true}]);
+        context["reasons"] = json!([["loneliness", "Loneliness and isolation", true]]);
+        context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine"});
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
         let names = templates.page_names();
@@ -191,7 +211,13 @@ mod tests {
         for name in names {
             let html = templates.render(&name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(html.contains("<h1"), "{name} has a heading");
-            assert!(!html.contains("<Gardening>") && !html.contains("Jo <b>Bloggs"), "{name} must escape");
+            assert!(
+                !html.contains("<Gardening>")
+                    && !html.contains("Jo <b>Bloggs")
+                    && !html.contains("<i>T</i>")
+                    && !html.contains("<b>x</b>"),
+                "{name} must escape"
+            );
             if name.starts_with("pages/listing") {
                 assert!(html.contains("Stroud &lt;Gardening&gt; Club"), "{name} shows the listing");
             }

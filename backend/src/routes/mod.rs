@@ -94,6 +94,17 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/admin/users/{id}/enable" "admin" => pages::admin::enable_user),
     spec!(post "/admin/users/{id}/reset-link" "admin" => pages::admin::reset_link),
     spec!(get "/admin/audit" "admin" => pages::admin::audit_page),
+    spec!(get "/referrals" "referrer, link worker, admin" => pages::referrals::list_page),
+    spec!(get "/referrals/new" "referrer" => pages::referrals::new_page),
+    spec!(post "/referrals" "referrer" => pages::referrals::create_submit),
+    spec!(get "/referrals/{id}" "its practice, its service, admin" => pages::referrals::referral_page),
+    spec!(post "/referrals/{id}/transitions" "as the status table says" => pages::referrals::transition_submit),
+    spec!(post "/referrals/{id}/notes" "its service's link workers" => pages::referrals::note_submit),
+    spec!(post "/referrals/{id}/contact-attempts" "its service's link workers" => pages::referrals::attempt_submit),
+    spec!(post "/referrals/{id}/measures" "its service's link workers" => pages::referrals::measure_submit),
+    spec!(post "/referrals/{id}/connections" "its service's link workers" => pages::referrals::connect_submit),
+    spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => pages::referrals::connection_submit),
+    spec!(get "/introductions" "group editor" => pages::referrals::introductions_page),
 ];
 
 /// Largest form body accepted.

@@ -33,6 +33,9 @@ enum Access {
     /// Move a referral: like `ReferralWork`, except that the admin's cell on the demo
     /// referral runs after the link worker accepted it, so the machine refuses first (409).
     ReferralMove,
+    /// A referral action on a page: hidden (404) from those who may not see the referral;
+    /// those who may see it get the page's answer (a redirect back with what to fix, or a 403).
+    ReferralWorkPage,
     /// Move a connection: its referral's link workers (the group only once introduced).
     ConnectionMove,
     /// Group editors only.
@@ -119,6 +122,47 @@ const PAGES: &[Row] = &[
     ("post", "/admin/users/{id}/enable", Access::Admin, "/admin/users/{victim}/enable", ""),
     ("post", "/admin/users/{id}/reset-link", Access::Admin, "/admin/users/{victim}/reset-link", ""),
     ("get", "/admin/audit", Access::Admin, "/admin/audit", ""),
+    ("get", "/referrals", Access::ReferralList, "/referrals", ""),
+    ("get", "/referrals/new", Access::ReferrerOnly, "/referrals/new", ""),
+    ("post", "/referrals", Access::ReferrerOnly, "/referrals", "given_name=&reasons=loneliness"),
+    ("get", "/referrals/{id}", Access::ReferralRead, "/referrals/{referral}", ""),
+    (
+        "post",
+        "/referrals/{id}/transitions",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/transitions",
+        "to=contacting&version=1",
+    ),
+    ("post", "/referrals/{id}/notes", Access::ReferralWorkPage, "/referrals/{referral}/notes", "body=Matrix+note"),
+    (
+        "post",
+        "/referrals/{id}/contact-attempts",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/contact-attempts",
+        "method=phone&outcome=no_answer",
+    ),
+    (
+        "post",
+        "/referrals/{id}/measures",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/measures",
+        "timepoint=baseline&a1=5&a2=5&a3=5&a4=5",
+    ),
+    (
+        "post",
+        "/referrals/{id}/connections",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/connections",
+        "service_id={own_listing}",
+    ),
+    (
+        "post",
+        "/connections/{id}/transitions",
+        Access::ConnectionMove,
+        "/connections/{connection}/transitions",
+        "to=introduced&version=1",
+    ),
+    ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
 ];
 
 /// The callers: a label and the e-mail of their account (none for anonymous).
@@ -159,6 +203,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::ReferralWork => Expect::NotFound,
         // The group editor's cell runs after the link workers introduced the connection, so by
         // then the group sees it (and is refused the move to "introduced" with a 409).
+        Access::ReferralWorkPage if caller == "admin" || (own && (caller == "referrer" || worker)) => Expect::Visible,
+        Access::ReferralWorkPage => Expect::NotFound,
         Access::ConnectionMove if own && (worker || caller == "group_editor") => Expect::Allowed,
         Access::ConnectionMove => Expect::NotFound,
         Access::GroupEditorOnly if caller == "group_editor" => Expect::Allowed,
@@ -178,6 +224,8 @@ enum Expect {
     NotFound,
     /// 409.
     Conflict,
+    /// The record is not hidden: anything but 401, 404, a sign-in redirect or a 5xx.
+    Visible,
 }
 
 fn check(expect: Expect, answer: &Answer) -> bool {
@@ -189,6 +237,7 @@ fn check(expect: Expect, answer: &Answer) -> bool {
         Expect::Forbidden => answer.status == 403,
         Expect::NotFound => answer.status == 404,
         Expect::Conflict => answer.status == 409,
+        Expect::Visible => answer.status < 500 && ![401, 404].contains(&answer.status) && !to_sign_in,
     }
 }
 

@@ -471,3 +471,98 @@ fn demo_mode_has_referrals_in_every_status() {
         "a practice sees only its own"
     );
 }
+
+#[test]
+fn through_the_pages_gp_link_worker_and_group() {
+    let app = spawn_app();
+    // The GP fills in the form (first with a mistake, which keeps what was typed).
+    let mut gp = app.browser();
+    assert_eq!(gp.sign_in(GP, DEMO_PASSWORD).status, 303);
+    let form = gp.get("/referrals/new");
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Loneliness and isolation"));
+    let csrf = gp.csrf();
+    let born =
+        (chrono::Utc::now().date_naive() - chrono::Duration::days(72 * 365 + 100)).format("%Y-%m-%d").to_string();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("given_name", "Margaret"),
+        ("family_name", "Testperson"),
+        ("date_of_birth", &born),
+        ("nhs_number", "999 000 0017"),
+        ("postcode", "GL5 1HE"),
+        ("phone", "01632 960555"),
+        ("preferred_contact", "phone"),
+        ("reasons", "loneliness"),
+        ("reasons", "long-term-condition"),
+        ("referrer_words", "Lonely since her husband died; type 2 diabetes."),
+        ("urgency", "routine"),
+        ("consent_referral", "1"),
+        ("consent_share", "1"),
+    ];
+    let wrong = gp.post("/referrals", &fields);
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("check digit does not match"));
+    assert!(wrong.body.contains("value=\"Margaret\""), "keeps what was typed");
+    fields[4] = ("nhs_number", "999 000 0018");
+    let sent = gp.post("/referrals", &fields);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let location = sent.header("location").unwrap().to_string();
+    assert!(location.ends_with("?created=1"));
+    let confirmation = gp.get(&location);
+    assert!(confirmation.body.contains("Referral sent"));
+    let path = location.trim_end_matches("?created=1").to_string();
+
+    // The link worker finds it in "needs attention", accepts it and logs a call.
+    let mut worker = app.browser();
+    worker.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let attention = worker.get("/referrals?view=needs_attention");
+    assert!(attention.body.contains(&path), "in needs attention");
+    let page = worker.get(&path);
+    assert!(page.body.contains("Lonely since her husband died"));
+    let csrf = worker.csrf();
+    assert_eq!(
+        worker.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "accepted")]).status,
+        303
+    );
+    assert_eq!(
+        worker
+            .post(&format!("{path}/contact-attempts"), &[("csrf", &csrf), ("method", "phone"), ("outcome", "reached")])
+            .status,
+        303
+    );
+    let stale = worker.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "contacting")]);
+    assert_eq!(stale.status, 303);
+    assert!(worker.get(stale.header("location").unwrap()).body.contains("someone else changed this referral"));
+    // Searches near the person and connects the gardening club, then introduces it.
+    let found = worker.get(&format!("{path}?q=gardening"));
+    assert!(found.body.contains("Stroud Community Gardening Club"));
+    let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    assert_eq!(worker.post(&format!("{path}/connections"), &[("csrf", &csrf), ("service_id", &garden)]).status, 303);
+    let page = worker.get(&path);
+    let connection = page.body.split("/connections/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let introduced = worker.post(
+        &format!("/connections/{connection}/transitions"),
+        &[("csrf", &csrf), ("version", "1"), ("to", "introduced"), ("back", &path)],
+    );
+    assert_eq!(introduced.status, 303);
+
+    // The group's editor answers in the inbox; the link worker sees the answer.
+    let mut editor = app.browser();
+    editor.sign_in(GARDEN_EDITOR, DEMO_PASSWORD);
+    let inbox = editor.get("/introductions");
+    assert!(inbox.body.contains("Margaret") && !inbox.body.contains("Testperson"));
+    let csrf = editor.csrf();
+    assert_eq!(
+        editor
+            .post(
+                &format!("/connections/{connection}/transitions"),
+                &[("csrf", &csrf), ("version", "2"), ("to", "accepted")]
+            )
+            .status,
+        303
+    );
+    assert!(worker.get(&path).body.contains("Stroud Community Gardening Club</a>: Accepted"));
+    // The GP sees the timeline.
+    assert!(gp.get(&path).body.contains("Accepted by"));
+}

@@ -1,0 +1,478 @@
+//! The referral pages: the GP's form and list, the link worker's caseload and a referral with
+//! everything that can be done to it, the groups' introductions. Forms post back here (with
+//! the CSRF token), call the same use-cases as the API, and redirect back (or show what to fix).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::accounts::{CurrentUser, Role};
+use crate::directory::search::SearchParams;
+use crate::error::{AppError, PageError};
+use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
+use crate::referrals::create::{self, NewReferral};
+use crate::referrals::transitions::{self, Transition};
+use crate::referrals::view::{self, ListFilter};
+use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
+use crate::referrals::{case_search, message};
+use crate::routes::pages::html;
+use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
+use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::state::AppState;
+
+fn render<T: Serialize>(
+    req: &HttpRequest,
+    state: &AppState,
+    template: &str,
+    page: &T,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (_, cookie) = csrf_token(req, state.settings.tls());
+    let mut response = html(status, state.templates.render(template, page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// Form fields as pairs (repeated keys kept), with the CSRF token checked.
+fn form_pairs(req: &HttpRequest, body: &web::Bytes) -> Result<Vec<(String, String)>, AppError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()).unwrap_or_default();
+    check_csrf(req, &csrf)?;
+    Ok(pairs)
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+fn optional(pairs: &[(String, String)], name: &str) -> Option<String> {
+    Some(field(pairs, name)).filter(|v| !v.trim().is_empty())
+}
+
+fn back_to(path: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, path.to_string())).finish()
+}
+
+#[derive(Serialize)]
+struct ListPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    referrals: Vec<view::ReferralSummary>,
+    needs_attention: bool,
+    can_refer: bool,
+}
+
+/// `GET /referrals`: the practice's referrals, or the service's caseload (`?view=needs_attention`).
+pub async fn list_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let needs_attention = query_pairs(&req).iter().any(|(k, v)| k == "view" && v == "needs_attention");
+    let who = user.clone();
+    let filter = ListFilter { needs_attention, ..Default::default() };
+    let referrals = with_conn(&state, move |conn, _| view::list(conn, &who, &filter)).await?;
+    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let page = ListPage {
+        title: if user.role == Role::Referrer { "Your practice's referrals" } else { "Caseload" },
+        csrf,
+        can_refer: user.role == Role::Referrer,
+        user,
+        referrals,
+        needs_attention,
+    };
+    render(&req, &state, "pages/referrals", &page, StatusCode::OK)
+}
+
+#[derive(Serialize)]
+struct NewPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    reasons: Vec<(String, String, bool)>,
+    values: std::collections::BTreeMap<String, String>,
+    errors: Vec<(String, String)>,
+}
+
+async fn render_new(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    pairs: &[(String, String)],
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let taxonomy = state.taxonomy();
+    let chosen: Vec<String> = pairs.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
+    let reasons = taxonomy
+        .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
+        .map(|t| (t.slug.clone(), t.name.clone(), chosen.contains(&t.slug)))
+        .collect();
+    let (csrf, _) = csrf_token(req, state.settings.tls());
+    let values = pairs.iter().filter(|(k, _)| k != "csrf" && k != "reasons").cloned().collect();
+    let page = NewPage { title: "Refer to social prescribing", csrf, user, reasons, values, errors };
+    render(req, state, "pages/referral_new", &page, status)
+}
+
+/// `GET /referrals/new`: the referral form.
+pub async fn new_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    if user.role != Role::Referrer {
+        return Err(AppError::Forbidden("only GP practice teams make referrals".into()).into());
+    }
+    render_new(
+        &req,
+        &state,
+        user,
+        &[("urgency".into(), "routine".into()), ("preferred_contact".into(), "phone".into())],
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /referrals`: creates it, or shows the form again with what to fix (keeping what was typed).
+pub async fn create_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let pairs = form_pairs(&req, &body)?;
+    let new = NewReferral {
+        given_name: field(&pairs, "given_name"),
+        family_name: field(&pairs, "family_name"),
+        date_of_birth: field(&pairs, "date_of_birth"),
+        nhs_number: field(&pairs, "nhs_number"),
+        postcode: field(&pairs, "postcode"),
+        phone: optional(&pairs, "phone"),
+        email: optional(&pairs, "email"),
+        preferred_contact: field(&pairs, "preferred_contact"),
+        contact_times: optional(&pairs, "contact_times"),
+        language: optional(&pairs, "language"),
+        interpreter_needed: !field(&pairs, "interpreter_needed").is_empty(),
+        access_needs: optional(&pairs, "access_needs"),
+        do_not_contact_directly: !field(&pairs, "do_not_contact_directly").is_empty(),
+        sex: optional(&pairs, "sex"),
+        ethnicity: optional(&pairs, "ethnicity"),
+        reasons: pairs.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect(),
+        referrer_words: field(&pairs, "referrer_words"),
+        what_matters: optional(&pairs, "what_matters"),
+        risk_notes: optional(&pairs, "risk_notes"),
+        urgency: field(&pairs, "urgency"),
+        consent_referral: !field(&pairs, "consent_referral").is_empty(),
+        consent_share: !field(&pairs, "consent_share").is_empty(),
+        service_id: None,
+    };
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let result =
+        with_conn(&state, move |conn, state| Ok(create::create(conn, &who, &state.taxonomy(), &new, ip.as_deref())))
+            .await?;
+    match result {
+        Ok(id) => Ok(back_to(&format!("/referrals/{id}?created=1"))),
+        Err(AppError::Invalid(fields)) => {
+            render_new(&req, &state, user, &pairs, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct ReferralPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    referral: view::ReferralView,
+    created: bool,
+    works: bool,
+    search: Option<crate::directory::search::SearchOutcome>,
+    search_q: String,
+    message: Option<message::MessageBack>,
+    error: Option<String>,
+}
+
+/// `GET /referrals/{id}`: everything about a referral the caller may see, with the actions they
+/// may take. `?q=` searches the directory from the person's postcode.
+pub async fn referral_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let pairs = query_pairs(&req);
+    let created = pairs.iter().any(|(k, _)| k == "created");
+    let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
+    let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let ip = client_ip(&req);
+    let who = user.clone();
+    let q = search_q.clone();
+    let (referral, search, message) = with_conn(&state, move |conn, state| {
+        let referral = view::get(conn, &who, &id, ip.as_deref())?;
+        let works = crate::accounts::policy::allows(
+            &who,
+            crate::accounts::policy::Action::WorkReferral { service_id: &referral_service(conn, &id)? },
+        );
+        let search = match (works, q) {
+            (true, Some(q)) => Some(case_search::search_for(
+                conn,
+                &state.index,
+                &state.taxonomy(),
+                &who,
+                &id,
+                SearchParams::from_pairs([("q".to_string(), q)]),
+            )?),
+            _ => None,
+        };
+        let message = message::message(conn, &who, &id, ip.as_deref()).ok();
+        Ok((referral, search, message))
+    })
+    .await?;
+    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let works = referral.work.is_some();
+    let page = ReferralPage {
+        title: "Referral",
+        csrf,
+        user,
+        referral,
+        created,
+        works,
+        search,
+        search_q: search_q.unwrap_or_default(),
+        message,
+        error,
+    };
+    render(&req, &state, "pages/referral", &page, StatusCode::OK)
+}
+
+fn referral_service(conn: &mut crate::db::DbConnection, id: &str) -> Result<String, AppError> {
+    use crate::db::schema::referrals;
+    use diesel::prelude::*;
+    Ok(referrals::table.find(id).select(referrals::service_id).first(conn)?)
+}
+
+/// What a referral action form does.
+#[derive(Debug, Clone, Copy)]
+pub enum FormAction {
+    /// Move the status.
+    Transition,
+    /// Add a note.
+    Note,
+    /// Log a contact attempt.
+    Attempt,
+    /// Record an ONS4.
+    Measure,
+    /// Connect to a listing.
+    Connect,
+}
+
+async fn referral_action(
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    action: FormAction,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let pairs = form_pairs(&req, &body)?;
+    let ip = client_ip(&req);
+    let rid = id.clone();
+    let result = with_conn(&state, move |conn, _| {
+        let outcome = match action {
+            FormAction::Transition => {
+                let version = field(&pairs, "version").parse().map_err(|_| AppError::invalid("version", "missing"))?;
+                transitions::apply(
+                    conn,
+                    &user,
+                    &rid,
+                    &Transition {
+                        to: field(&pairs, "to"),
+                        reason: optional(&pairs, "reason"),
+                        note: optional(&pairs, "note"),
+                        version,
+                        owner_id: None,
+                    },
+                    ip.as_deref(),
+                )
+                .map(|_| ())
+            }
+            FormAction::Note => {
+                work::add_note(conn, &user, &rid, &NewNote { body: field(&pairs, "body") }, ip.as_deref()).map(|_| ())
+            }
+            FormAction::Attempt => work::add_attempt(
+                conn,
+                &user,
+                &rid,
+                &NewAttempt {
+                    method: field(&pairs, "method"),
+                    outcome: field(&pairs, "outcome"),
+                    note: optional(&pairs, "note"),
+                },
+                ip.as_deref(),
+            )
+            .map(|_| ()),
+            FormAction::Measure => {
+                let answers: Vec<i64> =
+                    ["a1", "a2", "a3", "a4"].iter().filter_map(|k| field(&pairs, k).trim().parse().ok()).collect();
+                work::add_measure(
+                    conn,
+                    &user,
+                    &rid,
+                    &NewMeasure { instrument: "ons4".into(), timepoint: field(&pairs, "timepoint"), answers },
+                    ip.as_deref(),
+                )
+                .map(|_| ())
+            }
+            FormAction::Connect => connections::add(
+                conn,
+                &user,
+                &rid,
+                &NewConnection { service_id: field(&pairs, "service_id"), note: optional(&pairs, "note") },
+                ip.as_deref(),
+            )
+            .map(|_| ()),
+        };
+        Ok(outcome)
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(back_to(&format!("/referrals/{id}"))),
+        // What to fix comes back to the referral, shown at the top; a refusal is a 403 page.
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
+            let message = match &e {
+                AppError::Invalid(fields) => {
+                    fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+                }
+                other => other.public_message(),
+            };
+            let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
+            Ok(back_to(&format!("/referrals/{id}?error={encoded}")))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /referrals/{id}/transitions`.
+pub async fn transition_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Transition).await
+}
+
+/// `POST /referrals/{id}/notes`.
+pub async fn note_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Note).await
+}
+
+/// `POST /referrals/{id}/contact-attempts`.
+pub async fn attempt_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Attempt).await
+}
+
+/// `POST /referrals/{id}/measures`.
+pub async fn measure_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Measure).await
+}
+
+/// `POST /referrals/{id}/connections`.
+pub async fn connect_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Connect).await
+}
+
+/// `POST /connections/{id}/transitions`: back to the referral (link workers) or the inbox (groups).
+pub async fn connection_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_record_id(&path.into_inner(), "connection")?;
+    let pairs = form_pairs(&req, &body)?;
+    let ip = client_ip(&req);
+    let back = if user.role == Role::GroupEditor {
+        "/introductions".to_string()
+    } else {
+        optional(&pairs, "back").filter(|b| b.starts_with("/referrals/")).unwrap_or_else(|| "/referrals".into())
+    };
+    let result = with_conn(&state, move |conn, _| {
+        let version = field(&pairs, "version").parse().map_err(|_| AppError::invalid("version", "missing"))?;
+        Ok(connections::transition(
+            conn,
+            &user,
+            &id,
+            &ConnectionTransition { to: field(&pairs, "to"), reason: optional(&pairs, "reason"), version },
+            ip.as_deref(),
+        ))
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(back_to(&back)),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
+            let encoded: String = form_urlencoded::byte_serialize(e.public_message().as_bytes()).collect();
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(back_to(&format!("{back}{sep}error={encoded}")))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct IntroductionsPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    introductions: Vec<connections::Introduction>,
+    error: Option<String>,
+}
+
+/// `GET /introductions`: the group's inbox.
+pub async fn introductions_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let who = user.clone();
+    let introductions = with_conn(&state, move |conn, _| connections::introductions(conn, &who)).await?;
+    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
+    render(&req, &state, "pages/introductions", &page, StatusCode::OK)
+}
