@@ -121,3 +121,72 @@ pub fn stale(current: i32) -> AppError {
         allowed: Vec::new(),
     }
 }
+
+/// A change of owner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// The link worker who takes it over.
+    pub owner_id: String,
+    /// The version the caller read.
+    pub version: i32,
+}
+
+/// Assigns or reassigns a referral to a link worker of its service (recorded in the timeline).
+pub fn assign(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    a: &Assignment,
+    ip: Option<&str>,
+) -> Result<i32, AppError> {
+    let row = super::load_workable(conn, user, id)?;
+    let status = ReferralStatus::parse(&row.status)
+        .ok_or_else(|| AppError::Internal(format!("stored status {}", row.status)))?;
+    if status == ReferralStatus::Received || status.is_terminal() {
+        return Err(AppError::Conflict {
+            message: format!("a referral that is {status} cannot be assigned (accept it first)"),
+            allowed: Vec::new(),
+        });
+    }
+    let owner: Option<(String, String, String)> = users::table
+        .find(&a.owner_id)
+        .select((users::organization_id, users::role, users::name))
+        .first(conn)
+        .optional()?;
+    let Some((org, role, name)) = owner.filter(|(org, role, _)| {
+        *org == row.service_id && matches!(Role::parse(role), Some(Role::LinkWorker | Role::LinkWorkerLead))
+    }) else {
+        return Err(AppError::invalid("owner_id", "must be a link worker of this service"));
+    };
+    let _ = (org, role);
+    if a.version != row.version {
+        return Err(stale(row.version));
+    }
+    let now = Utc::now().naive_utc();
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        let updated =
+            diesel::update(referrals::table.filter(referrals::id.eq(id)).filter(referrals::version.eq(a.version)))
+                .set((
+                    referrals::owner_id.eq(Some(&a.owner_id)),
+                    referrals::version.eq(a.version + 1),
+                    referrals::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(stale(a.version + 1));
+        }
+        diesel::insert_into(referral_events::table)
+            .values((
+                referral_events::referral_id.eq(id),
+                referral_events::at.eq(now),
+                referral_events::actor_id.eq(&user.id),
+                referral_events::from_status.eq(Some(status.as_str())),
+                referral_events::to_status.eq(status.as_str()),
+                referral_events::note.eq(Some(format!("Assigned to {name}"))),
+            ))
+            .execute(conn)?;
+        audit::record(conn, &Event::by(user, "referral.assign", ip).on("referral", id))?;
+        Ok(a.version + 1)
+    })
+}

@@ -56,6 +56,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/referrals" "referrer, link worker, admin" => api::referrals::list_referrals),
     spec!(get "/referrals/{id}" "its practice, its service, admin" => api::referrals::get_referral),
     spec!(post "/referrals/{id}/transitions" "as the status table says" => api::referrals::transition_referral),
+    spec!(post "/referrals/{id}/assign" "its service's link workers" => api::referrals::assign_referral),
     spec!(post "/referrals/{id}/notes" "its service's link workers" => api::referrals::add_note),
     spec!(post "/referrals/{id}/contact-attempts" "its service's link workers" => api::referrals::add_contact_attempt),
     spec!(post "/referrals/{id}/measures" "its service's link workers" => api::referrals::add_measure),
@@ -103,6 +104,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals/{id}/contact-attempts" "its service's link workers" => pages::referrals::attempt_submit),
     spec!(post "/referrals/{id}/measures" "its service's link workers" => pages::referrals::measure_submit),
     spec!(post "/referrals/{id}/connections" "its service's link workers" => pages::referrals::connect_submit),
+    spec!(get "/referrals/{id}/plan" "its practice, its service" => pages::referrals::plan_page),
+    spec!(post "/referrals/{id}/plan" "its service's link workers" => pages::referrals::plan_submit),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => pages::referrals::connection_submit),
     spec!(get "/introductions" "group editor" => pages::referrals::introductions_page),
 ];

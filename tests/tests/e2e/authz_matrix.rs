@@ -36,6 +36,8 @@ enum Access {
     /// A referral action on a page: hidden (404) from those who may not see the referral;
     /// those who may see it get the page's answer (a redirect back with what to fix, or a 403).
     ReferralWorkPage,
+    /// Read what only the practice and the service may (the plan, clinical text).
+    ClinicalRead,
     /// Move a connection: its referral's link workers (the group only once introduced).
     ConnectionMove,
     /// Group editors only.
@@ -67,6 +69,7 @@ const API: &[Row] = &[
     ("get", "/referrals", Access::ReferralList, "/referrals", ""),
     ("get", "/referrals/{id}", Access::ReferralRead, "/referrals/{referral}", ""),
     ("post", "/referrals/{id}/transitions", Access::ReferralMove, "/referrals/{referral}/transitions", "{\"to\": \"accepted\", \"version\": 1}"),
+    ("post", "/referrals/{id}/assign", Access::ReferralWork, "/referrals/{referral}/assign", "{\"owner_id\": \"{lead_id}\", \"version\": 1}"),
     ("post", "/referrals/{id}/notes", Access::ReferralWork, "/referrals/{referral}/notes", "{\"body\": \"Matrix note\"}"),
     ("post", "/referrals/{id}/contact-attempts", Access::ReferralWork, "/referrals/{referral}/contact-attempts", "{\"method\": \"phone\", \"outcome\": \"no_answer\"}"),
     ("post", "/referrals/{id}/measures", Access::ReferralWork, "/referrals/{referral}/measures", "{\"instrument\": \"ons4\", \"timepoint\": \"baseline\", \"answers\": [5, 5, 5, 5]}"),
@@ -155,6 +158,14 @@ const PAGES: &[Row] = &[
         "/referrals/{referral}/connections",
         "service_id={own_listing}",
     ),
+    ("get", "/referrals/{id}/plan", Access::ClinicalRead, "/referrals/{referral}/plan", ""),
+    (
+        "post",
+        "/referrals/{id}/plan",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/plan",
+        "plan_version=0&what_matters=a&goals=b&actions=c",
+    ),
     (
         "post",
         "/connections/{id}/transitions",
@@ -203,6 +214,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::ReferralWork => Expect::NotFound,
         // The group editor's cell runs after the link workers introduced the connection, so by
         // then the group sees it (and is refused the move to "introduced" with a 409).
+        Access::ClinicalRead if own && (caller == "referrer" || worker) => Expect::Allowed,
+        Access::ClinicalRead => Expect::NotFound,
         Access::ReferralWorkPage if caller == "admin" || (own && (caller == "referrer" || worker)) => Expect::Visible,
         Access::ReferralWorkPage => Expect::NotFound,
         Access::ConnectionMove if own && (worker || caller == "group_editor") => Expect::Allowed,
@@ -280,6 +293,11 @@ fn fixture(app: &TestApp) -> Fixture {
     // Referrals: the demo practice's (own) and one from a practice of another service (other),
     // each open and closed, and a suggested connection on each open one.
     let referrals = referral_fixture(app, &admin, &own_listing, &other_listing);
+    let lead_id = users["users"].as_array().unwrap().iter().find(|u| u["email"] == "lead@demo.example.org").unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Fixture {
         tokens: BTreeMap::new(),
         values: BTreeMap::from([
@@ -290,6 +308,7 @@ fn fixture(app: &TestApp) -> Fixture {
             ("own_connection", referrals[4].clone()),
             ("other_connection", referrals[5].clone()),
             ("referral_body", crate::referrals::referral_body().to_string()),
+            ("lead_id", lead_id),
             ("admin_org", admin_org),
             ("own_victim", ids[1].clone()),
             ("other_victim", other_victim),

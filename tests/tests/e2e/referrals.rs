@@ -566,3 +566,39 @@ fn through_the_pages_gp_link_worker_and_group() {
     // The GP sees the timeline.
     assert!(gp.get(&path).body.contains("Accepted by"));
 }
+
+#[test]
+fn reassigning_and_the_printable_plan() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let id = create(&app, &gp, &referral_body());
+    let lead_id = get(&app, &app.login(LEAD, DEMO_PASSWORD), "/api/v1/me")["id"].as_str().unwrap().to_string();
+    let gp_id = get(&app, &gp, "/api/v1/me")["id"].as_str().unwrap().to_string();
+    let assign = format!("/api/v1/referrals/{id}/assign");
+    assert_error(&post(&app, &worker, &assign, json!({"owner_id": lead_id, "version": 1})), 409, None);
+    post(&app, &worker, &format!("/api/v1/referrals/{id}/transitions"), json!({"to": "accepted", "version": 1}));
+    assert_error(&post(&app, &worker, &assign, json!({"owner_id": gp_id, "version": 2})), 422, Some("owner_id"));
+    assert_eq!(post(&app, &worker, &assign, json!({"owner_id": lead_id, "version": 2})).status, 200);
+    let seen = get(&app, &gp, &format!("/api/v1/referrals/{id}"));
+    assert_eq!(seen["owner"], "Morgan Lead");
+    assert!(seen["timeline"].as_array().unwrap().iter().any(|t| t["note"] == "Assigned to Morgan Lead"));
+    let plan = json!({"what_matters": "My garden", "goals": "Grow tomatoes again", "actions": "Join the gardening club", "version": 0});
+    assert_eq!(
+        app.call("PUT", &format!("/api/v1/referrals/{id}/plan"), Some(&worker), Some(&plan.to_string())).status,
+        200
+    );
+    assert_error(
+        &app.call("PUT", &format!("/api/v1/referrals/{id}/plan"), Some(&worker), Some(&plan.to_string())),
+        409,
+        None,
+    );
+    let mut browser = app.browser();
+    browser.sign_in(GP, DEMO_PASSWORD);
+    let printable = browser.get(&format!("/referrals/{id}/plan"));
+    assert_eq!(printable.status, 200);
+    assert!(printable.body.contains("Grow tomatoes again"));
+    let mut admin = app.browser();
+    admin.sign_in(ADMIN, DEMO_PASSWORD);
+    assert_eq!(admin.get(&format!("/referrals/{id}/plan")).status, 404, "the plan is the person's: not for admins");
+}

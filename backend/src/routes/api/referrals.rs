@@ -228,3 +228,18 @@ pub async fn search_for_referral(
     .await?;
     Ok(no_store(HttpResponse::Ok().json(outcome)))
 }
+
+/// `POST /api/v1/referrals/{id}/assign`: `{owner_id, version}`.
+pub async fn assign_referral(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<crate::referrals::transitions::Assignment>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let version = with_conn(&state, move |conn, _| transitions::assign(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))
+}

@@ -272,6 +272,8 @@ pub enum FormAction {
     Measure,
     /// Connect to a listing.
     Connect,
+    /// Save the plan.
+    Plan,
 }
 
 async fn referral_action(
@@ -340,6 +342,18 @@ async fn referral_action(
                 ip.as_deref(),
             )
             .map(|_| ()),
+            FormAction::Plan => {
+                let version =
+                    field(&pairs, "plan_version").parse().map_err(|_| AppError::invalid("plan_version", "missing"))?;
+                let plan = work::NewPlan {
+                    what_matters: field(&pairs, "what_matters"),
+                    goals: field(&pairs, "goals"),
+                    actions: field(&pairs, "actions"),
+                    review_date: optional(&pairs, "review_date"),
+                    version,
+                };
+                work::save_plan(conn, &user, &rid, &plan, ip.as_deref()).map(|_| ())
+            }
         };
         Ok(outcome)
     })
@@ -475,4 +489,66 @@ pub async fn introductions_page(
     let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
     render(&req, &state, "pages/introductions", &page, StatusCode::OK)
+}
+
+/// `POST /referrals/{id}/plan`.
+pub async fn plan_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    referral_action(req, user, path, body, state, FormAction::Plan).await
+}
+
+#[derive(Serialize)]
+struct PlanPage {
+    title: &'static str,
+    user: CurrentUser,
+    csrf: String,
+    name: String,
+    service: String,
+    plan: Option<work::PlanView>,
+    printed_on: String,
+}
+
+/// `GET /referrals/{id}/plan`: the person's plan, to print and give them (for those who may
+/// read the clinical text: the practice and the link worker service).
+pub async fn plan_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let who = user.clone();
+    let (name, service, plan) = with_conn(&state, move |conn, _| {
+        let row = crate::referrals::load_visible(conn, &who, &id)?;
+        if !crate::accounts::policy::allows(
+            &who,
+            crate::accounts::policy::Action::ViewClinicalText {
+                practice_id: &row.practice_id,
+                service_id: &row.service_id,
+            },
+        ) {
+            return Err(AppError::not_found("no plan you may see"));
+        }
+        use crate::db::schema::organizations;
+        use diesel::prelude::*;
+        let service: String = organizations::table.find(&row.service_id).select(organizations::name).first(conn)?;
+        Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?))
+    })
+    .await?;
+    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let page = PlanPage {
+        title: "My plan",
+        user,
+        csrf,
+        name,
+        service,
+        plan,
+        printed_on: chrono::Utc::now().format("%-d %B %Y").to_string(),
+    };
+    render(&req, &state, "pages/plan", &page, StatusCode::OK)
 }
