@@ -85,6 +85,12 @@ pub struct Settings {
     pub totp_required_roles: Vec<String>,
     /// Days an invitation or password-reset link stays valid.
     pub link_days: i64,
+    /// Working days from referral to first contact before a referral needs attention.
+    pub first_contact_days: i64,
+    /// Failed contact attempts after which "unable to contact" is offered.
+    pub contact_attempts: usize,
+    /// Days an introduction may go unanswered before it is highlighted.
+    pub introduction_days: i64,
 }
 
 impl Default for Settings {
@@ -104,6 +110,9 @@ impl Default for Settings {
             session_hours: 12,
             totp_required_roles: Vec::new(),
             link_days: 7,
+            first_contact_days: 5,
+            contact_attempts: 3,
+            introduction_days: 5,
         }
     }
 }
@@ -217,6 +226,27 @@ impl Settings {
                     .filter(|n| (1..=30).contains(n))
                     .ok_or_else(|| bad("expected days from 1 to 30"))?
             }
+            "COMMONGROUND_FIRST_CONTACT_DAYS" => {
+                self.first_contact_days = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=60).contains(n))
+                    .ok_or_else(|| bad("expected working days from 1 to 60"))?
+            }
+            "COMMONGROUND_CONTACT_ATTEMPTS" => {
+                self.contact_attempts = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=20).contains(n))
+                    .ok_or_else(|| bad("expected attempts from 1 to 20"))?
+            }
+            "COMMONGROUND_INTRODUCTION_DAYS" => {
+                self.introduction_days = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=60).contains(n))
+                    .ok_or_else(|| bad("expected days from 1 to 60"))?
+            }
             // Read by other parts (the test harness, the config file switch).
             "COMMONGROUND_CONFIG" | "COMMONGROUND_TEST_DATABASE_URL" | "COMMONGROUND_TEST_LOG" => {}
             _ => return Err(bad("unknown setting (see the README's configuration table)")),
@@ -243,6 +273,15 @@ impl Settings {
     /// Whether the service is reached over TLS (Secure cookies, HSTS).
     pub fn tls(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The referral workflow's working rules.
+    pub fn thresholds(&self) -> crate::referrals::Thresholds {
+        crate::referrals::Thresholds {
+            first_contact_days: self.first_contact_days,
+            contact_attempts: self.contact_attempts,
+            introduction_days: self.introduction_days,
+        }
     }
 
     /// Whether a role must use a second factor.
@@ -275,6 +314,22 @@ mod tests {
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.env, Environment::Production);
         assert!(!format!("{s:?}").contains("pw@"), "secrets must not print");
+    }
+
+    #[test]
+    fn workflow_rules_are_configurable_and_checked() {
+        let s = Settings::load_from(&vars(&[
+            ("COMMONGROUND_CONTACT_ATTEMPTS", "4"),
+            ("COMMONGROUND_FIRST_CONTACT_DAYS", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (s.thresholds().contact_attempts, s.thresholds().first_contact_days, s.thresholds().introduction_days),
+            (4, 3, 5)
+        );
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_CONTACT_ATTEMPTS", "0")])).is_err());
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_INTRODUCTION_DAYS", "soon")])).is_err());
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_TOTP_REQUIRED_ROLES", "admin,wizard")])).is_err());
     }
 
     #[test]

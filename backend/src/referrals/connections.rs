@@ -16,9 +16,6 @@ use crate::directory::search::FieldErrors;
 use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
 use crate::error::AppError;
 
-/// Days after which an unanswered introduction is highlighted.
-pub const UNANSWERED_AFTER_DAYS: i64 = 5;
-
 /// A connection as the link worker and the practice see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionView {
@@ -45,16 +42,16 @@ pub struct ConnectionView {
 type ConnectionTuple =
     (String, String, String, String, Option<String>, i32, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
-fn overdue(status: &str, introduced: Option<NaiveDateTime>) -> bool {
-    status == "introduced"
-        && introduced.is_some_and(|at| (Utc::now().naive_utc() - at).num_days() >= UNANSWERED_AFTER_DAYS)
+fn overdue(status: &str, introduced: Option<NaiveDateTime>, days: i64) -> bool {
+    status == "introduced" && introduced.is_some_and(|at| (Utc::now().naive_utc() - at).num_days() >= days)
 }
 
 fn view(
     (id, service_id, service_name, status, note, version, introduced_at, answered_at): ConnectionTuple,
+    days: i64,
 ) -> ConnectionView {
     ConnectionView {
-        overdue: overdue(&status, introduced_at),
+        overdue: overdue(&status, introduced_at, days),
         id,
         service_id,
         service_name,
@@ -67,7 +64,11 @@ fn view(
 }
 
 /// The connections of a referral.
-pub fn for_referral(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Vec<ConnectionView>> {
+pub fn for_referral(
+    conn: &mut DbConnection,
+    referral_id: &str,
+    rules: &super::Thresholds,
+) -> QueryResult<Vec<ConnectionView>> {
     let rows: Vec<ConnectionTuple> = connections::table
         .inner_join(services::table)
         .filter(connections::referral_id.eq(referral_id))
@@ -83,7 +84,7 @@ pub fn for_referral(conn: &mut DbConnection, referral_id: &str) -> QueryResult<V
             connections::answered_at,
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(view).collect())
+    Ok(rows.into_iter().map(|row| view(row, rules.introduction_days)).collect())
 }
 
 /// A connection to add.
@@ -140,7 +141,7 @@ pub fn add(
         audit::record(conn, &Event::by(user, "connection.create", ip).on("connection", &id))?;
         Ok(())
     })?;
-    for_referral(conn, referral_id)?
+    for_referral(conn, referral_id, &super::Thresholds::default())?
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| AppError::Internal("connection not saved".into()))
@@ -287,7 +288,11 @@ pub struct Introduction {
 }
 
 /// The introductions to a group editor's organisation's services (never suggestions).
-pub fn introductions(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<Introduction>, AppError> {
+pub fn introductions(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    rules: &super::Thresholds,
+) -> Result<Vec<Introduction>, AppError> {
     if user.role != Role::GroupEditor {
         return Err(AppError::Forbidden("introductions are for community group editors".into()));
     }
@@ -328,9 +333,10 @@ pub fn introductions(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<
     Ok(rows
         .into_iter()
         .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email)| {
+            let days = rules.introduction_days;
             let share = consent && !no_direct;
             Introduction {
-                overdue: overdue(&status, introduced_at),
+                overdue: overdue(&status, introduced_at, days),
                 id,
                 service_name,
                 status,

@@ -110,6 +110,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
         crate::directory::seed::service_id("severn-vale-bereavement-cafe-stroud"),
     ];
     let today = Utc::now().date_naive();
+    let rules = super::Thresholds::default();
     let mut n = 0usize;
     for (final_status, count) in PATHS {
         for _ in 0..count {
@@ -183,7 +184,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                             step(conn, owner, "contacting", None, None, None)?;
                             let failures = if final_status == "unable_to_contact" { 3 } else { 1 + i % 2 };
                             for _ in 0..failures {
-                                work::add_attempt(conn, owner, &id, &attempt("no_answer"), None)?;
+                                work::add_attempt(conn, owner, &id, &attempt("no_answer"), &rules, None)?;
                             }
                             if final_status == "unable_to_contact" {
                                 step(
@@ -196,7 +197,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                 )?;
                             }
                         } else {
-                            work::add_attempt(conn, owner, &id, &attempt("reached"), None)?;
+                            work::add_attempt(conn, owner, &id, &attempt("reached"), &rules, None)?;
                             if final_status == "declined" {
                                 step(
                                     conn,
@@ -237,6 +238,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                     &NewNote {
                                         body: "First conversation held at the surgery; keen to try a group.".into(),
                                     },
+                                    &rules,
                                     None,
                                 )?;
                                 let service =

@@ -51,6 +51,7 @@ pub fn message(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &str,
+    rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<MessageBack, AppError> {
     let row = load_visible(conn, user, id)?;
@@ -58,7 +59,7 @@ pub fn message(
     if !status.is_terminal() || status == ReferralStatus::EnteredInError {
         return Err(AppError::not_found("the message back is written when the referral closes"));
     }
-    let view = build(conn, user, &row)?;
+    let view = build(conn, user, &row, rules)?;
     let mut codes = vec![REFERRAL_TO_SOCIAL_PRESCRIBING];
     if status == ReferralStatus::Declined {
         codes.push(SOCIAL_PRESCRIBING_DECLINED);

@@ -14,9 +14,6 @@ use crate::db::schema::{organizations, referral_events, referral_reasons, referr
 use crate::db::DbConnection;
 use crate::error::AppError;
 
-/// Working days from referral to first contact before a referral needs attention.
-pub const FIRST_CONTACT_TARGET_DAYS: i64 = 5;
-
 /// One move in the history.
 #[derive(Debug, Clone, Serialize, Queryable)]
 pub struct TimelineEntry {
@@ -128,7 +125,12 @@ pub fn timeline(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<TimelineEn
 }
 
 /// Builds the view a caller may see (the row already checked as visible to them).
-pub fn build(conn: &mut DbConnection, user: &CurrentUser, row: &ReferralRow) -> Result<ReferralView, AppError> {
+pub fn build(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    row: &ReferralRow,
+    rules: &super::Thresholds,
+) -> Result<ReferralView, AppError> {
     let clinical_allowed =
         allows(user, Action::ViewClinicalText { practice_id: &row.practice_id, service_id: &row.service_id });
     let works = allows(user, Action::WorkReferral { service_id: &row.service_id });
@@ -161,9 +163,9 @@ pub fn build(conn: &mut DbConnection, user: &CurrentUser, row: &ReferralRow) -> 
         }),
         consent_share: row.consent_share,
         timeline: timeline(conn, &row.id)?,
-        work: if works { Some(work::load(conn, &row.id)?) } else { None },
+        work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
         measures: work::measures(conn, &row.id)?,
-        connections: super::connections::for_referral(conn, &row.id)?,
+        connections: super::connections::for_referral(conn, &row.id, rules)?,
         allowed_moves,
         first_contact_at: row.first_contact_at,
         review_date: row.review_date,
@@ -172,9 +174,15 @@ pub fn build(conn: &mut DbConnection, user: &CurrentUser, row: &ReferralRow) -> 
 }
 
 /// One referral, audited as read.
-pub fn get(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<&str>) -> Result<ReferralView, AppError> {
+pub fn get(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    rules: &super::Thresholds,
+    ip: Option<&str>,
+) -> Result<ReferralView, AppError> {
     let row = load_visible(conn, user, id)?;
-    let view = build(conn, user, &row)?;
+    let view = build(conn, user, &row, rules)?;
     audit::record(conn, &Event::by(user, "referral.read", ip).on("referral", id))?;
     Ok(view)
 }
@@ -239,13 +247,13 @@ pub fn add_working_days(start: NaiveDateTime, days: i64) -> NaiveDateTime {
 }
 
 /// Why a referral needs attention now, if it does.
-pub fn attention(row: &ReferralRow, now: NaiveDateTime) -> Option<String> {
+pub fn attention(row: &ReferralRow, now: NaiveDateTime, rules: &super::Thresholds) -> Option<String> {
     match row.status.as_str() {
         "received" => Some("not yet accepted".into()),
         "accepted" | "contacting"
-            if row.first_contact_at.is_none() && add_working_days(row.created_at, FIRST_CONTACT_TARGET_DAYS) < now =>
+            if row.first_contact_at.is_none() && add_working_days(row.created_at, rules.first_contact_days) < now =>
         {
-            Some(format!("no first contact within {FIRST_CONTACT_TARGET_DAYS} working days"))
+            Some(format!("no first contact within {} working days", rules.first_contact_days))
         }
         "in_progress" | "on_hold" if row.review_date.is_some_and(|d| d <= now.date()) => Some("review due".into()),
         _ => None,
@@ -258,6 +266,7 @@ pub fn list(
     conn: &mut DbConnection,
     user: &CurrentUser,
     filter: &ListFilter,
+    rules: &super::Thresholds,
 ) -> Result<Vec<ReferralSummary>, AppError> {
     let mut query =
         referrals::table.select(ReferralRow::as_select()).filter(referrals::status.ne("entered_in_error")).into_boxed();
@@ -305,7 +314,7 @@ pub fn list(
             created_at: row.created_at,
             first_contact_at: row.first_contact_at,
             review_date: row.review_date,
-            attention: attention(row, now),
+            attention: attention(row, now, rules),
         })
         .filter(|s| !filter.needs_attention || s.attention.is_some())
         .collect())

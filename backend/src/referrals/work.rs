@@ -14,9 +14,6 @@ use crate::directory::search::FieldErrors;
 use crate::domain::measures::{Ons4, Swemwbs};
 use crate::error::AppError;
 
-/// Failed contact attempts after which "unable to contact" is offered.
-pub const FAILED_ATTEMPTS_BEFORE_UNABLE: usize = 3;
-
 /// A contact attempt.
 #[derive(Debug, Clone, Serialize, Queryable)]
 pub struct AttemptView {
@@ -74,7 +71,7 @@ pub struct WorkView {
 }
 
 /// Loads the work on a referral.
-pub fn load(conn: &mut DbConnection, id: &str) -> QueryResult<WorkView> {
+pub fn load(conn: &mut DbConnection, id: &str, rules: &super::Thresholds) -> QueryResult<WorkView> {
     let attempts: Vec<AttemptView> = contact_attempts::table
         .filter(contact_attempts::referral_id.eq(id))
         .order(contact_attempts::at)
@@ -89,7 +86,7 @@ pub fn load(conn: &mut DbConnection, id: &str) -> QueryResult<WorkView> {
         .select((referral_notes::at, users::name, referral_notes::body))
         .load(conn)?;
     Ok(WorkView {
-        offer_unable_to_contact: !reached && failed >= FAILED_ATTEMPTS_BEFORE_UNABLE,
+        offer_unable_to_contact: !reached && failed >= rules.contact_attempts,
         failed_attempts: failed,
         contact_attempts: attempts,
         notes,
@@ -132,6 +129,7 @@ pub fn add_attempt(
     user: &CurrentUser,
     id: &str,
     new: &NewAttempt,
+    rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<WorkView, AppError> {
     let row = load_workable(conn, user, id)?;
@@ -168,7 +166,7 @@ pub fn add_attempt(
         audit::record(conn, &Event::by(user, "referral.contact_attempt", ip).on("referral", id).detail(&new.outcome))?;
         Ok(())
     })?;
-    Ok(load(conn, id)?)
+    Ok(load(conn, id, rules)?)
 }
 
 /// A note to add.
@@ -185,6 +183,7 @@ pub fn add_note(
     user: &CurrentUser,
     id: &str,
     new: &NewNote,
+    rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<WorkView, AppError> {
     load_workable(conn, user, id)?;
@@ -204,7 +203,7 @@ pub fn add_note(
         audit::record(conn, &Event::by(user, "referral.note", ip).on("referral", id))?;
         Ok(())
     })?;
-    Ok(load(conn, id)?)
+    Ok(load(conn, id, rules)?)
 }
 
 /// A measure to record.

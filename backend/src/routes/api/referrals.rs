@@ -36,15 +36,10 @@ pub async fn create_referral(
     Ok(no_store(HttpResponse::Created().json(json!({ "id": id, "status": "received" }))))
 }
 
-/// `GET /api/v1/referrals`: filters `status`, `owner` (a user id or `none`), `practice`,
-/// `reason`, `urgency`, `view=needs_attention`.
-pub async fn list_referrals(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+/// Reads the list filters from a query string, checking each.
+pub fn list_filter(req: &HttpRequest) -> Result<ListFilter, AppError> {
     let mut filter = ListFilter::default();
-    for (key, value) in query_pairs(&req) {
+    for (key, value) in query_pairs(req) {
         let value = value.trim().to_string();
         if value.is_empty() {
             continue;
@@ -52,7 +47,7 @@ pub async fn list_referrals(
         match key.as_str() {
             "status" => {
                 if crate::domain::ReferralStatus::parse(&value).is_none() {
-                    return Err(AppError::invalid("status", "not a referral status").into());
+                    return Err(AppError::invalid("status", "not a referral status"));
                 }
                 filter.status = Some(value)
             }
@@ -61,16 +56,28 @@ pub async fn list_referrals(
             "reason" => filter.reason = Some(value),
             "urgency" => {
                 if !matches!(value.as_str(), "routine" | "soon" | "urgent") {
-                    return Err(AppError::invalid("urgency", "must be routine, soon or urgent").into());
+                    return Err(AppError::invalid("urgency", "must be routine, soon or urgent"));
                 }
                 filter.urgency = Some(value)
             }
             "view" if value == "needs_attention" => filter.needs_attention = true,
-            "view" => return Err(AppError::invalid("view", "must be needs_attention").into()),
+            "view" => return Err(AppError::invalid("view", "must be needs_attention")),
             _ => {}
         }
     }
-    let list = with_conn(&state, move |conn, _| view::list(conn, &user, &filter)).await?;
+    Ok(filter)
+}
+
+/// `GET /api/v1/referrals`: filters `status`, `owner` (a user id or `none`), `practice`,
+/// `reason`, `urgency`, `view=needs_attention`.
+pub async fn list_referrals(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = list_filter(&req)?;
+    let list =
+        with_conn(&state, move |conn, state| view::list(conn, &user, &filter, &state.settings.thresholds())).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "total": list.len(), "referrals": list }))))
 }
 
@@ -83,7 +90,9 @@ pub async fn get_referral(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
     let ip = client_ip(&req);
-    let found = with_conn(&state, move |conn, _| view::get(conn, &user, &id, ip.as_deref())).await?;
+    let found =
+        with_conn(&state, move |conn, state| view::get(conn, &user, &id, &state.settings.thresholds(), ip.as_deref()))
+            .await?;
     Ok(no_store(HttpResponse::Ok().json(found)))
 }
 
@@ -113,7 +122,10 @@ pub async fn add_note(
     let id = parse_record_id(&path.into_inner(), "referral")?;
     let ip = client_ip(&req);
     let body = body.into_inner();
-    let work = with_conn(&state, move |conn, _| work::add_note(conn, &user, &id, &body, ip.as_deref())).await?;
+    let work = with_conn(&state, move |conn, state| {
+        work::add_note(conn, &user, &id, &body, &state.settings.thresholds(), ip.as_deref())
+    })
+    .await?;
     Ok(no_store(HttpResponse::Created().json(work)))
 }
 
@@ -128,7 +140,10 @@ pub async fn add_contact_attempt(
     let id = parse_record_id(&path.into_inner(), "referral")?;
     let ip = client_ip(&req);
     let body = body.into_inner();
-    let work = with_conn(&state, move |conn, _| work::add_attempt(conn, &user, &id, &body, ip.as_deref())).await?;
+    let work = with_conn(&state, move |conn, state| {
+        work::add_attempt(conn, &user, &id, &body, &state.settings.thresholds(), ip.as_deref())
+    })
+    .await?;
     Ok(no_store(HttpResponse::Created().json(work)))
 }
 
@@ -186,7 +201,10 @@ pub async fn message_back(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
     let ip = client_ip(&req);
-    let message = with_conn(&state, move |conn, _| message::message(conn, &user, &id, ip.as_deref())).await?;
+    let message = with_conn(&state, move |conn, state| {
+        message::message(conn, &user, &id, &state.settings.thresholds(), ip.as_deref())
+    })
+    .await?;
     Ok(no_store(HttpResponse::Ok().json(message)))
 }
 
@@ -208,7 +226,9 @@ pub async fn transition_connection(
 
 /// `GET /api/v1/introductions`: for group editors.
 pub async fn list_introductions(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let list = with_conn(&state, move |conn, _| connections::introductions(conn, &user)).await?;
+    let list =
+        with_conn(&state, move |conn, state| connections::introductions(conn, &user, &state.settings.thresholds()))
+            .await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "introductions": list }))))
 }
 

@@ -12,7 +12,7 @@ use crate::error::{AppError, PageError};
 use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
 use crate::referrals::create::{self, NewReferral};
 use crate::referrals::transitions::{self, Transition};
-use crate::referrals::view::{self, ListFilter};
+use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
 use crate::routes::pages::html;
@@ -72,10 +72,11 @@ pub async fn list_page(
     PageUser(user): PageUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let needs_attention = query_pairs(&req).iter().any(|(k, v)| k == "view" && v == "needs_attention");
+    let filter = crate::routes::api::referrals::list_filter(&req)?;
+    let needs_attention = filter.needs_attention;
     let who = user.clone();
-    let filter = ListFilter { needs_attention, ..Default::default() };
-    let referrals = with_conn(&state, move |conn, _| view::list(conn, &who, &filter)).await?;
+    let referrals =
+        with_conn(&state, move |conn, state| view::list(conn, &who, &filter, &state.settings.thresholds())).await?;
     let (csrf, _) = csrf_token(&req, state.settings.tls());
     let page = ListPage {
         title: if user.role == Role::Referrer { "Your practice's referrals" } else { "Caseload" },
@@ -216,7 +217,7 @@ pub async fn referral_page(
     let who = user.clone();
     let q = search_q.clone();
     let (referral, search, message) = with_conn(&state, move |conn, state| {
-        let referral = view::get(conn, &who, &id, ip.as_deref())?;
+        let referral = view::get(conn, &who, &id, &state.settings.thresholds(), ip.as_deref())?;
         let works = crate::accounts::policy::allows(
             &who,
             crate::accounts::policy::Action::WorkReferral { service_id: &referral_service(conn, &id)? },
@@ -232,7 +233,7 @@ pub async fn referral_page(
             )?),
             _ => None,
         };
-        let message = message::message(conn, &who, &id, ip.as_deref()).ok();
+        let message = message::message(conn, &who, &id, &state.settings.thresholds(), ip.as_deref()).ok();
         Ok((referral, search, message))
     })
     .await?;
@@ -288,7 +289,7 @@ async fn referral_action(
     let pairs = form_pairs(&req, &body)?;
     let ip = client_ip(&req);
     let rid = id.clone();
-    let result = with_conn(&state, move |conn, _| {
+    let result = with_conn(&state, move |conn, state| {
         let outcome = match action {
             FormAction::Transition => {
                 let version = field(&pairs, "version").parse().map_err(|_| AppError::invalid("version", "missing"))?;
@@ -307,9 +308,15 @@ async fn referral_action(
                 )
                 .map(|_| ())
             }
-            FormAction::Note => {
-                work::add_note(conn, &user, &rid, &NewNote { body: field(&pairs, "body") }, ip.as_deref()).map(|_| ())
-            }
+            FormAction::Note => work::add_note(
+                conn,
+                &user,
+                &rid,
+                &NewNote { body: field(&pairs, "body") },
+                &state.settings.thresholds(),
+                ip.as_deref(),
+            )
+            .map(|_| ()),
             FormAction::Attempt => work::add_attempt(
                 conn,
                 &user,
@@ -319,6 +326,7 @@ async fn referral_action(
                     outcome: field(&pairs, "outcome"),
                     note: optional(&pairs, "note"),
                 },
+                &state.settings.thresholds(),
                 ip.as_deref(),
             )
             .map(|_| ()),
@@ -484,7 +492,9 @@ pub async fn introductions_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let introductions = with_conn(&state, move |conn, _| connections::introductions(conn, &who)).await?;
+    let introductions =
+        with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
+            .await?;
     let (csrf, _) = csrf_token(&req, state.settings.tls());
     let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
