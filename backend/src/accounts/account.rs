@@ -130,3 +130,12 @@ pub fn disable_totp(
         Ok(())
     })
 }
+
+/// Signs out everywhere: every token issued so far stops working.
+pub fn sign_out(conn: &mut DbConnection, user: &CurrentUser, ip: Option<&str>) -> Result<(), AppError> {
+    db::write(conn, |conn| -> Result<(), AppError> {
+        users::revoke_tokens(conn, &user.id)?;
+        audit::record(conn, &Event::by(user, "sign_out", ip).on("user", &user.id))?;
+        Ok(())
+    })
+}

@@ -75,6 +75,25 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Option<(CurrentUser, Clai
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
 
+/// Who must be asking: anyone signed in, or an administrator (asked of the policy before the
+/// body is read, so a non-admin learns nothing from validation errors).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    SignedIn,
+    Admin,
+}
+
+async fn require(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
+    match authenticate(&req).await? {
+        Some((user, _)) if need == Need::SignedIn => Ok(user),
+        Some((user, _)) if crate::accounts::policy::allows(&user, crate::accounts::policy::Action::Administer) => {
+            Ok(user)
+        }
+        Some(_) => Err(AppError::Forbidden("this is for administrators".into())),
+        None => Err(AppError::SignInRequired("no token or session".into())),
+    }
+}
+
 /// A signed-in person on an API route (401 JSON otherwise).
 pub struct ApiUser(pub CurrentUser);
 
@@ -84,12 +103,7 @@ impl FromRequest for ApiUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            match authenticate(&req).await? {
-                Some((user, _)) => Ok(ApiUser(user)),
-                None => Err(AppError::SignInRequired("no token".into()).into()),
-            }
-        })
+        Box::pin(async move { require(req, Need::SignedIn).await.map(ApiUser).map_err(ApiError) })
     }
 }
 
@@ -102,12 +116,7 @@ impl FromRequest for PageUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            match authenticate(&req).await? {
-                Some((user, _)) => Ok(PageUser(user)),
-                None => Err(AppError::SignInRequired("no session".into()).into()),
-            }
-        })
+        Box::pin(async move { require(req, Need::SignedIn).await.map(PageUser).map_err(PageError) })
     }
 }
 
@@ -179,17 +188,7 @@ impl FromRequest for ApiAdmin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            match authenticate(&req).await? {
-                Some((user, _))
-                    if crate::accounts::policy::allows(&user, crate::accounts::policy::Action::Administer) =>
-                {
-                    Ok(ApiAdmin(user))
-                }
-                Some(_) => Err(AppError::Forbidden("administrators only".into()).into()),
-                None => Err(AppError::SignInRequired("no token".into()).into()),
-            }
-        })
+        Box::pin(async move { require(req, Need::Admin).await.map(ApiAdmin).map_err(ApiError) })
     }
 }
 
@@ -202,16 +201,6 @@ impl FromRequest for PageAdmin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            match authenticate(&req).await? {
-                Some((user, _))
-                    if crate::accounts::policy::allows(&user, crate::accounts::policy::Action::Administer) =>
-                {
-                    Ok(PageAdmin(user))
-                }
-                Some(_) => Err(AppError::Forbidden("this page is for administrators".into()).into()),
-                None => Err(AppError::SignInRequired("no session".into()).into()),
-            }
-        })
+        Box::pin(async move { require(req, Need::Admin).await.map(PageAdmin).map_err(PageError) })
     }
 }

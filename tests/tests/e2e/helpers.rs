@@ -194,20 +194,7 @@ fn agent() -> ureq::Agent {
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("request failed: {e}"),
-    };
-    let status = response.status();
-    let content_type = response.content_type().to_string();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_string())))
-        .collect();
-    let body = response.into_string().unwrap_or_default();
-    Answer { status, body, content_type, headers }
+    answer_all_headers(result)
 }
 
 /// The password of every demo account.

@@ -4,9 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::audit::{self, Event};
 use crate::accounts::sign_in::{self, Credentials, SignInError};
-use crate::accounts::users;
 use crate::error::{ApiError, AppError};
 use crate::routes::session::{authenticate, client_ip, ApiUser};
 use crate::routes::with_conn;
@@ -66,14 +64,7 @@ pub async fn logout(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
-    with_conn(&state, move |conn, _| {
-        crate::db::write(conn, |conn| -> Result<(), AppError> {
-            users::revoke_tokens(conn, &user.id)?;
-            audit::record(conn, &Event::by(&user, "sign_out", ip.as_deref()).on("user", &user.id))?;
-            Ok(())
-        })
-    })
-    .await?;
+    with_conn(&state, move |conn, _| crate::accounts::account::sign_out(conn, &user, ip.as_deref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

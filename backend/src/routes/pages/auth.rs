@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::account;
-use crate::accounts::audit::{self, Event};
 use crate::accounts::demo::DEMO_PASSWORD;
 use crate::accounts::links::{self, Purpose};
 use crate::accounts::sign_in::{self, Credentials, SignInError};
@@ -138,14 +137,7 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
     let ip = client_ip(&req);
-    with_conn(&state, move |conn, _| {
-        crate::db::write(conn, |conn| -> Result<(), AppError> {
-            users::revoke_tokens(conn, &user.id)?;
-            audit::record(conn, &Event::by(&user, "sign_out", ip.as_deref()).on("user", &user.id))?;
-            Ok(())
-        })
-    })
-    .await?;
+    with_conn(&state, move |conn, _| crate::accounts::account::sign_out(conn, &user, ip.as_deref())).await?;
     let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish();
     response
         .add_cookie(&cleared_session_cookie(state.settings.tls()))
