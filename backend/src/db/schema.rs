@@ -362,6 +362,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_versions (id) {
+        id -> BigInt,
+        service_id -> Text,
+        version -> Integer,
+        at -> Timestamp,
+        actor_id -> Text,
+        kind -> Text,
+        changes -> Text,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
@@ -404,4 +416,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     connection_events,
     referral_searches,
+    service_versions,
 );

@@ -38,6 +38,11 @@ macro_rules! spec {
 pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/services" "anyone" => api::services::search_services),
     spec!(get "/services/{id}" "anyone" => api::services::get_service),
+    spec!(patch "/services/{id}" "its group's editors, admin" => api::listings::edit_listing),
+    spec!(post "/services/{id}/verify" "its group's editors, admin" => api::listings::verify_listing),
+    spec!(get "/services/{id}/history" "its group's editors, admin" => api::listings::listing_history),
+    spec!(get "/my/listings" "group editor, admin" => api::listings::my_listings),
+    spec!(get "/admin/reminders.csv" "admin" => api::listings::reminders),
     spec!(get "/taxonomy" "anyone" => api::taxonomy::get_taxonomy),
     spec!(get "/geocode" "anyone" => api::geocode::geocode),
     spec!(post "/auth/login" "anyone" => api::auth::login),

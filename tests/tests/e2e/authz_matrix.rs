@@ -38,6 +38,10 @@ enum Access {
     ReferralWorkPage,
     /// Read what only the practice and the service may (the plan, clinical text).
     ClinicalRead,
+    /// Edit a listing: its group's editors and admins; hidden from everyone else.
+    ListingEdit,
+    /// A group's listings: group editors and admins.
+    ListingsMine,
     /// Move a connection: its referral's link workers (the group only once introduced).
     ConnectionMove,
     /// Group editors only.
@@ -51,6 +55,11 @@ type Row = (&'static str, &'static str, Access, &'static str, &'static str);
 const API: &[Row] = &[
     ("get", "/services", Access::Anyone, "/services?q=garden", ""),
     ("get", "/services/{id}", Access::Anyone, "/services/{listing}", ""),
+    ("patch", "/services/{id}", Access::ListingEdit, "/services/{listing}", "{\"version\": 999, \"capacity\": \"waitlist\"}"),
+    ("post", "/services/{id}/verify", Access::ListingEdit, "/services/{listing}/verify", ""),
+    ("get", "/services/{id}/history", Access::ListingEdit, "/services/{listing}/history", ""),
+    ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
+    ("get", "/admin/reminders.csv", Access::Admin, "/admin/reminders.csv", ""),
     ("get", "/taxonomy", Access::Anyone, "/taxonomy", ""),
     ("get", "/geocode", Access::Anyone, "/geocode?q=GL5+1HE", ""),
     ("post", "/auth/login", Access::Anyone, "/auth/login", "{\"email\": \"nobody@example.org\"}"),
@@ -214,6 +223,10 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::ReferralWork => Expect::NotFound,
         // The group editor's cell runs after the link workers introduced the connection, so by
         // then the group sees it (and is refused the move to "introduced" with a 409).
+        Access::ListingEdit if caller == "admin" || (own && caller == "group_editor") => Expect::Allowed,
+        Access::ListingEdit => Expect::NotFound,
+        Access::ListingsMine if matches!(caller, "group_editor" | "admin") => Expect::Allowed,
+        Access::ListingsMine => Expect::Forbidden,
         Access::ClinicalRead if own && (caller == "referrer" || worker) => Expect::Allowed,
         Access::ClinicalRead => Expect::NotFound,
         Access::ReferralWorkPage if caller == "admin" || (own && (caller == "referrer" || worker)) => Expect::Visible,
@@ -507,8 +520,10 @@ fn every_route_every_caller() {
         for (method, route, access, sample, body) in rows {
             // Routes that name a record run for a record of the caller's own organisation
             // (for the group editor and the admin) and for another organisation's.
-            let ownerships: &[&str] =
-                if sample.contains("{victim}") || sample.contains("{listing}") { &["own", "other"] } else { &["own"] };
+            let names_record = ["{victim}", "{listing}", "{referral}", "{closed_referral}", "{connection}"]
+                .iter()
+                .any(|r| sample.contains(r));
+            let ownerships: &[&str] = if names_record { &["own", "other"] } else { &["own"] };
             for ownership in ownerships {
                 for (caller, email) in CALLERS {
                     let token = fixture.token(&app, caller, *email);

@@ -10,6 +10,7 @@ mod directory_api;
 mod directory_pages;
 mod geocoding;
 mod index_sync;
+mod listings;
 mod migrations;
 mod operations;
 mod referrals;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod geocode;
+pub mod listings;
 pub mod referrals;
 pub mod services;
 pub mod taxonomy;

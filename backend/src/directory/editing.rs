@@ -1,0 +1,448 @@
+//! Community groups keep their listings true: edits (versioned, with what changed, refused when
+//! stale and shown what the other person changed), the one-click "still accurate", the history,
+//! and the lists of listings that need review. Every change goes to the search outbox in its
+//! transaction, so search reflects it within a second.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::listing::{freshness, Freshness, ServiceRow, NEEDS_REVIEW_AFTER_DAYS};
+use super::outbox;
+use super::search::FieldErrors;
+use crate::accounts::audit::{self, Event};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{CurrentUser, Role};
+use crate::db::schema::{organizations, service_versions, services, users};
+use crate::db::{self, DbConnection};
+use crate::error::AppError;
+
+/// Longest description accepted.
+pub const MAX_DESCRIPTION: usize = 20_000;
+
+/// The fields an editor may change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListingEdit {
+    /// The version the editor read.
+    pub version: i32,
+    /// Name.
+    pub name: Option<String>,
+    /// One sentence.
+    pub summary: Option<String>,
+    /// In full.
+    pub description: Option<String>,
+    /// `active`, `inactive` or `temporarily closed`.
+    pub status: Option<String>,
+    /// `accepting`, `waitlist`, `full`, `paused`.
+    pub capacity: Option<String>,
+    /// Web page (http or https only).
+    pub url: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Who can go.
+    pub eligibility_description: Option<String>,
+    /// Words about cost.
+    pub fees_description: Option<String>,
+    /// Youngest age.
+    pub minimum_age: Option<i32>,
+    /// Oldest age.
+    pub maximum_age: Option<i32>,
+}
+
+/// Loads a listing the caller may edit (404 otherwise: its editors are not public knowledge).
+fn load_editable(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Result<ServiceRow, AppError> {
+    let row: Option<ServiceRow> = services::table.find(id).select(ServiceRow::as_select()).first(conn).optional()?;
+    match row {
+        Some(row) if allows(user, Action::EditListings { organisation_id: &row.organization_id }) => Ok(row),
+        _ => Err(AppError::not_found("no listing with that id that you can edit")),
+    }
+}
+
+/// Whether a web address is safe to link to: http or https only (never `javascript:` or `data:`).
+pub fn safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && lower.len() > 10
+        && !lower.contains(char::is_whitespace)
+}
+
+fn check_text(errors: &mut FieldErrors, name: &str, value: &Option<String>, required: bool, max: usize) {
+    if let Some(v) = value {
+        let trimmed = v.trim();
+        if required && trimmed.is_empty() {
+            errors.insert(name.into(), "this cannot be empty".into());
+        } else if trimmed.chars().count() > max {
+            errors.insert(name.into(), format!("at most {max} characters"));
+        }
+    }
+}
+
+/// Applies an edit; answers the new version.
+pub fn edit(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    e: &ListingEdit,
+    ip: Option<&str>,
+) -> Result<i32, AppError> {
+    let row = load_editable(conn, user, id)?;
+    let mut errors = FieldErrors::new();
+    check_text(&mut errors, "name", &e.name, true, 200);
+    check_text(&mut errors, "summary", &e.summary, false, 500);
+    check_text(&mut errors, "description", &e.description, false, MAX_DESCRIPTION);
+    check_text(&mut errors, "eligibility_description", &e.eligibility_description, false, 2000);
+    check_text(&mut errors, "fees_description", &e.fees_description, false, 500);
+    if e.status.as_deref().is_some_and(|s| !matches!(s, "active" | "inactive" | "temporarily closed")) {
+        errors.insert("status".into(), "must be active, inactive or temporarily closed".into());
+    }
+    if e.capacity.as_deref().is_some_and(|c| !matches!(c, "accepting" | "waitlist" | "full" | "paused")) {
+        errors.insert("capacity".into(), "must be accepting, waitlist, full or paused".into());
+    }
+    if e.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
+        errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
+    }
+    if e.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !crate::accounts::users::valid_email(m)) {
+        errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
+    }
+    if e.phone.as_deref().is_some_and(|p| {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        !p.trim().is_empty()
+            && (!(10..=13).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+    }) {
+        errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
+    }
+    let (min, max) = (e.minimum_age.or(row.minimum_age), e.maximum_age.or(row.maximum_age));
+    for (name, age) in [("minimum_age", e.minimum_age), ("maximum_age", e.maximum_age)] {
+        if age.is_some_and(|a| !(0..=120).contains(&a)) {
+            errors.insert(name.into(), "must be between 0 and 120".into());
+        }
+    }
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            errors.insert("maximum_age".into(), "must not be below the minimum age".into());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    if e.version != row.version {
+        return Err(stale(conn, id, row.version, e.version)?);
+    }
+
+    // What changes, before and after.
+    let mut changes = serde_json::Map::new();
+    let mut note = |field: &str, before: Value, after: Value| {
+        if before != after {
+            changes.insert(field.into(), json!([before, after]));
+        }
+    };
+    let clean = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_string);
+    let blank_to_none = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let name = clean(&e.name).unwrap_or(row.name.clone());
+    let summary = clean(&e.summary).unwrap_or(row.summary.clone());
+    let description = clean(&e.description).unwrap_or(row.description.clone());
+    let status = e.status.clone().unwrap_or(row.status.clone());
+    let capacity = e.capacity.clone().unwrap_or(row.capacity.clone());
+    let url = if e.url.is_some() { blank_to_none(clean(&e.url)) } else { row.url.clone() };
+    let email = if e.email.is_some() { blank_to_none(clean(&e.email)) } else { row.email.clone() };
+    let phone = if e.phone.is_some() { blank_to_none(clean(&e.phone)) } else { row.phone.clone() };
+    let eligibility = if e.eligibility_description.is_some() {
+        blank_to_none(clean(&e.eligibility_description))
+    } else {
+        row.eligibility_description.clone()
+    };
+    let fees = if e.fees_description.is_some() {
+        blank_to_none(clean(&e.fees_description))
+    } else {
+        row.fees_description.clone()
+    };
+    note("name", json!(row.name), json!(name));
+    note("summary", json!(row.summary), json!(summary));
+    note("description", json!(row.description), json!(description));
+    note("status", json!(row.status), json!(status));
+    note("capacity", json!(row.capacity), json!(capacity));
+    note("url", json!(row.url), json!(url));
+    note("email", json!(row.email), json!(email));
+    note("phone", json!(row.phone), json!(phone));
+    note("eligibility_description", json!(row.eligibility_description), json!(eligibility));
+    note("fees_description", json!(row.fees_description), json!(fees));
+    note("minimum_age", json!(row.minimum_age), json!(min));
+    note("maximum_age", json!(row.maximum_age), json!(max));
+    if changes.is_empty() {
+        return Ok(row.version);
+    }
+    let now = Utc::now().naive_utc();
+    let next = row.version + 1;
+    let fields: Vec<String> = changes.keys().cloned().collect();
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        let updated =
+            diesel::update(services::table.filter(services::id.eq(id)).filter(services::version.eq(row.version)))
+                .set((
+                    services::name.eq(&name),
+                    services::summary.eq(&summary),
+                    services::description.eq(&description),
+                    services::status.eq(&status),
+                    services::capacity.eq(&capacity),
+                    services::url.eq(&url),
+                    services::email.eq(&email),
+                    services::phone.eq(&phone),
+                    services::eligibility_description.eq(&eligibility),
+                    services::fees_description.eq(&fees),
+                    services::minimum_age.eq(min),
+                    services::maximum_age.eq(max),
+                    services::version.eq(next),
+                    services::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(AppError::Conflict {
+                message: "someone else saved this listing at the same moment; reload it".into(),
+                allowed: Vec::new(),
+            });
+        }
+        record_version(conn, id, next, now, user, "edit", &Value::Object(changes.clone()))?;
+        outbox::enqueue(conn, id)?;
+        audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail(&fields.join(",")))?;
+        Ok(next)
+    })
+}
+
+fn record_version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i32,
+    at: NaiveDateTime,
+    user: &CurrentUser,
+    kind: &str,
+    changes: &Value,
+) -> QueryResult<()> {
+    diesel::insert_into(service_versions::table)
+        .values((
+            service_versions::service_id.eq(id),
+            service_versions::version.eq(version),
+            service_versions::at.eq(at),
+            service_versions::actor_id.eq(&user.id),
+            service_versions::kind.eq(kind),
+            service_versions::changes.eq(changes.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The answer to a stale edit: 409 with what changed since the version the editor read.
+fn stale(conn: &mut DbConnection, id: &str, current: i32, read: i32) -> Result<AppError, AppError> {
+    let since: Vec<(i32, String, String)> = service_versions::table
+        .inner_join(users::table.on(users::id.eq(service_versions::actor_id)))
+        .filter(service_versions::service_id.eq(id))
+        .filter(service_versions::version.gt(read))
+        .order(service_versions::version)
+        .select((service_versions::version, users::name, service_versions::changes))
+        .load(conn)?;
+    let mut what: Vec<String> = Vec::new();
+    for (_, who, changes) in &since {
+        let fields: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(changes)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        what.push(format!("{who} changed {}", if fields.is_empty() { "it".to_string() } else { fields.join(", ") }));
+    }
+    Ok(AppError::Conflict {
+        message: format!(
+            "this listing changed since you opened it (now version {current}): {}. Reload it to see their changes; nothing was overwritten.",
+            if what.is_empty() { "another edit".into() } else { what.join("; ") }
+        ),
+        allowed: Vec::new(),
+    })
+}
+
+/// "Still accurate": sets last verified to now (a change for search ranking too).
+pub fn verify(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<&str>) -> Result<i32, AppError> {
+    let row = load_editable(conn, user, id)?;
+    let now = Utc::now().naive_utc();
+    let next = row.version + 1;
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        diesel::update(services::table.find(id))
+            .set((services::last_verified.eq(now), services::version.eq(next), services::updated_at.eq(now)))
+            .execute(conn)?;
+        record_version(conn, id, next, now, user, "verify", &json!({"last_verified": [row.last_verified, now]}))?;
+        outbox::enqueue(conn, id)?;
+        audit::record(conn, &Event::by(user, "listing.verify", ip).on("service", id))?;
+        Ok(next)
+    })
+}
+
+/// One version in a listing's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    /// Version number.
+    pub version: i32,
+    /// When.
+    pub at: NaiveDateTime,
+    /// Who, by name.
+    pub by: String,
+    /// `edit`, `verify` or `revert`.
+    pub kind: String,
+    /// Field to [before, after].
+    pub changes: Value,
+}
+
+/// The history of a listing, newest first (its editors and admins).
+pub fn history(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Result<Vec<VersionView>, AppError> {
+    load_editable(conn, user, id)?;
+    let rows: Vec<(i32, NaiveDateTime, String, String, String)> = service_versions::table
+        .inner_join(users::table.on(users::id.eq(service_versions::actor_id)))
+        .filter(service_versions::service_id.eq(id))
+        .order(service_versions::version.desc())
+        .select((
+            service_versions::version,
+            service_versions::at,
+            users::name,
+            service_versions::kind,
+            service_versions::changes,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, at, by, kind, changes)| VersionView {
+            version,
+            at,
+            by,
+            kind,
+            changes: serde_json::from_str(&changes).unwrap_or(Value::Null),
+        })
+        .collect())
+}
+
+/// A listing in an editor's or admin's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListingSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Organisation.
+    pub organisation: String,
+    /// Status.
+    pub status: String,
+    /// Capacity.
+    pub capacity: String,
+    /// Last verified.
+    pub last_verified: NaiveDateTime,
+    /// Fresh, needs review, stale.
+    pub freshness: Freshness,
+    /// Version, for editing.
+    pub version: i32,
+}
+
+/// Listings of the editor's organisation (or, for admins, those needing review: unverified for
+/// six months), oldest-verified first.
+pub fn my_listings(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    needs_review_only: bool,
+) -> Result<Vec<ListingSummary>, AppError> {
+    let mut query = services::table
+        .inner_join(organizations::table)
+        .select((
+            services::id,
+            services::name,
+            organizations::name,
+            services::status,
+            services::capacity,
+            services::last_verified,
+            services::version,
+            services::organization_id,
+        ))
+        .into_boxed();
+    match user.role {
+        Role::GroupEditor => query = query.filter(services::organization_id.eq(user.organisation_id.clone())),
+        Role::Admin => {}
+        _ => return Err(AppError::Forbidden("listings are kept by community groups and the directory team".into())),
+    }
+    let now = Utc::now().naive_utc();
+    if needs_review_only {
+        query = query.filter(services::last_verified.lt(now - chrono::Duration::days(NEEDS_REVIEW_AFTER_DAYS)));
+    }
+    let rows: Vec<(String, String, String, String, String, NaiveDateTime, i32, String)> =
+        query.order(services::last_verified).limit(2000).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, organisation, status, capacity, last_verified, version, _)| ListingSummary {
+            freshness: freshness(now, last_verified),
+            id,
+            name,
+            organisation,
+            status,
+            capacity,
+            last_verified,
+            version,
+        })
+        .collect())
+}
+
+fn csv_field(text: &str) -> String {
+    // Quote every field; a leading = + - @ would be a formula in a spreadsheet.
+    let safe = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    format!("\"{}\"", safe.replace('"', "\"\""))
+}
+
+/// The reminders export: organisations with listings due for review, their contact, and the
+/// listings (CSV, one row per listing), for a directory team's campaign.
+pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<String, AppError> {
+    if !allows(user, Action::Administer) {
+        return Err(AppError::Forbidden("administrators only".into()));
+    }
+    let cutoff = Utc::now().naive_utc() - chrono::Duration::days(NEEDS_REVIEW_AFTER_DAYS);
+    let rows: Vec<(String, Option<String>, Option<String>, String, NaiveDateTime)> = services::table
+        .inner_join(organizations::table)
+        .filter(services::last_verified.lt(cutoff))
+        .filter(services::status.ne("defunct"))
+        .order((organizations::name, services::name))
+        .select((
+            organizations::name,
+            organizations::email,
+            organizations::phone,
+            services::name,
+            services::last_verified,
+        ))
+        .load(conn)?;
+    let mut out = String::from("organisation,email,phone,listing,last_verified\r\n");
+    for (org, email, phone, listing, verified) in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{}\r\n",
+            csv_field(&org),
+            csv_field(email.as_deref().unwrap_or("")),
+            csv_field(phone.as_deref().unwrap_or("")),
+            csv_field(&listing),
+            verified.format("%Y-%m-%d")
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_are_safe_links() {
+        assert!(safe_url("https://garden.example.org"));
+        assert!(safe_url("http://garden.example.org/page"));
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html;base64,AAAA",
+            "ftp://x.example.org",
+            "https://",
+            "www.example.org",
+            "https://a b.org",
+        ] {
+            assert!(!safe_url(bad), "{bad}");
+        }
+        assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
+        assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,72 @@
+//! Keeping listings true: edit, confirm "still accurate", history, my listings and needs
+//! review, and the reminders export.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::directory::editing::{self, ListingEdit};
+use crate::error::ApiError;
+use crate::routes::session::{client_ip, ApiUser};
+use crate::routes::{parse_id, query_pairs, with_conn};
+use crate::state::AppState;
+
+/// `PATCH /api/v1/services/{id}`: `{version, ...fields}`; 409 with what changed when stale.
+pub async fn edit_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<ListingEdit>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let version = with_conn(&state, move |conn, _| editing::edit(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
+
+/// `POST /api/v1/services/{id}/verify`: still accurate.
+pub async fn verify_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let ip = client_ip(&req);
+    let version = with_conn(&state, move |conn, _| editing::verify(conn, &user, &id, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
+
+/// `GET /api/v1/services/{id}/history`.
+pub async fn listing_history(
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let versions = with_conn(&state, move |conn, _| editing::history(conn, &user, &id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "versions": versions })))
+}
+
+/// `GET /api/v1/my/listings` (`?view=needs_review`): a group's listings, or for admins all
+/// those needing review.
+pub async fn my_listings(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let needs_review = query_pairs(&req).iter().any(|(k, v)| k == "view" && v == "needs_review");
+    let list = with_conn(&state, move |conn, _| editing::my_listings(conn, &user, needs_review)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "listings": list })))
+}
+
+/// `GET /api/v1/admin/reminders.csv`: organisations with listings due for review.
+pub async fn reminders(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let csv = with_conn(&state, move |conn, _| editing::reminders_csv(conn, &user)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"listings-due-for-review.csv\""))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(csv))
+}

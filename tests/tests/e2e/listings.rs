@@ -1,0 +1,156 @@
+//! Community groups keep their listings true: edits (versioned, stale ones refused with the
+//! other change named), "still accurate", history, needs review, the reminders export, and
+//! search reflecting every change within a second.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, DEMO_PASSWORD};
+
+const EDITOR: &str = "garden.editor@demo.example.org";
+
+fn garden_club() -> String {
+    backend::directory::seed::service_id("stroud-community-gardening-club-garden")
+}
+
+fn find(app: &crate::helpers::TestApp, id: &str) -> Option<Value> {
+    let found = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&per_page=50").json();
+    found["results"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned()
+}
+
+fn rank(app: &crate::helpers::TestApp, id: &str) -> usize {
+    let found = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&per_page=50").json();
+    found["results"].as_array().unwrap().iter().position(|r| r["id"] == id).expect("in the results")
+}
+
+#[test]
+fn an_editor_refreshes_a_listing_and_search_follows_within_a_second() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let id = garden_club();
+    // The listing last verified about eight months ago needs review.
+    let mine = app.call("GET", "/api/v1/my/listings", Some(&editor), None).json();
+    let listing = mine["listings"].as_array().unwrap().iter().find(|l| l["id"] == id.as_str()).unwrap().clone();
+    assert_eq!(listing["freshness"], "needs_review");
+    let before = find(&app, &id).expect("shown in search");
+    assert_eq!(before["freshness"], "needs_review");
+    let rank_before = rank(&app, &id);
+    // Marks it "waiting list" and confirms it is still accurate.
+    let edited = app.call(
+        "PATCH",
+        &format!("/api/v1/services/{id}"),
+        Some(&editor),
+        Some(&json!({"version": listing["version"], "capacity": "waitlist"}).to_string()),
+    );
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert_eq!(app.call("POST", &format!("/api/v1/services/{id}/verify"), Some(&editor), None).status, 200);
+    // The capacity filter is answered by the search index (listing fields come from the
+    // database), so this waits for the index itself.
+    let started = Instant::now();
+    loop {
+        let waitlisted = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&capacity=waitlist").json();
+        if waitlisted["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "search did not follow: {waitlisted}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    // Fresh now (even with a waiting list), it ranks higher than before.
+    let rank_after = rank(&app, &id);
+    assert!(rank_after < rank_before, "rank {rank_before} -> {rank_after}");
+    let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&editor), None).json();
+    let kinds: Vec<&str> =
+        history["versions"].as_array().unwrap().iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["verify", "edit"]);
+    assert_eq!(history["versions"][1]["changes"]["capacity"], json!(["accepting", "waitlist"]));
+}
+
+#[test]
+fn bad_listing_edits_are_refused_by_field() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let id = garden_club();
+    let path = format!("/api/v1/services/{id}");
+    let version = app.call("GET", "/api/v1/my/listings", Some(&editor), None).json()["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id.as_str())
+        .unwrap()["version"]
+        .clone();
+    for (body, field) in [
+        (json!({"url": "javascript:alert(1)"}), "url"),
+        (json!({"url": "data:text/html;base64,PHNjcmlwdD4="}), "url"),
+        (json!({"url": "ftp://garden.example.org"}), "url"),
+        (json!({"email": "not-an-email"}), "email"),
+        (json!({"phone": "12345"}), "phone"),
+        (json!({"minimum_age": 65, "maximum_age": 18}), "maximum_age"),
+        (json!({"minimum_age": -3}), "minimum_age"),
+        (json!({"name": "   "}), "name"),
+        (json!({"capacity": "overflowing"}), "capacity"),
+        (json!({"status": "defunct-ish"}), "status"),
+    ] {
+        let mut body = body;
+        body["version"] = version.clone();
+        assert_error(&app.call("PATCH", &path, Some(&editor), Some(&body.to_string())), 422, Some(field));
+    }
+    let huge = json!({"version": version, "description": "x".repeat(1_000_000)});
+    assert_error(&app.call("PATCH", &path, Some(&editor), Some(&huge.to_string())), 413, None);
+    // HTML is stored as text and shown escaped.
+    let script = json!({"version": version, "summary": "<script>alert('hi')</script> Grow with us"});
+    assert_eq!(app.call("PATCH", &path, Some(&editor), Some(&script.to_string())).status, 200);
+    let page = app.get(&format!("/services/{id}"));
+    assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script>alert"), "escaped on the page");
+    // Another organisation's listing is not found.
+    let shed = backend::directory::seed::service_id("stroud-valleys-mens-shed-workshop");
+    assert_error(
+        &app.call(
+            "PATCH",
+            &format!("/api/v1/services/{shed}"),
+            Some(&editor),
+            Some(&json!({"version": 1, "capacity": "full"}).to_string()),
+        ),
+        404,
+        None,
+    );
+    // A stale version is refused with the other person's change named; nothing overwritten.
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let current = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&admin), None).json()["versions"][0]
+        ["version"]
+        .clone();
+    assert_eq!(
+        app.call("PATCH", &path, Some(&admin), Some(&json!({"version": current, "phone": "01632 960777"}).to_string()))
+            .status,
+        200
+    );
+    let stale = app.call(
+        "PATCH",
+        &path,
+        Some(&editor),
+        Some(&json!({"version": current, "phone": "01632 960888"}).to_string()),
+    );
+    let body = assert_error(&stale, 409, None);
+    assert!(body["error"]["message"].as_str().unwrap().contains("Avery Admin changed phone"), "{body}");
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["phone"], "01632 960777");
+}
+
+#[test]
+fn the_directory_team_sees_what_needs_review_and_exports_reminders() {
+    let app = spawn_app();
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let due = app.call("GET", "/api/v1/my/listings?view=needs_review", Some(&admin), None).json();
+    let list = due["listings"].as_array().unwrap();
+    assert!(list.len() >= 50, "{}", list.len());
+    assert!(list.iter().all(|l| l["freshness"] != "fresh"));
+    let csv = app.call("GET", "/api/v1/admin/reminders.csv", Some(&admin), None);
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(csv.body.starts_with("organisation,email,phone,listing,last_verified\r\n"));
+    assert!(csv.body.contains("Stroud Community Gardening Club"));
+    assert_eq!(csv.body.lines().count(), list.len() + 1, "one row per listing due");
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    assert_eq!(app.call("GET", "/api/v1/admin/reminders.csv", Some(&editor), None).status, 403);
+}
