@@ -113,6 +113,9 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals/{id}/plan" "its service's link workers" => pages::referrals::plan_submit),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => pages::referrals::connection_submit),
     spec!(get "/introductions" "group editor" => pages::referrals::introductions_page),
+    spec!(get "/my/listings" "group editor, admin" => pages::listings::my_listings_page),
+    spec!(post "/my/listings/{id}/verify" "its group's editors, admin" => pages::listings::verify_submit),
+    spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
 ];
 
 /// Largest form body accepted.

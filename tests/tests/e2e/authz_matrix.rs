@@ -183,6 +183,9 @@ const PAGES: &[Row] = &[
         "to=introduced&version=1",
     ),
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
+    ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
+    ("post", "/my/listings/{id}/verify", Access::ListingEdit, "/my/listings/{listing}/verify", ""),
+    ("post", "/my/listings/{id}", Access::ListingEdit, "/my/listings/{listing}", "version=999&capacity=waitlist"),
 ];
 
 /// The callers: a label and the e-mail of their account (none for anonymous).

@@ -154,3 +154,44 @@ fn the_directory_team_sees_what_needs_review_and_exports_reminders() {
     let editor = app.login(EDITOR, DEMO_PASSWORD);
     assert_eq!(app.call("GET", "/api/v1/admin/reminders.csv", Some(&editor), None).status, 403);
 }
+
+#[test]
+fn through_the_pages_the_editor_confirms_and_changes_places() {
+    let app = spawn_app();
+    let mut browser = app.browser();
+    assert_eq!(browser.sign_in(EDITOR, DEMO_PASSWORD).status, 303);
+    let page = browser.get("/my/listings");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Stroud Community Gardening Club"));
+    assert!(page.body.contains("needs review"));
+    let id = garden_club();
+    let csrf = browser.csrf();
+    let version = page
+        .body
+        .split(&format!("action=\"/my/listings/{id}\""))
+        .nth(1)
+        .unwrap()
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let saved = browser.post(
+        &format!("/my/listings/{id}"),
+        &[("csrf", &csrf), ("version", &version), ("capacity", "waitlist"), ("status", "active")],
+    );
+    assert_eq!(saved.header("location"), Some("/my/listings?done=Saved"));
+    let confirmed = browser.post(&format!("/my/listings/{id}/verify"), &[("csrf", &csrf)]);
+    assert_eq!(confirmed.status, 303);
+    let after = browser.get(confirmed.header("location").unwrap());
+    assert!(after.body.contains("still accurate"));
+    let listing = app.get(&format!("/api/v1/services/{id}")).json();
+    assert_eq!((listing["capacity"].as_str(), listing["freshness"].as_str()), (Some("waitlist"), Some("fresh")));
+    // A stale form comes back with what happened, nothing overwritten.
+    let stale =
+        browser.post(&format!("/my/listings/{id}"), &[("csrf", &csrf), ("version", &version), ("capacity", "full")]);
+    assert!(stale.header("location").unwrap().contains("error="));
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["capacity"], "waitlist");
+}

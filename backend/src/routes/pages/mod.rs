@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod listing;
+pub mod listings;
 pub mod referrals;
 pub mod search;
 

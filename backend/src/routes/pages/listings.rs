@@ -1,0 +1,115 @@
+//! `GET /my/listings`: a group's listings with what needs review, the one-click "still
+//! accurate", and a short form for what changes most (places, open or closed, contact).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::accounts::CurrentUser;
+use crate::directory::editing::{self, ListingEdit, ListingSummary};
+use crate::error::{AppError, PageError};
+use crate::routes::pages::html;
+use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
+use crate::routes::{parse_id, query_pairs, with_conn};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct MyListingsPage {
+    title: &'static str,
+    csrf: String,
+    user: CurrentUser,
+    listings: Vec<ListingSummary>,
+    needs_review: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /my/listings` (`?view=needs_review`).
+pub async fn my_listings_page(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let pairs = query_pairs(&req);
+    let needs_review = pairs.iter().any(|(k, v)| k == "view" && v == "needs_review");
+    let who = user.clone();
+    let listings = with_conn(&state, move |conn, _| editing::my_listings(conn, &who, needs_review)).await?;
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.chars().take(300).collect::<String>());
+    let page = MyListingsPage {
+        title: "Your listings",
+        csrf,
+        user,
+        listings,
+        needs_review,
+        notice: get("done"),
+        error: get("error"),
+    };
+    let mut response = html(StatusCode::OK, state.templates.render("pages/my_listings", &page)?);
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageError> {
+    let location = match result {
+        Ok(_) => format!("/my/listings?done={done}"),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
+            let message = match &e {
+                AppError::Invalid(fields) => {
+                    fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+                }
+                other => other.public_message(),
+            };
+            format!("/my/listings?error={}", form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>())
+        }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+/// `POST /my/listings/{id}/verify`: still accurate.
+pub async fn verify_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(&path.into_inner())?;
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    check_csrf(&req, &pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()).unwrap_or_default())?;
+    let ip = client_ip(&req);
+    let result = with_conn(&state, move |conn, _| Ok(editing::verify(conn, &user, &id, ip.as_deref()))).await?;
+    back(result, "Thank you: marked as still accurate")
+}
+
+/// `POST /my/listings/{id}`: places, open or closed, contact, summary.
+pub async fn edit_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(&path.into_inner())?;
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    check_csrf(&req, &get("csrf").unwrap_or_default())?;
+    let edit = ListingEdit {
+        version: get("version").and_then(|v| v.parse().ok()).unwrap_or(-1),
+        capacity: get("capacity"),
+        status: get("status"),
+        summary: get("summary"),
+        phone: get("phone"),
+        email: get("email"),
+        url: get("url"),
+        ..Default::default()
+    };
+    let ip = client_ip(&req);
+    let result = with_conn(&state, move |conn, _| Ok(editing::edit(conn, &user, &id, &edit, ip.as_deref()))).await?;
+    back(result, "Saved")
+}
