@@ -602,3 +602,24 @@ fn reassigning_and_the_printable_plan() {
     admin.sign_in(ADMIN, DEMO_PASSWORD);
     assert_eq!(admin.get(&format!("/referrals/{id}/plan")).status, 404, "the plan is the person's: not for admins");
 }
+
+#[test]
+fn the_caseload_page_filters() {
+    let app = spawn_app();
+    let mut browser = app.browser();
+    browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let all = browser.get("/referrals");
+    let urgent = browser.get("/referrals?urgency=urgent");
+    let rows = |body: &str| body.matches("<td><a href=\"/referrals/").count();
+    assert!(
+        rows(&urgent.body) > 0 && rows(&urgent.body) < rows(&all.body),
+        "{} of {}",
+        rows(&urgent.body),
+        rows(&all.body)
+    );
+    assert!(
+        urgent.body.contains("for=\"status\"") && urgent.body.contains("for=\"owner\""),
+        "the filters are labelled"
+    );
+    assert_eq!(browser.get("/referrals?status=flying").status, 422);
+}
