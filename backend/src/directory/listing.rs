@@ -374,7 +374,8 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
     let mut schedules_by: HashMap<String, Vec<(ScheduleView, Option<Schedule>)>> = HashMap::new();
     for (service_id, freq, byday, week_of_month, opens_at, closes_at, notes) in schedules::table
         .filter(schedules::service_id.eq_any(ids))
-        .order(schedules::id)
+        // Weekly sessions first, then by time: the order people read a timetable in.
+        .order((schedules::freq.desc(), schedules::opens_at, schedules::id))
         .select((
             schedules::service_id,
             schedules::freq,

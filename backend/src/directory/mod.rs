@@ -1,6 +1,7 @@
 //! The community asset directory: vocabularies, listings, geocoding, the seed region, search
 //! and keeping the search index in step with the database.
 
+pub mod creating;
 pub mod editing;
 pub mod geocode;
 pub mod index_sync;

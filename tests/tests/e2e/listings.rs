@@ -195,3 +195,83 @@ fn through_the_pages_the_editor_confirms_and_changes_places() {
     assert!(stale.header("location").unwrap().contains("error="));
     assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["capacity"], "waitlist");
 }
+
+fn new_listing() -> Value {
+    json!({
+        "name": "Stroud Seed Swap",
+        "summary": "Swap seeds and seedlings with other growers.",
+        "description": "Bring seeds to share, or just come and take some.",
+        "categories": ["gardening"],
+        "audiences": ["everyone"],
+        "attending_type": "in_person",
+        "email": "swap@stroud-growers.example.org",
+        "phone": "01632 960321",
+        "free": true,
+        "how_to_access": ["self_referral"],
+        "location": {"name": "Old Town Hall", "address": "The Shambles", "town": "Stroud", "postcode": "GL5 1AP", "accessibility": ["step-free"]},
+        "sessions": [
+            {"freq": "weekly", "days": ["TU"], "opens_at": "10:00", "closes_at": "12:00"},
+            {"freq": "monthly", "days": ["TH"], "week_of_month": [2], "opens_at": "18:00", "closes_at": "19:30", "notes": "Not in August"}
+        ]
+    })
+}
+
+#[test]
+fn a_new_listing_waits_for_approval_then_becomes_public() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let created = app.call("POST", "/api/v1/services", Some(&editor), Some(&new_listing().to_string()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_error(&app.get(&format!("/api/v1/services/{id}")), 404, None);
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let pending = app.call("GET", "/api/v1/admin/pending", Some(&admin), None).json();
+    assert!(pending["pending"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str()));
+    assert_eq!(app.call("POST", &format!("/api/v1/admin/services/{id}/approve"), Some(&admin), None).status, 204);
+    assert_error(&app.call("POST", &format!("/api/v1/admin/services/{id}/approve"), Some(&admin), None), 409, None);
+    let started = Instant::now();
+    loop {
+        let found = app.get("/api/v1/services?q=seed+swap&near=GL5%201HE").json();
+        if found["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()) {
+            let listing = app.get(&format!("/api/v1/services/{id}")).json();
+            let sessions: Vec<&str> =
+                listing["schedules"].as_array().unwrap().iter().map(|s| s["description"].as_str().unwrap()).collect();
+            assert_eq!(sessions, ["Every Tuesday, 10:00 to 12:00", "2nd Thursday of the month, 18:00 to 19:30"]);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "not searchable after approval");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn bad_new_listings_name_the_field() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("/sessions/0/closes_at", json!("09:00"), "sessions[0]"),
+        ("/sessions/1/week_of_month", json!([5]), "sessions[1]"),
+        ("/location/postcode", json!("ZZ99 9ZZ"), "location.postcode"),
+        ("/url", json!("javascript:alert(1)"), "url"),
+        ("/url", json!("data:text/html,hi"), "url"),
+        ("/email", json!("nope"), "email"),
+        ("/phone", json!("123"), "phone"),
+        ("/minimum_age", json!(70), "maximum_age"),
+        ("/categories", json!(["knitting-for-robots"]), "categories"),
+        ("/name", json!(""), "name"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut body = new_listing();
+        if pointer == "/minimum_age" {
+            body["minimum_age"] = value;
+            body["maximum_age"] = json!(18);
+        } else if pointer.matches('/').count() == 1 {
+            body[&pointer[1..]] = value;
+        } else {
+            *body.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+        }
+        assert_error(&app.call("POST", "/api/v1/services", Some(&editor), Some(&body.to_string())), 422, Some(field));
+    }
+    let link_worker = app.login("link.worker@demo.example.org", DEMO_PASSWORD);
+    assert_eq!(app.call("POST", "/api/v1/services", Some(&link_worker), Some(&new_listing().to_string())).status, 403);
+}

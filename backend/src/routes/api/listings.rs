@@ -70,3 +70,59 @@ pub async fn reminders(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Re
         .insert_header(("Cache-Control", "no-store"))
         .body(csv))
 }
+
+/// `POST /api/v1/services`: a new listing, pending approval (admins' are approved at once).
+pub async fn create_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    body: web::Json<crate::directory::creating::NewListing>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let id = with_conn(&state, move |conn, state| {
+        crate::directory::creating::create(conn, &user, &state.taxonomy(), &body, ip.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({ "id": id })))
+}
+
+/// `GET /api/v1/admin/pending`: listings waiting for approval.
+pub async fn pending_listings(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let list = with_conn(&state, move |conn, _| crate::directory::creating::pending(conn, &user)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "pending": list })))
+}
+
+async fn moderate(
+    req: HttpRequest,
+    user: crate::accounts::CurrentUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    approve: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let ip = client_ip(&req);
+    with_conn(&state, move |conn, _| crate::directory::creating::moderate(conn, &user, &id, approve, ip.as_deref()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/admin/services/{id}/approve`.
+pub async fn approve_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    moderate(req, user, path, state, true).await
+}
+
+/// `POST /api/v1/admin/services/{id}/reject`.
+pub async fn reject_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    moderate(req, user, path, state, false).await
+}

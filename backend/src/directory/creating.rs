@@ -1,0 +1,421 @@
+//! New listings from community groups: checked field by field, pending until the directory
+//! team approves them (not public until then), and the moderation that approves or rejects.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::editing::safe_url;
+use super::outbox;
+use super::search::FieldErrors;
+use super::taxonomy::{Taxonomy, Vocabulary};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{users, CurrentUser, Role};
+use crate::db::schema::{
+    contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
+    service_taxonomy, services,
+};
+use crate::db::{self, DbConnection};
+use crate::domain::schedule::Schedule;
+use crate::domain::Postcode;
+use crate::error::AppError;
+
+/// Where a new listing happens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLocation {
+    /// Venue name.
+    pub name: String,
+    /// Street address.
+    #[serde(default)]
+    pub address: String,
+    /// Town or village.
+    pub town: String,
+    /// Postcode (must be found).
+    pub postcode: String,
+    /// Accessibility feature slugs.
+    #[serde(default)]
+    pub accessibility: Vec<String>,
+    /// Show the address only on request.
+    #[serde(default)]
+    pub masked: bool,
+}
+
+/// A session, as the friendly editor sends it: "every Tuesday 10:00-12:00" is
+/// `{freq: weekly, days: [TU], opens_at: "10:00", closes_at: "12:00"}`; "2nd Thursday of the
+/// month" adds `week_of_month: [2]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    /// `weekly` or `monthly`.
+    pub freq: String,
+    /// `MO`..`SU`.
+    pub days: Vec<String>,
+    /// For monthly sessions: 1-4, or -1 for the last.
+    #[serde(default)]
+    pub week_of_month: Vec<i8>,
+    /// `HH:MM`.
+    pub opens_at: String,
+    /// `HH:MM`, after opening.
+    pub closes_at: String,
+    /// "Term time only", "Not in August".
+    pub notes: Option<String>,
+}
+
+/// A new listing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewListing {
+    /// For admins: the organisation it belongs to (editors: always their own).
+    pub organisation_id: Option<String>,
+    /// Name.
+    pub name: String,
+    /// One sentence.
+    pub summary: String,
+    /// In full.
+    #[serde(default)]
+    pub description: String,
+    /// Category slugs (at least one).
+    pub categories: Vec<String>,
+    /// Audience slugs.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// `in_person`, `online`, `phone`, `hybrid`.
+    pub attending_type: String,
+    /// Web page.
+    pub url: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Who can go.
+    pub eligibility_description: Option<String>,
+    /// Free to take part.
+    #[serde(default)]
+    pub free: bool,
+    /// Words about cost.
+    pub fees_description: Option<String>,
+    /// Youngest age.
+    pub minimum_age: Option<i32>,
+    /// Oldest age.
+    pub maximum_age: Option<i32>,
+    /// `self_referral`, `link_worker`, `gp_referral`.
+    #[serde(default)]
+    pub how_to_access: Vec<String>,
+    /// Where (required unless online or by phone).
+    pub location: Option<NewLocation>,
+    /// When.
+    #[serde(default)]
+    pub sessions: Vec<NewSession>,
+}
+
+fn too_long(errors: &mut FieldErrors, name: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        errors.insert(name.into(), format!("at most {max} characters"));
+    }
+}
+
+/// Creates a listing (pending approval unless an admin creates it); answers its id.
+pub fn create(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    taxonomy: &Taxonomy,
+    new: &NewListing,
+    ip: Option<&str>,
+) -> Result<String, AppError> {
+    let organisation_id = match user.role {
+        Role::GroupEditor => user.organisation_id.clone(),
+        Role::Admin => new
+            .organisation_id
+            .clone()
+            .ok_or_else(|| AppError::invalid("organisation_id", "choose the organisation"))?,
+        _ => return Err(AppError::Forbidden("listings are created by community groups and the directory team".into())),
+    };
+    if !allows(user, Action::EditListings { organisation_id: &organisation_id }) {
+        return Err(AppError::Forbidden("not your organisation".into()));
+    }
+    let mut errors = FieldErrors::new();
+    if new.name.trim().is_empty() {
+        errors.insert("name".into(), "this is required".into());
+    }
+    too_long(&mut errors, "name", &new.name, 200);
+    if new.summary.trim().is_empty() {
+        errors.insert("summary".into(), "say in one sentence what it is".into());
+    }
+    too_long(&mut errors, "summary", &new.summary, 500);
+    too_long(&mut errors, "description", &new.description, super::editing::MAX_DESCRIPTION);
+    let mut term_ids = Vec::new();
+    if new.categories.is_empty() {
+        errors.insert("categories".into(), "choose at least one category".into());
+    }
+    for slug in &new.categories {
+        match taxonomy.by_slug(Vocabulary::Category, slug) {
+            Some(term) => {
+                term_ids.push(term.id.clone());
+                term_ids.extend(term.parent_id.clone());
+            }
+            None => {
+                errors.insert(
+                    "categories".into(),
+                    format!("unknown category {:?}", slug.chars().take(40).collect::<String>()),
+                );
+            }
+        }
+    }
+    for slug in &new.audiences {
+        match taxonomy.by_slug(Vocabulary::Audience, slug) {
+            Some(term) => term_ids.push(term.id.clone()),
+            None => {
+                errors.insert(
+                    "audiences".into(),
+                    format!("unknown audience {:?}", slug.chars().take(40).collect::<String>()),
+                );
+            }
+        }
+    }
+    term_ids.sort();
+    term_ids.dedup();
+    if !matches!(new.attending_type.as_str(), "in_person" | "online" | "phone" | "hybrid") {
+        errors.insert("attending_type".into(), "must be in_person, online, phone or hybrid".into());
+    }
+    if new.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
+        errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
+    }
+    if new.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !users::valid_email(m)) {
+        errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
+    }
+    if new.phone.as_deref().is_some_and(|p| {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        !p.trim().is_empty()
+            && (!(10..=13).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+    }) {
+        errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
+    }
+    if let (Some(lo), Some(hi)) = (new.minimum_age, new.maximum_age) {
+        if lo > hi {
+            errors.insert("maximum_age".into(), "must not be below the minimum age".into());
+        }
+    }
+    for (name, age) in [("minimum_age", new.minimum_age), ("maximum_age", new.maximum_age)] {
+        if age.is_some_and(|a| !(0..=120).contains(&a)) {
+            errors.insert(name.into(), "must be between 0 and 120".into());
+        }
+    }
+    if let Some(bad) =
+        new.how_to_access.iter().find(|h| !matches!(h.as_str(), "self_referral" | "link_worker" | "gp_referral"))
+    {
+        errors.insert("how_to_access".into(), format!("unknown way in {:?}", bad.chars().take(40).collect::<String>()));
+    }
+    let mut sessions = Vec::new();
+    for (i, s) in new.sessions.iter().enumerate() {
+        let freq = s.freq.to_ascii_uppercase();
+        let byday = s.days.join(",");
+        let weeks = (!s.week_of_month.is_empty())
+            .then(|| s.week_of_month.iter().map(i8::to_string).collect::<Vec<_>>().join(","));
+        match Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at) {
+            Ok(_) => sessions.push((freq, byday, weeks, s)),
+            Err(e) => {
+                errors.insert(format!("sessions[{i}]"), e.to_string());
+            }
+        }
+    }
+    let mut place = None;
+    match (&new.location, new.attending_type.as_str()) {
+        (None, "online" | "phone") => {}
+        (None, _) => {
+            errors.insert("location".into(), "say where it happens".into());
+        }
+        (Some(loc), _) => match Postcode::parse(&loc.postcode) {
+            Ok(postcode) => match super::geocode::geocode(conn, postcode.as_str()) {
+                Ok(found) => place = Some((postcode, found, loc)),
+                Err(super::geocode::GeocodeError::Db(e)) => return Err(AppError::Internal(e)),
+                Err(e) => {
+                    errors.insert("location.postcode".into(), e.to_string());
+                }
+            },
+            Err(e) => {
+                errors.insert("location.postcode".into(), e.to_string());
+            }
+        },
+    }
+    let mut access_ids = Vec::new();
+    if let Some(loc) = &new.location {
+        for slug in &loc.accessibility {
+            match taxonomy.by_slug(Vocabulary::Accessibility, slug) {
+                Some(term) => access_ids.push(term.id.clone()),
+                None => {
+                    errors.insert(
+                        "location.accessibility".into(),
+                        format!("unknown feature {:?}", slug.chars().take(40).collect::<String>()),
+                    );
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+
+    let id = crate::ids::new_id();
+    let now = Utc::now().naive_utc();
+    let approval = if user.role == Role::Admin { "approved" } else { "pending" };
+    let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    db::write(conn, |conn| -> Result<(), AppError> {
+        diesel::insert_into(services::table)
+            .values((
+                services::id.eq(&id),
+                services::organization_id.eq(&organisation_id),
+                services::name.eq(new.name.trim()),
+                services::summary.eq(new.summary.trim()),
+                services::description.eq(new.description.trim()),
+                services::status.eq("active"),
+                services::url.eq(clean(&new.url)),
+                services::email.eq(clean(&new.email)),
+                services::phone.eq(clean(&new.phone)),
+                services::fees_description.eq(clean(&new.fees_description)),
+                services::eligibility_description.eq(clean(&new.eligibility_description)),
+                services::minimum_age.eq(new.minimum_age),
+                services::maximum_age.eq(new.maximum_age),
+                services::how_to_access.eq(new.how_to_access.join(",")),
+                services::attending_type.eq(&new.attending_type),
+                services::approval.eq(approval),
+                services::last_verified.eq(now),
+                services::created_at.eq(now),
+                services::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        for term in &term_ids {
+            diesel::insert_into(service_taxonomy::table)
+                .values((service_taxonomy::service_id.eq(&id), service_taxonomy::term_id.eq(term)))
+                .execute(conn)?;
+        }
+        diesel::insert_into(cost_options::table)
+            .values((
+                cost_options::id.eq(crate::ids::new_id()),
+                cost_options::service_id.eq(&id),
+                cost_options::option.eq(if new.free { "Free" } else { "Per session" }),
+                cost_options::amount.eq(if new.free { Some(0.0) } else { None }),
+                cost_options::amount_description.eq(clean(&new.fees_description)),
+            ))
+            .execute(conn)?;
+        if new.email.is_some() || new.phone.is_some() {
+            diesel::insert_into(contacts::table)
+                .values((
+                    contacts::id.eq(crate::ids::new_id()),
+                    contacts::service_id.eq(&id),
+                    contacts::name.eq(Some("Group organiser")),
+                    contacts::email.eq(clean(&new.email)),
+                    contacts::phone.eq(clean(&new.phone)),
+                ))
+                .execute(conn)?;
+        }
+        if let Some((postcode, found, loc)) = &place {
+            let location_id = crate::ids::new_id();
+            diesel::insert_into(locations::table)
+                .values((
+                    locations::id.eq(&location_id),
+                    locations::organization_id.eq(Some(&organisation_id)),
+                    locations::name.eq(loc.name.trim()),
+                    locations::address_1.eq(loc.address.trim()),
+                    locations::city.eq(loc.town.trim()),
+                    locations::postcode.eq(Some(postcode.as_str())),
+                    locations::latitude.eq(Some(found.lat)),
+                    locations::longitude.eq(Some(found.lon)),
+                    locations::masked.eq(loc.masked),
+                    locations::created_at.eq(now),
+                    locations::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            for term in &access_ids {
+                diesel::insert_into(location_accessibility::table)
+                    .values((
+                        location_accessibility::location_id.eq(&location_id),
+                        location_accessibility::term_id.eq(term),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::insert_into(service_at_locations::table)
+                .values((
+                    service_at_locations::id.eq(crate::ids::new_id()),
+                    service_at_locations::service_id.eq(&id),
+                    service_at_locations::location_id.eq(&location_id),
+                ))
+                .execute(conn)?;
+        }
+        for (freq, byday, weeks, s) in &sessions {
+            diesel::insert_into(schedules::table)
+                .values((
+                    schedules::id.eq(crate::ids::new_id()),
+                    schedules::service_id.eq(&id),
+                    schedules::freq.eq(freq),
+                    schedules::byday.eq(byday),
+                    schedules::week_of_month.eq(weeks),
+                    schedules::opens_at.eq(s.opens_at.trim()),
+                    schedules::closes_at.eq(s.closes_at.trim()),
+                    schedules::notes.eq(clean(&s.notes)),
+                ))
+                .execute(conn)?;
+        }
+        outbox::enqueue(conn, &id)?;
+        audit::record(conn, &Event::by(user, "listing.create", ip).on("service", &id).detail(approval))?;
+        Ok(())
+    })?;
+    Ok(id)
+}
+
+/// A listing waiting for the directory team.
+#[derive(Debug, Clone, Serialize, Queryable)]
+pub struct PendingListing {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Organisation.
+    pub organisation: String,
+    /// Created.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Listings pending approval, oldest first (admins).
+pub fn pending(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<PendingListing>, AppError> {
+    if !allows(user, Action::Administer) {
+        return Err(AppError::Forbidden("administrators only".into()));
+    }
+    Ok(services::table
+        .inner_join(organizations::table)
+        .filter(services::approval.eq("pending"))
+        .order(services::created_at)
+        .select((services::id, services::name, organizations::name, services::created_at))
+        .load(conn)?)
+}
+
+/// Approves or rejects a pending listing (admins); approval makes it public within a second.
+pub fn moderate(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    approve: bool,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    if !allows(user, Action::Administer) {
+        return Err(AppError::Forbidden("administrators only".into()));
+    }
+    let approval: Option<String> = services::table.find(id).select(services::approval).first(conn).optional()?;
+    match approval.as_deref() {
+        None => return Err(AppError::not_found("no listing with that id")),
+        Some("pending") => {}
+        Some(other) => {
+            return Err(AppError::Conflict { message: format!("this listing is already {other}"), allowed: Vec::new() })
+        }
+    }
+    let decision = if approve { "approved" } else { "rejected" };
+    db::write(conn, |conn| -> Result<(), AppError> {
+        diesel::update(services::table.find(id))
+            .set((services::approval.eq(decision), services::updated_at.eq(Utc::now().naive_utc())))
+            .execute(conn)?;
+        outbox::enqueue(conn, id)?;
+        audit::record(conn, &Event::by(user, "listing.moderate", ip).on("service", id).detail(decision))?;
+        Ok(())
+    })
+}
