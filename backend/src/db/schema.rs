@@ -374,6 +374,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    listing_suggestions (id) {
+        id -> Text,
+        service_id -> Text,
+        at -> Timestamp,
+        from_user_id -> Nullable<Text>,
+        body -> Text,
+        reply_to -> Nullable<Text>,
+        status -> Text,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
@@ -417,4 +432,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_events,
     referral_searches,
     service_versions,
+    listing_suggestions,
 );

@@ -446,3 +446,104 @@ mod tests {
         assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
     }
 }
+
+/// Reverts a listing to an earlier version (admins): the fields changed since then get their
+/// earlier values back, recorded as a new version of kind `revert`.
+pub fn revert(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    to_version: i32,
+    ip: Option<&str>,
+) -> Result<i32, AppError> {
+    if !allows(user, Action::Administer) {
+        return Err(AppError::Forbidden("administrators revert listings".into()));
+    }
+    let row = load_editable(conn, user, id)?;
+    if to_version < 1 || to_version >= row.version {
+        return Err(AppError::invalid("version", format!("choose a version from 1 to {}", row.version - 1)));
+    }
+    let later: Vec<String> = service_versions::table
+        .filter(service_versions::service_id.eq(id))
+        .filter(service_versions::version.gt(to_version))
+        .order(service_versions::version.desc())
+        .select(service_versions::changes)
+        .load(conn)?;
+    // Walking back from the newest change, the earliest "before" of each field wins.
+    let mut before = serde_json::Map::new();
+    for changes in later {
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&changes) {
+            for (field, pair) in map {
+                if let Some(old) = pair.get(0) {
+                    before.insert(field, old.clone());
+                }
+            }
+        }
+    }
+    let text = |f: &str| before.get(f).map(|v| v.as_str().unwrap_or("").to_string());
+    let number = |f: &str| before.get(f).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+    let edit = ListingEdit {
+        version: row.version,
+        name: text("name"),
+        summary: text("summary"),
+        description: text("description"),
+        status: text("status"),
+        capacity: text("capacity"),
+        url: text("url"),
+        email: text("email"),
+        phone: text("phone"),
+        eligibility_description: text("eligibility_description"),
+        fees_description: text("fees_description"),
+        minimum_age: number("minimum_age"),
+        maximum_age: number("maximum_age"),
+    };
+    let version = self::edit(conn, user, id, &edit, ip)?;
+    // Mark the new version as a revert rather than an edit.
+    diesel::update(
+        service_versions::table
+            .filter(service_versions::service_id.eq(id))
+            .filter(service_versions::version.eq(version)),
+    )
+    .set(service_versions::kind.eq("revert"))
+    .execute(conn)?;
+    Ok(version)
+}
+
+/// Listings whose organisation has no active group editor (so nobody keeps them true).
+pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<ListingSummary>, AppError> {
+    if !allows(user, Action::Administer) {
+        return Err(AppError::Forbidden("administrators only".into()));
+    }
+    let with_editor = users::table
+        .filter(users::role.eq("group_editor"))
+        .filter(users::status.eq("active"))
+        .select(users::organization_id);
+    let now = Utc::now().naive_utc();
+    let rows: Vec<(String, String, String, String, String, NaiveDateTime, i32)> = services::table
+        .inner_join(organizations::table)
+        .filter(services::organization_id.ne_all(with_editor))
+        .order((organizations::name, services::name))
+        .select((
+            services::id,
+            services::name,
+            organizations::name,
+            services::status,
+            services::capacity,
+            services::last_verified,
+            services::version,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, organisation, status, capacity, last_verified, version)| ListingSummary {
+            freshness: freshness(now, last_verified),
+            id,
+            name,
+            organisation,
+            status,
+            capacity,
+            last_verified,
+            version,
+        })
+        .collect())
+}

@@ -10,4 +10,5 @@ pub mod outbox;
 pub mod postcodes;
 pub mod search;
 pub mod seed;
+pub mod suggestions;
 pub mod taxonomy;

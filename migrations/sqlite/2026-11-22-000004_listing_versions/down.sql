@@ -1,1 +1,2 @@
+DROP TABLE listing_suggestions;
 DROP TABLE service_versions;

@@ -42,6 +42,8 @@ enum Access {
     ListingEdit,
     /// A group's listings: group editors and admins.
     ListingsMine,
+    /// Answer a suggestion about the group editor's own listing: its editors and admins.
+    SuggestionAnswer,
     /// Move a connection: its referral's link workers (the group only once introduced).
     ConnectionMove,
     /// Group editors only.
@@ -62,6 +64,11 @@ const API: &[Row] = &[
     ("get", "/admin/reminders.csv", Access::Admin, "/admin/reminders.csv", ""),
     ("post", "/services", Access::ListingsMine, "/services", "{\"name\": \"\", \"summary\": \"\", \"categories\": [], \"attending_type\": \"online\"}"),
     ("get", "/admin/pending", Access::Admin, "/admin/pending", ""),
+    ("post", "/services/{id}/suggestions", Access::Anyone, "/services/{listing}/suggestions", "{\"body\": \"The phone number has changed\"}"),
+    ("get", "/services/{id}/suggestions", Access::ListingEdit, "/services/{listing}/suggestions", ""),
+    ("post", "/suggestions/{id}", Access::SuggestionAnswer, "/suggestions/{suggestion}", "{\"action\": \"bogus\"}"),
+    ("post", "/services/{id}/revert", Access::Admin, "/services/{own_listing}/revert", "{\"version\": 0}"),
+    ("get", "/admin/unedited", Access::Admin, "/admin/unedited", ""),
     ("post", "/admin/services/{id}/approve", Access::Admin, "/admin/services/{own_listing}/approve", ""),
     ("post", "/admin/services/{id}/reject", Access::Admin, "/admin/services/{own_listing}/reject", ""),
     ("get", "/taxonomy", Access::Anyone, "/taxonomy", ""),
@@ -232,6 +239,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         // then the group sees it (and is refused the move to "introduced" with a 409).
         Access::ListingEdit if caller == "admin" || (own && caller == "group_editor") => Expect::Allowed,
         Access::ListingEdit => Expect::NotFound,
+        Access::SuggestionAnswer if matches!(caller, "group_editor" | "admin") => Expect::Allowed,
+        Access::SuggestionAnswer => Expect::NotFound,
         Access::ListingsMine if matches!(caller, "group_editor" | "admin") => Expect::Allowed,
         Access::ListingsMine => Expect::Forbidden,
         Access::ClinicalRead if own && (caller == "referrer" || worker) => Expect::Allowed,
@@ -313,6 +322,17 @@ fn fixture(app: &TestApp) -> Fixture {
     // Referrals: the demo practice's (own) and one from a practice of another service (other),
     // each open and closed, and a suggested connection on each open one.
     let referrals = referral_fixture(app, &admin, &own_listing, &other_listing);
+    let suggestion = app
+        .call(
+            "POST",
+            &format!("/api/v1/services/{own_listing}/suggestions"),
+            None,
+            Some("{\"body\": \"Closed on Tuesdays now\"}"),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let lead_id = users["users"].as_array().unwrap().iter().find(|u| u["email"] == "lead@demo.example.org").unwrap()
         ["id"]
         .as_str()
@@ -329,6 +349,7 @@ fn fixture(app: &TestApp) -> Fixture {
             ("other_connection", referrals[5].clone()),
             ("referral_body", crate::referrals::referral_body().to_string()),
             ("lead_id", lead_id),
+            ("suggestion", suggestion),
             ("admin_org", admin_org),
             ("own_victim", ids[1].clone()),
             ("other_victim", other_victim),

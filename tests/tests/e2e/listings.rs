@@ -275,3 +275,123 @@ fn bad_new_listings_name_the_field() {
     let link_worker = app.login("link.worker@demo.example.org", DEMO_PASSWORD);
     assert_eq!(app.call("POST", "/api/v1/services", Some(&link_worker), Some(&new_listing().to_string())).status, 403);
 }
+
+#[test]
+fn suggestions_revert_and_listings_nobody_keeps() {
+    let app = spawn_app();
+    let id = garden_club();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    // The public suggests a correction (limited per address); bad ones are named.
+    let path = format!("/api/v1/services/{id}/suggestions");
+    assert_error(&app.call("POST", &path, None, Some(&json!({"body": ""}).to_string())), 422, Some("body"));
+    assert_error(
+        &app.call("POST", &path, None, Some(&json!({"body": "x", "reply_to": "nope"}).to_string())),
+        422,
+        Some("reply_to"),
+    );
+    let made = app.call(
+        "POST",
+        &path,
+        None,
+        Some(&json!({"body": "<b>They meet on Wednesdays now</b>", "reply_to": "me@example.org"}).to_string()),
+    );
+    assert_eq!(made.status, 201);
+    let suggestion = made.json()["id"].as_str().unwrap().to_string();
+    let seen = app.call("GET", &path, Some(&editor), None).json();
+    assert_eq!(seen["suggestions"][0]["body"], "<b>They meet on Wednesdays now</b>", "stored as text");
+    assert_error(
+        &app.call(
+            "POST",
+            &format!("/api/v1/suggestions/{suggestion}"),
+            Some(&editor),
+            Some(&json!({"action": "reply"}).to_string()),
+        ),
+        422,
+        Some("answer"),
+    );
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("/api/v1/suggestions/{suggestion}"),
+            Some(&editor),
+            Some(&json!({"action": "reply", "answer": "Thank you, fixed."}).to_string())
+        )
+        .status,
+        204
+    );
+    assert_error(
+        &app.call(
+            "POST",
+            &format!("/api/v1/suggestions/{suggestion}"),
+            Some(&admin),
+            Some(&json!({"action": "dismiss"}).to_string()),
+        ),
+        409,
+        None,
+    );
+    let mut limited = 0;
+    for _ in 0..12 {
+        if app.call("POST", &path, None, Some(&json!({"body": "spam"}).to_string())).status == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 2, "the public is rate limited");
+
+    // Revert: an admin takes a listing back to an earlier version.
+    let v = app.call("GET", "/api/v1/my/listings", Some(&editor), None).json()["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id.as_str())
+        .unwrap()["version"]
+        .as_i64()
+        .unwrap();
+    let summary = app.get(&format!("/api/v1/services/{id}")).json()["summary"].clone();
+    let edited = app.call(
+        "PATCH",
+        &format!("/api/v1/services/{id}"),
+        Some(&editor),
+        Some(&json!({"version": v, "summary": "Oops, wrong text"}).to_string()),
+    );
+    assert_eq!(edited.status, 200);
+    assert_error(
+        &app.call(
+            "POST",
+            &format!("/api/v1/services/{id}/revert"),
+            Some(&editor),
+            Some(&json!({"version": v}).to_string()),
+        ),
+        403,
+        None,
+    );
+    assert_error(
+        &app.call(
+            "POST",
+            &format!("/api/v1/services/{id}/revert"),
+            Some(&admin),
+            Some(&json!({"version": 0}).to_string()),
+        ),
+        422,
+        Some("version"),
+    );
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("/api/v1/services/{id}/revert"),
+            Some(&admin),
+            Some(&json!({"version": v}).to_string())
+        )
+        .status,
+        200
+    );
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["summary"], summary);
+    let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&admin), None).json();
+    assert_eq!(history["versions"][0]["kind"], "revert");
+
+    // Listings nobody keeps: organisations without an active group editor.
+    let unedited = app.call("GET", "/api/v1/admin/unedited", Some(&admin), None).json();
+    let list = unedited["listings"].as_array().unwrap();
+    assert!(list.len() > 300, "{}", list.len());
+    assert!(!list.iter().any(|l| l["id"] == id.as_str()), "the gardening club has an editor");
+}

@@ -126,3 +126,79 @@ pub async fn reject_listing(
 ) -> Result<HttpResponse, ApiError> {
     moderate(req, user, path, state, false).await
 }
+
+/// `POST /api/v1/services/{id}/suggestions`: "this listing is wrong", from anyone (the public
+/// without an account, limited per address).
+pub async fn suggest(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<crate::directory::suggestions::NewSuggestion>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    // A signed-in link worker's suggestion names them; without a valid token it is the public's.
+    let user = crate::routes::session::authenticate(&req).await.ok().flatten().map(|(u, _)| u);
+    let ip = client_ip(&req);
+    if user.is_none() {
+        let key = ip.clone().unwrap_or_else(|| "unknown".into());
+        if let Err(wait) = state.limits.public_forms.check(&key) {
+            return Err(crate::error::AppError::TooManyRequests(wait.as_secs().max(1)).into());
+        }
+        state.limits.public_forms.hit(&key);
+    }
+    let body = body.into_inner();
+    let sid = with_conn(&state, move |conn, _| {
+        crate::directory::suggestions::suggest(conn, user.as_ref(), &id, &body, ip.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({ "id": sid })))
+}
+
+/// `GET /api/v1/services/{id}/suggestions`: for the listing's editors and admins.
+pub async fn list_suggestions(
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let list = with_conn(&state, move |conn, _| crate::directory::suggestions::for_listing(conn, &user, &id)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "suggestions": list })))
+}
+
+/// `POST /api/v1/suggestions/{id}`: `{action: accept|reply|dismiss, answer}`.
+pub async fn answer_suggestion(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<crate::directory::suggestions::Answer>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = crate::routes::parse_record_id(&path.into_inner(), "suggestion")?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    with_conn(&state, move |conn, _| crate::directory::suggestions::answer(conn, &user, &id, &body, ip.as_deref()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/services/{id}/revert`: `{version}` (admins).
+pub async fn revert_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let to = body.get("version").and_then(serde_json::Value::as_i64).and_then(|v| i32::try_from(v).ok());
+    let to = to.ok_or_else(|| crate::error::AppError::invalid("version", "the version to go back to"))?;
+    let ip = client_ip(&req);
+    let version = with_conn(&state, move |conn, _| editing::revert(conn, &user, &id, to, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
+
+/// `GET /api/v1/admin/unedited`: listings nobody keeps (no active group editor).
+pub async fn without_editor(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let list = with_conn(&state, move |conn, _| editing::without_editor(conn, &user)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "listings": list })))
+}
