@@ -406,7 +406,7 @@ pub fn search(
         origin: place.map(|p| Origin { place: p, radius_km }),
         results,
         facets: named_facets(found.facets, taxonomy),
-        help: found.help.map(|h| explain(h, &request)),
+        help: found.help.map(|h| explain(h)),
     })
 }
 
@@ -526,7 +526,7 @@ fn named_facets(facets: search_index::Facets, taxonomy: &Taxonomy) -> BTreeMap<S
     out
 }
 
-fn explain(help: search_index::ZeroResultHelp, request: &search_index::SearchRequest) -> ZeroResultHelp {
+fn explain(help: search_index::ZeroResultHelp) -> ZeroResultHelp {
     let wider = help
         .wider
         .into_iter()
@@ -551,6 +551,5 @@ fn explain(help: search_index::ZeroResultHelp, request: &search_index::SearchReq
             },
         })
         .collect();
-    let _ = request;
     ZeroResultHelp { reason: help.reason, wider }
 }
