@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 /// Namespace for Common Ground's stable ids.
-const NAMESPACE: Uuid = Uuid::from_u128(0x5c0e_7a1d_8f3b_4c2e_9a61_c0_77_0e_6d_2b_11);
+const NAMESPACE: Uuid = Uuid::from_u128(0x5c0e7a1d_8f3b_4c2e_9a61_c0770e6d2b11);
 
 /// A new random id.
 pub fn new_id() -> String {

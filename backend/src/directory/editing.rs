@@ -337,6 +337,9 @@ pub struct ListingSummary {
     pub version: i32,
 }
 
+/// id, name, organisation, status, capacity, last verified, version, organisation id.
+type SummaryRow = (String, String, String, String, String, NaiveDateTime, i32, String);
+
 /// Listings of the editor's organisation (or, for admins, those needing review: unverified for
 /// six months), oldest-verified first.
 pub fn my_listings(
@@ -366,8 +369,7 @@ pub fn my_listings(
     if needs_review_only {
         query = query.filter(services::last_verified.lt(now - chrono::Duration::days(NEEDS_REVIEW_AFTER_DAYS)));
     }
-    let rows: Vec<(String, String, String, String, String, NaiveDateTime, i32, String)> =
-        query.order(services::last_verified).limit(2000).load(conn)?;
+    let rows: Vec<SummaryRow> = query.order(services::last_verified).limit(2000).load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(id, name, organisation, status, capacity, last_verified, version, _)| ListingSummary {
@@ -396,7 +398,9 @@ pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<Stri
         return Err(AppError::Forbidden("administrators only".into()));
     }
     let cutoff = Utc::now().naive_utc() - chrono::Duration::days(NEEDS_REVIEW_AFTER_DAYS);
-    let rows: Vec<(String, Option<String>, Option<String>, String, NaiveDateTime)> = services::table
+    // organisation, its e-mail, its phone, listing, last verified.
+    type ReminderRow = (String, Option<String>, Option<String>, String, NaiveDateTime);
+    let rows: Vec<ReminderRow> = services::table
         .inner_join(organizations::table)
         .filter(services::last_verified.lt(cutoff))
         .filter(services::status.ne("defunct"))
@@ -421,30 +425,6 @@ pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<Stri
         ));
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_web_addresses_are_safe_links() {
-        assert!(safe_url("https://garden.example.org"));
-        assert!(safe_url("http://garden.example.org/page"));
-        for bad in [
-            "javascript:alert(1)",
-            "JAVASCRIPT:alert(1)",
-            "data:text/html;base64,AAAA",
-            "ftp://x.example.org",
-            "https://",
-            "www.example.org",
-            "https://a b.org",
-        ] {
-            assert!(!safe_url(bad), "{bad}");
-        }
-        assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
-        assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
-    }
 }
 
 /// Reverts a listing to an earlier version (admins): the fields changed since then get their
@@ -546,4 +526,28 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
             version,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_are_safe_links() {
+        assert!(safe_url("https://garden.example.org"));
+        assert!(safe_url("http://garden.example.org/page"));
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html;base64,AAAA",
+            "ftp://x.example.org",
+            "https://",
+            "www.example.org",
+            "https://a b.org",
+        ] {
+            assert!(!safe_url(bad), "{bad}");
+        }
+        assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
+        assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
+    }
 }

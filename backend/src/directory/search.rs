@@ -406,7 +406,7 @@ pub fn search(
         origin: place.map(|p| Origin { place: p, radius_km }),
         results,
         facets: named_facets(found.facets, taxonomy),
-        help: found.help.map(|h| explain(h)),
+        help: found.help.map(explain),
     })
 }
 

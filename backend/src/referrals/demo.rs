@@ -131,10 +131,10 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                 preferred_contact: "phone".into(),
                 reasons: REASONS[i % REASONS.len()].iter().map(|r| r.to_string()).collect(),
                 referrer_words: "Demo referral: fictional person, for trying the workflow.".into(),
-                what_matters: (i % 2 == 0).then(|| "Getting out and meeting people".into()),
+                what_matters: i.is_multiple_of(2).then(|| "Getting out and meeting people".into()),
                 urgency: ["routine", "routine", "soon", "urgent"][i % 4].into(),
                 consent_referral: true,
-                consent_share: i % 5 != 0,
+                consent_share: !i.is_multiple_of(5),
                 sex: Some(["female", "male"][i % 2].into()),
                 ..Default::default()
             };
@@ -167,7 +167,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                     None,
                     None,
                 )?,
-                "cancelled" if i % 2 == 0 => {
+                "cancelled" if i.is_multiple_of(2) => {
                     step(conn, referrer, "cancelled", Some("The person moved out of the area"), None, None)?
                 }
                 "entered_in_error" => {
@@ -242,7 +242,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                     None,
                                 )?;
                                 let service =
-                                    if i % 2 == 0 { garden.clone() } else { others[i % others.len()].clone() };
+                                    if i.is_multiple_of(2) { garden.clone() } else { others[i % others.len()].clone() };
                                 if let Ok(c) = connections::add(
                                     conn,
                                     owner,
