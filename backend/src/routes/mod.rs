@@ -40,6 +40,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/services/{id}" "anyone" => api::services::get_service),
     spec!(patch "/services/{id}" "its group's editors, admin" => api::listings::edit_listing),
     spec!(post "/services/{id}/verify" "its group's editors, admin" => api::listings::verify_listing),
+    spec!(put "/services/{id}/sessions" "its group's editors, admin" => api::listings::replace_sessions),
     spec!(get "/services/{id}/history" "its group's editors, admin" => api::listings::listing_history),
     spec!(get "/my/listings" "group editor, admin" => api::listings::my_listings),
     spec!(get "/admin/reminders.csv" "admin" => api::listings::reminders),

@@ -59,6 +59,7 @@ const API: &[Row] = &[
     ("get", "/services/{id}", Access::Anyone, "/services/{listing}", ""),
     ("patch", "/services/{id}", Access::ListingEdit, "/services/{listing}", "{\"version\": 999, \"capacity\": \"waitlist\"}"),
     ("post", "/services/{id}/verify", Access::ListingEdit, "/services/{listing}/verify", ""),
+    ("put", "/services/{id}/sessions", Access::ListingEdit, "/services/{listing}/sessions", "{\"version\": 999, \"sessions\": []}"),
     ("get", "/services/{id}/history", Access::ListingEdit, "/services/{listing}/history", ""),
     ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
     ("get", "/admin/reminders.csv", Access::Admin, "/admin/reminders.csv", ""),

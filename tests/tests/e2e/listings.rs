@@ -44,28 +44,64 @@ fn an_editor_refreshes_a_listing_and_search_follows_within_a_second() {
         Some(&json!({"version": listing["version"], "capacity": "waitlist"}).to_string()),
     );
     assert_eq!(edited.status, 200, "{}", edited.body);
+    // Updates the sessions: now Tuesdays and the last Saturday of the month.
+    let sessions = json!({"version": edited.json()["version"], "sessions": [
+        {"freq": "weekly", "days": ["TU"], "opens_at": "10:00", "closes_at": "12:30"},
+        {"freq": "monthly", "days": ["SA"], "week_of_month": [-1], "opens_at": "09:30", "closes_at": "12:00", "notes": "Family work party"}
+    ]});
+    let replaced =
+        app.call("PUT", &format!("/api/v1/services/{id}/sessions"), Some(&editor), Some(&sessions.to_string()));
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    let bad = json!({"version": replaced.json()["version"], "sessions": [{"freq": "monthly", "days": ["TU"], "week_of_month": [5], "opens_at": "10:00", "closes_at": "12:00"}]});
+    assert_error(
+        &app.call("PUT", &format!("/api/v1/services/{id}/sessions"), Some(&editor), Some(&bad.to_string())),
+        422,
+        Some("sessions[0]"),
+    );
+    let backwards = json!({"version": replaced.json()["version"], "sessions": [{"freq": "weekly", "days": ["TU"], "opens_at": "12:00", "closes_at": "10:00"}]});
+    assert_error(
+        &app.call("PUT", &format!("/api/v1/services/{id}/sessions"), Some(&editor), Some(&backwards.to_string())),
+        422,
+        Some("sessions[0]"),
+    );
     assert_eq!(app.call("POST", &format!("/api/v1/services/{id}/verify"), Some(&editor), None).status, 200);
     // The capacity filter is answered by the search index (listing fields come from the
     // database), so this waits for the index itself.
     let started = Instant::now();
     loop {
         let waitlisted = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&capacity=waitlist").json();
-        if waitlisted["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()) {
+        let saturdays = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&day=SA").json();
+        let has = |v: &Value| v["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str());
+        // The last change (still accurate) shows as a better rank.
+        if has(&waitlisted) && has(&saturdays) && rank(&app, &id) < rank_before {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(3), "search did not follow: {waitlisted}");
+        assert!(started.elapsed() < Duration::from_secs(3), "search did not follow all three changes");
         std::thread::sleep(Duration::from_millis(25));
     }
     let took = started.elapsed();
     assert!(took < Duration::from_millis(1500), "took {took:?}");
+    // The new sessions are searchable: a Saturday filter (answered by the index) finds it.
+    let saturdays = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&day=SA").json();
+    let shown = saturdays["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("found on Saturdays")
+        .clone();
+    let words: Vec<&str> =
+        shown["schedules"].as_array().unwrap().iter().map(|s| s["description"].as_str().unwrap()).collect();
+    assert_eq!(words, ["Every Tuesday, 10:00 to 12:30", "Last Saturday of the month, 09:30 to 12:00"]);
     // Fresh now (even with a waiting list), it ranks higher than before.
     let rank_after = rank(&app, &id);
     assert!(rank_after < rank_before, "rank {rank_before} -> {rank_after}");
     let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&editor), None).json();
     let kinds: Vec<&str> =
         history["versions"].as_array().unwrap().iter().map(|v| v["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["verify", "edit"]);
-    assert_eq!(history["versions"][1]["changes"]["capacity"], json!(["accepting", "waitlist"]));
+    assert_eq!(kinds, ["verify", "edit", "edit"]);
+    assert_eq!(history["versions"][2]["changes"]["capacity"], json!(["accepting", "waitlist"]));
+    assert!(history["versions"][1]["changes"]["sessions"][1][1].as_str().unwrap().starts_with("Last Saturday"));
 }
 
 #[test]

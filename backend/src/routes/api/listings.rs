@@ -202,3 +202,19 @@ pub async fn without_editor(ApiUser(user): ApiUser, state: web::Data<AppState>) 
     let list = with_conn(&state, move |conn, _| editing::without_editor(conn, &user)).await?;
     Ok(HttpResponse::Ok().json(json!({ "listings": list })))
 }
+
+/// `PUT /api/v1/services/{id}/sessions`: `{version, sessions: [...]}` replaces the sessions.
+pub async fn replace_sessions(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<editing::SessionsEdit>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path.into_inner())?;
+    let ip = client_ip(&req);
+    let body = body.into_inner();
+    let version =
+        with_conn(&state, move |conn, _| editing::replace_sessions(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
