@@ -58,6 +58,23 @@ mod helpers {
     handlebars_helper!(km: |value: f64| format!("{value:.1} km"));
     handlebars_helper!(pounds: |value: f64| if value <= 0.0 { "Free".to_string() } else { format!("£{value:.2}") });
     handlebars_helper!(eq: |a: Json, b: Json| a == b);
+    // The session editor's rows: the listing's sessions (one day each) plus empty rows, four in
+    // all, as {day, week, opens, closes, notes}.
+    handlebars_helper!(sessions_rows: |sessions: Json| {
+        let mut rows: Vec<serde_json::Value> = Vec::new();
+        for s in sessions.as_array().into_iter().flatten() {
+            let week = s["week_of_month"].as_str().unwrap_or("every").split(',').next().unwrap_or("every").to_string();
+            for day in s["byday"].as_str().unwrap_or("").split(',').filter(|d| !d.is_empty()) {
+                rows.push(serde_json::json!({"day": day, "week": if week.is_empty() { "every".to_string() } else { week.clone() },
+                    "opens": s["opens_at"], "closes": s["closes_at"], "notes": s["notes"]}));
+            }
+        }
+        while rows.len() < 4 {
+            rows.push(serde_json::json!({"day": "", "week": "every", "opens": "", "closes": "", "notes": ""}));
+        }
+        rows.truncate(4);
+        serde_json::Value::Array(rows)
+    });
     handlebars_helper!(contains: |list: Json, item: Json| list.as_array().is_some_and(|l| l.contains(item)));
     handlebars_helper!(humanise: |value: Json| {
         let text = value.as_str().unwrap_or_default().replace('_', " ");
@@ -87,6 +104,7 @@ impl Templates {
         hb.register_helper("km", Box::new(helpers::km));
         hb.register_helper("pounds", Box::new(helpers::pounds));
         hb.register_helper("eq", Box::new(helpers::eq));
+        hb.register_helper("sessions_rows", Box::new(helpers::sessions_rows));
         hb.register_helper("contains", Box::new(helpers::contains));
         hb.register_helper("humanise", Box::new(helpers::humanise));
         for path in TemplateFiles::iter() {
@@ -203,6 +221,9 @@ mod tests {
         context["referrals"] = json!([{"id": "r1", "name": "Margaret <i>T</i>", "age": 72, "area": "GL5", "status": "received", "urgency": "soon", "created_at": "2026-11-20T10:00:00", "attention": "not yet accepted"}]);
         context["introductions"] = json!([{"id": "c1", "service_name": "Garden Club", "status": "introduced", "version": 2, "first_name": "Margaret", "overdue": true}]);
         context["reasons"] = json!([["loneliness", "Loneliness and isolation", true]]);
+        context["listings"] = json!([{"id": "l1", "name": "Garden <Club>", "organisation": "Growers", "status": "active", "capacity": "waitlist",
+            "last_verified": "2026-03-01T09:30:00", "freshness": "needs_review", "version": 4,
+            "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time", "description": "2nd Thursday"}]}]);
         context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine"});
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
@@ -220,6 +241,13 @@ mod tests {
             );
             if name.starts_with("pages/listing") {
                 assert!(html.contains("Stroud &lt;Gardening&gt; Club"), "{name} shows the listing");
+            }
+            if name == "pages/my_listings" {
+                assert!(
+                    html.contains("<option value=\"TH\" selected>") && html.contains("<option value=\"2\" selected>"),
+                    "the session editor shows the sessions"
+                );
+                assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
             }
             if name == "pages/search" {
                 for shown in [

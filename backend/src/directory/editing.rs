@@ -335,6 +335,8 @@ pub struct ListingSummary {
     pub freshness: Freshness,
     /// Version, for editing.
     pub version: i32,
+    /// Its sessions (filled for the editor's page).
+    pub sessions: Vec<super::listing::ScheduleView>,
 }
 
 /// id, name, organisation, status, capacity, last verified, version, organisation id.
@@ -381,6 +383,7 @@ pub fn my_listings(
             capacity,
             last_verified,
             version,
+            sessions: Vec::new(),
         })
         .collect())
 }
@@ -524,6 +527,7 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
             capacity,
             last_verified,
             version,
+            sessions: Vec::new(),
         })
         .collect())
 }

@@ -126,6 +126,7 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(get "/my/listings" "group editor, admin" => pages::listings::my_listings_page),
     spec!(post "/my/listings/{id}/verify" "its group's editors, admin" => pages::listings::verify_submit),
     spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
+    spec!(post "/my/listings/{id}/sessions" "its group's editors, admin" => pages::listings::sessions_submit),
 ];
 
 /// Largest form body accepted.

@@ -197,6 +197,13 @@ const PAGES: &[Row] = &[
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
     ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
     ("post", "/my/listings/{id}/verify", Access::ListingEdit, "/my/listings/{listing}/verify", ""),
+    (
+        "post",
+        "/my/listings/{id}/sessions",
+        Access::ListingEdit,
+        "/my/listings/{listing}/sessions",
+        "version=999&day0=TU&week0=every&opens0=10%3A00&closes0=12%3A00",
+    ),
     ("post", "/my/listings/{id}", Access::ListingEdit, "/my/listings/{listing}", "version=999&capacity=waitlist"),
 ];
 

@@ -225,6 +225,54 @@ fn through_the_pages_the_editor_confirms_and_changes_places() {
     assert!(after.body.contains("still accurate"));
     let listing = app.get(&format!("/api/v1/services/{id}")).json();
     assert_eq!((listing["capacity"].as_str(), listing["freshness"].as_str()), (Some("waitlist"), Some("fresh")));
+    // The session editor: every Tuesday 10-12 and the 2nd Thursday evening.
+    let page = browser.get("/my/listings");
+    let version = page
+        .body
+        .split(&format!("action=\"/my/listings/{id}/sessions\""))
+        .nth(1)
+        .unwrap()
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let saved = browser.post(
+        &format!("/my/listings/{id}/sessions"),
+        &[
+            ("csrf", &csrf),
+            ("version", &version),
+            ("week0", "every"),
+            ("day0", "TU"),
+            ("opens0", "10:00"),
+            ("closes0", "12:00"),
+            ("notes0", ""),
+            ("week1", "2"),
+            ("day1", "TH"),
+            ("opens1", "18:00"),
+            ("closes1", "19:30"),
+            ("notes1", "Term time only"),
+            ("week2", "every"),
+            ("day2", ""),
+            ("opens2", ""),
+            ("closes2", ""),
+        ],
+    );
+    assert_eq!(saved.header("location"), Some("/my/listings?done=Sessions+saved"), "{}", saved.body);
+    let words: Vec<String> = app.get(&format!("/api/v1/services/{id}")).json()["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["description"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(words, ["Every Tuesday, 10:00 to 12:00", "2nd Thursday of the month, 18:00 to 19:30"]);
+    let fifth = browser.post(
+        &format!("/my/listings/{id}/sessions"),
+        &[("csrf", &csrf), ("version", "0"), ("week0", "5"), ("day0", "TU"), ("opens0", "10:00"), ("closes0", "12:00")],
+    );
+    assert!(fifth.header("location").unwrap().contains("error="));
     // A stale form comes back with what happened, nothing overwritten.
     let stale =
         browser.post(&format!("/my/listings/{id}"), &[("csrf", &csrf), ("version", &version), ("capacity", "full")]);

@@ -33,7 +33,19 @@ pub async fn my_listings_page(
     let pairs = query_pairs(&req);
     let needs_review = pairs.iter().any(|(k, v)| k == "view" && v == "needs_review");
     let who = user.clone();
-    let listings = with_conn(&state, move |conn, _| editing::my_listings(conn, &who, needs_review)).await?;
+    let listings = with_conn(&state, move |conn, state| {
+        let mut listings = editing::my_listings(conn, &who, needs_review)?;
+        // The editor's page shows each listing's sessions to edit (a group has a handful).
+        if listings.len() <= 50 {
+            let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
+            let full = crate::directory::listing::load_many(conn, &ids, &state.taxonomy())?;
+            for (summary, listing) in listings.iter_mut().zip(full) {
+                summary.sessions = listing.schedules;
+            }
+        }
+        Ok(listings)
+    })
+    .await?;
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.chars().take(300).collect::<String>());
     let page = MyListingsPage {
@@ -54,7 +66,7 @@ pub async fn my_listings_page(
 
 fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageError> {
     let location = match result {
-        Ok(_) => format!("/my/listings?done={done}"),
+        Ok(_) => format!("/my/listings?done={}", form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>()),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let message = match &e {
                 AppError::Invalid(fields) => {
@@ -112,4 +124,46 @@ pub async fn edit_submit(
     let ip = client_ip(&req);
     let result = with_conn(&state, move |conn, _| Ok(editing::edit(conn, &user, &id, &edit, ip.as_deref()))).await?;
     back(result, "Saved")
+}
+
+/// `POST /my/listings/{id}/sessions`: the friendly session editor ("every Tuesday 10-12",
+/// "2nd Thursday of the month"): up to four rows of day, week, from and to.
+pub async fn sessions_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(&path.into_inner())?;
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    check_csrf(&req, &get("csrf"))?;
+    let mut sessions = Vec::new();
+    for row in 0..4 {
+        let day = get(&format!("day{row}"));
+        if day.is_empty() {
+            continue;
+        }
+        let week = get(&format!("week{row}"));
+        let (freq, week_of_month) = match week.as_str() {
+            "" | "every" => ("weekly".to_string(), Vec::new()),
+            other => ("monthly".to_string(), vec![other.parse::<i8>().unwrap_or(0)]),
+        };
+        let notes = Some(get(&format!("notes{row}"))).filter(|n| !n.is_empty());
+        sessions.push(crate::directory::creating::NewSession {
+            freq,
+            days: vec![day],
+            week_of_month,
+            opens_at: get(&format!("opens{row}")),
+            closes_at: get(&format!("closes{row}")),
+            notes,
+        });
+    }
+    let edit = editing::SessionsEdit { version: get("version").parse().unwrap_or(-1), sessions };
+    let ip = client_ip(&req);
+    let result =
+        with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &user, &id, &edit, ip.as_deref()))).await?;
+    back(result, "Sessions saved")
 }
