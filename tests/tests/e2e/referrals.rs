@@ -623,3 +623,17 @@ fn the_caseload_page_filters() {
     );
     assert_eq!(browser.get("/referrals?status=flying").status, 422);
 }
+
+#[test]
+fn a_form_page_sets_the_csrf_cookie_its_forms_carry() {
+    let app = spawn_app();
+    let mut gp = app.browser();
+    gp.sign_in(GP, DEMO_PASSWORD);
+    gp.cookies.remove("cg_csrf");
+    for path in ["/referrals/new", "/referrals", "/account"] {
+        gp.cookies.remove("cg_csrf");
+        let page = gp.get(path);
+        let in_form = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        assert_eq!(in_form, gp.csrf(), "{path}: the form's token is the cookie's");
+    }
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{account, totp, CurrentUser};
 use crate::error::{AppError, PageError};
-use crate::routes::pages::html;
+use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, session_cookie, PageUser};
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -54,11 +54,7 @@ async fn render(
         notice,
         errors,
     };
-    let mut response = html(status, state.templates.render("pages/account", &page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
+    render_page(state, "pages/account", &page, status, cookie)
 }
 
 /// `GET /account`.

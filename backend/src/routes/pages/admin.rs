@@ -12,7 +12,7 @@ use crate::accounts::users::{self, UserListing};
 use crate::accounts::{CurrentUser, OrgKind, Role};
 use crate::error::{AppError, PageError};
 use crate::routes::api::admin::{audit_filter, base_url};
-use crate::routes::pages::html;
+use crate::routes::pages::{html, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
 use crate::routes::{parse_record_id, with_conn};
 use crate::state::AppState;
@@ -74,11 +74,7 @@ async fn render(
         new_link,
         errors,
     };
-    let mut response = html(status, state.templates.render("pages/admin", &page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
+    render_page(state, "pages/admin", &page, status, cookie)
 }
 
 /// `GET /admin`.

@@ -12,7 +12,7 @@ use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::accounts::users;
 use crate::config::Environment;
 use crate::error::{AppError, PageError};
-use crate::routes::pages::html;
+use crate::routes::pages::render_page;
 use crate::routes::session::{
     check_csrf, cleared_session_cookie, client_ip, csrf_token, session_cookie, MaybeUser, PageUser,
 };
@@ -52,11 +52,7 @@ fn render_sign_in(
     page.title = "Sign in";
     page.demo = state.settings.env == Environment::Development;
     page.demo_password = DEMO_PASSWORD;
-    let mut response = html(status, state.templates.render("pages/sign_in", &page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
+    render_page(state, "pages/sign_in", &page, status, cookie)
 }
 
 /// `GET /sign-in`.
@@ -198,11 +194,7 @@ async fn render_link(
         errors,
         user: None,
     };
-    let mut response = html(status, state.templates.render("pages/set_password", &page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
+    render_page(state, "pages/set_password", &page, status, cookie)
 }
 
 /// `GET /invite/{token}` and `/reset/{token}`.

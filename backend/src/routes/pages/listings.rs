@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::accounts::CurrentUser;
 use crate::directory::editing::{self, ListingEdit, ListingSummary};
 use crate::error::{AppError, PageError};
-use crate::routes::pages::html;
+use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
 use crate::routes::{parse_id, query_pairs, with_conn};
 use crate::state::AppState;
@@ -57,11 +57,7 @@ pub async fn my_listings_page(
         notice: get("done"),
         error: get("error"),
     };
-    let mut response = html(StatusCode::OK, state.templates.render("pages/my_listings", &page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
+    render_page(&state, "pages/my_listings", &page, StatusCode::OK, cookie)
 }
 
 fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageError> {

@@ -15,25 +15,10 @@ use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
-use crate::routes::pages::html;
+use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
-
-fn render<T: Serialize>(
-    req: &HttpRequest,
-    state: &AppState,
-    template: &str,
-    page: &T,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
-    let (_, cookie) = csrf_token(req, state.settings.tls());
-    let mut response = html(status, state.templates.render(template, page)?);
-    if let Some(cookie) = cookie {
-        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(response)
-}
 
 /// Form fields as pairs (repeated keys kept), with the CSRF token checked.
 fn form_pairs(req: &HttpRequest, body: &web::Bytes) -> Result<Vec<(String, String)>, AppError> {
@@ -77,7 +62,7 @@ pub async fn list_page(
     let who = user.clone();
     let referrals =
         with_conn(&state, move |conn, state| view::list(conn, &who, &filter, &state.settings.thresholds())).await?;
-    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = ListPage {
         title: if user.role == Role::Referrer { "Your practice's referrals" } else { "Caseload" },
         csrf,
@@ -86,7 +71,7 @@ pub async fn list_page(
         referrals,
         needs_attention,
     };
-    render(&req, &state, "pages/referrals", &page, StatusCode::OK)
+    render_page(&state, "pages/referrals", &page, StatusCode::OK, cookie)
 }
 
 #[derive(Serialize)]
@@ -113,10 +98,10 @@ async fn render_new(
         .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
         .map(|t| (t.slug.clone(), t.name.clone(), chosen.contains(&t.slug)))
         .collect();
-    let (csrf, _) = csrf_token(req, state.settings.tls());
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
     let values = pairs.iter().filter(|(k, _)| k != "csrf" && k != "reasons").cloned().collect();
     let page = NewPage { title: "Refer to social prescribing", csrf, user, reasons, values, errors };
-    render(req, state, "pages/referral_new", &page, status)
+    render_page(state, "pages/referral_new", &page, status, cookie)
 }
 
 /// `GET /referrals/new`: the referral form.
@@ -237,7 +222,7 @@ pub async fn referral_page(
         Ok((referral, search, message))
     })
     .await?;
-    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let works = referral.work.is_some();
     let page = ReferralPage {
         title: "Referral",
@@ -251,7 +236,7 @@ pub async fn referral_page(
         message,
         error,
     };
-    render(&req, &state, "pages/referral", &page, StatusCode::OK)
+    render_page(&state, "pages/referral", &page, StatusCode::OK, cookie)
 }
 
 fn referral_service(conn: &mut crate::db::DbConnection, id: &str) -> Result<String, AppError> {
@@ -495,10 +480,10 @@ pub async fn introductions_page(
     let introductions =
         with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
             .await?;
-    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
-    render(&req, &state, "pages/introductions", &page, StatusCode::OK)
+    render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
 
 /// `POST /referrals/{id}/plan`.
@@ -550,7 +535,7 @@ pub async fn plan_page(
         Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?))
     })
     .await?;
-    let (csrf, _) = csrf_token(&req, state.settings.tls());
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = PlanPage {
         title: "My plan",
         user,
@@ -560,5 +545,5 @@ pub async fn plan_page(
         plan,
         printed_on: chrono::Utc::now().format("%-d %B %Y").to_string(),
     };
-    render(&req, &state, "pages/plan", &page, StatusCode::OK)
+    render_page(&state, "pages/plan", &page, StatusCode::OK, cookie)
 }
