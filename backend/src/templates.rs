@@ -46,6 +46,8 @@ mod helpers {
     handlebars_helper!(date: |value: Json| {
         let value = value.as_str().unwrap_or_default();
         NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(|d| d.date())
+            .or_else(|_| chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d"))
             .map(|d| d.format("%-d %B %Y").to_string())
             .unwrap_or_else(|_| value.to_string())
     });

@@ -107,6 +107,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reopens_on -> Nullable<Date>,
     }
 }
 

@@ -3,7 +3,7 @@
 //! and the lists of listings that need review. Every change goes to the search outbox in its
 //! transaction, so search reflects it within a second.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -35,6 +35,9 @@ pub struct ListingEdit {
     pub description: Option<String>,
     /// `active`, `inactive` or `temporarily closed`.
     pub status: Option<String>,
+    /// When a temporarily closed activity opens again (`YYYY-MM-DD`; empty clears it). Only with
+    /// `temporarily closed`; opening again or stopping clears it.
+    pub reopens_on: Option<String>,
     /// `accepting`, `waitlist`, `full`, `paused`.
     pub capacity: Option<String>,
     /// Web page (http or https only).
@@ -99,6 +102,8 @@ pub fn edit(
     if e.status.as_deref().is_some_and(|s| !matches!(s, "active" | "inactive" | "temporarily closed")) {
         errors.insert("status".into(), "must be active, inactive or temporarily closed".into());
     }
+    let status = e.status.clone().unwrap_or(row.status.clone());
+    let reopens_on = reopening_date(&mut errors, e, &status, row.reopens_on);
     if e.capacity.as_deref().is_some_and(|c| !matches!(c, "accepting" | "waitlist" | "full" | "paused")) {
         errors.insert("capacity".into(), "must be accepting, waitlist, full or paused".into());
     }
@@ -145,7 +150,6 @@ pub fn edit(
     let name = clean(&e.name).unwrap_or(row.name.clone());
     let summary = clean(&e.summary).unwrap_or(row.summary.clone());
     let description = clean(&e.description).unwrap_or(row.description.clone());
-    let status = e.status.clone().unwrap_or(row.status.clone());
     let capacity = e.capacity.clone().unwrap_or(row.capacity.clone());
     let url = if e.url.is_some() { blank_to_none(clean(&e.url)) } else { row.url.clone() };
     let email = if e.email.is_some() { blank_to_none(clean(&e.email)) } else { row.email.clone() };
@@ -164,6 +168,7 @@ pub fn edit(
     note("summary", json!(row.summary), json!(summary));
     note("description", json!(row.description), json!(description));
     note("status", json!(row.status), json!(status));
+    note("reopens_on", json!(row.reopens_on), json!(reopens_on));
     note("capacity", json!(row.capacity), json!(capacity));
     note("url", json!(row.url), json!(url));
     note("email", json!(row.email), json!(email));
@@ -186,6 +191,7 @@ pub fn edit(
                     services::summary.eq(&summary),
                     services::description.eq(&description),
                     services::status.eq(&status),
+                    services::reopens_on.eq(reopens_on),
                     services::capacity.eq(&capacity),
                     services::url.eq(&url),
                     services::email.eq(&email),
@@ -209,6 +215,35 @@ pub fn edit(
         audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail(&fields.join(",")))?;
         Ok(next)
     })
+}
+
+/// The reopening date after this edit: checked (a real date, not past, within two years, only
+/// for a temporarily closed activity) and cleared when the activity opens again or stops.
+fn reopening_date(
+    errors: &mut FieldErrors,
+    e: &ListingEdit,
+    status: &str,
+    current: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    let closed = status == "temporarily closed";
+    let typed = match e.reopens_on.as_deref().map(str::trim) {
+        None => return current.filter(|_| closed),
+        Some("") => return None,
+        Some(text) => text,
+    };
+    let Ok(date) = NaiveDate::parse_from_str(typed, "%Y-%m-%d") else {
+        errors.insert("reopens_on".into(), "enter a date like 2027-03-01".into());
+        return None;
+    };
+    let today = Utc::now().date_naive();
+    if !closed {
+        errors.insert("reopens_on".into(), "a reopening date is only for a temporarily closed activity".into());
+    } else if date < today {
+        errors.insert("reopens_on".into(), "must be today or later".into());
+    } else if date > today + chrono::Days::new(731) {
+        errors.insert("reopens_on".into(), "must be within two years; mark it stopped if it will not reopen".into());
+    }
+    Some(date)
 }
 
 fn record_version(
@@ -337,6 +372,8 @@ pub struct ListingSummary {
     pub version: i32,
     /// Its sessions (filled for the editor's page).
     pub sessions: Vec<super::listing::ScheduleView>,
+    /// When it reopens, if temporarily closed (filled for the editor's page).
+    pub reopens_on: Option<NaiveDate>,
 }
 
 /// id, name, organisation, status, capacity, last verified, version, organisation id.
@@ -384,6 +421,7 @@ pub fn my_listings(
             last_verified,
             version,
             sessions: Vec::new(),
+            reopens_on: None,
         })
         .collect())
 }
@@ -471,6 +509,7 @@ pub fn revert(
         summary: text("summary"),
         description: text("description"),
         status: text("status"),
+        reopens_on: text("reopens_on"),
         capacity: text("capacity"),
         url: text("url"),
         email: text("email"),
@@ -528,6 +567,7 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
             last_verified,
             version,
             sessions: Vec::new(),
+            reopens_on: None,
         })
         .collect())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -48,6 +48,7 @@ pub struct ServiceRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub reopens_on: Option<NaiveDate>,
 }
 
 /// A vocabulary term on a listing.
@@ -175,6 +176,8 @@ pub struct Listing {
     pub description: String,
     /// `active`, `inactive`, `defunct`, `temporarily closed`.
     pub status: String,
+    /// When a temporarily closed activity opens again, if its group said.
+    pub reopens_on: Option<NaiveDate>,
     /// Who runs it.
     pub organisation: OrganisationView,
     /// Web page.
@@ -438,6 +441,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
             summary: row.summary,
             description: row.description,
             status: row.status,
+            reopens_on: row.reopens_on,
             url: row.url,
             email: row.email,
             phone: row.phone,

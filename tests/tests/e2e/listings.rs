@@ -479,3 +479,48 @@ fn suggestions_revert_and_listings_nobody_keeps() {
     assert!(list.len() > 300, "{}", list.len());
     assert!(!list.iter().any(|l| l["id"] == id.as_str()), "the gardening club has an editor");
 }
+
+#[test]
+fn a_closed_listing_says_when_it_reopens_and_forgets_it_when_open() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let id = garden_club();
+    let path = format!("/api/v1/services/{id}");
+    let version = || app.get(&path).json()["version"].clone();
+    let today = chrono::Utc::now().date_naive();
+    let in_a_month = today + chrono::Days::new(30);
+    let closed = "temporarily closed";
+    for (body, field) in [
+        (json!({"status": closed, "reopens_on": "next week"}), "reopens_on"),
+        (json!({"status": closed, "reopens_on": "2027-02-30"}), "reopens_on"),
+        (json!({"status": closed, "reopens_on": (today - chrono::Days::new(1)).to_string()}), "reopens_on"),
+        (json!({"status": closed, "reopens_on": (today + chrono::Days::new(800)).to_string()}), "reopens_on"),
+        (json!({"status": "active", "reopens_on": in_a_month.to_string()}), "reopens_on"),
+    ] {
+        let mut body = body;
+        body["version"] = version();
+        assert_error(&app.call("PATCH", &path, Some(&editor), Some(&body.to_string())), 422, Some(field));
+    }
+    assert!(app.get(&path).json()["reopens_on"].is_null(), "nothing saved by a refused edit");
+
+    let body = json!({"version": version(), "status": closed, "reopens_on": in_a_month.to_string()});
+    assert_eq!(app.call("PATCH", &path, Some(&editor), Some(&body.to_string())).status, 200);
+    assert_eq!(app.get(&path).json()["reopens_on"], in_a_month.to_string());
+    let page = app.get(&format!("/services/{id}"));
+    let words = format!("temporarily closed and reopens on {}", in_a_month.format("%-d %B %Y"));
+    assert!(page.body.contains(&words), "the public page says when: {words}");
+    assert!(find(&app, &id).is_some(), "a closed listing with a date stays findable");
+    let history = app.call("GET", &format!("{path}/history"), Some(&editor), None).json();
+    assert!(history["versions"][0]["changes"].to_string().contains("reopens_on"), "{history}");
+
+    let mut browser = app.browser();
+    browser.sign_in(EDITOR, DEMO_PASSWORD);
+    let editor_page = browser.get("/my/listings");
+    assert!(editor_page.body.contains(&format!("name=\"reopens_on\" type=\"date\" value=\"{in_a_month}\"")));
+
+    // Opening again clears the date, so the listing never claims a closure that has ended.
+    let body = json!({"version": version(), "status": "active"});
+    assert_eq!(app.call("PATCH", &path, Some(&editor), Some(&body.to_string())).status, 200);
+    assert!(app.get(&path).json()["reopens_on"].is_null());
+    assert!(!app.get(&format!("/services/{id}")).body.contains("reopens on"));
+}

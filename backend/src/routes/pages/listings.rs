@@ -41,6 +41,7 @@ pub async fn my_listings_page(
             let full = crate::directory::listing::load_many(conn, &ids, &state.taxonomy())?;
             for (summary, listing) in listings.iter_mut().zip(full) {
                 summary.sessions = listing.schedules;
+                summary.reopens_on = listing.reopens_on;
             }
         }
         Ok(listings)
@@ -111,6 +112,7 @@ pub async fn edit_submit(
         version: get("version").and_then(|v| v.parse().ok()).unwrap_or(-1),
         capacity: get("capacity"),
         status: get("status"),
+        reopens_on: get("reopens_on"),
         summary: get("summary"),
         phone: get("phone"),
         email: get("email"),
