@@ -272,7 +272,8 @@ fn through_the_pages_the_editor_confirms_and_changes_places() {
         &format!("/my/listings/{id}/sessions"),
         &[("csrf", &csrf), ("version", "0"), ("week0", "5"), ("day0", "TU"), ("opens0", "10:00"), ("closes0", "12:00")],
     );
-    assert!(fifth.header("location").unwrap().contains("error="));
+    assert_eq!(fifth.status, 422, "a 5th Tuesday is refused on the page, rows kept");
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["schedules"].as_array().unwrap().len(), 2);
     // A stale form comes back with what happened, nothing overwritten.
     let stale =
         browser.post(&format!("/my/listings/{id}"), &[("csrf", &csrf), ("version", &version), ("capacity", "full")]);
@@ -523,4 +524,53 @@ fn a_closed_listing_says_when_it_reopens_and_forgets_it_when_open() {
     assert_eq!(app.call("PATCH", &path, Some(&editor), Some(&body.to_string())).status, 200);
     assert!(app.get(&path).json()["reopens_on"].is_null());
     assert!(!app.get(&format!("/services/{id}")).body.contains("reopens on"));
+}
+
+#[test]
+fn a_refused_form_comes_back_with_what_was_typed() {
+    let app = spawn_app();
+    let mut browser = app.browser();
+    assert_eq!(browser.sign_in(EDITOR, DEMO_PASSWORD).status, 303);
+    let id = garden_club();
+    let page = browser.get("/my/listings");
+    let csrf = browser.csrf();
+    let version = app.get(&format!("/api/v1/services/{id}")).json()["version"].to_string();
+    let form = format!("/my/listings/{id}");
+    let refused = browser.post(
+        &form,
+        &[
+            ("csrf", &csrf),
+            ("version", &version),
+            ("capacity", "full"),
+            ("status", "temporarily closed"),
+            ("reopens_on", "2020-01-01"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("reopens on: must be today or later"), "the error says which field and why");
+    assert!(refused.body.contains(r#"name="reopens_on" type="date" value="2020-01-01""#), "the date typed is kept");
+    let ours = refused.body.split(&format!("action=\"{form}\"")).nth(1).unwrap();
+    assert!(ours.contains(r#"<option value="full" selected>"#), "the places chosen are kept");
+    assert!(ours.contains(r#"<option value="temporarily closed" selected>"#), "closed stays chosen");
+    assert_ne!(page.body, refused.body);
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["capacity"], "accepting", "nothing saved");
+
+    let refused = browser.post(
+        &format!("{form}/sessions"),
+        &[
+            ("csrf", &csrf),
+            ("version", &version),
+            ("week0", "2"),
+            ("day0", "TH"),
+            ("opens0", "19:30"),
+            ("closes0", "18:00"),
+            ("notes0", "Bring gloves"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let sessions = refused.body.split(&format!("action=\"{form}/sessions\"")).nth(1).unwrap();
+    assert!(sessions.contains(r#"type="time" value="19:30""#) && sessions.contains(r#"value="Bring gloves""#));
+    assert!(
+        sessions.contains(r#"<option value="TH" selected>"#) && sessions.contains(r#"<option value="2" selected>"#)
+    );
 }

@@ -1,12 +1,13 @@
 //! `GET /my/listings`: a group's listings with what needs review, the one-click "still
-//! accurate", and a short form for what changes most (places, open or closed, contact).
+//! accurate", a short form for what changes most (places, open or closed, reopening date) and
+//! the session editor. A refused form comes back (422) with what was typed, never blanked.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::accounts::CurrentUser;
-use crate::directory::editing::{self, ListingEdit, ListingSummary};
+use crate::directory::editing::{self, ListingEdit};
 use crate::error::{AppError, PageError};
 use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
@@ -18,10 +19,19 @@ struct MyListingsPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
-    listings: Vec<ListingSummary>,
+    /// The listings as the page shows them: a refused form's typed values patched in.
+    listings: Vec<serde_json::Value>,
     needs_review: bool,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// What an editor typed into one listing's forms, shown again when it was refused.
+struct Typed {
+    id: String,
+    /// Field name to typed value (`capacity`, `status`, `reopens_on`, or `sessions`).
+    fields: serde_json::Map<String, serde_json::Value>,
+    error: String,
 }
 
 /// `GET /my/listings` (`?view=needs_review`).
@@ -32,8 +42,23 @@ pub async fn my_listings_page(
 ) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req);
     let needs_review = pairs.iter().any(|(k, v)| k == "view" && v == "needs_review");
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.chars().take(300).collect::<String>());
+    let (notice, error) = (get("done"), get("error"));
+    render_my_listings(&req, user, &state, needs_review, notice, error, None).await
+}
+
+/// Renders the editor's page; with `typed`, that listing's forms show what was typed (422).
+async fn render_my_listings(
+    req: &HttpRequest,
+    user: CurrentUser,
+    state: &web::Data<AppState>,
+    needs_review: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    typed: Option<Typed>,
+) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let listings = with_conn(&state, move |conn, state| {
+    let listings = with_conn(state, move |conn, state| {
         let mut listings = editing::my_listings(conn, &who, needs_review)?;
         // The editor's page shows each listing's sessions to edit (a group has a handful).
         if listings.len() <= 50 {
@@ -47,18 +72,33 @@ pub async fn my_listings_page(
         Ok(listings)
     })
     .await?;
-    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.chars().take(300).collect::<String>());
-    let page = MyListingsPage {
-        title: "Your listings",
-        csrf,
-        user,
-        listings,
-        needs_review,
-        notice: get("done"),
-        error: get("error"),
+    let mut shown: Vec<serde_json::Value> =
+        listings.iter().map(|l| serde_json::to_value(l).unwrap_or_default()).collect();
+    let status = if typed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let error = match typed {
+        Some(typed) => {
+            if let Some(listing) = shown.iter_mut().find(|l| l["id"] == typed.id.as_str()) {
+                for (field, value) in typed.fields {
+                    listing[field] = value;
+                }
+            }
+            Some(typed.error)
+        }
+        None => error,
     };
-    render_page(&state, "pages/my_listings", &page, StatusCode::OK, cookie)
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    let page = MyListingsPage { title: "Your listings", csrf, user, listings: shown, needs_review, notice, error };
+    render_page(state, "pages/my_listings", &page, status, cookie)
+}
+
+/// A refused form's field errors in one line, as the error summary shows them.
+fn field_errors(e: &AppError) -> Option<String> {
+    match e {
+        AppError::Invalid(fields) => {
+            Some(fields.iter().map(|(k, v)| format!("{}: {v}", k.replace('_', " "))).collect::<Vec<_>>().join("; "))
+        }
+        _ => None,
+    }
 }
 
 fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageError> {
@@ -120,7 +160,19 @@ pub async fn edit_submit(
         ..Default::default()
     };
     let ip = client_ip(&req);
-    let result = with_conn(&state, move |conn, _| Ok(editing::edit(conn, &user, &id, &edit, ip.as_deref()))).await?;
+    let (who, listing) = (user.clone(), id.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(editing::edit(conn, &who, &listing, &edit, ip.as_deref()))).await?;
+    if let Some(error) = result.as_ref().err().and_then(field_errors) {
+        let mut fields = serde_json::Map::new();
+        for key in ["capacity", "status", "reopens_on"] {
+            if let Some(value) = get(key) {
+                fields.insert(key.into(), value.into());
+            }
+        }
+        let typed = Typed { id, fields, error };
+        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
+    }
     back(result, "Saved")
 }
 
@@ -139,6 +191,8 @@ pub async fn sessions_submit(
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
     check_csrf(&req, &get("csrf"))?;
     let mut sessions = Vec::new();
+    // The rows as typed, in the shape the session editor reads, to show again if refused.
+    let mut typed_rows = Vec::new();
     for row in 0..4 {
         let day = get(&format!("day{row}"));
         if day.is_empty() {
@@ -150,6 +204,10 @@ pub async fn sessions_submit(
             other => ("monthly".to_string(), vec![other.parse::<i8>().unwrap_or(0)]),
         };
         let notes = Some(get(&format!("notes{row}"))).filter(|n| !n.is_empty());
+        typed_rows.push(serde_json::json!({
+            "byday": day, "week_of_month": week, "opens_at": get(&format!("opens{row}")),
+            "closes_at": get(&format!("closes{row}")), "notes": get(&format!("notes{row}")),
+        }));
         sessions.push(crate::directory::creating::NewSession {
             freq,
             days: vec![day],
@@ -161,7 +219,15 @@ pub async fn sessions_submit(
     }
     let edit = editing::SessionsEdit { version: get("version").parse().unwrap_or(-1), sessions };
     let ip = client_ip(&req);
+    let (who, listing) = (user.clone(), id.clone());
     let result =
-        with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &user, &id, &edit, ip.as_deref()))).await?;
+        with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &who, &listing, &edit, ip.as_deref())))
+            .await?;
+    if let Some(error) = result.as_ref().err().and_then(field_errors) {
+        let mut fields = serde_json::Map::new();
+        fields.insert("sessions".into(), typed_rows.into());
+        let typed = Typed { id, fields, error };
+        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
+    }
     back(result, "Sessions saved")
 }
