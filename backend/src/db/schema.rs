@@ -108,6 +108,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         reopens_on -> Nullable<Date>,
+        merged_into -> Nullable<Text>,
     }
 }
 

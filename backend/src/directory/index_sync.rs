@@ -91,7 +91,8 @@ pub fn document(listing: &Listing) -> ServiceDocument {
     }
 }
 
-/// Re-reads the given services and upserts them (or deletes those that no longer exist).
+/// Re-reads the given services and upserts them (or deletes those that no longer exist, and
+/// merged duplicates, which no search should offer, staff's included).
 pub fn apply(
     conn: &mut DbConnection,
     writer: &mut IndexWriterHandle,
@@ -99,6 +100,7 @@ pub fn apply(
     ids: &[String],
 ) -> Result<(), IndexSyncError> {
     let listings = listing::load_many(conn, ids, taxonomy)?;
+    let listings: Vec<_> = listings.into_iter().filter(|l| l.merged_into.is_none()).collect();
     let found: BTreeSet<&str> = listings.iter().map(|l| l.id.as_str()).collect();
     for listing in &listings {
         writer.upsert(&document(listing))?;

@@ -49,6 +49,7 @@ pub struct ServiceRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub reopens_on: Option<NaiveDate>,
+    pub merged_into: Option<String>,
 }
 
 /// A vocabulary term on a listing.
@@ -178,6 +179,8 @@ pub struct Listing {
     pub status: String,
     /// When a temporarily closed activity opens again, if its group said.
     pub reopens_on: Option<NaiveDate>,
+    /// The listing this duplicate was merged into (then it is `defunct` and not shown).
+    pub merged_into: Option<String>,
     /// Who runs it.
     pub organisation: OrganisationView,
     /// Web page.
@@ -442,6 +445,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
             description: row.description,
             status: row.status,
             reopens_on: row.reopens_on,
+            merged_into: row.merged_into,
             url: row.url,
             email: row.email,
             phone: row.phone,

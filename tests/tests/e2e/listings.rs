@@ -574,3 +574,82 @@ fn a_refused_form_comes_back_with_what_was_typed() {
         sessions.contains(r#"<option value="TH" selected>"#) && sessions.contains(r#"<option value="2" selected>"#)
     );
 }
+
+#[test]
+fn an_admin_merges_a_duplicate_and_its_old_address_leads_to_the_one_kept() {
+    let app = spawn_app();
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let keep = garden_club();
+    let found = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10&per_page=50").json();
+    let duplicate = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .find(|id| *id != keep)
+        .expect("another gardening listing near Stroud");
+    let path = format!("/api/v1/services/{duplicate}/merge");
+    let version = app.get(&format!("/api/v1/services/{duplicate}")).json()["version"].clone();
+    let merge = |who: &str, body: Value| app.call("POST", &path, Some(who), Some(&body.to_string()));
+
+    // Bad merges name the field and change nothing.
+    assert_error(&merge(&admin, json!({"version": version, "into": duplicate})), 422, Some("into"));
+    assert_error(&merge(&admin, json!({"version": version, "into": "not-an-id"})), 422, Some("into"));
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    assert_error(&merge(&admin, json!({"version": version, "into": unknown})), 422, Some("into"));
+    assert_error(&merge(&admin, json!({"into": keep})), 422, Some("version"));
+    assert_error(&merge(&admin, json!({"version": 0, "into": keep})), 409, None);
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    assert_error(&merge(&editor, json!({"version": version, "into": keep})), 403, None);
+    let nowhere = format!("/api/v1/services/{unknown}/merge");
+    let body = json!({"version": 1, "into": keep}).to_string();
+    assert_error(&app.call("POST", &nowhere, Some(&admin), Some(&body)), 404, None);
+    assert_eq!(app.get(&format!("/api/v1/services/{duplicate}")).status, 200, "still shown after refusals");
+
+    let merged = merge(&admin, json!({"version": version, "into": keep}));
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let gone = app.get(&format!("/api/v1/services/{duplicate}"));
+    let body = assert_error(&gone, 404, None);
+    assert!(body["error"]["message"].as_str().unwrap().contains(&keep), "the API says where it went: {body}");
+    let page = app.get(&format!("/services/{duplicate}"));
+    assert_eq!((page.status, page.header("location")), (301, Some(format!("/services/{keep}").as_str())));
+    let print = app.get(&format!("/services/{duplicate}/print"));
+    assert_eq!(print.header("location"), Some(format!("/services/{keep}/print").as_str()));
+    let started = Instant::now();
+    while find(&app, &duplicate).is_some() {
+        assert!(started.elapsed() < Duration::from_secs(1), "search drops the duplicate within a second");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(find(&app, &keep).is_some(), "the one kept is still found");
+    let history = app.call("GET", &format!("/api/v1/services/{duplicate}/history"), Some(&admin), None).json();
+    assert!(history["versions"][0]["changes"].to_string().contains("merged_into"), "{history}");
+
+    // Neither merged twice nor used as the one to keep.
+    let again = app.get(&format!("/api/v1/services/{keep}")).json()["version"].clone();
+    let version = history["versions"][0]["version"].clone();
+    assert_error(&merge(&admin, json!({"version": version, "into": keep})), 422, Some("into"));
+    let into_merged = json!({"version": again, "into": duplicate}).to_string();
+    let answer = app.call("POST", &format!("/api/v1/services/{keep}/merge"), Some(&admin), Some(&into_merged));
+    assert_error(&answer, 422, Some("into"));
+
+    // The same through the admin page: pasted addresses, a refused form keeps what was typed.
+    let mut browser = app.browser();
+    assert_eq!(browser.sign_in("admin@demo.example.org", DEMO_PASSWORD).status, 303);
+    browser.get("/admin");
+    let csrf = browser.csrf();
+    let other = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .find(|id| *id != keep && *id != duplicate)
+        .expect("a third gardening listing");
+    let refused =
+        browser.post("/admin/listings/merge", &[("csrf", &csrf), ("duplicate", "the one in Stroud"), ("keep", &keep)]);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("value=\"the one in Stroud\""), "what was typed is kept");
+    let pasted = format!("http://localhost:8080/services/{other}/");
+    let done = browser.post("/admin/listings/merge", &[("csrf", &csrf), ("duplicate", &pasted), ("keep", &keep)]);
+    assert_eq!(done.header("location"), Some(format!("/services/{keep}").as_str()), "{}", done.body);
+    assert_eq!(app.get(&format!("/services/{other}")).status, 301);
+}

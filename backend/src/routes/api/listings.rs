@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::accounts::policy::{allows, Action};
 use crate::directory::editing::{self, ListingEdit};
 use crate::error::ApiError;
 use crate::routes::session::{client_ip, ApiUser};
@@ -217,4 +218,29 @@ pub async fn replace_sessions(
     let version =
         with_conn(&state, move |conn, _| editing::replace_sessions(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
+
+/// `POST /api/v1/services/{id}/merge`: `{into, version}` (admins) merges this duplicate into
+/// the listing kept.
+pub async fn merge_listing(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // Who may merge is decided before what they sent is checked, so nobody else learns anything.
+    if !allows(&user, Action::Administer) {
+        return Err(crate::error::AppError::Forbidden("administrators merge listings".into()).into());
+    }
+    let id = parse_id(&path.into_inner())?;
+    let into = body.get("into").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let into = parse_id(into).map_err(|_| crate::error::AppError::invalid("into", "the id of the listing to keep"))?;
+    let version = body.get("version").and_then(serde_json::Value::as_i64).and_then(|v| i32::try_from(v).ok());
+    let version = version.ok_or_else(|| crate::error::AppError::invalid("version", "the version you read"))?;
+    let ip = client_ip(&req);
+    let kept = into.clone();
+    let version =
+        with_conn(&state, move |conn, _| editing::merge(conn, &user, &id, &kept, version, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version, "merged_into": into })))
 }

@@ -23,6 +23,9 @@ pub async fn get_service(path: web::Path<String>, state: web::Data<AppState>) ->
     let found = with_conn(&state, move |conn, state| Ok(listing::load(conn, &id, &state.taxonomy())?)).await?;
     let now = chrono::Utc::now().naive_utc();
     match found {
+        Some(listing::Listing { merged_into: Some(kept), .. }) => {
+            Err(AppError::not_found(format!("this listing was merged into another: /api/v1/services/{kept}")).into())
+        }
         Some(listing) if listing.is_public(now) => Ok(HttpResponse::Ok().json(listing)),
         _ => Err(AppError::not_found("no listing with that id").into()),
     }

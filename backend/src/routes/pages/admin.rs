@@ -16,6 +16,7 @@ use crate::routes::pages::{html, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
 use crate::routes::{parse_record_id, with_conn};
 use crate::state::AppState;
+use diesel::prelude::*;
 
 fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
     if allows(user, action) {
@@ -43,6 +44,8 @@ struct AdminPage {
     services: Vec<OrgRow>,
     new_link: Option<String>,
     errors: Vec<(String, String)>,
+    /// What was typed into the merge form, shown again when it was refused.
+    merge: MergeForm,
 }
 
 async fn render(
@@ -52,6 +55,18 @@ async fn render(
     new_link: Option<String>,
     errors: Vec<(String, String)>,
     status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    render_with(req, state, user, new_link, errors, status, MergeForm::default()).await
+}
+
+async fn render_with(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    new_link: Option<String>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+    merge: MergeForm,
 ) -> Result<HttpResponse, PageError> {
     let (orgs, people, services) = with_conn(state, |conn, _| {
         Ok((
@@ -73,6 +88,7 @@ async fn render(
         services,
         new_link,
         errors,
+        merge,
     };
     render_page(state, "pages/admin", &page, status, cookie)
 }
@@ -117,6 +133,81 @@ pub async fn create_organisation(
         Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
         Err(AppError::Invalid(fields)) => {
             render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The merge form: two listings, each as its address (`…/services/{id}`) or its id.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct MergeForm {
+    #[serde(default, skip_serializing)]
+    csrf: String,
+    /// The duplicate, to be merged away.
+    #[serde(default)]
+    duplicate: String,
+    /// The listing kept.
+    #[serde(default)]
+    keep: String,
+}
+
+/// The listing id in what an admin pasted: an id, or a listing's address on this site.
+fn listing_id_in(text: &str) -> Option<String> {
+    let text = text.trim().trim_end_matches('/');
+    let last = text.trim_end_matches("/print").rsplit('/').next().unwrap_or_default();
+    crate::ids::is_id(last).then(|| last.to_ascii_lowercase())
+}
+
+/// `POST /admin/listings/merge`: merges a duplicate into the listing kept, then shows the one
+/// kept.
+pub async fn merge_listings(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    form: web::Form<MergeForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::Administer)?;
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let mut errors = Vec::new();
+    let duplicate = listing_id_in(&form.duplicate);
+    let keep = listing_id_in(&form.keep);
+    if duplicate.is_none() {
+        errors.push(("duplicate".to_string(), "paste the duplicate listing's address or id".to_string()));
+    }
+    if keep.is_none() {
+        errors.push(("keep".to_string(), "paste the address or id of the listing to keep".to_string()));
+    }
+    let result = match (duplicate, keep.clone()) {
+        (Some(duplicate), Some(keep)) if errors.is_empty() => {
+            let (who, ip) = (user.clone(), client_ip(&req));
+            with_conn(&state, move |conn, _| {
+                // The admin chose both listings just now, so the version is the current one.
+                let version = crate::db::schema::services::table
+                    .find(&duplicate)
+                    .select(crate::db::schema::services::version)
+                    .first::<i32>(conn)
+                    .optional()?;
+                Ok(match version {
+                    Some(version) => {
+                        crate::directory::editing::merge(conn, &who, &duplicate, &keep, version, ip.as_deref())
+                    }
+                    None => Err(AppError::invalid("duplicate", "no listing with that id")),
+                })
+            })
+            .await?
+        }
+        _ => Err(AppError::Invalid(Default::default())),
+    };
+    match result {
+        Ok(_) => {
+            let kept = keep.unwrap_or_default();
+            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/services/{kept}"))).finish())
+        }
+        Err(AppError::Invalid(fields)) => {
+            errors.extend(fields);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_with(&req, &state, user, None, errors, status, form).await
         }
         Err(other) => Err(other.into()),
     }

@@ -1,0 +1,7 @@
+-- A temporarily closed activity says when it opens again, so nobody is sent to a locked hall
+-- and nobody gives up on a group that is only away for the summer.
+ALTER TABLE services ADD COLUMN reopens_on DATE;
+
+-- A duplicate listing merged into the one kept: it stops being shown, and its old address
+-- (bookmarked, printed on a leaflet) leads to the one kept. Its history and connections stay.
+ALTER TABLE services ADD COLUMN merged_into TEXT REFERENCES services (id);

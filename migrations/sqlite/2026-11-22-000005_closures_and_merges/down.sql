@@ -1,0 +1,2 @@
+ALTER TABLE services DROP COLUMN merged_into;
+ALTER TABLE services DROP COLUMN reopens_on;

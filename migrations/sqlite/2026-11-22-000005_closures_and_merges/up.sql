@@ -1,0 +1,9 @@
+-- A temporarily closed activity says when it opens again, so nobody is sent to a locked hall
+-- and nobody gives up on a group that is only away for the summer.
+ALTER TABLE services ADD COLUMN reopens_on DATE;
+
+-- A duplicate listing merged into the one kept: it stops being shown, and its old address
+-- (bookmarked, printed on a leaflet) leads to the one kept. Its history and connections stay.
+-- (No REFERENCES here: SQLite cannot drop a column that has one, so the down migration could
+-- not run; the merge checks the kept listing exists in the same transaction.)
+ALTER TABLE services ADD COLUMN merged_into TEXT;
