@@ -145,37 +145,10 @@ pub fn create(
     }
     too_long(&mut errors, "summary", &new.summary, 500);
     too_long(&mut errors, "description", &new.description, super::editing::MAX_DESCRIPTION);
-    let mut term_ids = Vec::new();
     if new.categories.is_empty() {
         errors.insert("categories".into(), "choose at least one category".into());
     }
-    for slug in &new.categories {
-        match taxonomy.by_slug(Vocabulary::Category, slug) {
-            Some(term) => {
-                term_ids.push(term.id.clone());
-                term_ids.extend(term.parent_id.clone());
-            }
-            None => {
-                errors.insert(
-                    "categories".into(),
-                    format!("unknown category {:?}", slug.chars().take(40).collect::<String>()),
-                );
-            }
-        }
-    }
-    for slug in &new.audiences {
-        match taxonomy.by_slug(Vocabulary::Audience, slug) {
-            Some(term) => term_ids.push(term.id.clone()),
-            None => {
-                errors.insert(
-                    "audiences".into(),
-                    format!("unknown audience {:?}", slug.chars().take(40).collect::<String>()),
-                );
-            }
-        }
-    }
-    term_ids.sort();
-    term_ids.dedup();
+    let term_ids = resolve_terms(taxonomy, &new.categories, &new.audiences, &mut errors);
     if !matches!(new.attending_type.as_str(), "in_person" | "online" | "phone" | "hybrid") {
         errors.insert("attending_type".into(), "must be in_person, online, phone or hybrid".into());
     }
@@ -418,4 +391,43 @@ pub fn moderate(
         audit::record(conn, &Event::by(user, "listing.moderate", ip).on("service", id).detail(decision))?;
         Ok(())
     })
+}
+
+/// The vocabulary term ids for a listing's chosen categories (each with its parent, so a search
+/// for "gardening" finds "allotments") and audiences, sorted; unknown slugs are field errors.
+pub fn resolve_terms(
+    taxonomy: &Taxonomy,
+    categories: &[String],
+    audiences: &[String],
+    errors: &mut FieldErrors,
+) -> Vec<String> {
+    let mut term_ids = Vec::new();
+    for slug in categories {
+        match taxonomy.by_slug(Vocabulary::Category, slug) {
+            Some(term) => {
+                term_ids.push(term.id.clone());
+                term_ids.extend(term.parent_id.clone());
+            }
+            None => {
+                errors.insert(
+                    "categories".into(),
+                    format!("unknown category {:?}", slug.chars().take(40).collect::<String>()),
+                );
+            }
+        }
+    }
+    for slug in audiences {
+        match taxonomy.by_slug(Vocabulary::Audience, slug) {
+            Some(term) => term_ids.push(term.id.clone()),
+            None => {
+                errors.insert(
+                    "audiences".into(),
+                    format!("unknown audience {:?}", slug.chars().take(40).collect::<String>()),
+                );
+            }
+        }
+    }
+    term_ids.sort();
+    term_ids.dedup();
+    term_ids
 }

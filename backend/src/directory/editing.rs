@@ -8,13 +8,15 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::creating::resolve_terms;
 use super::listing::{freshness, Freshness, ServiceRow, NEEDS_REVIEW_AFTER_DAYS};
 use super::outbox;
 use super::search::FieldErrors;
+use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
-use crate::db::schema::{organizations, service_versions, services, users};
+use crate::db::schema::{organizations, service_taxonomy, service_versions, services, taxonomy_terms, users};
 use crate::db::{self, DbConnection};
 use crate::error::AppError;
 
@@ -54,6 +56,10 @@ pub struct ListingEdit {
     pub minimum_age: Option<i32>,
     /// Oldest age.
     pub maximum_age: Option<i32>,
+    /// Category slugs (at least one; each brings its parent), replacing the listing's.
+    pub categories: Option<Vec<String>>,
+    /// Audience slugs (may be empty), replacing the listing's.
+    pub audiences: Option<Vec<String>>,
 }
 
 /// Loads a listing the caller may edit (404 otherwise: its editors are not public knowledge).
@@ -90,10 +96,12 @@ pub fn edit(
     user: &CurrentUser,
     id: &str,
     e: &ListingEdit,
+    taxonomy: &Taxonomy,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
     let row = load_editable(conn, user, id)?;
     let mut errors = FieldErrors::new();
+    let terms = ChosenTerms::read(conn, id, taxonomy, e, &mut errors)?;
     check_text(&mut errors, "name", &e.name, true, 200);
     check_text(&mut errors, "summary", &e.summary, false, 500);
     check_text(&mut errors, "description", &e.description, false, MAX_DESCRIPTION);
@@ -177,6 +185,10 @@ pub fn edit(
     note("fees_description", json!(row.fees_description), json!(fees));
     note("minimum_age", json!(row.minimum_age), json!(min));
     note("maximum_age", json!(row.maximum_age), json!(max));
+    for vocabulary in [Vocabulary::Category, Vocabulary::Audience] {
+        let (before, after) = terms.slugs(vocabulary, taxonomy);
+        note(terms_field(vocabulary), json!(before), json!(after));
+    }
     if changes.is_empty() {
         return Ok(row.version);
     }
@@ -210,11 +222,93 @@ pub fn edit(
                 allowed: Vec::new(),
             });
         }
+        terms.write(conn, id)?;
         record_version(conn, id, next, now, user, "edit", &Value::Object(changes.clone()))?;
         outbox::enqueue(conn, id)?;
         audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail(&fields.join(",")))?;
         Ok(next)
     })
+}
+
+/// The name of the edit field for a vocabulary's terms.
+fn terms_field(vocabulary: Vocabulary) -> &'static str {
+    if vocabulary == Vocabulary::Category {
+        "categories"
+    } else {
+        "audiences"
+    }
+}
+
+/// A listing's categories and audiences before an edit, and the ones chosen (when given).
+struct ChosenTerms {
+    /// (term id, vocabulary) now on the listing.
+    current: Vec<(String, String)>,
+    /// Per vocabulary the edit replaces: the term ids chosen.
+    chosen: Vec<(Vocabulary, Vec<String>)>,
+}
+
+impl ChosenTerms {
+    fn read(
+        conn: &mut DbConnection,
+        id: &str,
+        taxonomy: &Taxonomy,
+        e: &ListingEdit,
+        errors: &mut FieldErrors,
+    ) -> QueryResult<Self> {
+        let current: Vec<(String, String)> = service_taxonomy::table
+            .inner_join(taxonomy_terms::table)
+            .filter(service_taxonomy::service_id.eq(id))
+            .select((taxonomy_terms::id, taxonomy_terms::vocabulary))
+            .load(conn)?;
+        let mut chosen = Vec::new();
+        if let Some(categories) = &e.categories {
+            if categories.is_empty() {
+                errors.insert("categories".into(), "choose at least one category".into());
+            }
+            chosen.push((Vocabulary::Category, resolve_terms(taxonomy, categories, &[], errors)));
+        }
+        if let Some(audiences) = &e.audiences {
+            chosen.push((Vocabulary::Audience, resolve_terms(taxonomy, &[], audiences, errors)));
+        }
+        Ok(ChosenTerms { current, chosen })
+    }
+
+    /// The slugs before and after, sorted, for the version's record of what changed.
+    fn slugs(&self, vocabulary: Vocabulary, taxonomy: &Taxonomy) -> (Vec<String>, Vec<String>) {
+        let slug = |id: &String| taxonomy.by_id(id).map(|t| t.slug.clone()).unwrap_or_else(|| id.clone());
+        let mut before: Vec<String> =
+            self.current.iter().filter(|(_, v)| v == vocabulary.as_str()).map(|(id, _)| slug(id)).collect();
+        before.sort();
+        let after = match self.chosen.iter().find(|(v, _)| *v == vocabulary) {
+            Some((_, ids)) => {
+                let mut after: Vec<String> = ids.iter().map(slug).collect();
+                after.sort();
+                after
+            }
+            None => before.clone(),
+        };
+        (before, after)
+    }
+
+    /// Replaces the listing's terms of each vocabulary the edit chose.
+    fn write(&self, conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+        for (vocabulary, ids) in &self.chosen {
+            let old: Vec<&String> =
+                self.current.iter().filter(|(_, v)| v == vocabulary.as_str()).map(|(id, _)| id).collect();
+            diesel::delete(
+                service_taxonomy::table
+                    .filter(service_taxonomy::service_id.eq(id))
+                    .filter(service_taxonomy::term_id.eq_any(old)),
+            )
+            .execute(conn)?;
+            for term in ids {
+                diesel::insert_into(service_taxonomy::table)
+                    .values((service_taxonomy::service_id.eq(id), service_taxonomy::term_id.eq(term)))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The reopening date after this edit: checked (a real date, not past, within two years, only
@@ -475,6 +569,7 @@ pub fn revert(
     user: &CurrentUser,
     id: &str,
     to_version: i32,
+    taxonomy: &Taxonomy,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
     if !allows(user, Action::Administer) {
@@ -503,6 +598,12 @@ pub fn revert(
     }
     let text = |f: &str| before.get(f).map(|v| v.as_str().unwrap_or("").to_string());
     let number = |f: &str| before.get(f).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+    let list = |f: &str| {
+        before
+            .get(f)
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    };
     let edit = ListingEdit {
         version: row.version,
         name: text("name"),
@@ -518,8 +619,10 @@ pub fn revert(
         fees_description: text("fees_description"),
         minimum_age: number("minimum_age"),
         maximum_age: number("maximum_age"),
+        categories: list("categories"),
+        audiences: list("audiences"),
     };
-    let version = self::edit(conn, user, id, &edit, ip)?;
+    let version = self::edit(conn, user, id, &edit, taxonomy, ip)?;
     // Mark the new version as a revert rather than an edit.
     diesel::update(
         service_versions::table

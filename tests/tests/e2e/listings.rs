@@ -653,3 +653,67 @@ fn an_admin_merges_a_duplicate_and_its_old_address_leads_to_the_one_kept() {
     assert_eq!(done.header("location"), Some(format!("/services/{keep}").as_str()), "{}", done.body);
     assert_eq!(app.get(&format!("/services/{other}")).status, 301);
 }
+
+#[test]
+fn an_editor_changes_categories_and_audiences_and_search_follows() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let id = garden_club();
+    let path = format!("/api/v1/services/{id}");
+    let listing = app.get(&path).json();
+    let slugs = |listing: &Value, field: &str| -> Vec<String> {
+        listing[field].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap().to_string()).collect()
+    };
+    let categories_before = slugs(&listing, "categories");
+    assert!(categories_before.iter().any(|s| s == "gardening"), "{categories_before:?}");
+    let taxonomy = app.get("/api/v1/taxonomy").json();
+    let arts = taxonomy["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"].as_str().unwrap().starts_with("arts"))
+        .expect("an arts category")["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audience = taxonomy["audiences"][0]["slug"].as_str().unwrap().to_string();
+    for (body, field) in [
+        (json!({"categories": []}), "categories"),
+        (json!({"categories": ["underwater-basket-weaving"]}), "categories"),
+        (json!({"categories": ["<script>"]}), "categories"),
+        (json!({"audiences": ["martians"]}), "audiences"),
+    ] {
+        let mut body = body;
+        body["version"] = listing["version"].clone();
+        assert_error(&app.call("PATCH", &path, Some(&editor), Some(&body.to_string())), 422, Some(field));
+    }
+    assert_eq!(slugs(&app.get(&path).json(), "categories"), categories_before, "nothing changed by refusals");
+
+    let body = json!({"version": listing["version"], "categories": [arts], "audiences": [audience]});
+    let saved = app.call("PATCH", &path, Some(&editor), Some(&body.to_string()));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let after = app.get(&path).json();
+    assert_eq!(slugs(&after, "categories"), vec![arts.clone()]);
+    assert_eq!(slugs(&after, "audiences"), vec![audience.clone()]);
+    let in_category = |slug: &str| {
+        let url = format!("/api/v1/services?category={slug}&near=GL5%201HE&radius_km=10&per_page=100");
+        app.get(&url).json()["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str())
+    };
+    let started = Instant::now();
+    while !in_category(&arts) || in_category("gardening") {
+        assert!(started.elapsed() < Duration::from_secs(1), "search follows a category change within a second");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The history says what changed, and an admin can go back.
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let history = app.call("GET", &format!("{path}/history"), Some(&admin), None).json();
+    assert!(history["versions"][0]["changes"]["categories"].is_array(), "{history}");
+    let back = json!({"version": listing["version"]}).to_string();
+    assert_eq!(app.call("POST", &format!("{path}/revert"), Some(&admin), Some(&back)).status, 200);
+    let mut restored = slugs(&app.get(&path).json(), "categories");
+    restored.sort();
+    let mut expected = categories_before.clone();
+    expected.sort();
+    assert_eq!(restored, expected, "revert brings the categories back");
+}

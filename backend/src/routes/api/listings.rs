@@ -22,7 +22,9 @@ pub async fn edit_listing(
     let id = parse_id(&path.into_inner())?;
     let ip = client_ip(&req);
     let body = body.into_inner();
-    let version = with_conn(&state, move |conn, _| editing::edit(conn, &user, &id, &body, ip.as_deref())).await?;
+    let version =
+        with_conn(&state, move |conn, state| editing::edit(conn, &user, &id, &body, &state.taxonomy(), ip.as_deref()))
+            .await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
 
@@ -194,7 +196,9 @@ pub async fn revert_listing(
     let to = body.get("version").and_then(serde_json::Value::as_i64).and_then(|v| i32::try_from(v).ok());
     let to = to.ok_or_else(|| crate::error::AppError::invalid("version", "the version to go back to"))?;
     let ip = client_ip(&req);
-    let version = with_conn(&state, move |conn, _| editing::revert(conn, &user, &id, to, ip.as_deref())).await?;
+    let version =
+        with_conn(&state, move |conn, state| editing::revert(conn, &user, &id, to, &state.taxonomy(), ip.as_deref()))
+            .await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
 

@@ -161,8 +161,10 @@ pub async fn edit_submit(
     };
     let ip = client_ip(&req);
     let (who, listing) = (user.clone(), id.clone());
-    let result =
-        with_conn(&state, move |conn, _| Ok(editing::edit(conn, &who, &listing, &edit, ip.as_deref()))).await?;
+    let result = with_conn(&state, move |conn, state| {
+        Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
+    })
+    .await?;
     if let Some(error) = result.as_ref().err().and_then(field_errors) {
         let mut fields = serde_json::Map::new();
         for key in ["capacity", "status", "reopens_on"] {
