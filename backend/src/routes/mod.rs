@@ -129,6 +129,7 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}/verify" "its group's editors, admin" => pages::listings::verify_submit),
     spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
     spec!(post "/my/listings/{id}/sessions" "its group's editors, admin" => pages::listings::sessions_submit),
+    spec!(post "/my/listings/{id}/terms" "its group's editors, admin" => pages::listings::terms_submit),
 ];
 
 /// Largest form body accepted.

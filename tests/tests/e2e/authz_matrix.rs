@@ -207,6 +207,13 @@ const PAGES: &[Row] = &[
         "version=999&day0=TU&week0=every&opens0=10%3A00&closes0=12%3A00",
     ),
     ("post", "/my/listings/{id}", Access::ListingEdit, "/my/listings/{listing}", "version=999&capacity=waitlist"),
+    (
+        "post",
+        "/my/listings/{id}/terms",
+        Access::ListingEdit,
+        "/my/listings/{listing}/terms",
+        "version=999&categories=gardening",
+    ),
 ];
 
 /// The callers: a label and the e-mail of their account (none for anonymous).

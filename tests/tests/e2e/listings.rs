@@ -716,4 +716,24 @@ fn an_editor_changes_categories_and_audiences_and_search_follows() {
     let mut expected = categories_before.clone();
     expected.sort();
     assert_eq!(restored, expected, "revert brings the categories back");
+
+    // Through the page: the checkboxes show what is chosen; none chosen is refused, kept as typed.
+    let mut browser = app.browser();
+    assert_eq!(browser.sign_in(EDITOR, DEMO_PASSWORD).status, 303);
+    let page = browser.get("/my/listings");
+    let ours = page.body.split(&format!("action=\"/my/listings/{id}/terms\"")).nth(1).unwrap();
+    assert!(ours.contains(&format!("id=\"cat-gardening-{id}\" name=\"categories\" value=\"gardening\" checked")));
+    let csrf = browser.csrf();
+    let version = app.get(&path).json()["version"].to_string();
+    let terms = format!("/my/listings/{id}/terms");
+    let refused = browser.post(&terms, &[("csrf", &csrf), ("version", &version), ("audiences", &audience)]);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("categories: choose at least one category"));
+    let ours = refused.body.split(&format!("action=\"{terms}\"")).nth(1).unwrap();
+    assert!(!ours.contains("value=\"gardening\" checked"), "the form shows what was sent, not the old choice");
+    assert!(ours.contains(&format!("value=\"{audience}\" checked")));
+    let saved = browser.post(&terms, &[("csrf", &csrf), ("version", &version), ("categories", &arts)]);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(slugs(&app.get(&path).json(), "categories"), vec![arts.clone()]);
+    assert!(slugs(&app.get(&path).json(), "audiences").is_empty(), "unticking every audience means everyone");
 }

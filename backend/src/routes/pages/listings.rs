@@ -5,9 +5,11 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::accounts::CurrentUser;
 use crate::directory::editing::{self, ListingEdit};
+use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::error::{AppError, PageError};
 use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
@@ -58,22 +60,31 @@ async fn render_my_listings(
     typed: Option<Typed>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let listings = with_conn(state, move |conn, state| {
+    let (listings, terms) = with_conn(state, move |conn, state| {
         let mut listings = editing::my_listings(conn, &who, needs_review)?;
-        // The editor's page shows each listing's sessions to edit (a group has a handful).
+        let mut terms = Vec::new();
+        // The editor's page shows each listing's sessions and terms to edit (a group has a handful).
         if listings.len() <= 50 {
             let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
             let full = crate::directory::listing::load_many(conn, &ids, &state.taxonomy())?;
             for (summary, listing) in listings.iter_mut().zip(full) {
                 summary.sessions = listing.schedules;
                 summary.reopens_on = listing.reopens_on;
+                let slugs = |terms: &[crate::directory::listing::TermRef]| -> Vec<String> {
+                    terms.iter().map(|t| t.slug.clone()).collect()
+                };
+                terms.push((slugs(&listing.categories), slugs(&listing.audiences)));
             }
         }
-        Ok(listings)
+        Ok((listings, terms))
     })
     .await?;
+    let taxonomy = state.taxonomy();
     let mut shown: Vec<serde_json::Value> =
         listings.iter().map(|l| serde_json::to_value(l).unwrap_or_default()).collect();
+    for (listing, (categories, audiences)) in shown.iter_mut().zip(terms) {
+        listing["term_choices"] = term_choices(&taxonomy, &categories, &audiences);
+    }
     let status = if typed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let error = match typed {
         Some(typed) => {
@@ -89,6 +100,58 @@ async fn render_my_listings(
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
     let page = MyListingsPage { title: "Your listings", csrf, user, listings: shown, needs_review, notice, error };
     render_page(state, "pages/my_listings", &page, status, cookie)
+}
+
+/// The category tree and the audiences as checkboxes, those chosen checked:
+/// `{categories: [{slug, name, checked, children: [...]}], audiences: [{slug, name, checked}]}`.
+fn term_choices(taxonomy: &Taxonomy, categories: &[String], audiences: &[String]) -> serde_json::Value {
+    let choice = |term: &crate::directory::taxonomy::Term, chosen: &[String]| json!({"slug": term.slug, "name": term.name, "checked": chosen.contains(&term.slug)});
+    let tree: Vec<serde_json::Value> = taxonomy
+        .top_categories()
+        .map(|top| {
+            let mut node = choice(top, categories);
+            node["children"] = taxonomy.children(top).map(|c| choice(c, categories)).collect();
+            node
+        })
+        .collect();
+    let audiences: Vec<serde_json::Value> =
+        taxonomy.terms(Vocabulary::Audience).map(|a| choice(a, audiences)).collect();
+    json!({ "categories": tree, "audiences": audiences })
+}
+
+/// `POST /my/listings/{id}/terms`: what the activity is (categories) and who it is for.
+pub async fn terms_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(&path.into_inner())?;
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let all = |key: &str| pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    check_csrf(&req, &all("csrf").into_iter().next().unwrap_or_default())?;
+    let (categories, audiences) = (all("categories"), all("audiences"));
+    let edit = ListingEdit {
+        version: all("version").first().and_then(|v| v.parse().ok()).unwrap_or(-1),
+        categories: Some(categories.clone()),
+        audiences: Some(audiences.clone()),
+        ..Default::default()
+    };
+    let ip = client_ip(&req);
+    let (who, listing) = (user.clone(), id.clone());
+    let result = with_conn(&state, move |conn, state| {
+        Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
+    })
+    .await?;
+    if let Some(error) = result.as_ref().err().and_then(field_errors) {
+        let mut fields = serde_json::Map::new();
+        fields.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
+        let typed = Typed { id, fields, error };
+        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
+    }
+    back(result, "Saved what it is and who it is for")
 }
 
 /// A refused form's field errors in one line, as the error summary shows them.
