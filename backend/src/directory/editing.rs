@@ -216,12 +216,7 @@ pub fn edit(
                     services::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-        if updated != 1 {
-            return Err(AppError::Conflict {
-                message: "someone else saved this listing at the same moment; reload it".into(),
-                allowed: Vec::new(),
-            });
-        }
+        saved_once(updated)?;
         terms.write(conn, id)?;
         record_version(conn, id, next, now, user, "edit", &Value::Object(changes.clone()))?;
         outbox::enqueue(conn, id)?;
@@ -338,6 +333,18 @@ fn reopening_date(
         errors.insert("reopens_on".into(), "must be within two years; mark it stopped if it will not reopen".into());
     }
     Some(date)
+}
+
+/// A versioned update touched its one row, or another save won the race since it was read.
+fn saved_once(updated: usize) -> Result<(), AppError> {
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(AppError::Conflict {
+            message: "someone else saved this listing at the same moment; reload it".into(),
+            allowed: Vec::new(),
+        })
+    }
 }
 
 fn record_version(
@@ -737,12 +744,7 @@ pub fn replace_sessions(
             diesel::update(services::table.filter(services::id.eq(id)).filter(services::version.eq(row.version)))
                 .set((services::version.eq(next), services::updated_at.eq(now)))
                 .execute(conn)?;
-        if updated != 1 {
-            return Err(AppError::Conflict {
-                message: "someone else saved this listing at the same moment; reload it".into(),
-                allowed: Vec::new(),
-            });
-        }
+        saved_once(updated)?;
         diesel::delete(schedules::table.filter(schedules::service_id.eq(id))).execute(conn)?;
         for (freq, byday, weeks, s, _) in &parsed {
             diesel::insert_into(schedules::table)
@@ -816,12 +818,7 @@ pub fn merge(
             services::updated_at.eq(now),
         ))
         .execute(conn)?;
-        if updated != 1 {
-            return Err(AppError::Conflict {
-                message: "someone else saved this listing at the same moment; reload it".into(),
-                allowed: Vec::new(),
-            });
-        }
+        saved_once(updated)?;
         record_version(conn, duplicate, next, now, user, "edit", &changes)?;
         outbox::enqueue(conn, duplicate)?;
         audit::record(conn, &Event::by(user, "listing.merge", ip).on("service", duplicate).detail(keep))?;

@@ -145,13 +145,29 @@ pub async fn terms_submit(
         Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
     })
     .await?;
-    if let Some(error) = result.as_ref().err().and_then(field_errors) {
-        let mut fields = serde_json::Map::new();
-        fields.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
-        let typed = Typed { id, fields, error };
-        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
+    let mut typed = serde_json::Map::new();
+    typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
+    answer(&req, user, &state, id, result, typed, "Saved what it is and who it is for").await
+}
+
+/// Answers a listing form: back to the page with what happened or, when a field was refused,
+/// the page again (422) with what was typed in place of the saved values.
+async fn answer(
+    req: &HttpRequest,
+    user: CurrentUser,
+    state: &web::Data<AppState>,
+    id: String,
+    result: Result<i32, AppError>,
+    typed: serde_json::Map<String, serde_json::Value>,
+    done: &str,
+) -> Result<HttpResponse, PageError> {
+    match result.as_ref().err().and_then(field_errors) {
+        Some(error) => {
+            let typed = Typed { id, fields: typed, error };
+            render_my_listings(req, user, state, false, None, None, Some(typed)).await
+        }
+        None => back(result, done),
     }
-    back(result, "Saved what it is and who it is for")
 }
 
 /// A refused form's field errors in one line, as the error summary shows them.
@@ -228,17 +244,13 @@ pub async fn edit_submit(
         Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
     })
     .await?;
-    if let Some(error) = result.as_ref().err().and_then(field_errors) {
-        let mut fields = serde_json::Map::new();
-        for key in ["capacity", "status", "reopens_on"] {
-            if let Some(value) = get(key) {
-                fields.insert(key.into(), value.into());
-            }
+    let mut typed = serde_json::Map::new();
+    for key in ["capacity", "status", "reopens_on"] {
+        if let Some(value) = get(key) {
+            typed.insert(key.into(), value.into());
         }
-        let typed = Typed { id, fields, error };
-        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
     }
-    back(result, "Saved")
+    answer(&req, user, &state, id, result, typed, "Saved").await
 }
 
 /// `POST /my/listings/{id}/sessions`: the friendly session editor ("every Tuesday 10-12",
@@ -288,11 +300,7 @@ pub async fn sessions_submit(
     let result =
         with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &who, &listing, &edit, ip.as_deref())))
             .await?;
-    if let Some(error) = result.as_ref().err().and_then(field_errors) {
-        let mut fields = serde_json::Map::new();
-        fields.insert("sessions".into(), typed_rows.into());
-        let typed = Typed { id, fields, error };
-        return render_my_listings(&req, user, &state, false, None, None, Some(typed)).await;
-    }
-    back(result, "Sessions saved")
+    let mut typed = serde_json::Map::new();
+    typed.insert("sessions".into(), typed_rows.into());
+    answer(&req, user, &state, id, result, typed, "Sessions saved").await
 }
