@@ -371,6 +371,10 @@ fn record_version(
 
 /// The answer to a stale edit: 409 with what changed since the version the editor read.
 fn stale(conn: &mut DbConnection, id: &str, current: i32, read: i32) -> Result<AppError, AppError> {
+    // A version never issued is a broken form or client, not someone else's edit.
+    if read < 1 || read > current {
+        return Ok(AppError::invalid("version", format!("send the version you read (now {current}); reload the page")));
+    }
     let since: Vec<(i32, String, String)> = service_versions::table
         .inner_join(users::table.on(users::id.eq(service_versions::actor_id)))
         .filter(service_versions::service_id.eq(id))

@@ -598,7 +598,14 @@ fn an_admin_merges_a_duplicate_and_its_old_address_leads_to_the_one_kept() {
     let unknown = "00000000-0000-4000-8000-000000000000";
     assert_error(&merge(&admin, json!({"version": version, "into": unknown})), 422, Some("into"));
     assert_error(&merge(&admin, json!({"into": keep})), 422, Some("version"));
-    assert_error(&merge(&admin, json!({"version": 0, "into": keep})), 409, None);
+    assert_error(&merge(&admin, json!({"version": 0, "into": keep})), 422, Some("version"));
+    // Someone edits the duplicate meanwhile: a merge on the old view is refused, naming the change.
+    let edit = json!({"version": version, "phone": "01632 960999"}).to_string();
+    let edited = app.call("PATCH", &format!("/api/v1/services/{duplicate}"), Some(&admin), Some(&edit));
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let stale = assert_error(&merge(&admin, json!({"version": version, "into": keep})), 409, None);
+    assert!(stale["error"]["message"].as_str().unwrap().contains("changed phone"), "{stale}");
+    let version = edited.json()["version"].clone();
     let editor = app.login(EDITOR, DEMO_PASSWORD);
     assert_error(&merge(&editor, json!({"version": version, "into": keep})), 403, None);
     let nowhere = format!("/api/v1/services/{unknown}/merge");
