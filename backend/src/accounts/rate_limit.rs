@@ -4,7 +4,7 @@
 //! passes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Counts events per key in fixed windows.
@@ -23,16 +23,21 @@ impl Limiter {
 
     /// `Err(retry_after)` when the key has used its allowance in the current window.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
-        let Ok(counts) = self.counts.lock() else { return Ok(()) };
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         match counts.get(key) {
-            Some((start, n)) if start.elapsed() < self.window && *n >= self.max => Err(self.window - start.elapsed()),
+            // One reading of the clock: two could straddle the window's end and underflow.
+            Some((start, n)) if *n >= self.max => match self.window.checked_sub(start.elapsed()) {
+                Some(left) if !left.is_zero() => Err(left),
+                _ => Ok(()),
+            },
             _ => Ok(()),
         }
     }
 
     /// Counts one event for the key.
     pub fn hit(&self, key: &str) {
-        let Ok(mut counts) = self.counts.lock() else { return };
+        // A lock poisoned elsewhere must not switch limiting off: the map is still usable.
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.len() > 100_000 {
             // Forget expired windows so the map cannot grow without bound.
             let window = self.window;
@@ -47,9 +52,7 @@ impl Limiter {
 
     /// Forgets the key (after a successful sign-in).
     pub fn clear(&self, key: &str) {
-        if let Ok(mut counts) = self.counts.lock() {
-            counts.remove(key);
-        }
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 }
 
@@ -89,5 +92,28 @@ mod tests {
         assert!(limiter.check("b").is_ok(), "other keys are unaffected");
         limiter.clear("a");
         assert!(limiter.check("a").is_ok());
+    }
+
+    #[test]
+    fn the_allowance_returns_when_the_window_ends() {
+        let limiter = Limiter::new(1, Duration::from_millis(30));
+        limiter.hit("a");
+        assert!(limiter.check("a").is_err());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(limiter.check("a").is_ok());
+    }
+
+    #[test]
+    fn a_poisoned_lock_does_not_switch_limiting_off() {
+        let limiter = std::sync::Arc::new(Limiter::new(1, Duration::from_secs(60)));
+        let holder = limiter.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = holder.counts.lock().unwrap();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(limiter.counts.is_poisoned());
+        limiter.hit("a");
+        assert!(limiter.check("a").is_err(), "still refused after the lock was poisoned");
     }
 }

@@ -11,8 +11,8 @@ use crate::accounts::CurrentUser;
 use crate::directory::editing::{self, ListingEdit};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::error::{AppError, PageError};
-use crate::routes::pages::render_page;
-use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
+use crate::routes::pages::{all, field, form_pairs, render_page, sent};
+use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_id, query_pairs, with_conn};
 use crate::state::AppState;
 
@@ -128,13 +128,10 @@ pub async fn terms_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let all = |key: &str| pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    check_csrf(&req, &all("csrf").into_iter().next().unwrap_or_default())?;
-    let (categories, audiences) = (all("categories"), all("audiences"));
+    let pairs = form_pairs(&req, &body)?;
+    let (categories, audiences) = (all(&pairs, "categories"), all(&pairs, "audiences"));
     let edit = ListingEdit {
-        version: all("version").first().and_then(|v| v.parse().ok()).unwrap_or(-1),
+        version: field(&pairs, "version").parse().unwrap_or(-1),
         categories: Some(categories.clone()),
         audiences: Some(audiences.clone()),
         ..Default::default()
@@ -206,9 +203,7 @@ pub async fn verify_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    check_csrf(&req, &pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()).unwrap_or_default())?;
+    form_pairs(&req, &body)?;
     let ip = client_ip(&req);
     let result = with_conn(&state, move |conn, _| Ok(editing::verify(conn, &user, &id, ip.as_deref()))).await?;
     back(result, "Thank you: marked as still accurate")
@@ -223,10 +218,8 @@ pub async fn edit_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    check_csrf(&req, &get("csrf").unwrap_or_default())?;
+    let pairs = form_pairs(&req, &body)?;
+    let get = |key: &str| sent(&pairs, key);
     let edit = ListingEdit {
         version: get("version").and_then(|v| v.parse().ok()).unwrap_or(-1),
         capacity: get("capacity"),
@@ -263,10 +256,8 @@ pub async fn sessions_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    check_csrf(&req, &get("csrf"))?;
+    let pairs = form_pairs(&req, &body)?;
+    let get = |key: &str| field(&pairs, key).trim().to_string();
     let mut sessions = Vec::new();
     // The rows as typed, in the shape the session editor reads, to show again if refused.
     let mut typed_rows = Vec::new();

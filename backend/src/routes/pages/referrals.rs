@@ -15,27 +15,10 @@ use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
-use crate::routes::pages::render_page;
-use crate::routes::session::{check_csrf, client_ip, csrf_token, PageUser};
+use crate::routes::pages::{all, field, form_pairs, optional, render_page};
+use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
-
-/// Form fields as pairs (repeated keys kept), with the CSRF token checked.
-fn form_pairs(req: &HttpRequest, body: &web::Bytes) -> Result<Vec<(String, String)>, AppError> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()).unwrap_or_default();
-    check_csrf(req, &csrf)?;
-    Ok(pairs)
-}
-
-fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
-fn optional(pairs: &[(String, String)], name: &str) -> Option<String> {
-    Some(field(pairs, name)).filter(|v| !v.trim().is_empty())
-}
 
 fn back_to(path: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, path.to_string())).finish()
@@ -93,7 +76,7 @@ async fn render_new(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let taxonomy = state.taxonomy();
-    let chosen: Vec<String> = pairs.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect();
+    let chosen: Vec<String> = all(pairs, "reasons");
     let reasons = taxonomy
         .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
         .map(|t| (t.slug.clone(), t.name.clone(), chosen.contains(&t.slug)))
@@ -148,7 +131,7 @@ pub async fn create_submit(
         do_not_contact_directly: !field(&pairs, "do_not_contact_directly").is_empty(),
         sex: optional(&pairs, "sex"),
         ethnicity: optional(&pairs, "ethnicity"),
-        reasons: pairs.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.clone()).collect(),
+        reasons: all(&pairs, "reasons"),
         referrer_words: field(&pairs, "referrer_words"),
         what_matters: optional(&pairs, "what_matters"),
         risk_notes: optional(&pairs, "risk_notes"),
