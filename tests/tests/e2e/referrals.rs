@@ -546,6 +546,15 @@ fn through_the_pages_gp_link_worker_and_group() {
         &[("csrf", &csrf), ("version", "1"), ("to", "introduced"), ("back", &path)],
     );
     assert_eq!(introduced.status, 303);
+    // A forged "back" (a line break for header injection, another site) leads to the caseload.
+    for back in ["/referrals/\nSet-Cookie: x=1", "https://evil.example/referrals/", "/referrals/../admin"] {
+        let moved = worker.post(
+            &format!("/connections/{connection}/transitions"),
+            &[("csrf", &csrf), ("version", "1"), ("to", "introduced"), ("back", back)],
+        );
+        assert_eq!(moved.status, 303, "{back:?}: {}", moved.body);
+        assert!(moved.header("location").unwrap().starts_with("/referrals?error="), "{back:?}");
+    }
 
     // The group's editor answers in the inbox; the link worker sees the answer.
     let mut editor = app.browser();

@@ -260,7 +260,7 @@ async fn referral_action(
     let result = with_conn(&state, move |conn, state| {
         let outcome = match action {
             FormAction::Transition => {
-                let version = field(&pairs, "version").parse().map_err(|_| AppError::invalid("version", "missing"))?;
+                let version = field(&pairs, "version").parse().unwrap_or(-1);
                 transitions::apply(
                     conn,
                     &user,
@@ -420,10 +420,15 @@ pub async fn connection_submit(
     let back = if user.role == Role::GroupEditor {
         "/introductions".to_string()
     } else {
-        optional(&pairs, "back").filter(|b| b.starts_with("/referrals/")).unwrap_or_else(|| "/referrals".into())
+        // Only back to a referral page: an id checked, so no header injection and no open redirect.
+        optional(&pairs, "back")
+            .and_then(|b| {
+                b.strip_prefix("/referrals/").filter(|id| crate::ids::is_id(id)).map(|id| format!("/referrals/{id}"))
+            })
+            .unwrap_or_else(|| "/referrals".into())
     };
     let result = with_conn(&state, move |conn, _| {
-        let version = field(&pairs, "version").parse().map_err(|_| AppError::invalid("version", "missing"))?;
+        let version = field(&pairs, "version").parse().unwrap_or(-1);
         Ok(connections::transition(
             conn,
             &user,
@@ -437,8 +442,7 @@ pub async fn connection_submit(
         Ok(_) => Ok(back_to(&back)),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let encoded: String = form_urlencoded::byte_serialize(e.public_message().as_bytes()).collect();
-            let sep = if back.contains('?') { '&' } else { '?' };
-            Ok(back_to(&format!("{back}{sep}error={encoded}")))
+            Ok(back_to(&format!("{back}?error={encoded}")))
         }
         Err(other) => Err(other.into()),
     }
