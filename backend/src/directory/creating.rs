@@ -384,9 +384,17 @@ pub fn moderate(
     }
     let decision = if approve { "approved" } else { "rejected" };
     db::write(conn, |conn| -> Result<(), AppError> {
-        diesel::update(services::table.find(id))
-            .set((services::approval.eq(decision), services::updated_at.eq(Utc::now().naive_utc())))
-            .execute(conn)?;
+        // Still pending when written: of two admins deciding at once, the second is told.
+        let updated =
+            diesel::update(services::table.filter(services::id.eq(id)).filter(services::approval.eq("pending")))
+                .set((services::approval.eq(decision), services::updated_at.eq(Utc::now().naive_utc())))
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(AppError::Conflict {
+                message: "another administrator decided on this listing at the same moment".into(),
+                allowed: Vec::new(),
+            });
+        }
         outbox::enqueue(conn, id)?;
         audit::record(conn, &Event::by(user, "listing.moderate", ip).on("service", id).detail(decision))?;
         Ok(())

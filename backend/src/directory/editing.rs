@@ -99,6 +99,27 @@ pub fn edit(
     taxonomy: &Taxonomy,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    save(conn, user, id, e, taxonomy, ip, Kind::Edit)
+}
+
+/// Why a listing changed: an editor's edit, or an admin going back to an earlier version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Edit,
+    Revert,
+}
+
+/// Checks and saves an edit as one transaction: the listing, its version row (of `kind`), the
+/// search outbox and the audit. Returns the new version (the same one when nothing changed).
+fn save(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+    e: &ListingEdit,
+    taxonomy: &Taxonomy,
+    ip: Option<&str>,
+    kind: Kind,
+) -> Result<i32, AppError> {
     let row = load_editable(conn, user, id)?;
     let mut errors = FieldErrors::new();
     let terms = ChosenTerms::read(conn, id, taxonomy, e, &mut errors)?;
@@ -218,9 +239,13 @@ pub fn edit(
                 .execute(conn)?;
         saved_once(updated)?;
         terms.write(conn, id)?;
-        record_version(conn, id, next, now, user, "edit", &Value::Object(changes.clone()))?;
+        let (kind, action) = match kind {
+            Kind::Edit => ("edit", "listing.edit"),
+            Kind::Revert => ("revert", "listing.revert"),
+        };
+        record_version(conn, id, next, now, user, kind, &Value::Object(changes.clone()))?;
         outbox::enqueue(conn, id)?;
-        audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail(&fields.join(",")))?;
+        audit::record(conn, &Event::by(user, action, ip).on("service", id).detail(&fields.join(",")))?;
         Ok(next)
     })
 }
@@ -404,9 +429,12 @@ pub fn verify(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<
     let now = Utc::now().naive_utc();
     let next = row.version + 1;
     db::write(conn, |conn| -> Result<i32, AppError> {
-        diesel::update(services::table.find(id))
-            .set((services::last_verified.eq(now), services::version.eq(next), services::updated_at.eq(now)))
-            .execute(conn)?;
+        // "Still accurate" needs no form version, but two at once must not both write `next`.
+        let updated =
+            diesel::update(services::table.filter(services::id.eq(id)).filter(services::version.eq(row.version)))
+                .set((services::last_verified.eq(now), services::version.eq(next), services::updated_at.eq(now)))
+                .execute(conn)?;
+        saved_once(updated)?;
         record_version(conn, id, next, now, user, "verify", &json!({"last_verified": [row.last_verified, now]}))?;
         outbox::enqueue(conn, id)?;
         audit::record(conn, &Event::by(user, "listing.verify", ip).on("service", id))?;
@@ -633,15 +661,10 @@ pub fn revert(
         categories: list("categories"),
         audiences: list("audiences"),
     };
-    let version = self::edit(conn, user, id, &edit, taxonomy, ip)?;
-    // Mark the new version as a revert rather than an edit.
-    diesel::update(
-        service_versions::table
-            .filter(service_versions::service_id.eq(id))
-            .filter(service_versions::version.eq(version)),
-    )
-    .set(service_versions::kind.eq("revert"))
-    .execute(conn)?;
+    let version = save(conn, user, id, &edit, taxonomy, ip, Kind::Revert)?;
+    if version == row.version {
+        return Err(AppError::invalid("version", "the listing already reads as it did then; nothing to go back"));
+    }
     Ok(version)
 }
 

@@ -178,8 +178,10 @@ pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
     }
 }
 
-/// An administrator on an API route: 401 when not signed in, 403 otherwise (checked by the
-/// policy before the body is read, so a non-admin learns nothing from validation errors).
+/// An administrator on an API route: 401 when not signed in, 403 otherwise, decided by the
+/// policy before the handler checks any field, so a non-admin learns nothing from validation.
+/// (actix runs a handler's extractors together: a body that is not JSON at all may still be
+/// answered 400 first.)
 pub struct ApiAdmin(pub CurrentUser);
 
 impl FromRequest for ApiAdmin {

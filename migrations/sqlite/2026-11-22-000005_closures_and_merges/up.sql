@@ -7,3 +7,6 @@ ALTER TABLE services ADD COLUMN reopens_on DATE;
 -- (No REFERENCES here: SQLite cannot drop a column that has one, so the down migration could
 -- not run; the merge checks the kept listing exists in the same transaction.)
 ALTER TABLE services ADD COLUMN merged_into TEXT;
+
+-- One row per listing version: two saves of the same version can never both be recorded.
+CREATE UNIQUE INDEX service_versions_one_per_version ON service_versions (service_id, version);

@@ -723,6 +723,10 @@ fn an_editor_changes_categories_and_audiences_and_search_follows() {
     let mut expected = categories_before.clone();
     expected.sort();
     assert_eq!(restored, expected, "revert brings the categories back");
+    let again = app.call("POST", &format!("{path}/revert"), Some(&admin), Some(&back));
+    assert_error(&again, 422, Some("version"));
+    let history = app.call("GET", &format!("{path}/history"), Some(&admin), None).json();
+    assert_eq!(history["versions"][0]["kind"], "revert", "{history}");
 
     // Through the page: the checkboxes show what is chosen; none chosen is refused, kept as typed.
     let mut browser = app.browser();
