@@ -797,13 +797,14 @@ pub fn replace_sessions(
 /// Merges a duplicate listing into the one kept (admins): the duplicate becomes `defunct`,
 /// leaves search, and points at the kept one, so its old address leads there. Its history,
 /// connections and introductions stay where they happened. `version` is the duplicate's, as
-/// read: a listing changed meanwhile is not merged on a stale view.
+/// read (a listing changed meanwhile is not merged on a stale view); `None` merges it as it is
+/// now, for an admin who named both listings this moment.
 pub fn merge(
     conn: &mut DbConnection,
     user: &CurrentUser,
     duplicate: &str,
     keep: &str,
-    version: i32,
+    version: Option<i32>,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
     if !allows(user, Action::Administer) {
@@ -828,8 +829,8 @@ pub fn merge(
         }
         Some(_) => {}
     }
-    if version != row.version {
-        return Err(stale(conn, duplicate, row.version, version)?);
+    if let Some(read) = version.filter(|read| *read != row.version) {
+        return Err(stale(conn, duplicate, row.version, read)?);
     }
     let now = Utc::now().naive_utc();
     let next = row.version + 1;

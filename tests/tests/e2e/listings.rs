@@ -659,6 +659,10 @@ fn an_admin_merges_a_duplicate_and_its_old_address_leads_to_the_one_kept() {
     let done = browser.post("/admin/listings/merge", &[("csrf", &csrf), ("duplicate", &pasted), ("keep", &keep)]);
     assert_eq!(done.header("location"), Some(format!("/services/{keep}").as_str()), "{}", done.body);
     assert_eq!(app.get(&format!("/services/{other}")).status, 301);
+    // Keeping a listing that was merged away is refused on the field it concerns.
+    let refused = browser.post("/admin/listings/merge", &[("csrf", &csrf), ("duplicate", &keep), ("keep", &other)]);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("href=\"#keep\""), "the error links to the keep field");
 }
 
 #[test]

@@ -240,6 +240,6 @@ pub async fn merge_listing(
     let ip = client_ip(&req);
     let kept = into.clone();
     let version =
-        with_conn(&state, move |conn, _| editing::merge(conn, &user, &id, &kept, version, ip.as_deref())).await?;
+        with_conn(&state, move |conn, _| editing::merge(conn, &user, &id, &kept, Some(version), ip.as_deref())).await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version, "merged_into": into })))
 }

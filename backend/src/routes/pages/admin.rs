@@ -10,13 +10,13 @@ use crate::accounts::organisations::{self, OrgRow};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::users::{self, UserListing};
 use crate::accounts::{CurrentUser, OrgKind, Role};
+use crate::directory::editing;
 use crate::error::{AppError, PageError};
 use crate::routes::api::admin::{audit_filter, base_url};
 use crate::routes::pages::{html, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
 use crate::routes::{parse_record_id, with_conn};
 use crate::state::AppState;
-use diesel::prelude::*;
 
 fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
     if allows(user, action) {
@@ -169,48 +169,34 @@ pub async fn merge_listings(
     require(&user, Action::Administer)?;
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let mut errors = Vec::new();
-    let duplicate = listing_id_in(&form.duplicate);
-    let keep = listing_id_in(&form.keep);
-    if duplicate.is_none() {
-        errors.push(("duplicate".to_string(), "paste the duplicate listing's address or id".to_string()));
-    }
-    if keep.is_none() {
-        errors.push(("keep".to_string(), "paste the address or id of the listing to keep".to_string()));
-    }
-    let result = match (duplicate, keep.clone()) {
-        (Some(duplicate), Some(keep)) if errors.is_empty() => {
-            let (who, ip) = (user.clone(), client_ip(&req));
-            with_conn(&state, move |conn, _| {
-                // The admin chose both listings just now, so the version is the current one.
-                let version = crate::db::schema::services::table
-                    .find(&duplicate)
-                    .select(crate::db::schema::services::version)
-                    .first::<i32>(conn)
-                    .optional()?;
-                Ok(match version {
-                    Some(version) => {
-                        crate::directory::editing::merge(conn, &who, &duplicate, &keep, version, ip.as_deref())
-                    }
-                    None => Err(AppError::invalid("duplicate", "no listing with that id")),
-                })
-            })
-            .await?
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let (Some(duplicate), Some(keep)) = (listing_id_in(&form.duplicate), listing_id_in(&form.keep)) else {
+        let mut errors = Vec::new();
+        if listing_id_in(&form.duplicate).is_none() {
+            errors.push(("duplicate".to_string(), "paste the duplicate listing's address or id".to_string()));
         }
-        _ => Err(AppError::Invalid(Default::default())),
+        if listing_id_in(&form.keep).is_none() {
+            errors.push(("keep".to_string(), "paste the address or id of the listing to keep".to_string()));
+        }
+        return render_with(&req, &state, user, None, errors, status, form).await;
     };
-    match result {
+    let (who, ip, kept) = (user.clone(), client_ip(&req), keep.clone());
+    // No version: the admin named both listings just now, so the merge is of them as they are.
+    let result =
+        with_conn(&state, move |conn, _| Ok(editing::merge(conn, &who, &duplicate, &kept, None, ip.as_deref())))
+            .await?;
+    let errors = match result {
         Ok(_) => {
-            let kept = keep.unwrap_or_default();
-            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/services/{kept}"))).finish())
+            return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/services/{keep}"))).finish())
         }
+        // The use-case names the listing kept `into`; this form calls it `keep`.
         Err(AppError::Invalid(fields)) => {
-            errors.extend(fields);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render_with(&req, &state, user, None, errors, status, form).await
+            fields.into_iter().map(|(k, v)| (if k == "into" { "keep".to_string() } else { k }, v)).collect()
         }
-        Err(other) => Err(other.into()),
-    }
+        Err(AppError::NotFound { .. }) => vec![("duplicate".to_string(), "no listing with that id".to_string())],
+        Err(other) => return Err(other.into()),
+    };
+    render_with(&req, &state, user, None, errors, status, form).await
 }
 
 /// The invitation form.

@@ -2,6 +2,8 @@
 //! accurate", a short form for what changes most (places, open or closed, reopening date) and
 //! the session editor. A refused form comes back (422) with what was typed, never blanked.
 
+use std::collections::HashMap;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -9,6 +11,7 @@ use serde_json::json;
 
 use crate::accounts::CurrentUser;
 use crate::directory::editing::{self, ListingEdit};
+use crate::directory::listing::{Listing, TermRef};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::error::{AppError, PageError};
 use crate::routes::pages::{all, field, form_pairs, render_page, sent};
@@ -60,30 +63,33 @@ async fn render_my_listings(
     typed: Option<Typed>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let (listings, terms) = with_conn(state, move |conn, state| {
-        let mut listings = editing::my_listings(conn, &who, needs_review)?;
-        let mut terms = Vec::new();
-        // The editor's page shows each listing's sessions and terms to edit (a group has a handful).
-        if listings.len() <= 50 {
+    let (listings, mut full) = with_conn(state, move |conn, state| {
+        let listings = editing::my_listings(conn, &who, needs_review)?;
+        // The editor's page shows each listing's sessions and terms to edit (a group has a
+        // handful; an admin's list of every listing shows the quick forms only).
+        let full = if listings.len() <= 50 {
             let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
-            let full = crate::directory::listing::load_many(conn, &ids, &state.taxonomy())?;
-            for (summary, listing) in listings.iter_mut().zip(full) {
-                summary.sessions = listing.schedules;
-                summary.reopens_on = listing.reopens_on;
-                let slugs = |terms: &[crate::directory::listing::TermRef]| -> Vec<String> {
-                    terms.iter().map(|t| t.slug.clone()).collect()
-                };
-                terms.push((slugs(&listing.categories), slugs(&listing.audiences)));
-            }
-        }
-        Ok((listings, terms))
+            crate::directory::listing::load_many(conn, &ids, &state.taxonomy())?
+        } else {
+            Vec::new()
+        };
+        let full: HashMap<String, Listing> = full.into_iter().map(|l| (l.id.clone(), l)).collect();
+        Ok((listings, full))
     })
     .await?;
     let taxonomy = state.taxonomy();
-    let mut shown: Vec<serde_json::Value> =
-        listings.iter().map(|l| serde_json::to_value(l).unwrap_or_default()).collect();
-    for (listing, (categories, audiences)) in shown.iter_mut().zip(terms) {
-        listing["term_choices"] = term_choices(&taxonomy, &categories, &audiences);
+    let slugs = |terms: &[TermRef]| -> Vec<String> { terms.iter().map(|t| t.slug.clone()).collect() };
+    let mut shown = Vec::with_capacity(listings.len());
+    for mut summary in listings {
+        let mut choices = serde_json::Value::Null;
+        if let Some(listing) = full.remove(&summary.id) {
+            choices = term_choices(&taxonomy, &slugs(&listing.categories), &slugs(&listing.audiences));
+            summary.sessions = listing.schedules;
+            summary.reopens_on = listing.reopens_on;
+        }
+        let mut value = serde_json::to_value(&summary).map_err(|e| AppError::Internal(e.to_string()))?;
+        value["term_choices"] = choices;
+        shown.push(value);
     }
     let status = if typed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let error = match typed {
