@@ -180,19 +180,7 @@ pub fn create(
     {
         errors.insert("how_to_access".into(), format!("unknown way in {:?}", bad.chars().take(40).collect::<String>()));
     }
-    let mut sessions = Vec::new();
-    for (i, s) in new.sessions.iter().enumerate() {
-        let freq = s.freq.to_ascii_uppercase();
-        let byday = s.days.join(",");
-        let weeks = (!s.week_of_month.is_empty())
-            .then(|| s.week_of_month.iter().map(i8::to_string).collect::<Vec<_>>().join(","));
-        match Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at) {
-            Ok(_) => sessions.push((freq, byday, weeks, s)),
-            Err(e) => {
-                errors.insert(format!("sessions[{i}]"), e.to_string());
-            }
-        }
-    }
+    let sessions = check_sessions(&new.sessions, &mut errors);
     let mut place = None;
     match (&new.location, new.attending_type.as_str()) {
         (None, "online" | "phone") => {}
@@ -226,6 +214,8 @@ pub fn create(
             }
         }
     }
+    access_ids.sort();
+    access_ids.dedup();
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -316,20 +306,7 @@ pub fn create(
                 ))
                 .execute(conn)?;
         }
-        for (freq, byday, weeks, s) in &sessions {
-            diesel::insert_into(schedules::table)
-                .values((
-                    schedules::id.eq(crate::ids::new_id()),
-                    schedules::service_id.eq(&id),
-                    schedules::freq.eq(freq),
-                    schedules::byday.eq(byday),
-                    schedules::week_of_month.eq(weeks),
-                    schedules::opens_at.eq(s.opens_at.trim()),
-                    schedules::closes_at.eq(s.closes_at.trim()),
-                    schedules::notes.eq(clean(&s.notes)),
-                ))
-                .execute(conn)?;
-        }
+        insert_sessions(conn, &id, &sessions)?;
         outbox::enqueue(conn, &id)?;
         audit::record(conn, &Event::by(user, "listing.create", ip).on("service", &id).detail(approval))?;
         Ok(())
@@ -438,4 +415,76 @@ pub fn resolve_terms(
     term_ids.sort();
     term_ids.dedup();
     term_ids
+}
+
+/// Most sessions a listing may have: a group meets a handful of times a week at most.
+const MAX_SESSIONS: usize = 20;
+
+/// A session that passed its checks, ready to store.
+#[derive(Debug)]
+pub struct CheckedSession {
+    freq: String,
+    byday: String,
+    week_of_month: Option<String>,
+    opens_at: String,
+    closes_at: String,
+    notes: Option<String>,
+    /// In plain words ("Every Tuesday, 10:00 to 12:00").
+    pub description: String,
+}
+
+/// Checks sessions for a new listing or a replacement (closing after opening, no "5th Tuesday",
+/// at most 20, notes of at most 200 characters); errors are named `sessions[i]`.
+pub fn check_sessions(sessions: &[NewSession], errors: &mut FieldErrors) -> Vec<CheckedSession> {
+    if sessions.len() > MAX_SESSIONS {
+        errors.insert("sessions".into(), format!("at most {MAX_SESSIONS} sessions"));
+        return Vec::new();
+    }
+    let mut checked = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        let freq = s.freq.to_ascii_uppercase();
+        let byday = s.days.join(",");
+        let weeks = (!s.week_of_month.is_empty())
+            .then(|| s.week_of_month.iter().map(i8::to_string).collect::<Vec<_>>().join(","));
+        let notes = s.notes.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+        if notes.as_deref().is_some_and(|n| n.chars().count() > 200) {
+            errors.insert(format!("sessions[{i}]"), "notes: at most 200 characters".into());
+            continue;
+        }
+        match Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at) {
+            Ok(schedule) => checked.push(CheckedSession {
+                description: schedule.describe(),
+                freq,
+                byday,
+                week_of_month: weeks,
+                opens_at: s.opens_at.trim().to_string(),
+                closes_at: s.closes_at.trim().to_string(),
+                notes,
+            }),
+            Err(e) => {
+                errors.insert(format!("sessions[{i}]"), e.to_string());
+            }
+        }
+    }
+    checked
+}
+
+/// Stores checked sessions for a listing (inside the caller's transaction; at most 20 rows, one
+/// statement each: diesel's batch insert is not available over the two-engine connection).
+pub fn insert_sessions(conn: &mut DbConnection, service_id: &str, sessions: &[CheckedSession]) -> QueryResult<()> {
+    for s in sessions {
+        diesel::insert_into(schedules::table)
+            .values((
+                schedules::id.eq(crate::ids::new_id()),
+                schedules::service_id.eq(service_id),
+                schedules::freq.eq(&s.freq),
+                schedules::byday.eq(&s.byday),
+                schedules::week_of_month.eq(&s.week_of_month),
+                schedules::opens_at.eq(&s.opens_at),
+                schedules::closes_at.eq(&s.closes_at),
+                schedules::notes.eq(&s.notes),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -728,28 +728,9 @@ pub fn replace_sessions(
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
     use crate::db::schema::schedules;
-    use crate::domain::schedule::Schedule;
     let row = load_editable(conn, user, id)?;
     let mut errors = FieldErrors::new();
-    let mut parsed = Vec::new();
-    if e.sessions.len() > 20 {
-        errors.insert("sessions".into(), "at most 20 sessions".into());
-    }
-    for (i, s) in e.sessions.iter().enumerate() {
-        let freq = s.freq.to_ascii_uppercase();
-        let byday = s.days.join(",");
-        let weeks = (!s.week_of_month.is_empty())
-            .then(|| s.week_of_month.iter().map(i8::to_string).collect::<Vec<_>>().join(","));
-        if s.notes.as_deref().is_some_and(|n| n.chars().count() > 200) {
-            errors.insert(format!("sessions[{i}]"), "notes: at most 200 characters".into());
-        }
-        match Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at) {
-            Ok(schedule) => parsed.push((freq, byday, weeks, s, schedule.describe())),
-            Err(err) => {
-                errors.insert(format!("sessions[{i}]"), err.to_string());
-            }
-        }
-    }
+    let parsed = super::creating::check_sessions(&e.sessions, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -760,7 +741,7 @@ pub fn replace_sessions(
     let before: Vec<String> = super::listing::load(conn, id, &taxonomy)?
         .map(|l| l.schedules.into_iter().map(|s| s.description).collect())
         .unwrap_or_default();
-    let after: Vec<String> = parsed.iter().map(|p| p.4.clone()).collect();
+    let after: Vec<String> = parsed.iter().map(|p| p.description.clone()).collect();
     if before == after {
         return Ok(row.version);
     }
@@ -773,20 +754,7 @@ pub fn replace_sessions(
                 .execute(conn)?;
         saved_once(updated)?;
         diesel::delete(schedules::table.filter(schedules::service_id.eq(id))).execute(conn)?;
-        for (freq, byday, weeks, s, _) in &parsed {
-            diesel::insert_into(schedules::table)
-                .values((
-                    schedules::id.eq(crate::ids::new_id()),
-                    schedules::service_id.eq(id),
-                    schedules::freq.eq(freq),
-                    schedules::byday.eq(byday),
-                    schedules::week_of_month.eq(weeks),
-                    schedules::opens_at.eq(s.opens_at.trim()),
-                    schedules::closes_at.eq(s.closes_at.trim()),
-                    schedules::notes.eq(s.notes.as_deref().map(str::trim).filter(|n| !n.is_empty())),
-                ))
-                .execute(conn)?;
-        }
+        super::creating::insert_sessions(conn, id, &parsed)?;
         record_version(conn, id, next, now, user, "edit", &json!({"sessions": [before, after]}))?;
         outbox::enqueue(conn, id)?;
         audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail("sessions"))?;

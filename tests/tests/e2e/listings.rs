@@ -344,6 +344,16 @@ fn bad_new_listings_name_the_field() {
         ("/minimum_age", json!(70), "maximum_age"),
         ("/categories", json!(["knitting-for-robots"]), "categories"),
         ("/name", json!(""), "name"),
+        (
+            "/sessions",
+            json!([{"freq": "weekly", "days": ["MO"], "opens_at": "10:00", "closes_at": "11:00", "notes": "n".repeat(201)}]),
+            "sessions[0]",
+        ),
+        (
+            "/sessions",
+            json!(vec![json!({"freq": "weekly", "days": ["MO"], "opens_at": "10:00", "closes_at": "11:00"}); 21]),
+            "sessions",
+        ),
     ];
     for (pointer, value, field) in cases {
         let mut body = new_listing();
@@ -357,6 +367,11 @@ fn bad_new_listings_name_the_field() {
         }
         assert_error(&app.call("POST", "/api/v1/services", Some(&editor), Some(&body.to_string())), 422, Some(field));
     }
+    // A feature named twice is one feature, not a 409 "someone else saved this".
+    let mut twice = new_listing();
+    twice["location"]["accessibility"] = json!(["step-free", "step-free"]);
+    let created = app.call("POST", "/api/v1/services", Some(&editor), Some(&twice.to_string()));
+    assert_eq!(created.status, 201, "{}", created.body);
     let link_worker = app.login("link.worker@demo.example.org", DEMO_PASSWORD);
     assert_eq!(app.call("POST", "/api/v1/services", Some(&link_worker), Some(&new_listing().to_string())).status, 403);
 }
