@@ -73,7 +73,11 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut conn = connect(&settings)?;
             migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
             println!("Loading the seed region into {}", settings.database().describe());
-            let summary = seed::load_all(&mut conn, settings.env == Environment::Development, &mut out)?;
+            let demo = settings.env == Environment::Development;
+            let summary = seed::load_all(&mut conn, demo, &mut out)?;
+            if demo && summary.services > 0 {
+                backend::startup::load_demo(&mut conn, &mut out)?;
+            }
             println!(
                 "Done: {} services, {} organisations. A running server indexes them within a second.",
                 summary.services, summary.organisations

@@ -19,7 +19,7 @@ use crate::accounts::demo::{self, DemoAccount};
 use crate::accounts::rate_limit::SignInLimits;
 use crate::accounts::tokens::{self, TokenKeys};
 use crate::config::{Environment, Settings};
-use crate::db::{self, migrations, Pool};
+use crate::db::{self, migrations, DbConnection, Pool};
 use crate::directory::index_sync::{self, Indexer};
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
@@ -69,13 +69,7 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
     };
     // Demo accounts exist only in development, and only where the demo directory was seeded.
     let demo_accounts = if settings.env == Environment::Development && seeded.as_ref().is_some_and(|s| s.services > 0) {
-        let accounts = db::write(&mut conn, demo::ensure)?;
-        let _ = writeln!(progress, "  demo accounts: {}", accounts.len());
-        let taxonomy = Taxonomy::load(&mut conn)?;
-        let made =
-            crate::referrals::demo::seed(&mut conn, &taxonomy).map_err(|e| anyhow::anyhow!("demo referrals: {e}"))?;
-        let _ = writeln!(progress, "  demo referrals: {made}");
-        accounts
+        load_demo(&mut conn, progress)?
     } else if settings.env == Environment::Development {
         demo::existing(&mut conn)?
     } else {
@@ -92,6 +86,17 @@ pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<
         seeded,
         demo_accounts,
     })
+}
+
+/// Creates the demo accounts and the demo referrals (development only); both steps leave what
+/// exists alone, so the first start and `commonground seed` can each call it.
+pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::Result<Vec<DemoAccount>> {
+    let accounts = db::write(conn, demo::ensure)?;
+    let _ = writeln!(progress, "  demo accounts: {}", accounts.len());
+    let taxonomy = Taxonomy::load(conn)?;
+    let made = crate::referrals::demo::seed(conn, &taxonomy).map_err(|e| anyhow::anyhow!("demo referrals: {e}"))?;
+    let _ = writeln!(progress, "  demo referrals: {made}");
+    Ok(accounts)
 }
 
 /// The running application.
