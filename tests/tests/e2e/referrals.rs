@@ -537,6 +537,22 @@ fn through_the_pages_gp_link_worker_and_group() {
     // Searches near the person and connects the gardening club, then introduces it.
     let found = worker.get(&format!("{path}?q=gardening"));
     assert!(found.body.contains("Stroud Community Gardening Club"));
+    // Without a location to start from, the page still shows the referral and says why.
+    {
+        use backend::db::schema::referrals;
+        use diesel::prelude::*;
+        let id = path.trim_start_matches("/referrals/").to_string();
+        let mut conn = app.db();
+        let saved: (Option<f64>, Option<f64>) =
+            referrals::table.find(&id).select((referrals::latitude, referrals::longitude)).first(&mut conn).unwrap();
+        let clear = (referrals::latitude.eq(None::<f64>), referrals::longitude.eq(None::<f64>));
+        diesel::update(referrals::table.find(&id)).set(clear).execute(&mut conn).unwrap();
+        let nowhere = worker.get(&format!("{path}?q=gardening"));
+        assert_eq!(nowhere.status, 200);
+        assert!(nowhere.body.contains("this referral has no location"), "the reason is on the page");
+        let back = (referrals::latitude.eq(saved.0), referrals::longitude.eq(saved.1));
+        diesel::update(referrals::table.find(&id)).set(back).execute(&mut conn).unwrap();
+    }
     let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
     assert_eq!(worker.post(&format!("{path}/connections"), &[("csrf", &csrf), ("service_id", &garden)]).status, 303);
     let page = worker.get(&path);

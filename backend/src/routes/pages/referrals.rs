@@ -186,25 +186,29 @@ pub async fn referral_page(
     let q = search_q.clone();
     let (referral, search, message) = with_conn(&state, move |conn, state| {
         let referral = view::get(conn, &who, &id, &state.settings.thresholds(), ip.as_deref())?;
-        let works = crate::accounts::policy::allows(
-            &who,
-            crate::accounts::policy::Action::WorkReferral { service_id: &referral_service(conn, &id)? },
-        );
-        let search = match (works, q) {
-            (true, Some(q)) => Some(case_search::search_for(
-                conn,
-                &state.index,
-                &state.taxonomy(),
-                &who,
-                &id,
-                SearchParams::from_pairs([("q".to_string(), q)]),
-            )?),
-            _ => None,
+        // Only those who work the referral search from it; a search that cannot run (no
+        // postcode to start from, a bad filter) is said on the page, not instead of it.
+        let search = match q.filter(|_| referral.work.is_some()) {
+            Some(q) => {
+                let params = SearchParams::from_pairs([("q".to_string(), q)]);
+                match case_search::search_for(conn, &state.index, &state.taxonomy(), &who, &id, params) {
+                    Ok(found) => Some(Ok(found)),
+                    Err(AppError::Invalid(why)) => Some(Err(why.into_values().collect::<Vec<_>>().join("; "))),
+                    Err(e @ AppError::NotFound { .. }) => Some(Err(e.public_message())),
+                    Err(other) => return Err(other),
+                }
+            }
+            None => None,
         };
         let message = message::message(conn, &who, &id, &state.settings.thresholds(), ip.as_deref()).ok();
         Ok((referral, search, message))
     })
     .await?;
+    let (search, error) = match search {
+        Some(Err(why)) => (None, Some(why)),
+        Some(Ok(found)) => (Some(found), error),
+        None => (None, error),
+    };
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let works = referral.work.is_some();
     let page = ReferralPage {
@@ -220,12 +224,6 @@ pub async fn referral_page(
         error,
     };
     render_page(&state, "pages/referral", &page, StatusCode::OK, cookie)
-}
-
-fn referral_service(conn: &mut crate::db::DbConnection, id: &str) -> Result<String, AppError> {
-    use crate::db::schema::referrals;
-    use diesel::prelude::*;
-    Ok(referrals::table.find(id).select(referrals::service_id).first(conn)?)
 }
 
 /// What a referral action form does.
