@@ -229,6 +229,11 @@ mod tests {
         context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine"});
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
+        context["reports"] = json!([{"name": "referrals-by-month", "title": "Referrals by month", "about": "Counted <monthly>",
+            "svg": "<svg class=\"chart\" role=\"img\"></svg>", "columns": ["Month", "Referrals"], "rows": [[["Nov <b>x</b>", false], ["12", true]]]}]);
+        context["headline"] = json!([["Referrals", "59"]]);
+        context["practices"] = json!([{"value": "p1", "name": "Beeches", "selected": true}]);
+        context["query"] = json!("from=2026-01-01&to=2026-11-22");
         let names = templates.page_names();
         assert!(names.len() >= 8, "{names:?}");
         for name in names {
@@ -250,6 +255,11 @@ mod tests {
                     "the session editor shows the sessions"
                 );
                 assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
+            }
+            if name == "pages/reports" {
+                assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");
+                assert!(html.contains("Counted &lt;monthly&gt;") && html.contains("<td class=\"number\">12</td>"));
+                assert!(html.contains("format=csv") && html.contains("<option value=\"p1\" selected>"));
             }
             if name == "pages/search" {
                 for shown in [

@@ -559,12 +559,6 @@ pub fn my_listings(
         .collect())
 }
 
-fn csv_field(text: &str) -> String {
-    // Quote every field; a leading = + - @ would be a formula in a spreadsheet.
-    let safe = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
-    format!("\"{}\"", safe.replace('"', "\"\""))
-}
-
 /// The reminders export: organisations with listings due for review, their contact, and the
 /// listings (CSV, one row per listing), for a directory team's campaign.
 pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<String, AppError> {
@@ -591,10 +585,10 @@ pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<Stri
     for (org, email, phone, listing, verified) in rows {
         out.push_str(&format!(
             "{},{},{},{},{}\r\n",
-            csv_field(&org),
-            csv_field(email.as_deref().unwrap_or("")),
-            csv_field(phone.as_deref().unwrap_or("")),
-            csv_field(&listing),
+            crate::spreadsheet::field(&org),
+            crate::spreadsheet::field(email.as_deref().unwrap_or("")),
+            crate::spreadsheet::field(phone.as_deref().unwrap_or("")),
+            crate::spreadsheet::field(&listing),
             verified.format("%Y-%m-%d")
         ));
     }
@@ -841,7 +835,7 @@ mod tests {
         ] {
             assert!(!safe_url(bad), "{bad}");
         }
-        assert_eq!(csv_field("=SUM(A1)"), "\"'=SUM(A1)\"");
-        assert_eq!(csv_field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
+        assert_eq!(crate::spreadsheet::field("=SUM(A1)"), "\"'=SUM(A1)\"");
+        assert_eq!(crate::spreadsheet::field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
     }
 }

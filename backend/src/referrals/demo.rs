@@ -12,7 +12,7 @@ use super::transitions::{self, Transition};
 use super::work::{self, NewAttempt, NewMeasure, NewNote, NewPlan};
 use crate::accounts::{users, CurrentUser};
 use crate::db::schema::connections as connection_rows;
-use crate::db::schema::{connection_events, postcodes, referral_events, referrals};
+use crate::db::schema::{connection_events, postcodes, referral_events, referral_searches, referrals};
 use crate::db::DbConnection;
 use crate::directory::taxonomy::Taxonomy;
 use crate::domain::NhsNumber;
@@ -47,6 +47,30 @@ const REASONS: [&[&str]; 8] = [
     &["digital-skills", "employment"],
 ];
 /// The path each demo referral takes (its final status).
+/// Ethnicity as a practice records it (ONS 2021 groups), sometimes not recorded.
+const ETHNICITIES: [Option<&str>; 7] = [
+    Some("White British"),
+    Some("White British"),
+    None,
+    Some("White other"),
+    Some("White British"),
+    Some("Asian or Asian British"),
+    Some("Black, Black British, Caribbean or African"),
+];
+
+/// Searches link workers made from referrals that found nothing within 5 km: real gaps in the
+/// seed region's directory (category, postcode district, how many times), for the unmet-need
+/// report. The searches that did find something are recorded beside them.
+const DEMO_SEARCHES: [(&str, &str, i32, usize); 7] = [
+    ("digital-inclusion", "GL6", 0, 7),
+    ("bereavement", "GL11", 0, 6),
+    ("money-and-debt-advice", "GL11", 0, 5),
+    ("carers-support", "GL11", 0, 3),
+    ("housing-advice", "GL11", 0, 2),
+    ("gardening", "GL5", 6, 8),
+    ("walking-groups", "GL5", 4, 5),
+];
+
 const PATHS: [(&str, usize); 11] = [
     ("received", 8),
     ("accepted", 5),
@@ -136,6 +160,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                 consent_referral: true,
                 consent_share: !i.is_multiple_of(5),
                 sex: Some(["female", "male"][i % 2].into()),
+                ethnicity: ETHNICITIES[i % ETHNICITIES.len()].map(String::from),
                 ..Default::default()
             };
             let id = create::create(conn, referrer, taxonomy, &new, None)?;
@@ -295,8 +320,12 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                     step(conn, owner, "on_hold", Some("In hospital for a few weeks"), None, None)?;
                                 }
                                 if final_status == "completed" {
-                                    let follow =
-                                        [base[0] + 3, base[1] + 2, base[2] + 2 + (i % 2) as i64, (base[3] - 3).max(0)];
+                                    let follow = [
+                                        base[0] + 1 + (i % 4) as i64,
+                                        base[1] + (i % 3) as i64,
+                                        base[2] + 2 + (i % 2) as i64,
+                                        (base[3] - 1 - (i % 4) as i64).max(0),
+                                    ];
                                     work::add_measure(
                                         conn,
                                         owner,
@@ -331,7 +360,9 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
             diesel::update(referrals::table.find(&id))
                 .set((
                     referrals::created_at.eq(row.0 - shift),
-                    referrals::first_contact_at.eq(row.1.map(|t| t - shift + Duration::days(3))),
+                    // First contact from 1 to 12 days after the referral, as in life.
+                    referrals::first_contact_at
+                        .eq(row.1.map(|t| t - shift + Duration::days(1 + ((i * 5) % 12) as i64))),
                     referrals::updated_at.eq(row.0 - shift),
                 ))
                 .execute(conn)?;
@@ -349,10 +380,15 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                 .select(connection_rows::id)
                 .load(conn)?;
             for link in links {
+                let answered_at: Option<chrono::NaiveDateTime> =
+                    connection_rows::table.find(&link).select(connection_rows::answered_at).first(conn)?;
+                // Groups answer from 1 to 8 days after the introduction.
+                let answer_delay = Duration::days(5 + (i % 8) as i64);
                 diesel::update(connection_rows::table.find(&link))
                     .set((
                         connection_rows::introduced_at.eq(Some(Utc::now().naive_utc() - shift + Duration::days(4))),
                         connection_rows::created_at.eq(Utc::now().naive_utc() - shift + Duration::days(4)),
+                        connection_rows::answered_at.eq(answered_at.map(|t| t - shift + answer_delay)),
                     ))
                     .execute(conn)?;
                 let answered: Vec<(i64, chrono::NaiveDateTime)> = connection_events::table
@@ -361,10 +397,26 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                     .load(conn)?;
                 for (event_id, at) in answered {
                     diesel::update(connection_events::table.find(event_id))
-                        .set(connection_events::at.eq(at - shift + Duration::days(6)))
+                        .set(connection_events::at.eq(at - shift + answer_delay))
                         .execute(conn)?;
                 }
             }
+        }
+    }
+    let at = Utc::now().naive_utc();
+    for (k, (category, area, results, times)) in DEMO_SEARCHES.into_iter().enumerate() {
+        for t in 0..times {
+            diesel::insert_into(referral_searches::table)
+                .values((
+                    referral_searches::at.eq(at - Duration::days((10 + k * 31 + t * 17) as i64 % 330)),
+                    referral_searches::service_org_id.eq(&worker.organisation_id),
+                    referral_searches::query.eq(""),
+                    referral_searches::categories.eq(category),
+                    referral_searches::outward_code.eq(Some(area)),
+                    referral_searches::radius_km.eq(Some(5.0)),
+                    referral_searches::results.eq(results),
+                ))
+                .execute(conn)?;
         }
     }
     Ok(n)

@@ -82,6 +82,8 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/referrals/{id}/search" "its service's link workers" => api::referrals::search_for_referral),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => api::referrals::transition_connection),
     spec!(get "/introductions" "group editor" => api::referrals::list_introductions),
+    spec!(get "/reports" "admin, link worker lead" => api::reports::list_reports),
+    spec!(get "/reports/{name}" "admin, link worker lead (own service)" => api::reports::get_report),
 ];
 
 /// Every page route (and health).
@@ -130,6 +132,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
     spec!(post "/my/listings/{id}/sessions" "its group's editors, admin" => pages::listings::sessions_submit),
     spec!(post "/my/listings/{id}/terms" "its group's editors, admin" => pages::listings::terms_submit),
+    spec!(get "/reports" "admin, link worker lead" => pages::reports::reports_page),
+    spec!(get "/reports/{name}" "admin, link worker lead (own service)" => pages::reports::report_page),
 ];
 
 /// Largest form body accepted.

@@ -48,6 +48,8 @@ enum Access {
     ConnectionMove,
     /// Group editors only.
     GroupEditorOnly,
+    /// Reports: admins (everything) and link worker leads (their own service).
+    Reports,
 }
 
 /// A row: method, route path, access, the path to request (with `{own}` / `{other}` for the
@@ -101,6 +103,8 @@ const API: &[Row] = &[
     ("get", "/referrals/{id}/search", Access::ReferralWork, "/referrals/{referral}/search?q=garden", ""),
     ("post", "/connections/{id}/transitions", Access::ConnectionMove, "/connections/{connection}/transitions", "{\"to\": \"introduced\", \"version\": 1}"),
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
+    ("get", "/reports", Access::Reports, "/reports", ""),
+    ("get", "/reports/{name}", Access::Reports, "/reports/first-contact?format=csv", ""),
 ];
 
 const PAGES: &[Row] = &[
@@ -214,6 +218,8 @@ const PAGES: &[Row] = &[
         "/my/listings/{listing}/terms",
         "version=999&categories=gardening",
     ),
+    ("get", "/reports", Access::Reports, "/reports", ""),
+    ("get", "/reports/{name}", Access::Reports, "/reports/outcomes", ""),
 ];
 
 /// The callers: a label and the e-mail of their account (none for anonymous).
@@ -268,6 +274,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::ConnectionMove => Expect::NotFound,
         Access::GroupEditorOnly if caller == "group_editor" => Expect::Allowed,
         Access::GroupEditorOnly => Expect::Forbidden,
+        Access::Reports if matches!(caller, "admin" | "link_worker_lead") => Expect::Allowed,
+        Access::Reports => Expect::Forbidden,
     }
 }
 

@@ -15,5 +15,6 @@ mod migrations;
 mod operations;
 mod referrals;
 mod relevance;
+mod reports;
 mod seed_region;
 mod tokens;

@@ -5,5 +5,6 @@ pub mod auth;
 pub mod geocode;
 pub mod listings;
 pub mod referrals;
+pub mod reports;
 pub mod services;
 pub mod taxonomy;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod listing;
 pub mod listings;
 pub mod referrals;
+pub mod reports;
 pub mod search;
 
 use actix_web::cookie::Cookie;
