@@ -193,7 +193,7 @@ fn first_contact(data: &Data) -> Report {
     };
     let all = row("All practices".into(), data.referrals.iter().collect());
     r.headline.push(("Median days to first contact".into(), all[3].display()));
-    r.headline.push(("90th percentile".into(), all[4].display()));
+    r.headline.push(("90% first contacted within (days)".into(), all[4].display()));
     r.rows.push(all);
     let mut by_practice: BTreeMap<String, Vec<&super::load::ReferralRow>> = BTreeMap::new();
     for referral in &data.referrals {

@@ -79,6 +79,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(put "/referrals/{id}/plan" "its service's link workers" => api::referrals::save_plan),
     spec!(post "/referrals/{id}/connections" "its service's link workers" => api::referrals::add_connection),
     spec!(get "/referrals/{id}/message" "its practice, its service, admin" => api::referrals::message_back),
+    spec!(get "/referrals/{id}/fhir" "its practice, its service, admin" => api::referrals::fhir_export),
     spec!(get "/referrals/{id}/search" "its service's link workers" => api::referrals::search_for_referral),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => api::referrals::transition_connection),
     spec!(get "/introductions" "group editor" => api::referrals::list_introductions),

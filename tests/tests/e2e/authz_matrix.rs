@@ -100,6 +100,7 @@ const API: &[Row] = &[
     ("put", "/referrals/{id}/plan", Access::ReferralWork, "/referrals/{referral}/plan", "{\"what_matters\": \"a\", \"goals\": \"b\", \"actions\": \"c\", \"version\": 0}"),
     ("post", "/referrals/{id}/connections", Access::ReferralWork, "/referrals/{referral}/connections", "{\"service_id\": \"{own_listing}\"}"),
     ("get", "/referrals/{id}/message", Access::ReferralRead, "/referrals/{closed_referral}/message", ""),
+    ("get", "/referrals/{id}/fhir", Access::ReferralRead, "/referrals/{referral}/fhir", ""),
     ("get", "/referrals/{id}/search", Access::ReferralWork, "/referrals/{referral}/search?q=garden", ""),
     ("post", "/connections/{id}/transitions", Access::ConnectionMove, "/connections/{connection}/transitions", "{\"to\": \"introduced\", \"version\": 1}"),
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),

@@ -8,6 +8,7 @@ mod accounts;
 mod authz_matrix;
 mod directory_api;
 mod directory_pages;
+mod fhir;
 mod geocoding;
 mod index_sync;
 mod listings;

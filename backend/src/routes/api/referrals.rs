@@ -208,6 +208,23 @@ pub async fn message_back(
     Ok(no_store(HttpResponse::Ok().json(message)))
 }
 
+/// `GET /api/v1/referrals/{id}/fhir`: the referral as a FHIR R4 Bundle
+/// (`application/fhir+json`), for GP systems that take FHIR.
+pub async fn fhir_export(
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "referral")?;
+    let ip = client_ip(&req);
+    let bundle = with_conn(&state, move |conn, state| {
+        crate::interop::fhir::export(conn, &user, &id, &state.settings.thresholds(), ip.as_deref())
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Ok().content_type("application/fhir+json; fhirVersion=4.0").json(bundle)))
+}
+
 /// `POST /api/v1/connections/{id}/transitions`: `{to, reason, version}`.
 pub async fn transition_connection(
     req: HttpRequest,

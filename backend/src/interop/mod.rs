@@ -1,0 +1,4 @@
+//! Talking to other systems: the Open Referral UK API and import, and FHIR R4 export of
+//! referrals for GP systems.
+
+pub mod fhir;
