@@ -29,6 +29,8 @@ enum Command {
     Seed,
     /// Rebuild the search index from the database (stop the server first).
     Reindex,
+    /// Print the API's OpenAPI 3 document (for validators and client generators).
+    Openapi,
     /// Load Ordnance Survey Code-Point Open CSV (a file or a folder of .csv/.csv.gz).
     ImportPostcodes {
         /// The file or folder.
@@ -95,6 +97,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let (count, _) = index_sync::rebuild(&mut conn, &mut writer, &taxonomy, &mut out)?;
             writer.finish()?;
             println!("Done: {count} listings indexed.");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&backend::routes::api::openapi::document())?);
             Ok(())
         }
         Command::ImportPostcodes { path, convert_to } => {

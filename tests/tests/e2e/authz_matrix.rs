@@ -106,6 +106,7 @@ const API: &[Row] = &[
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/first-contact?format=csv", ""),
+    ("get", "/openapi.json", Access::Anyone, "/openapi.json", ""),
 ];
 
 const PAGES: &[Row] = &[

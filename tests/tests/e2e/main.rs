@@ -13,6 +13,7 @@ mod geocoding;
 mod index_sync;
 mod listings;
 mod migrations;
+mod openapi;
 mod operations;
 mod referrals;
 mod relevance;

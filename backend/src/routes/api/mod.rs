@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod geocode;
 pub mod listings;
+pub mod openapi;
 pub mod referrals;
 pub mod reports;
 pub mod services;

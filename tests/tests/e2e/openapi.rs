@@ -1,0 +1,45 @@
+//! The OpenAPI document lists every API route there is, and nothing that is not there.
+
+use backend::routes::API_ROUTES;
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[test]
+fn the_openapi_document_lists_every_route_and_each_one_answers() {
+    let app = spawn_app();
+    let answer = app.get("/api/v1/openapi.json");
+    assert_eq!(answer.status, 200);
+    let doc = answer.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    let paths = doc["paths"].as_object().unwrap();
+    let operations: usize = paths.values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(operations, API_ROUTES.len(), "one operation per route, no more");
+    for spec in API_ROUTES {
+        let op = &doc["paths"][spec.path][spec.method];
+        assert!(op.is_object(), "{} {} is documented", spec.method, spec.path);
+        assert!(!op["summary"].as_str().unwrap().is_empty(), "{} {} has a summary", spec.method, spec.path);
+        assert!(op["responses"]["2XX"].is_object() && op["responses"]["422"]["$ref"].is_string());
+        let declared: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|list| list.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
+            .unwrap_or_default();
+        let in_template = spec.path.matches('{').count();
+        assert_eq!(declared.len(), in_template, "{} declares its path parameters", spec.path);
+        let public = spec.access.starts_with("anyone");
+        assert_eq!(op["security"].as_array().unwrap().is_empty(), public, "{}", spec.path);
+    }
+    // Each documented route is really served: calling it never meets the "no such route" answer.
+    let no_route = app.get("/api/v1/no-such-thing");
+    assert_eq!(no_route.status, 404);
+    let no_route_message = no_route.json()["error"]["message"].clone();
+    for spec in API_ROUTES {
+        let path = spec.path.replace("{id}", "00000000-0000-4000-8000-000000000000").replace("{name}", "outcomes");
+        let body = if matches!(spec.method, "post" | "put" | "patch") { Some("{}") } else { None };
+        let answer = app.call(&spec.method.to_uppercase(), &format!("/api/v1{path}"), None, body);
+        assert!(answer.status < 500, "{} {path}: {}", spec.method, answer.status);
+        let message = serde_json::from_str::<Value>(&answer.body).ok().map(|v| v["error"]["message"].clone());
+        assert_ne!(message, Some(no_route_message.clone()), "{} {path} is served", spec.method);
+    }
+}
