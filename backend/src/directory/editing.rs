@@ -13,6 +13,7 @@ use super::listing::{freshness, Freshness, ServiceRow, NEEDS_REVIEW_AFTER_DAYS};
 use super::outbox;
 use super::search::FieldErrors;
 use super::taxonomy::{Taxonomy, Vocabulary};
+use super::venue;
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
@@ -60,6 +61,14 @@ pub struct ListingEdit {
     pub categories: Option<Vec<String>>,
     /// Audience slugs (may be empty), replacing the listing's.
     pub audiences: Option<Vec<String>>,
+    /// `in_person`, `online`, `phone` or `hybrid`.
+    pub attending_type: Option<String>,
+    /// Ways in (`self_referral`, `link_worker`, `gp_referral`), replacing the listing's.
+    pub how_to_access: Option<Vec<String>>,
+    /// Free of charge; otherwise paid, as `fees_description` says. Replaces the cost option.
+    pub free: Option<bool>,
+    /// Where it happens (the postcode must be found), replacing the listing's venue.
+    pub location: Option<super::creating::NewLocation>,
 }
 
 /// Loads a listing the caller may edit (404 otherwise: its editors are not public knowledge).
@@ -160,12 +169,18 @@ fn save(
             errors.insert("maximum_age".into(), "must not be below the minimum age".into());
         }
     }
+    venue::check_access(e.attending_type.as_deref(), e.how_to_access.as_deref(), &mut errors);
+    let place = match &e.location {
+        Some(location) => venue::check(conn, location, taxonomy, &mut errors)?,
+        None => None,
+    };
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
     if e.version != row.version {
         return Err(stale(conn, id, row.version, e.version)?);
     }
+    let venue_now = venue::current(conn, id, taxonomy)?;
 
     // What changes, before and after.
     let mut changes = serde_json::Map::new();
@@ -210,6 +225,26 @@ fn save(
         let (before, after) = terms.slugs(vocabulary, taxonomy);
         note(terms_field(vocabulary), json!(before), json!(after));
     }
+    let attending_type = e.attending_type.clone().unwrap_or(row.attending_type.clone());
+    let ways_in = match &e.how_to_access {
+        Some(list) => {
+            let mut list = list.clone();
+            list.sort();
+            list.dedup();
+            list.join(",")
+        }
+        None => row.how_to_access.clone(),
+    };
+    let free = e.free.unwrap_or(venue_now.free);
+    let venue_before = venue_now.venue.as_ref().map(|(_, v)| v);
+    note("attending_type", json!(row.attending_type), json!(attending_type));
+    note("how_to_access", json!(split(&row.how_to_access)), json!(split(&ways_in)));
+    note("free", json!(venue_now.free), json!(free));
+    if let Some(place) = &place {
+        note("location", venue::as_json(venue_before), venue::as_json(Some(&place.venue)));
+    }
+    let cost_changed = changes.contains_key("free") || (changes.contains_key("fees_description") && !free);
+    let venue_changed = changes.contains_key("location");
     if changes.is_empty() {
         return Ok(row.version);
     }
@@ -233,12 +268,21 @@ fn save(
                     services::fees_description.eq(&fees),
                     services::minimum_age.eq(min),
                     services::maximum_age.eq(max),
+                    services::attending_type.eq(&attending_type),
+                    services::how_to_access.eq(&ways_in),
                     services::version.eq(next),
                     services::updated_at.eq(now),
                 ))
                 .execute(conn)?;
         saved_once(updated)?;
         terms.write(conn, id)?;
+        if cost_changed {
+            venue::write_cost(conn, id, free, fees.as_deref())?;
+        }
+        if let (true, Some(place)) = (venue_changed, &place) {
+            let current = venue_now.venue.as_ref().map(|(location_id, _)| location_id.as_str());
+            venue::write_venue(conn, id, &row.organization_id, current, place, now)?;
+        }
         let (kind, action) = match kind {
             Kind::Edit => ("edit", "listing.edit"),
             Kind::Revert => ("revert", "listing.revert"),
@@ -248,6 +292,12 @@ fn save(
         audit::record(conn, &Event::by(user, action, ip).on("service", id).detail(&fields.join(",")))?;
         Ok(next)
     })
+}
+
+fn split(list: &str) -> Vec<&str> {
+    let mut items: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    items.sort_unstable();
+    items
 }
 
 /// The name of the edit field for a vocabulary's terms.
@@ -654,6 +704,11 @@ pub fn revert(
         maximum_age: number("maximum_age"),
         categories: list("categories"),
         audiences: list("audiences"),
+        attending_type: text("attending_type"),
+        how_to_access: list("how_to_access"),
+        free: before.get("free").and_then(Value::as_bool),
+        // A listing that had no venue keeps its current one: there is nothing to go back to.
+        location: before.get("location").and_then(|v| serde_json::from_value(v.clone()).ok()),
     };
     let version = save(conn, user, id, &edit, taxonomy, ip, Kind::Revert)?;
     if version == row.version {

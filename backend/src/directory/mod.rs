@@ -12,3 +12,4 @@ pub mod search;
 pub mod seed;
 pub mod suggestions;
 pub mod taxonomy;
+pub mod venue;

@@ -767,3 +767,73 @@ fn an_editor_changes_categories_and_audiences_and_search_follows() {
     assert_eq!(slugs(&app.get(&path).json(), "categories"), vec![arts.clone()]);
     assert!(slugs(&app.get(&path).json(), "audiences").is_empty(), "unticking every audience means everyone");
 }
+
+#[test]
+fn an_editor_moves_the_venue_and_changes_the_cost_and_an_admin_can_put_it_back() {
+    let app = spawn_app();
+    let editor = app.login(EDITOR, DEMO_PASSWORD);
+    let id = garden_club();
+    let listing = app.get(&format!("/api/v1/services/{id}")).json();
+    let version = listing["version"].as_i64().unwrap();
+    let old_town = listing["locations"][0]["city"].clone();
+    let patch =
+        |body: Value| app.call("PATCH", &format!("/api/v1/services/{id}"), Some(&editor), Some(&body.to_string()));
+
+    // Every bad part is named, and nothing is saved.
+    let refused = patch(json!({"version": version,
+        "location": {"name": "", "town": "Gloucester", "postcode": "ZZ99 9ZZ", "accessibility": ["levitation"]},
+        "attending_type": "teleport", "how_to_access": ["magic"]}));
+    let body = assert_error(&refused, 422, Some("location.postcode"));
+    for field in ["location.name", "location.accessibility", "attending_type", "how_to_access"] {
+        assert!(body["error"]["fields"][field].is_string(), "{field} named in {body}");
+    }
+    let html = patch(json!({"version": version,
+        "location": {"name": "<script>alert(1)</script>", "town": "Gloucester", "postcode": "GL1 7QQ"}}));
+    assert_error(&html, 422, Some("location.postcode"));
+    assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["version"], version, "nothing saved");
+
+    // Moves to a hall in Gloucester, starts charging, and takes phone sign-ups too.
+    let moved = patch(json!({"version": version,
+        "location": {"name": "St <Mary's> Hall", "address": "1 Abbey Road", "town": "Gloucester", "postcode": "gl12aa",
+                     "accessibility": ["step-free", "hearing-loop"]},
+        "free": false, "fees_description": "£3 a session", "attending_type": "hybrid",
+        "how_to_access": ["self_referral", "link_worker"]}));
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let now = app.get(&format!("/api/v1/services/{id}")).json();
+    assert_eq!(now["locations"][0]["name"], "St <Mary's> Hall", "stored as text");
+    assert_eq!(now["locations"][0]["postcode"], "GL1 2AA");
+    assert_eq!(now["attending_type"], "hybrid");
+    assert!(now["cost_options"].as_array().unwrap().iter().all(|c| c["amount"] != 0.0), "{}", now["cost_options"]);
+    let page = app.get(&format!("/services/{id}"));
+    assert!(page.body.contains("St &lt;Mary&#x27;s&gt; Hall") || page.body.contains("St &lt;Mary&#39;s&gt; Hall"));
+    // Search follows: it is now found near Gloucester and no longer within 3 km of Stroud.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let near = app.get("/api/v1/services?q=gardening&near=GL1%202AA&radius_km=1&per_page=50").json();
+        if near["results"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the move reached search: {near}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stroud = app.get("/api/v1/services?q=gardening&near=GL5%201HE&radius_km=3&per_page=50").json();
+    assert!(stroud["results"].as_array().unwrap().iter().all(|r| r["id"] != id.as_str()));
+
+    // The history says where it was; an admin puts the venue and the price back.
+    let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&editor), None).json();
+    let last = history["versions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["changes"]["location"][0]["town"], old_town, "{last}");
+    assert_eq!(last["changes"]["free"], json!([true, false]));
+    let admin = app.login("admin@demo.example.org", DEMO_PASSWORD);
+    let reverted = app.call(
+        "POST",
+        &format!("/api/v1/services/{id}/revert"),
+        Some(&admin),
+        Some(&json!({"version": version}).to_string()),
+    );
+    assert_eq!(reverted.status, 200, "{}", reverted.body);
+    let back = app.get(&format!("/api/v1/services/{id}")).json();
+    assert_eq!(back["locations"][0]["city"], old_town);
+    assert_eq!(back["attending_type"], listing["attending_type"]);
+    assert!(back["cost_options"].as_array().unwrap().iter().any(|c| c["amount"] == 0.0), "free again");
+}
