@@ -79,7 +79,7 @@ pub fn current(conn: &mut DbConnection, service_id: &str, taxonomy: &Taxonomy) -
     };
     let amounts: Vec<Option<f64>> =
         cost_options::table.filter(cost_options::service_id.eq(service_id)).select(cost_options::amount).load(conn)?;
-    Ok(Current { venue, free: amounts.iter().any(|a| *a == Some(0.0)) })
+    Ok(Current { venue, free: amounts.contains(&Some(0.0)) })
 }
 
 /// A venue checked: the venue, its coordinates and its accessibility term ids.
