@@ -145,6 +145,7 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
     spec!(post "/my/listings/{id}/sessions" "its group's editors, admin" => pages::listings::sessions_submit),
     spec!(post "/my/listings/{id}/terms" "its group's editors, admin" => pages::listings::terms_submit),
+    spec!(post "/my/listings/{id}/venue" "its group's editors, admin" => pages::listings::venue_submit),
     spec!(get "/reports" "admin, link worker lead" => pages::reports::reports_page),
     spec!(get "/reports/{name}" "admin, link worker lead (own service)" => pages::reports::report_page),
 ];

@@ -220,6 +220,13 @@ const PAGES: &[Row] = &[
         "/my/listings/{listing}/terms",
         "version=999&categories=gardening",
     ),
+    (
+        "post",
+        "/my/listings/{id}/venue",
+        Access::ListingEdit,
+        "/my/listings/{listing}/venue",
+        "version=999&venue_name=Hall&town=Stroud&postcode=GL5%201HE&free=yes&attending_type=in_person",
+    ),
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/outcomes", ""),
 ];

@@ -837,3 +837,50 @@ fn an_editor_moves_the_venue_and_changes_the_cost_and_an_admin_can_put_it_back()
     assert_eq!(back["attending_type"], listing["attending_type"]);
     assert!(back["cost_options"].as_array().unwrap().iter().any(|c| c["amount"] == 0.0), "free again");
 }
+
+#[test]
+fn through_the_page_the_editor_changes_the_venue_and_a_refused_form_keeps_what_was_typed() {
+    let app = spawn_app();
+    let id = garden_club();
+    let mut browser = app.browser();
+    assert_eq!(browser.sign_in(EDITOR, DEMO_PASSWORD).status, 303);
+    let page = browser.get("/my/listings");
+    assert!(page.body.contains("Where, what it costs and how to join"), "the venue form is on the page");
+    let listing = app.get(&format!("/api/v1/services/{id}")).json();
+    let version = listing["version"].to_string();
+    let venue_path = format!("/my/listings/{id}/venue");
+    let csrf = browser.csrf();
+    let form = |postcode: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("version", version.clone()),
+            ("venue_name", "Rodborough Community Hall".to_string()),
+            ("address", "Walkley Hill".to_string()),
+            ("town", "Stroud".to_string()),
+            ("postcode", postcode.to_string()),
+            ("free", "no".to_string()),
+            ("fees_description", "£1 towards tea".to_string()),
+            ("attending_type", "in_person".to_string()),
+            ("how_to_access", "self_referral".to_string()),
+        ]
+    };
+    let refused_fields = form("GL1 7QQ");
+    let refused_form: Vec<(&str, &str)> = refused_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post(&venue_path, &refused_form);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("value=\"GL1 7QQ\"") && refused.body.contains("value=\"£1 towards tea\""),
+        "typed values kept"
+    );
+    assert!(refused.body.contains("postcode"), "the problem is named");
+    let good_fields = form("GL5 4JE");
+    let good: Vec<(&str, &str)> = good_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = browser.post(&venue_path, &good);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let now = app.get(&format!("/api/v1/services/{id}")).json();
+    assert_eq!(now["locations"][0]["name"], "Rodborough Community Hall");
+    assert_eq!(now["how_to_access"], json!(["self_referral"]));
+    assert_eq!(now["fees_description"], "£1 towards tea");
+    // The accessibility features the form does not show are kept.
+    assert_eq!(now["locations"][0]["accessibility"], listing["locations"][0]["accessibility"]);
+}

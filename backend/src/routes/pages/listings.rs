@@ -63,7 +63,7 @@ async fn render_my_listings(
     typed: Option<Typed>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let (listings, mut full) = with_conn(state, move |conn, state| {
+    let (listings, mut full, mut venues) = with_conn(state, move |conn, state| {
         let listings = editing::my_listings(conn, &who, needs_review)?;
         // The editor's page shows each listing's sessions and terms to edit (a group has a
         // handful; an admin's list of every listing shows the quick forms only).
@@ -74,13 +74,32 @@ async fn render_my_listings(
             Vec::new()
         };
         let full: HashMap<String, Listing> = full.into_iter().map(|l| (l.id.clone(), l)).collect();
-        Ok((listings, full))
+        let mut venues = HashMap::new();
+        for listing in full.values() {
+            let current = crate::directory::venue::current(conn, &listing.id, &state.taxonomy())?;
+            let venue = current.venue.map(|(_, v)| v);
+            let ways = &listing.how_to_access;
+            venues.insert(
+                listing.id.clone(),
+                json!({
+                    "name": venue.as_ref().map(|v| v.name.clone()), "address": venue.as_ref().map(|v| v.address.clone()),
+                    "town": venue.as_ref().map(|v| v.town.clone()), "postcode": venue.as_ref().map(|v| v.postcode.clone()),
+                    "masked": venue.as_ref().is_some_and(|v| v.masked), "free": current.free,
+                    "fees_description": listing.fees_description, "attending_type": listing.attending_type,
+                    "self_referral": ways.iter().any(|w| w == "self_referral"),
+                    "link_worker": ways.iter().any(|w| w == "link_worker"),
+                    "gp_referral": ways.iter().any(|w| w == "gp_referral"),
+                }),
+            );
+        }
+        Ok((listings, full, venues))
     })
     .await?;
     let taxonomy = state.taxonomy();
     let slugs = |terms: &[TermRef]| -> Vec<String> { terms.iter().map(|t| t.slug.clone()).collect() };
     let mut shown = Vec::with_capacity(listings.len());
     for mut summary in listings {
+        let summary_id = summary.id.clone();
         let mut choices = serde_json::Value::Null;
         if let Some(listing) = full.remove(&summary.id) {
             choices = term_choices(&taxonomy, &slugs(&listing.categories), &slugs(&listing.audiences));
@@ -89,6 +108,7 @@ async fn render_my_listings(
         }
         let mut value = serde_json::to_value(&summary).map_err(|e| AppError::Internal(e.to_string()))?;
         value["term_choices"] = choices;
+        value["venue"] = venues.remove(&summary_id).unwrap_or(serde_json::Value::Null);
         shown.push(value);
     }
     let status = if typed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -250,6 +270,67 @@ pub async fn edit_submit(
         }
     }
     answer(&req, user, &state, id, result, typed, "Saved").await
+}
+
+/// `POST /my/listings/{id}/venue`: where it happens, what it costs, how people take part and
+/// join. A refused form comes back open with what was typed.
+pub async fn venue_submit(
+    req: HttpRequest,
+    PageUser(user): PageUser,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(&path.into_inner())?;
+    let pairs = form_pairs(&req, &body)?;
+    let get = |key: &str| field(&pairs, key).trim().to_string();
+    let ways = all(&pairs, "how_to_access");
+    let typed_name = get("venue_name");
+    // An empty venue name with nothing else typed means "no venue": online or by phone only.
+    let location =
+        (!(typed_name.is_empty() && get("postcode").is_empty())).then(|| crate::directory::creating::NewLocation {
+            name: typed_name.clone(),
+            address: get("address"),
+            town: get("town"),
+            postcode: get("postcode"),
+            accessibility: Vec::new(),
+            masked: get("masked") == "yes",
+        });
+    let free = get("free") == "yes";
+    let mut edit = ListingEdit {
+        version: get("version").parse().unwrap_or(-1),
+        location,
+        free: Some(free),
+        fees_description: Some(get("fees_description")),
+        attending_type: Some(get("attending_type")),
+        how_to_access: Some(ways.clone()),
+        ..Default::default()
+    };
+    let ip = client_ip(&req);
+    let (who, listing) = (user.clone(), id.clone());
+    let result = with_conn(&state, move |conn, state| {
+        let taxonomy = state.taxonomy();
+        // The form does not show the venue's accessibility features: keep the ones it has.
+        if let Some(location) = edit.location.as_mut() {
+            let current = crate::directory::venue::current(conn, &listing, &taxonomy)?;
+            location.accessibility = current.venue.map(|(_, v)| v.accessibility).unwrap_or_default();
+        }
+        Ok(editing::edit(conn, &who, &listing, &edit, &taxonomy, ip.as_deref()))
+    })
+    .await?;
+    let mut typed = serde_json::Map::new();
+    typed.insert(
+        "venue".into(),
+        json!({
+            "open": true, "name": typed_name, "address": get("address"), "town": get("town"),
+            "postcode": get("postcode"), "masked": get("masked") == "yes", "free": free,
+            "fees_description": get("fees_description"), "attending_type": get("attending_type"),
+            "self_referral": ways.iter().any(|w| w == "self_referral"),
+            "link_worker": ways.iter().any(|w| w == "link_worker"),
+            "gp_referral": ways.iter().any(|w| w == "gp_referral"),
+        }),
+    );
+    answer(&req, user, &state, id, result, typed, "Saved where and how").await
 }
 
 /// `POST /my/listings/{id}/sessions`: the friendly session editor ("every Tuesday 10-12",
