@@ -11,6 +11,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod interop;
 pub mod referrals;
 pub mod routes;
 pub mod startup;

@@ -1,0 +1,1 @@
+//! Merging an Open Referral UK file into the directory (written next).
