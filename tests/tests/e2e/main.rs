@@ -13,6 +13,7 @@ mod index_sync;
 mod listings;
 mod migrations;
 mod operations;
+mod oruk_api;
 mod referrals;
 mod relevance;
 mod seed_region;
