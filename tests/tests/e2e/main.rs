@@ -14,6 +14,7 @@ mod listings;
 mod migrations;
 mod operations;
 mod oruk_api;
+mod oruk_import;
 mod referrals;
 mod relevance;
 mod seed_region;

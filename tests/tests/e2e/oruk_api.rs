@@ -12,7 +12,7 @@ use crate::helpers::{assert_error, spawn_app, TestApp};
 
 /// The profile's schemas, compiled once per test.
 pub struct Schemas {
-    service: jsonschema::Validator,
+    pub service: jsonschema::Validator,
     service_list: jsonschema::Validator,
     service_at_location: jsonschema::Validator,
     service_at_location_list: jsonschema::Validator,

@@ -266,7 +266,7 @@ pub fn import_value(
                 }
             }
         };
-        tracing::info!(record = position, outcome = ?report.outcome, "oruk record");
+        tracing::debug!(record = position, outcome = ?report.outcome, "oruk record");
         summary.records.push(report);
     }
     Ok(summary)
@@ -437,11 +437,14 @@ type ScheduleTuple = (
     Option<String>,
 );
 
+/// Id, name, address, town, postcode, latitude, longitude.
+type VenueTuple = (String, String, String, String, Option<String>, Option<f64>, Option<f64>);
+
 /// Venues kept as they are here: those whose address is given only on request (an import
 /// never unmasks one; it cannot know).
 fn keep_masked(conn: &mut DbConnection, plan: &mut Plan, warnings: &mut Vec<String>) -> QueryResult<()> {
     let ids: Vec<&String> = plan.locations.iter().map(|l| &l.id).collect();
-    let masked: Vec<(String, String, String, String, Option<String>, Option<f64>, Option<f64>)> = locations::table
+    let masked: Vec<VenueTuple> = locations::table
         .filter(locations::id.eq_any(ids))
         .filter(locations::masked.eq(true))
         .select((
