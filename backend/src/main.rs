@@ -1,4 +1,5 @@
-//! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes.
+//! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes,
+//! import-oruk.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,19 @@ enum Command {
         /// `seed-data/postcodes.csv.gz` is made).
         #[arg(long)]
         convert_to: Option<PathBuf>,
+    },
+    /// Merge an Open Referral UK 3.0 file (a /services page, a list of full services, or one
+    /// full service) into the directory: new services are created, known ones (by id) updated,
+    /// invalid records reported and skipped. A running server indexes them within a second.
+    ImportOruk {
+        /// The JSON file.
+        path: PathBuf,
+        /// The e-mail of the administrator the changes are recorded as.
+        #[arg(long = "as", value_name = "EMAIL")]
+        actor: String,
+        /// Largest file accepted, in megabytes.
+        #[arg(long, default_value_t = 50)]
+        max_mb: u64,
     },
 }
 
@@ -103,6 +117,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&backend::routes::api::openapi::document())?);
             Ok(())
         }
+        Command::ImportOruk { path, actor, max_mb } => import_oruk(&settings, &path, &actor, max_mb),
         Command::ImportPostcodes { path, convert_to } => {
             let started = std::time::Instant::now();
             if let Some(target) = convert_to {
@@ -133,6 +148,20 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn import_oruk(settings: &Settings, path: &std::path::Path, actor: &str, max_mb: u64) -> anyhow::Result<()> {
+    use backend::interop::oruk::import;
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let actor = import::importer(&mut conn, actor)?;
+    println!("Importing Open Referral UK services from {} into {}", path.display(), settings.database().describe());
+    let summary = import::import_file(&mut conn, &actor, path, max_mb.saturating_mul(1024 * 1024))?;
+    summary.write_to(&mut std::io::stdout())?;
+    println!(
+        "Schemas and examples: Human Services Data Specification, an Open Referral resource (https://openreferral.org/), CC BY-SA 4.0."
+    );
+    Ok(())
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {

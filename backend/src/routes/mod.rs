@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod health;
+pub mod oruk;
 pub mod pages;
 pub mod session;
 
@@ -99,6 +100,19 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/openapi.json" "anyone" => api::openapi::openapi, "This document: every route of the API"),
 ];
 
+/// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
+pub const ORUK_ROUTES: &[RouteSpec] = &[
+    spec!(get "/" "anyone" => oruk::api_info),
+    spec!(get "/services" "anyone" => oruk::list_services),
+    spec!(get "/services/{id}" "anyone" => oruk::get_service),
+    spec!(get "/taxonomies" "anyone" => oruk::list_taxonomies),
+    spec!(get "/taxonomies/{id}" "anyone" => oruk::get_taxonomy),
+    spec!(get "/taxonomy_terms" "anyone" => oruk::list_taxonomy_terms),
+    spec!(get "/taxonomy_terms/{id}" "anyone" => oruk::get_taxonomy_term),
+    spec!(get "/service_at_locations" "anyone" => oruk::list_service_at_locations),
+    spec!(get "/service_at_locations/{id}" "anyone" => oruk::get_service_at_location),
+];
+
 /// Every page route (and health).
 pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(get "/healthz" "anyone" => health::healthz),
@@ -193,6 +207,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         api = api.route(spec.path, (spec.route)());
     }
     cfg.service(api.default_service(web::to(api_not_found)));
+    let mut oruk = web::scope("/oruk");
+    for spec in ORUK_ROUTES {
+        oruk = oruk.route(spec.path, (spec.route)());
+    }
+    // `/oruk` without the slash is the API information too.
+    cfg.route("/oruk", web::get().to(oruk::api_info));
+    cfg.service(oruk.default_service(web::to(oruk_not_found)));
     for spec in PAGE_ROUTES {
         cfg.route(spec.path, (spec.route)());
     }
@@ -201,6 +222,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn api_not_found() -> HttpResponse {
     error::json_response(&AppError::not_found("no such API route; see the README's API table"))
+}
+
+async fn oruk_not_found() -> HttpResponse {
+    error::json_response(&AppError::not_found(
+        "no such Open Referral UK route; see /oruk/ and the README's ORUK section",
+    ))
 }
 
 async fn page_not_found(req: HttpRequest) -> HttpResponse {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use backend::accounts::tokens::TokenKeys;
-use backend::routes::{API_ROUTES, PAGE_ROUTES};
+use backend::routes::{API_ROUTES, ORUK_ROUTES, PAGE_ROUTES};
 use diesel::prelude::*;
 
 use crate::helpers::{spawn_app, Answer, TestApp, DEMO_PASSWORD};
@@ -107,6 +107,19 @@ const API: &[Row] = &[
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/first-contact?format=csv", ""),
     ("get", "/openapi.json", Access::Anyone, "/openapi.json", ""),
+];
+
+/// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
+const ORUK: &[Row] = &[
+    ("get", "/", Access::Anyone, "/", ""),
+    ("get", "/services", Access::Anyone, "/services?search=garden", ""),
+    ("get", "/services/{id}", Access::Anyone, "/services/{listing}", ""),
+    ("get", "/taxonomies", Access::Anyone, "/taxonomies", ""),
+    ("get", "/taxonomies/{id}", Access::Anyone, "/taxonomies/{category_taxonomy}", ""),
+    ("get", "/taxonomy_terms", Access::Anyone, "/taxonomy_terms", ""),
+    ("get", "/taxonomy_terms/{id}", Access::Anyone, "/taxonomy_terms/{gardening_term}", ""),
+    ("get", "/service_at_locations", Access::Anyone, "/service_at_locations?postcode=GL5+1HE&proximity=5000", ""),
+    ("get", "/service_at_locations/{id}", Access::Anyone, "/service_at_locations/{service_at_location}", ""),
 ];
 
 const PAGES: &[Row] = &[
@@ -372,9 +385,15 @@ fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_string();
+    use backend::directory::taxonomy::{term_id, Vocabulary};
+    let service_at_location =
+        app.get("/oruk/service_at_locations?per_page=1").json()["contents"][0]["id"].as_str().unwrap().to_string();
     Fixture {
         tokens: BTreeMap::new(),
         values: BTreeMap::from([
+            ("category_taxonomy", backend::interop::oruk::taxonomy_id(Vocabulary::Category)),
+            ("gardening_term", term_id(Vocabulary::Category, "gardening")),
+            ("service_at_location", service_at_location),
             ("own_referral", referrals[0].clone()),
             ("other_referral", referrals[1].clone()),
             ("own_closed_referral", referrals[2].clone()),
@@ -524,10 +543,11 @@ impl Fixture {
     }
 }
 
-fn request(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: &str, page: bool) -> Answer {
-    if !page {
+fn request(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: &str, kind: &str) -> Answer {
+    if kind != "page" {
         let body = (!body.is_empty() || method == "post").then_some(if body.is_empty() { "{}" } else { body });
-        return app.call(&method.to_uppercase(), &format!("/api/v1{path}"), token, body);
+        let prefix = if kind == "ORUK" { "/oruk" } else { "/api/v1" };
+        return app.call(&method.to_uppercase(), &format!("{prefix}{path}"), token, body);
     }
     // Pages: session cookie, and a valid CSRF cookie and field on every form.
     let csrf = "matrix-csrf-token-0123456789-abcdefghijklmnop";
@@ -565,7 +585,7 @@ fn request(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: &
 #[test]
 fn every_route_every_caller() {
     // Every route has exactly one row, and every row is a route.
-    for (specs, rows, kind) in [(API_ROUTES, API, "API"), (PAGE_ROUTES, PAGES, "page")] {
+    for (specs, rows, kind) in [(API_ROUTES, API, "API"), (PAGE_ROUTES, PAGES, "page"), (ORUK_ROUTES, ORUK, "ORUK")] {
         for spec in specs {
             let n = rows.iter().filter(|(m, p, ..)| *m == spec.method && *p == spec.path).count();
             assert_eq!(n, 1, "{kind} route {} {} needs one row in the authorization matrix", spec.method, spec.path);
@@ -578,7 +598,8 @@ fn every_route_every_caller() {
     let fixture = fixture(&app);
     let mut cells = 0;
     let mut failures = Vec::new();
-    for (rows, page) in [(API, false), (PAGES, true)] {
+    for (rows, kind) in [(API, "API"), (PAGES, "page"), (ORUK, "ORUK")] {
+        let page = kind == "page";
         for (method, route, access, sample, body) in rows {
             // Routes that name a record run for a record of the caller's own organisation
             // (for the group editor and the admin) and for another organisation's.
@@ -595,7 +616,7 @@ fn every_route_every_caller() {
                         &fixture.fill(sample, ownership),
                         token.as_deref(),
                         &fixture.fill(body, ownership),
-                        page,
+                        kind,
                     );
                     let expect = expected(*access, caller, page, *ownership == "own");
                     cells += 1;
@@ -612,7 +633,7 @@ fn every_route_every_caller() {
     }
     eprintln!(
         "authorization matrix: {} routes × {} callers × own/other record where one is named = {cells} cells",
-        API.len() + PAGES.len(),
+        API.len() + PAGES.len() + ORUK.len(),
         CALLERS.len()
     );
     assert!(failures.is_empty(), "{} of {cells} cells failed:\n{}", failures.len(), failures.join("\n"));

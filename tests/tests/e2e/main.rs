@@ -15,6 +15,8 @@ mod listings;
 mod migrations;
 mod openapi;
 mod operations;
+mod oruk_api;
+mod oruk_import;
 mod referrals;
 mod relevance;
 mod reports;

@@ -1,0 +1,366 @@
+//! The records of the Open Referral UK 3.0 API, named and shaped as the profile's JSON Schemas
+//! (`schema/*.json`). Optional fields are left out when empty. A few fields that HSDS 3.0 core
+//! has and the UK profile does not (`phones`, a contact's `email`, a language's `name`, a cost's
+//! `currency`) are added where we hold the data; the profile's schemas allow extra fields.
+
+use serde::Serialize;
+
+/// A paged answer (the profile's `Page` schema plus `contents`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// Matching records in all.
+    pub total_items: usize,
+    /// Pages in all (0 when nothing matches).
+    pub total_pages: usize,
+    /// This page, from 1.
+    pub page_number: usize,
+    /// Records on this page.
+    pub size: usize,
+    /// Whether this is the first page.
+    pub first_page: bool,
+    /// Whether this is the last page (or beyond it).
+    pub last_page: bool,
+    /// Whether this page holds nothing.
+    pub empty: bool,
+    /// The records.
+    pub contents: Vec<T>,
+}
+
+impl<T> Page<T> {
+    /// A page of `contents` out of `total_items`, `per_page` at a time.
+    pub fn new(contents: Vec<T>, total_items: usize, page_number: usize, per_page: usize) -> Self {
+        let total_pages = total_items.div_ceil(per_page.max(1));
+        Page {
+            total_items,
+            total_pages,
+            page_number,
+            size: contents.len(),
+            first_page: page_number == 1,
+            last_page: page_number >= total_pages,
+            empty: contents.is_empty(),
+            contents,
+        }
+    }
+}
+
+/// `GET /oruk/`: what this API is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiInfo {
+    /// The HSDS version.
+    pub version: &'static str,
+    /// The profile followed.
+    pub profile: &'static str,
+    /// The profile's OpenAPI document.
+    pub openapi_url: &'static str,
+}
+
+/// An organisation running services.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Organization {
+    /// Id (UUID).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// About it.
+    pub description: String,
+    /// E-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Website.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Phone numbers (HSDS 3.0 core; not in the UK profile).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<Phone>,
+    /// Registered numbers (a charity number, scheme `GB-CHC`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organization_identifiers: Vec<OrganizationIdentifier>,
+}
+
+/// A registered number of an organisation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OrganizationIdentifier {
+    /// Id (derived).
+    pub id: String,
+    /// The organisation.
+    pub organization_id: String,
+    /// The org-id.guide scheme, e.g. `GB-CHC`.
+    pub identifier_scheme: String,
+    /// For people, e.g. "Charity number".
+    pub identifier_type: String,
+    /// The number.
+    pub identifier: String,
+}
+
+/// A phone number.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Phone {
+    /// Id (derived).
+    pub id: String,
+    /// The number as written.
+    pub number: String,
+}
+
+/// A service: the list form (one-to-one fields and the organisation) or, with the arrays set,
+/// the fully nested form.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Service {
+    /// Id (UUID).
+    pub id: String,
+    /// The organisation running it.
+    pub organization_id: String,
+    /// Name.
+    pub name: String,
+    /// In full (the one-sentence summary when there is no more).
+    pub description: String,
+    /// Web page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// E-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `active`, `inactive`, `defunct` or `temporarily closed`.
+    pub status: String,
+    /// Words about cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fees: Option<String>,
+    /// Youngest age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_age: Option<i32>,
+    /// Oldest age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_age: Option<i32>,
+    /// When a person last confirmed it accurate (`YYYY-MM-DD`): our *last verified*.
+    pub assured_date: String,
+    /// A short-term notice (a temporary closure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    /// When it last changed here (UTC, milliseconds).
+    pub last_modified: String,
+    /// Who runs it.
+    pub organization: Organization,
+    /// When (full form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<Vec<Schedule>>,
+    /// Where (full form only; left out inside a service at location).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_at_locations: Option<Vec<ServiceAtLocation>>,
+    /// Languages spoken (full form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<Language>>,
+    /// Costs (full form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_options: Option<Vec<CostOption>>,
+    /// Named contacts (full form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<Contact>>,
+    /// The service's own phone (full form only; HSDS 3.0 core).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<Vec<Phone>>,
+    /// Categories and audiences as taxonomy terms (full form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<Attribute>>,
+}
+
+/// A link between a service and a location.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceAtLocation {
+    /// Id (UUID).
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// The location.
+    pub location_id: String,
+    /// The location.
+    pub location: Location,
+    /// The service (in `/service_at_locations` answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Box<Service>>,
+}
+
+/// Where a service happens. A location whose address is given only on request has no address
+/// and coordinates rounded to about 1 km.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Location {
+    /// Id (UUID).
+    pub id: String,
+    /// Always `physical` here.
+    pub location_type: String,
+    /// Venue name ("Stroud (address given on request)" when masked).
+    pub name: String,
+    /// Latitude (WGS84).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Longitude (WGS84).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// The address (full form; none when masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<Address>>,
+    /// Accessibility features in words (full form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accessibility: Option<Vec<Accessibility>>,
+    /// Accessibility features as taxonomy terms (full form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<Attribute>>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Address {
+    /// Id (derived from the location's).
+    pub id: String,
+    /// The location.
+    pub location_id: String,
+    /// Street address.
+    pub address_1: String,
+    /// Town.
+    pub city: String,
+    /// County (not held here: empty).
+    pub state_province: String,
+    /// Postcode.
+    pub postal_code: String,
+    /// `GB`.
+    pub country: String,
+    /// `physical`.
+    pub address_type: String,
+}
+
+/// An accessibility feature of a location, in words.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Accessibility {
+    /// Id (derived).
+    pub id: String,
+    /// The location.
+    pub location_id: String,
+    /// The feature's name.
+    pub description: String,
+}
+
+/// A repeating session (RFC 5545 style: `freq`, `byday`, with `2TH` for the 2nd Thursday).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Schedule {
+    /// Id (UUID).
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// `WEEKLY` or `MONTHLY`.
+    pub freq: String,
+    /// Days: `TU,TH`; monthly ones with the week: `2TH,-1FR`.
+    pub byday: String,
+    /// First date it runs, if limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    /// Last date it runs, if limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<String>,
+    /// Start, `HH:MM:SS`.
+    pub opens_at: String,
+    /// End, `HH:MM:SS`.
+    pub closes_at: String,
+    /// In plain words: "Every Tuesday, 10:00 to 12:00".
+    pub description: String,
+    /// "Term time only".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// A way to pay (or not).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CostOption {
+    /// Id (UUID).
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// What the price is for.
+    pub option: String,
+    /// Amount (0 = free; none = varies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// ISO 4217 currency (HSDS 3.0 core).
+    pub currency: String,
+    /// Words about the cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_description: Option<String>,
+}
+
+/// A named contact.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Contact {
+    /// Id (UUID).
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// Name or role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Job title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// E-mail (HSDS 3.0 core).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phones (HSDS 3.0 core).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<Phone>,
+}
+
+/// A language spoken.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Language {
+    /// Id (derived).
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// The language's name (HSDS 3.0 core).
+    pub name: String,
+}
+
+/// A link from a record to a taxonomy term.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Attribute {
+    /// Id (derived).
+    pub id: String,
+    /// The linked record.
+    pub link_id: String,
+    /// `service` or `location`.
+    pub link_type: String,
+    /// The term.
+    pub taxonomy_term_id: String,
+    /// The term.
+    pub taxonomy_term: TaxonomyTerm,
+}
+
+/// A term of one of our vocabularies.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TaxonomyTerm {
+    /// Id (UUID).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// For people.
+    pub description: String,
+    /// The parent category, for a child category.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The taxonomy's name.
+    pub taxonomy: String,
+    /// The taxonomy.
+    pub taxonomy_id: String,
+    /// The code used in our filters (slug).
+    pub term: String,
+}
+
+/// One of our vocabularies as a taxonomy.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Taxonomy {
+    /// Id (derived from the vocabulary).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// For people.
+    pub description: String,
+    /// Its terms (single taxonomy answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taxonomy_terms: Option<Vec<TaxonomyTerm>>,
+}
