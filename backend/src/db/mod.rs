@@ -132,7 +132,14 @@ pub fn pool(url: &DatabaseUrl, size: u32) -> Result<Pool, r2d2::PoolError> {
     if let Err(e) = url.connect() {
         tracing::debug!(error = %e, "first connection failed; the pool will report it");
     }
-    r2d2::Pool::builder().max_size(size).connection_timeout(Duration::from_secs(15)).build(Manager { url: url.clone() })
+    // Connections open as they are needed and idle ones close after a minute: several
+    // instances (or a test run's many servers) share one PostgreSQL's connection limit.
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .idle_timeout(Some(Duration::from_secs(60)))
+        .connection_timeout(Duration::from_secs(15))
+        .build(Manager { url: url.clone() })
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock is taken up
