@@ -12,13 +12,9 @@ use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{users, CurrentUser, Role};
-use crate::db::schema::{
-    contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
-    service_taxonomy, services,
-};
+use crate::db::schema::{contacts, organizations, schedules, service_taxonomy, services};
 use crate::db::{self, DbConnection};
 use crate::domain::schedule::Schedule;
-use crate::domain::Postcode;
 use crate::error::AppError;
 
 /// Where a new listing happens.
@@ -149,9 +145,7 @@ pub fn create(
         errors.insert("categories".into(), "choose at least one category".into());
     }
     let term_ids = resolve_terms(taxonomy, &new.categories, &new.audiences, &mut errors);
-    if !matches!(new.attending_type.as_str(), "in_person" | "online" | "phone" | "hybrid") {
-        errors.insert("attending_type".into(), "must be in_person, online, phone or hybrid".into());
-    }
+    super::venue::check_access(Some(&new.attending_type), Some(&new.how_to_access), &mut errors);
     if new.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
         errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
     }
@@ -175,47 +169,15 @@ pub fn create(
             errors.insert(name.into(), "must be between 0 and 120".into());
         }
     }
-    if let Some(bad) =
-        new.how_to_access.iter().find(|h| !matches!(h.as_str(), "self_referral" | "link_worker" | "gp_referral"))
-    {
-        errors.insert("how_to_access".into(), format!("unknown way in {:?}", bad.chars().take(40).collect::<String>()));
-    }
     let sessions = check_sessions(&new.sessions, &mut errors);
-    let mut place = None;
-    match (&new.location, new.attending_type.as_str()) {
-        (None, "online" | "phone") => {}
+    let place = match (&new.location, new.attending_type.as_str()) {
+        (None, "online" | "phone") => None,
         (None, _) => {
             errors.insert("location".into(), "say where it happens".into());
+            None
         }
-        (Some(loc), _) => match Postcode::parse(&loc.postcode) {
-            Ok(postcode) => match super::geocode::geocode(conn, postcode.as_str()) {
-                Ok(found) => place = Some((postcode, found, loc)),
-                Err(super::geocode::GeocodeError::Db(e)) => return Err(AppError::Internal(e)),
-                Err(e) => {
-                    errors.insert("location.postcode".into(), e.to_string());
-                }
-            },
-            Err(e) => {
-                errors.insert("location.postcode".into(), e.to_string());
-            }
-        },
-    }
-    let mut access_ids = Vec::new();
-    if let Some(loc) = &new.location {
-        for slug in &loc.accessibility {
-            match taxonomy.by_slug(Vocabulary::Accessibility, slug) {
-                Some(term) => access_ids.push(term.id.clone()),
-                None => {
-                    errors.insert(
-                        "location.accessibility".into(),
-                        format!("unknown feature {:?}", slug.chars().take(40).collect::<String>()),
-                    );
-                }
-            }
-        }
-    }
-    access_ids.sort();
-    access_ids.dedup();
+        (Some(loc), _) => super::venue::check(conn, loc, taxonomy, &mut errors)?,
+    };
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -253,15 +215,7 @@ pub fn create(
                 .values((service_taxonomy::service_id.eq(&id), service_taxonomy::term_id.eq(term)))
                 .execute(conn)?;
         }
-        diesel::insert_into(cost_options::table)
-            .values((
-                cost_options::id.eq(crate::ids::new_id()),
-                cost_options::service_id.eq(&id),
-                cost_options::option.eq(if new.free { "Free" } else { "Per session" }),
-                cost_options::amount.eq(if new.free { Some(0.0) } else { None }),
-                cost_options::amount_description.eq(clean(&new.fees_description)),
-            ))
-            .execute(conn)?;
+        super::venue::write_cost(conn, &id, new.free, clean(&new.fees_description).as_deref())?;
         if new.email.is_some() || new.phone.is_some() {
             diesel::insert_into(contacts::table)
                 .values((
@@ -273,38 +227,8 @@ pub fn create(
                 ))
                 .execute(conn)?;
         }
-        if let Some((postcode, found, loc)) = &place {
-            let location_id = crate::ids::new_id();
-            diesel::insert_into(locations::table)
-                .values((
-                    locations::id.eq(&location_id),
-                    locations::organization_id.eq(Some(&organisation_id)),
-                    locations::name.eq(loc.name.trim()),
-                    locations::address_1.eq(loc.address.trim()),
-                    locations::city.eq(loc.town.trim()),
-                    locations::postcode.eq(Some(postcode.as_str())),
-                    locations::latitude.eq(Some(found.lat)),
-                    locations::longitude.eq(Some(found.lon)),
-                    locations::masked.eq(loc.masked),
-                    locations::created_at.eq(now),
-                    locations::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            for term in &access_ids {
-                diesel::insert_into(location_accessibility::table)
-                    .values((
-                        location_accessibility::location_id.eq(&location_id),
-                        location_accessibility::term_id.eq(term),
-                    ))
-                    .execute(conn)?;
-            }
-            diesel::insert_into(service_at_locations::table)
-                .values((
-                    service_at_locations::id.eq(crate::ids::new_id()),
-                    service_at_locations::service_id.eq(&id),
-                    service_at_locations::location_id.eq(&location_id),
-                ))
-                .execute(conn)?;
+        if let Some(place) = &place {
+            super::venue::write_venue(conn, &id, &organisation_id, None, place, now)?;
         }
         insert_sessions(conn, &id, &sessions)?;
         outbox::enqueue(conn, &id)?;

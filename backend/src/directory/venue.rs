@@ -3,6 +3,8 @@
 //! Checked with the rest of the edit and written in its transaction, with the before and after
 //! in the listing's version.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,7 @@ use super::creating::NewLocation;
 use super::geocode::{self, GeocodeError};
 use super::search::FieldErrors;
 use super::taxonomy::{Taxonomy, Vocabulary};
-use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations, taxonomy_terms};
+use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations};
 use crate::db::DbConnection;
 use crate::domain::Postcode;
 use crate::error::AppError;
@@ -23,7 +25,7 @@ pub const ATTENDING_TYPES: [&str; 4] = ["in_person", "online", "phone", "hybrid"
 pub const WAYS_IN: [&str; 3] = ["self_referral", "link_worker", "gp_referral"];
 
 /// A listing's venue as its editors see it (never masked: they keep it true).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Venue {
     /// Venue name.
     pub name: String,
@@ -49,11 +51,23 @@ pub struct Current {
 
 /// Reads the listing's venue and cost.
 pub fn current(conn: &mut DbConnection, service_id: &str, taxonomy: &Taxonomy) -> QueryResult<Current> {
-    let row: Option<(String, String, String, String, Option<String>, bool)> = service_at_locations::table
+    let mut all = current_many(conn, &[service_id.to_string()], taxonomy)?;
+    Ok(all.remove(service_id).unwrap_or(Current { venue: None, free: false }))
+}
+
+/// Reads the venue and cost of several listings in three queries (an editor's page).
+pub fn current_many(
+    conn: &mut DbConnection,
+    service_ids: &[String],
+    taxonomy: &Taxonomy,
+) -> QueryResult<HashMap<String, Current>> {
+    type Row = (String, String, String, String, String, Option<String>, bool);
+    let rows: Vec<Row> = service_at_locations::table
         .inner_join(locations::table)
-        .filter(service_at_locations::service_id.eq(service_id))
-        .order(locations::created_at)
+        .filter(service_at_locations::service_id.eq_any(service_ids))
+        .order((locations::created_at, locations::id))
         .select((
+            service_at_locations::service_id,
             locations::id,
             locations::name,
             locations::address_1,
@@ -61,25 +75,37 @@ pub fn current(conn: &mut DbConnection, service_id: &str, taxonomy: &Taxonomy) -
             locations::postcode,
             locations::masked,
         ))
-        .first(conn)
-        .optional()?;
-    let venue = match row {
-        Some((id, name, address, town, postcode, masked)) => {
-            let terms: Vec<String> = location_accessibility::table
-                .inner_join(taxonomy_terms::table)
-                .filter(location_accessibility::location_id.eq(&id))
-                .select(taxonomy_terms::id)
-                .load(conn)?;
-            let mut accessibility: Vec<String> =
-                terms.iter().filter_map(|t| taxonomy.by_id(t)).map(|t| t.slug.clone()).collect();
-            accessibility.sort();
-            Some((id, Venue { name, address, town, postcode: postcode.unwrap_or_default(), accessibility, masked }))
-        }
-        None => None,
-    };
-    let amounts: Vec<Option<f64>> =
-        cost_options::table.filter(cost_options::service_id.eq(service_id)).select(cost_options::amount).load(conn)?;
-    Ok(Current { venue, free: amounts.contains(&Some(0.0)) })
+        .load(conn)?;
+    let location_ids: Vec<&String> = rows.iter().map(|r| &r.1).collect();
+    let features: Vec<(String, String)> = location_accessibility::table
+        .filter(location_accessibility::location_id.eq_any(location_ids))
+        .select((location_accessibility::location_id, location_accessibility::term_id))
+        .load(conn)?;
+    let costs: Vec<(String, Option<f64>)> = cost_options::table
+        .filter(cost_options::service_id.eq_any(service_ids))
+        .select((cost_options::service_id, cost_options::amount))
+        .load(conn)?;
+    let mut out: HashMap<String, Current> = service_ids
+        .iter()
+        .map(|id| {
+            let free = costs.iter().any(|(s, amount)| s == id && *amount == Some(0.0));
+            (id.clone(), Current { venue: None, free })
+        })
+        .collect();
+    // The first venue of each listing (rows are oldest first).
+    for (service, id, name, address, town, postcode, masked) in rows {
+        let Some(entry) = out.get_mut(&service).filter(|c| c.venue.is_none()) else { continue };
+        let mut accessibility: Vec<String> = features
+            .iter()
+            .filter(|(location, _)| *location == id)
+            .filter_map(|(_, term)| taxonomy.by_id(term))
+            .map(|t| t.slug.clone())
+            .collect();
+        accessibility.sort();
+        entry.venue =
+            Some((id, Venue { name, address, town, postcode: postcode.unwrap_or_default(), accessibility, masked }));
+    }
+    Ok(out)
 }
 
 /// A venue checked: the venue, its coordinates and its accessibility term ids.

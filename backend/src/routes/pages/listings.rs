@@ -10,9 +10,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::accounts::CurrentUser;
+use crate::directory::creating::NewLocation;
 use crate::directory::editing::{self, ListingEdit};
 use crate::directory::listing::{Listing, TermRef};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
 use crate::routes::pages::{all, field, form_pairs, render_page, sent};
 use crate::routes::session::{client_ip, csrf_token, PageUser};
@@ -74,24 +76,24 @@ async fn render_my_listings(
             Vec::new()
         };
         let full: HashMap<String, Listing> = full.into_iter().map(|l| (l.id.clone(), l)).collect();
-        let mut venues = HashMap::new();
-        for listing in full.values() {
-            let current = crate::directory::venue::current(conn, &listing.id, &state.taxonomy())?;
-            let venue = current.venue.map(|(_, v)| v);
-            let ways = &listing.how_to_access;
-            venues.insert(
-                listing.id.clone(),
-                json!({
-                    "name": venue.as_ref().map(|v| v.name.clone()), "address": venue.as_ref().map(|v| v.address.clone()),
-                    "town": venue.as_ref().map(|v| v.town.clone()), "postcode": venue.as_ref().map(|v| v.postcode.clone()),
-                    "masked": venue.as_ref().is_some_and(|v| v.masked), "free": current.free,
-                    "fees_description": listing.fees_description, "attending_type": listing.attending_type,
-                    "self_referral": ways.iter().any(|w| w == "self_referral"),
-                    "link_worker": ways.iter().any(|w| w == "link_worker"),
-                    "gp_referral": ways.iter().any(|w| w == "gp_referral"),
-                }),
-            );
-        }
+        let ids: Vec<String> = full.keys().cloned().collect();
+        let mut current = crate::directory::venue::current_many(conn, &ids, &state.taxonomy())?;
+        let venues: HashMap<String, serde_json::Value> = full
+            .values()
+            .map(|listing| {
+                let now = current.remove(&listing.id);
+                let venue = now.as_ref().and_then(|c| c.venue.as_ref()).map(|(_, v)| v.clone()).unwrap_or_default();
+                let form = VenueForm {
+                    open: false,
+                    venue,
+                    free: now.is_some_and(|c| c.free),
+                    fees_description: listing.fees_description.clone().unwrap_or_default(),
+                    attending_type: listing.attending_type.clone(),
+                    ways_in: listing.how_to_access.clone(),
+                };
+                (listing.id.clone(), form.json())
+            })
+            .collect();
         Ok((listings, full, venues))
     })
     .await?;
@@ -272,6 +274,28 @@ pub async fn edit_submit(
     answer(&req, user, &state, id, result, typed, "Saved").await
 }
 
+/// The venue form's values: as stored, or as typed into a refused form (shown open).
+struct VenueForm {
+    open: bool,
+    venue: Venue,
+    free: bool,
+    fees_description: String,
+    attending_type: String,
+    ways_in: Vec<String>,
+}
+
+impl VenueForm {
+    fn json(&self) -> serde_json::Value {
+        let way = |w: &str| self.ways_in.iter().any(|x| x == w);
+        json!({
+            "open": self.open, "name": self.venue.name, "address": self.venue.address, "town": self.venue.town,
+            "postcode": self.venue.postcode, "masked": self.venue.masked, "free": self.free,
+            "fees_description": self.fees_description, "attending_type": self.attending_type,
+            "self_referral": way("self_referral"), "link_worker": way("link_worker"), "gp_referral": way("gp_referral"),
+        })
+    }
+}
+
 /// `POST /my/listings/{id}/venue`: where it happens, what it costs, how people take part and
 /// join. A refused form comes back open with what was typed.
 pub async fn venue_submit(
@@ -284,26 +308,37 @@ pub async fn venue_submit(
     let id = parse_id(&path.into_inner())?;
     let pairs = form_pairs(&req, &body)?;
     let get = |key: &str| field(&pairs, key).trim().to_string();
-    let ways = all(&pairs, "how_to_access");
-    let typed_name = get("venue_name");
-    // An empty venue name with nothing else typed means "no venue": online or by phone only.
-    let location =
-        (!(typed_name.is_empty() && get("postcode").is_empty())).then(|| crate::directory::creating::NewLocation {
-            name: typed_name.clone(),
+    let form = VenueForm {
+        open: true,
+        venue: Venue {
+            name: get("venue_name"),
             address: get("address"),
             town: get("town"),
             postcode: get("postcode"),
             accessibility: Vec::new(),
             masked: get("masked") == "yes",
-        });
-    let free = get("free") == "yes";
+        },
+        free: get("free") == "yes",
+        fees_description: get("fees_description"),
+        attending_type: get("attending_type"),
+        ways_in: all(&pairs, "how_to_access"),
+    };
+    // No venue name and no postcode means "no venue": online or by phone only.
+    let location = (!(form.venue.name.is_empty() && form.venue.postcode.is_empty())).then(|| NewLocation {
+        name: form.venue.name.clone(),
+        address: form.venue.address.clone(),
+        town: form.venue.town.clone(),
+        postcode: form.venue.postcode.clone(),
+        accessibility: Vec::new(),
+        masked: form.venue.masked,
+    });
     let mut edit = ListingEdit {
         version: get("version").parse().unwrap_or(-1),
         location,
-        free: Some(free),
-        fees_description: Some(get("fees_description")),
-        attending_type: Some(get("attending_type")),
-        how_to_access: Some(ways.clone()),
+        free: Some(form.free),
+        fees_description: Some(form.fees_description.clone()),
+        attending_type: Some(form.attending_type.clone()),
+        how_to_access: Some(form.ways_in.clone()),
         ..Default::default()
     };
     let ip = client_ip(&req);
@@ -319,17 +354,7 @@ pub async fn venue_submit(
     })
     .await?;
     let mut typed = serde_json::Map::new();
-    typed.insert(
-        "venue".into(),
-        json!({
-            "open": true, "name": typed_name, "address": get("address"), "town": get("town"),
-            "postcode": get("postcode"), "masked": get("masked") == "yes", "free": free,
-            "fees_description": get("fees_description"), "attending_type": get("attending_type"),
-            "self_referral": ways.iter().any(|w| w == "self_referral"),
-            "link_worker": ways.iter().any(|w| w == "link_worker"),
-            "gp_referral": ways.iter().any(|w| w == "gp_referral"),
-        }),
-    );
+    typed.insert("venue".into(), form.json());
     answer(&req, user, &state, id, result, typed, "Saved where and how").await
 }
 
