@@ -409,6 +409,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+fn rss_note(phase: &str) {
+    if std::env::var("BENCH_RSS_NOTES").is_ok() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let pick = |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap_or("").to_string();
+        eprintln!("{phase}: {} {} {} {}", pick("VmHWM"), pick("VmRSS"), pick("RssAnon"), pick("RssFile"));
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -472,18 +480,29 @@ fn class_key(c: Class) -> &'static str {
 
 fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
     let points = load_points();
+    rss_note("points loaded");
     let dir = workdir.join(format!("tantivy-{n}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (index, _) = SearchIndex::open_or_create(&dir).unwrap();
-    let mut writer = index.writer(2, 256 * 1024 * 1024).unwrap();
-    let started = Instant::now();
-    for i in 0..n {
-        writer.upsert(&listing(i, &points).0).unwrap();
+    // BENCH_REUSE_INDEX=1 keeps the index of an earlier run (for working on queries); the build
+    // figures are then not measured.
+    let reuse = std::env::var("BENCH_REUSE_INDEX").is_ok() && dir.exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    writer.commit("0").unwrap();
-    let build = started.elapsed();
-    // Measure queries on the settled index, as a server sees it once merges finish.
-    writer.finish().unwrap();
+    let (index, _) = SearchIndex::open_or_create(&dir).unwrap();
+    let started = Instant::now();
+    let mut build = Duration::ZERO;
+    if !reuse || index.num_docs() != n as u64 {
+        let mut writer = index.writer(2, 256 * 1024 * 1024).unwrap();
+        for i in 0..n {
+            writer.upsert(&listing(i, &points).0).unwrap();
+        }
+        writer.commit("0").unwrap();
+        build = started.elapsed();
+        rss_note("committed");
+        // Measure queries on the settled index, as a server sees it once merges finish.
+        writer.finish().unwrap();
+        rss_note("merged");
+    }
     let mut writer = index.writer(1, 64 * 1024 * 1024).unwrap();
     let rate = n as f64 / build.as_secs_f64();
 
@@ -513,6 +532,7 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
         *totals.entry(q.class).or_default() += found.total;
     }
 
+    rss_note("queried");
     // Edit-to-searchable lag at 10 edits/s, with the backend's policy: commit at most every
     // 500 ms, the reader reloaded after each commit.
     let edits = if std::env::var("BENCH_SKIP_LAG").is_ok() { 1 } else { 150 };
@@ -583,7 +603,9 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
     drop(index);
     out.push(("peak_rss_mib", format!("{:.0}", peak_rss_mib())));
     emit(&out);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var("BENCH_REUSE_INDEX").is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -810,25 +832,29 @@ fn main() {
     }
     for n in sizes {
         let mut results = BTreeMap::new();
-        for engine in ["tantivy", "sqlite"] {
+        let engines = std::env::var("BENCH_ENGINES").unwrap_or_else(|_| "tantivy,sqlite".into());
+        for engine in ["tantivy", "sqlite"].into_iter().filter(|e| engines.contains(e)) {
             eprintln!("running {engine} with {n} listings ...");
             let output = Command::new(&exe)
                 .args(["--child", engine, &n.to_string()])
                 .env("BENCH_POINTS_FILE", &points_file)
+                .stderr(std::process::Stdio::inherit())
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&output.stdout);
             if !output.status.success() {
-                eprintln!("{engine} failed: {}", String::from_utf8_lossy(&output.stderr));
+                eprintln!("{engine} failed ({}); its errors are above", output.status);
                 continue;
             }
             if let Some(line) = stdout.lines().find(|l| l.starts_with("RESULT ")) {
                 results.insert(engine, parse(line));
             }
         }
-        let (Some(t), Some(s)) = (results.get("tantivy"), results.get("sqlite")) else {
-            continue;
-        };
+        let Some(t) = results.get("tantivy") else { continue };
+        // Without the SQLite run (BENCH_ENGINES=tantivy) its columns say "-".
+        let none = BTreeMap::new();
+        let s = results.get("sqlite").unwrap_or(&none);
+        let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_else(|| "-".into());
         println!();
         println!("## {n} listings");
         println!();
@@ -836,29 +862,34 @@ fn main() {
         println!("| --- | --- | --- |");
         println!(
             "| build | {} s ({} listings/s) | {} s ({} listings/s) |",
-            t["build_s"], t["rate"], s["build_s"], s["rate"]
+            t["build_s"],
+            t["rate"],
+            get(s, "build_s"),
+            get(s, "rate")
         );
-        println!("| size on disk | {} MiB | {} MiB |", t["size_mib"], s["size_mib"]);
-        println!("| peak RSS | {} MiB | {} MiB |", t["peak_rss_mib"], s["peak_rss_mib"]);
+        println!("| size on disk | {} MiB | {} MiB |", t["size_mib"], get(s, "size_mib"));
+        println!("| peak RSS | {} MiB | {} MiB |", t["peak_rss_mib"], get(s, "peak_rss_mib"));
         let lag: Vec<&str> = t["edit_lag_ms"].split(',').collect();
         println!("| edit-to-searchable at 10 edits/s | p50 {} ms, p99 {} ms | |", lag[0], lag[1]);
         println!();
         println!("| query class | tantivy p50 / p99 (ms) | SQLite p50 / p99 (ms) | SQLite ÷ tantivy at p50 | at p99 |");
         println!("| --- | --- | --- | --- | --- |");
+        let pair = |m: &BTreeMap<String, String>, k: &str| -> Option<(f64, f64)> {
+            let (a, b) = m.get(k)?.split_once(',')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
         for class in Class::ALL {
             let key = class_key(class);
-            let tv: Vec<f64> = t[key].split(',').map(|v| v.parse().unwrap()).collect();
-            let sv: Vec<f64> = s[key].split(',').map(|v| v.parse().unwrap()).collect();
-            println!(
-                "| {} | {:.3} / {:.3} | {:.3} / {:.3} | {:.1}× | {:.1}× |",
-                class.label(),
-                tv[0],
-                tv[1],
-                sv[0],
-                sv[1],
-                sv[0] / tv[0].max(1e-6),
-                sv[1] / tv[1].max(1e-6)
-            );
+            let Some((t50, t99)) = pair(t, key) else { continue };
+            match pair(s, key) {
+                Some((s50, s99)) => println!(
+                    "| {} | {t50:.3} / {t99:.3} | {s50:.3} / {s99:.3} | {:.1}× | {:.1}× |",
+                    class.label(),
+                    s50 / t50.max(1e-6),
+                    s99 / t99.max(1e-6)
+                ),
+                None => println!("| {} | {t50:.3} / {t99:.3} | - | - | - |", class.label()),
+            }
         }
     }
 }

@@ -1,16 +1,15 @@
-//! One pass over the matching documents: exact radius check, freshness cut-off, facet counts,
-//! and the top of the requested order. A custom collector because the radius must be applied
-//! before counting (facets and totals are of listings really inside the circle), and because
-//! distance is both a filter and a ranking signal.
+//! The last step of a search, per segment: the visibility, freshness and exact radius checks,
+//! facet counts, and the top of the requested order; then the segments' tops merged.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::columnar::StrColumn;
+use tantivy::{DocAddress, DocId, SegmentOrdinal, SegmentReader};
 
-use crate::geo_cells::{distance_km, GeoPoint};
+use crate::facts::SegmentFacts;
+use crate::geo_cells::Origin;
 use crate::ranking::blend;
 use crate::request::Sort;
 
@@ -21,12 +20,13 @@ pub(crate) enum SortKey {
     Name(String),
 }
 
-/// A collected hit, before snippets and ids are read.
+/// A collected hit.
 #[derive(Debug, Clone)]
 pub(crate) struct RankedHit {
     pub id: String,
     pub key: SortKey,
     pub doc: DocAddress,
+    /// Exact distance to the nearest location.
     pub distance_km: Option<f64>,
 }
 
@@ -48,7 +48,7 @@ impl RankedHit {
     }
 }
 
-/// What the collector gives back.
+/// What a search collected over every segment.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
     pub total: usize,
@@ -56,55 +56,9 @@ pub(crate) struct Collected {
     pub facets: HashMap<String, u32>,
 }
 
-/// The collector's parameters.
-pub(crate) struct SearchCollector {
-    pub origin: Option<GeoPoint>,
-    pub radius_km: Option<f64>,
-    pub min_last_verified: Option<i64>,
-    pub public_only: bool,
-    pub now: i64,
-    pub sort: Sort,
-    pub keep: usize,
-    pub scored: bool,
-    pub facets: bool,
-}
-
-impl Collector for SearchCollector {
-    type Fruit = Collected;
-    type Child = SearchSegmentCollector;
-
-    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
-        let fast = reader.fast_fields();
-        let facet = if self.facets { fast.str("facet")? } else { None };
-        let facet_counts = vec![0; facet.as_ref().map_or(0, |c| c.num_terms())];
-        Ok(SearchSegmentCollector {
-            segment,
-            origin: self.origin,
-            radius_km: self.radius_km,
-            min_last_verified: self.min_last_verified,
-            public: self.public_only.then(|| fast.u64("public")).transpose()?,
-            now: self.now,
-            sort: self.sort,
-            keep: self.keep,
-            scored: self.scored,
-            points: fast.u64("points")?,
-            last_verified: fast.i64("last_verified")?,
-            availability: fast.u64("availability")?,
-            name_sort: if self.sort == Sort::Name { fast.str("name_sort")? } else { None },
-            id_hi: fast.u64("id_hi")?,
-            id_lo: fast.u64("id_lo")?,
-            facet,
-            facet_counts,
-            total: 0,
-            heap: BinaryHeap::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        self.scored
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
+impl Collected {
+    /// Merges the segments' results, keeping the best `keep` hits.
+    pub fn merge(fruits: Vec<Collected>, keep: usize) -> Collected {
         let mut merged = Collected::default();
         for fruit in fruits {
             merged.total += fruit.total;
@@ -114,9 +68,25 @@ impl Collector for SearchCollector {
             }
         }
         merged.hits.sort_by(|a, b| b.rank_cmp(a));
-        merged.hits.truncate(self.keep);
-        Ok(merged)
+        merged.hits.truncate(keep);
+        merged
     }
+}
+
+/// What the collection needs from the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Params {
+    pub origin: Option<Origin>,
+    pub radius_km: Option<f64>,
+    pub min_last_verified: Option<i64>,
+    pub public_only: bool,
+    pub now: i64,
+    pub sort: Sort,
+    /// Hits to keep (offset + limit); 0 when only the total is wanted.
+    pub keep: usize,
+    /// Whether text scores rank (relevance order with words typed).
+    pub scored: bool,
+    pub facets: bool,
 }
 
 /// Heap entry: the worst kept hit on top, so a better one can replace it.
@@ -144,58 +114,86 @@ impl Ord for Worst {
     }
 }
 
-/// Per-segment state of [`SearchCollector`].
-pub(crate) struct SearchSegmentCollector {
+/// One segment's collection.
+pub(crate) struct SegmentTop {
+    params: Params,
     segment: SegmentOrdinal,
-    origin: Option<GeoPoint>,
-    radius_km: Option<f64>,
-    min_last_verified: Option<i64>,
-    /// Set for public searches: the listing's public flag.
-    public: Option<Column<u64>>,
-    now: i64,
-    sort: Sort,
-    keep: usize,
-    scored: bool,
-    points: Column<u64>,
-    last_verified: Column<i64>,
-    availability: Column<u64>,
+    facts: Arc<SegmentFacts>,
     name_sort: Option<StrColumn>,
-    id_hi: Column<u64>,
-    id_lo: Column<u64>,
+    id_hi: tantivy::columnar::Column<u64>,
+    id_lo: tantivy::columnar::Column<u64>,
     facet: Option<StrColumn>,
     facet_counts: Vec<u32>,
     total: usize,
     heap: BinaryHeap<Worst>,
 }
 
-impl SearchSegmentCollector {
-    fn nearest_km(&self, doc: DocId) -> Option<f64> {
-        let origin = self.origin?;
-        self.points
-            .values_for_doc(doc)
-            .map(|packed| distance_km(origin, GeoPoint::unpack(packed)))
-            .min_by(f64::total_cmp)
+impl SegmentTop {
+    /// Starts collecting from a segment.
+    pub fn new(
+        params: Params,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+        facts: Arc<SegmentFacts>,
+    ) -> tantivy::Result<Self> {
+        let fast = reader.fast_fields();
+        let facet = if params.facets { fast.str("facet")? } else { None };
+        let facet_counts = vec![0; facet.as_ref().map_or(0, |c| c.num_terms())];
+        Ok(Self {
+            params,
+            segment,
+            facts,
+            name_sort: if params.sort == Sort::Name { fast.str("name_sort")? } else { None },
+            id_hi: fast.u64("id_hi")?,
+            id_lo: fast.u64("id_lo")?,
+            facet,
+            facet_counts,
+            total: 0,
+            heap: BinaryHeap::new(),
+        })
     }
-}
 
-impl SegmentCollector for SearchSegmentCollector {
-    type Fruit = Collected;
+    /// The distance to the nearest location, approximate, when within the radius (exactly
+    /// checked); `Err(())` when outside it.
+    #[inline]
+    fn distance(&self, doc: DocId) -> Result<Option<f64>, ()> {
+        let Some(origin) = self.params.origin else { return Ok(None) };
+        let mut nearest: Option<f64> = None;
+        let mut inside = self.params.radius_km.is_none();
+        for point in self.facts.points(doc) {
+            let d = match self.params.radius_km {
+                Some(radius) => {
+                    let (within, approx) = origin.within(point, radius);
+                    inside |= within;
+                    approx
+                }
+                None => origin.approx_km(point),
+            };
+            nearest = Some(nearest.map_or(d, |n: f64| n.min(d)));
+        }
+        if inside {
+            Ok(nearest)
+        } else {
+            Err(())
+        }
+    }
 
-    fn collect(&mut self, doc: DocId, score: Score) {
-        if self.public.as_ref().is_some_and(|public| public.first(doc) != Some(1)) {
+    fn exact_distance(&self, doc: DocId) -> Option<f64> {
+        let origin = self.params.origin?;
+        self.facts.points(doc).map(|p| origin.exact_km(p)).min_by(f64::total_cmp)
+    }
+
+    /// Weighs one live listing that matched (with its text score, 0 when unscored).
+    #[inline]
+    pub fn offer(&mut self, doc: DocId, score: f32) {
+        let fact = self.facts.fact(doc);
+        if self.params.public_only && !self.facts.is_public(doc) {
             return;
         }
-        let last_verified = self.last_verified.first(doc).unwrap_or(0);
-        if self.min_last_verified.is_some_and(|min| last_verified < min) {
+        if self.params.min_last_verified.is_some_and(|min| fact.last_verified < min) {
             return;
         }
-        let distance = self.nearest_km(doc);
-        if let Some(radius) = self.radius_km {
-            match distance {
-                Some(d) if d <= radius => {}
-                _ => return,
-            }
-        }
+        let Ok(distance) = self.distance(doc) else { return };
         self.total += 1;
         if let Some(facet) = &self.facet {
             for ord in facet.term_ords(doc) {
@@ -204,24 +202,24 @@ impl SegmentCollector for SearchSegmentCollector {
                 }
             }
         }
-        if self.keep == 0 {
+        if self.params.keep == 0 {
             return;
         }
-        let key = match self.sort {
+        let key = match self.params.sort {
             Sort::Relevance => {
-                let text = if self.scored { f64::from(score) } else { 1.0 };
-                let availability = self.availability.first(doc).unwrap_or(1000);
-                blend(text, distance, self.origin.is_some(), self.now, last_verified, availability)
+                let text = if self.params.scored { f64::from(score) } else { 1.0 };
+                let has_origin = self.params.origin.is_some();
+                blend(text, distance, has_origin, self.params.now, fact.last_verified, self.facts.availability(doc))
             }
-            Sort::Distance => -distance.unwrap_or(f64::MAX),
-            Sort::LastVerified => last_verified as f64,
+            Sort::Distance => -self.exact_distance(doc).unwrap_or(f64::MAX),
+            Sort::LastVerified => fact.last_verified as f64,
             Sort::Name => {
                 let ord = self.name_sort.as_ref().and_then(|c| c.term_ords(doc).next()).unwrap_or(u64::MAX);
                 -(ord as f64)
             }
         };
         let entry = Worst { key, doc, distance_km: distance };
-        if self.heap.len() < self.keep {
+        if self.heap.len() < self.params.keep {
             self.heap.push(entry);
         } else if let Some(worst) = self.heap.peek() {
             if entry.cmp(worst) == Ordering::Less {
@@ -231,7 +229,8 @@ impl SegmentCollector for SearchSegmentCollector {
         }
     }
 
-    fn harvest(self) -> Collected {
+    /// The segment's total, facet counts and best hits (with exact distances).
+    pub fn harvest(self) -> Collected {
         let mut facets = HashMap::new();
         if let Some(column) = &self.facet {
             let mut text = String::new();
@@ -243,9 +242,9 @@ impl SegmentCollector for SearchSegmentCollector {
         }
         let hits = self
             .heap
-            .into_iter()
+            .iter()
             .map(|w| {
-                let key = match (self.sort, &self.name_sort) {
+                let key = match (self.params.sort, &self.name_sort) {
                     (Sort::Name, Some(column)) => {
                         let mut name = String::new();
                         let ord = (-w.key) as u64;
@@ -258,7 +257,8 @@ impl SegmentCollector for SearchSegmentCollector {
                 };
                 let (hi, lo) = (self.id_hi.first(w.doc).unwrap_or(0), self.id_lo.first(w.doc).unwrap_or(0));
                 let id = uuid::Uuid::from_u64_pair(hi, lo).to_string();
-                RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km: w.distance_km }
+                let distance_km = w.distance_km.and_then(|_| self.exact_distance(w.doc));
+                RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km }
             })
             .collect();
         Collected { total: self.total, hits, facets }

@@ -4,22 +4,25 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tantivy::collector::Count;
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term};
+use std::sync::Arc;
 
-use crate::collector::SearchCollector;
+use tantivy::collector::Count;
+use tantivy::query::AllQuery;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term, Warmer};
+
+use crate::collector::Params;
 use crate::document::ServiceDocument;
+use crate::engine::{self, Plan};
 use crate::error::{Result, SearchError};
-use crate::geo_cells::covering_cells;
+use crate::facts::FactsCache;
+use crate::geo_cells::{covering_cells, Origin};
 use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
 use crate::request::{Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
 use crate::schema::{self, Fields, PLAIN_ANALYZER, SCHEMA_VERSION, TEXT_ANALYZER};
 use crate::suggest;
 use crate::synonyms::Synonyms;
-use crate::text::{analyze_query, build_text_query, english_analyzer, plain_analyzer};
+use crate::text::{analyze_query, build_text_query, english_analyzer, plain_analyzer, Leaf};
 
 const VERSION_FILE: &str = "schema_version";
 
@@ -48,6 +51,8 @@ pub struct SearchIndex {
     fields: Fields,
     synonyms: Synonyms,
     analyzer: TextAnalyzer,
+    /// Per-segment listing facts, kept by the reader's warmer (the reader holds it weakly).
+    facts: Arc<FactsCache>,
     dir: PathBuf,
 }
 
@@ -118,11 +123,17 @@ impl SearchIndex {
     fn from_index(index: Index, dir: &Path) -> Result<Self> {
         index.tokenizers().register(TEXT_ANALYZER, english_analyzer());
         index.tokenizers().register(PLAIN_ANALYZER, plain_analyzer());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let facts = Arc::new(FactsCache::default());
+        let warmer: Arc<dyn Warmer> = facts.clone();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![Arc::downgrade(&warmer)])
+            .try_into()?;
         let mut analyzer = english_analyzer();
         let synonyms = Synonyms::load(&mut analyzer);
         let (_, fields) = schema::build();
-        Ok(Self { index, reader, fields, synonyms, analyzer, dir: dir.to_path_buf() })
+        Ok(Self { index, reader, fields, synonyms, analyzer, facts, dir: dir.to_path_buf() })
     }
 
     /// The single writer. tantivy allows one per index (a lock file enforces it); the backend's
@@ -170,60 +181,57 @@ impl SearchIndex {
                 .flat_map(|w| crate::text::analyze(&mut stemmer, &w).into_iter().map(|(_, t)| t))
                 .collect()
         };
-        let text_query = build_text_query(&self.fields, &self.synonyms, &analyzed, &known, &corrections);
-        let has_text = text_query.is_some();
-
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(text) = text_query {
-            clauses.push((Occur::Must, text));
-        }
-        let mut filter =
-            |query: Box<dyn Query>| clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))));
-        for (dimension, values) in &request.filters {
-            let any_of: Vec<(Occur, Box<dyn Query>)> = values
-                .iter()
-                .map(|v| (Occur::Should, self.term_query(self.fields.facet, &format!("{dimension}/{v}"))))
-                .collect();
-            if !any_of.is_empty() {
-                filter(Box::new(BooleanQuery::new(any_of)));
+        let leaves = build_text_query(&self.fields, &self.synonyms, &analyzed, &known, &corrections);
+        let has_text = !leaves.is_empty();
+        let mut highlight = Vec::new();
+        if has_text && with_page {
+            for leaf in &leaves {
+                let mut visit = |term: &Term| {
+                    if term.field() == self.fields.all_text {
+                        if let Some(text) = term.value().as_str() {
+                            highlight.push(text.to_string());
+                        }
+                    }
+                };
+                match leaf {
+                    Leaf::Term { term, .. } => visit(term),
+                    Leaf::Query { query, .. } => query.query_terms(&mut |term, _| visit(term)),
+                }
             }
+            highlight.sort();
+            highlight.dedup();
         }
-        if let (Some(origin), Some(radius)) = (request.origin, request.radius_km) {
-            let cells: Vec<(Occur, Box<dyn Query>)> = covering_cells(origin, radius)
-                .into_iter()
-                .map(|cell| (Occur::Should, self.term_query(self.fields.geo_cell, &cell)))
-                .collect();
-            filter(Box::new(BooleanQuery::new(cells)));
-        }
-        let query: Box<dyn Query> =
-            if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
 
-        let keep = if with_page { request.offset.saturating_add(request.limit) } else { 0 };
-        let collector = SearchCollector {
-            origin: request.origin,
-            radius_km: request.radius_km.filter(|_| request.origin.is_some()),
+        let facet_filters = request
+            .filters
+            .iter()
+            .map(|(dimension, values)| {
+                values.iter().map(|v| Term::from_field_text(self.fields.facet, &format!("{dimension}/{v}"))).collect()
+            })
+            .collect();
+        let circle = request.origin.zip(request.radius_km);
+        let cells = circle
+            .map(|(origin, radius)| {
+                covering_cells(origin, radius)
+                    .iter()
+                    .map(|cell| Term::from_field_text(self.fields.geo_cell, cell))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let plan = Plan { leaves, facet_filters, cells };
+        let params = Params {
+            origin: request.origin.map(Origin::new),
+            radius_km: circle.map(|(_, radius)| radius),
             min_last_verified: request.public_only.then(|| request.now - HIDDEN_AFTER_DAYS * DAY_SECS),
             public_only: request.public_only,
             now: request.now,
             sort: request.sort,
-            keep,
+            keep: if with_page { request.offset.saturating_add(request.limit) } else { 0 },
             scored: has_text && request.sort == crate::Sort::Relevance,
             facets: request.facets && with_page,
         };
-        let collected = searcher.search(&*query, &collector)?;
+        let collected = engine::execute(searcher, &plan, params, &self.facts)?;
 
-        let mut highlight = Vec::new();
-        if has_text && with_page {
-            query.query_terms(&mut |term, _| {
-                if term.field() == self.fields.all_text {
-                    if let Some(text) = term.value().as_str() {
-                        highlight.push(text.to_string());
-                    }
-                }
-            });
-            highlight.sort();
-            highlight.dedup();
-        }
         let hits = collected
             .hits
             .into_iter()
@@ -267,10 +275,6 @@ impl SearchIndex {
                 .and_then(|inverted| inverted.terms().get(stem.as_bytes()).ok().flatten())
                 .is_some()
         })
-    }
-
-    fn term_query(&self, field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
     }
 
     /// Why nothing matched, and the nearest wider searches that would find something.

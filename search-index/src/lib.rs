@@ -9,7 +9,9 @@
 
 mod collector;
 mod document;
+mod engine;
 mod error;
+mod facts;
 mod geo_cells;
 mod index;
 mod ranking;

@@ -5,8 +5,8 @@
 //! indexed text and turned into term queries, so `:`, `^`, `~`, `[`, `*` and unbalanced quotes are
 //! just characters and can never make a search fail.
 
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::query::{FuzzyTermQuery, PhraseQuery, Query};
+use tantivy::schema::Field;
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
@@ -57,12 +57,28 @@ fn raw_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
-    Box::new(BoostQuery::new(query, boost))
+/// One scored part of the text query. A listing matches when any leaf matches it, and its text
+/// score is the sum of its leaves' scores (what tantivy's boolean "should" computes), so the
+/// leaves can be scored one at a time against a set of candidates.
+pub(crate) enum Leaf {
+    /// One indexed word in one field, scored by BM25, weighted.
+    Term {
+        /// The word as indexed.
+        term: Term,
+        /// Weight.
+        boost: f32,
+    },
+    /// A phrase or prefix expansion, scored by tantivy, weighted.
+    Query {
+        /// The query.
+        query: Box<dyn Query>,
+        /// Weight.
+        boost: f32,
+    },
 }
 
-fn term(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+fn term(field: Field, text: &str, boost: f32) -> Leaf {
+    Leaf::Term { term: Term::from_field_text(field, text), boost }
 }
 
 /// Terms of a user's query as the index sees them, for snippets and suggestions.
@@ -86,8 +102,8 @@ pub(crate) fn analyze_query(analyzer: &mut TextAnalyzer, q: &str) -> AnalyzedQue
     AnalyzedQuery { terms, raw, last_is_prefix }
 }
 
-/// Builds the text query, or `None` when nothing searchable is left (only punctuation or only
-/// stop words): the caller then searches everything, ranked by distance and freshness.
+/// Builds the text query's leaves; none when nothing searchable is left (only punctuation or
+/// only stop words): the caller then searches everything, ranked by distance and freshness.
 ///
 /// Each word matches the whole listing (`all_text`), with extra weight in the name and the
 /// tags. Typo tolerance (`corrections`: known words one edit away, as stems) and prefix
@@ -99,21 +115,19 @@ pub(crate) fn build_text_query(
     analyzed: &AnalyzedQuery,
     known: &dyn Fn(&str) -> bool,
     corrections: &dyn Fn(&str) -> Vec<String>,
-) -> Option<Box<dyn Query>> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+) -> Vec<Leaf> {
+    let mut leaves = Vec::new();
     let terms = &analyzed.terms;
 
     for (i, (_, text)) in terms.iter().enumerate() {
-        let mut word: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Should, term(f.all_text, text)),
-            (Occur::Should, boosted(term(f.name, text), 2.0)),
-            (Occur::Should, boosted(term(f.tags, text), 1.5)),
-        ];
+        leaves.push(term(f.all_text, text, 1.0));
+        leaves.push(term(f.name, text, 2.0));
+        leaves.push(term(f.tags, text, 1.5));
         let is_last_prefix = analyzed.last_is_prefix && i + 1 == terms.len();
         if !known(text) && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN {
             // Typo tolerance: the words one edit away that the directory knows.
             for correction in corrections(analyzed.raw.get(terms[i].0).map_or(text.as_str(), String::as_str)) {
-                word.push((Occur::Should, boosted(term(f.all_text, &correction), 0.5)));
+                leaves.push(term(f.all_text, &correction, 0.5));
             }
         }
         if is_last_prefix {
@@ -121,13 +135,12 @@ pub(crate) fn build_text_query(
             // "gardening", "walkin" finds "walking").
             if let Some(raw) = analyzed.raw.get(terms[i].0).filter(|w| w.chars().count() >= 3 && !known(text)) {
                 let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(f.spell, raw), 0, true);
-                word.push((Occur::Should, boosted(Box::new(prefix), 0.5)));
+                leaves.push(Leaf::Query { query: Box::new(prefix), boost: 0.5 });
             }
         }
         for synonym in synonyms.expand(std::slice::from_ref(text)) {
-            word.push((Occur::Should, synonym_query(f, &synonym)));
+            leaves.push(synonym_leaf(f, &synonym));
         }
-        clauses.push((Occur::Should, Box::new(BooleanQuery::new(word))));
     }
 
     // Multi-word synonyms in the query ("low mood" finds "depression").
@@ -135,7 +148,7 @@ pub(crate) fn build_text_query(
     for len in 2..=synonyms.max_phrase_len().min(stems.len()) {
         for window in stems.windows(len) {
             for synonym in synonyms.expand(window) {
-                clauses.push((Occur::Should, synonym_query(f, &synonym)));
+                leaves.push(synonym_leaf(f, &synonym));
             }
         }
     }
@@ -145,14 +158,9 @@ pub(crate) fn build_text_query(
     if terms.len() >= 2 {
         let positioned: Vec<(usize, Term)> =
             terms.iter().map(|(pos, t)| (*pos - terms[0].0, Term::from_field_text(f.name, t))).collect();
-        clauses.push((Occur::Should, boosted(Box::new(PhraseQuery::new_with_offset(positioned)), 3.0)));
+        leaves.push(Leaf::Query { query: Box::new(PhraseQuery::new_with_offset(positioned)), boost: 3.0 });
     }
-
-    if clauses.is_empty() {
-        None
-    } else {
-        Some(Box::new(BooleanQuery::new(clauses)))
-    }
+    leaves
 }
 
 fn raw_len_at(analyzed: &AnalyzedQuery, index: usize) -> usize {
@@ -161,13 +169,13 @@ fn raw_len_at(analyzed: &AnalyzedQuery, index: usize) -> usize {
 }
 
 /// A synonym (one word or a phrase), anywhere in the listing, weighted below the word typed.
-fn synonym_query(f: &Fields, phrase: &[String]) -> Box<dyn Query> {
-    let query: Box<dyn Query> = if phrase.len() == 1 {
-        term(f.all_text, &phrase[0])
+fn synonym_leaf(f: &Fields, phrase: &[String]) -> Leaf {
+    if phrase.len() == 1 {
+        term(f.all_text, &phrase[0], 0.6)
     } else {
-        Box::new(PhraseQuery::new(phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect()))
-    };
-    boosted(query, 0.6)
+        let terms = phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect();
+        Leaf::Query { query: Box::new(PhraseQuery::new(terms)), boost: 0.6 }
+    }
 }
 
 #[cfg(test)]
@@ -197,7 +205,7 @@ mod tests {
         let synonyms = Synonyms::load(&mut a);
         for q in ["!!! ??? ...", "the and of to", ""] {
             let analyzed = analyze_query(&mut a, q);
-            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true, &|_| Vec::new()).is_none(), "{q}");
+            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true, &|_| Vec::new()).is_empty(), "{q}");
         }
     }
 

@@ -1,0 +1,319 @@
+//! Running a search over the index, segment by segment.
+//!
+//! tantivy's boolean query would do this, but a radius search over a million listings spends most
+//! of its time in the union of the query's word scorers being re-filled for every sparse
+//! geographic candidate. Here the work is ordered by what is cheapest to know first:
+//!
+//! 1. **Filters as bitsets.** The grid cells covering the circle and the facet filters are read
+//!    straight from their posting lists into bitsets (one bit a listing) and intersected.
+//! 2. **Text, one leaf at a time.** A listing's text score is the sum of its leaves' scores (see
+//!    [`Leaf`]). Each word's postings are read block by block: when the filter leaves few
+//!    candidates, the word's skip list jumps to each candidate; otherwise the postings are
+//!    scanned and only listings inside the filter are scored. Scores add up in one array.
+//! 3. **Collection** ([`SegmentTop`]): visibility, freshness and the exact radius from the
+//!    in-memory [`SegmentFacts`], facet counts, and the top of the requested order.
+//!
+//! Results are those of the boolean query it replaces: the same matches, the same BM25 scores
+//! with the same weights, the same blend.
+
+use tantivy::query::{Bm25Weight, EnableScoring, Query, Weight};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader, Term, TERMINATED};
+
+use crate::collector::{Collected, Params, SegmentTop};
+use crate::facts::FactsCache;
+use crate::text::Leaf;
+
+/// When a filter leaves fewer candidates than a word's postings divided by this, the word's skip
+/// list is used to jump to each candidate instead of scanning its postings: a jump costs about
+/// a block decode, scanning about a few nanoseconds a posting.
+const SEEK_RATIO: usize = 32;
+
+/// What to search for, independent of segments.
+pub(crate) struct Plan {
+    /// Text leaves; none for a search without words.
+    pub leaves: Vec<Leaf>,
+    /// Facet filters: one list of terms per dimension; a listing must have one of each.
+    pub facet_filters: Vec<Vec<Term>>,
+    /// Grid cell terms covering the circle (empty without a radius).
+    pub cells: Vec<Term>,
+}
+
+/// A leaf made ready for the segments: BM25 statistics are over the whole index.
+enum Ready {
+    Term { term: Term, bm25: Box<Bm25Weight> },
+    Other { weight: Box<dyn Weight>, boost: f32 },
+}
+
+/// Runs the plan over every segment.
+pub(crate) fn execute(
+    searcher: &Searcher,
+    plan: &Plan,
+    params: Params,
+    facts: &FactsCache,
+) -> tantivy::Result<Collected> {
+    let ready = plan
+        .leaves
+        .iter()
+        .map(|leaf| {
+            Ok(match leaf {
+                Leaf::Term { term, boost } => {
+                    let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(*boost);
+                    Ready::Term { term: term.clone(), bm25: Box::new(bm25) }
+                }
+                Leaf::Query { query, boost } => Ready::Other {
+                    weight: query.weight(EnableScoring::enabled_from_searcher(searcher))?,
+                    boost: *boost,
+                },
+            })
+        })
+        .collect::<tantivy::Result<Vec<Ready>>>()?;
+    let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let ord = SegmentOrdinal::try_from(ord).unwrap_or(SegmentOrdinal::MAX);
+        fruits.push(search_segment(ord, segment, plan, &ready, params, facts)?);
+    }
+    Ok(Collected::merge(fruits, params.keep))
+}
+
+fn search_segment(
+    ord: SegmentOrdinal,
+    segment: &SegmentReader,
+    plan: &Plan,
+    ready: &[Ready],
+    params: Params,
+    facts: &FactsCache,
+) -> tantivy::Result<Collected> {
+    let max_doc = segment.max_doc();
+    let mut top = SegmentTop::new(params, ord, segment, facts.get(segment)?)?;
+    let alive = |doc: DocId| segment.alive_bitset().is_none_or(|bits| bits.is_alive(doc));
+
+    // 1. Filters.
+    let mut filter: Option<BitSet> = None;
+    if let Some(field) = plan.cells.first().map(Term::field) {
+        filter = Some(BitSet::from_postings(segment, field, &plan.cells, max_doc)?);
+    }
+    for any_of in &plan.facet_filters {
+        let Some(field) = any_of.first().map(Term::field) else { continue };
+        let set = BitSet::from_postings(segment, field, any_of, max_doc)?;
+        filter = Some(match filter {
+            Some(mut f) => {
+                f.intersect(&set);
+                f
+            }
+            None => set,
+        });
+    }
+
+    // 2. Text.
+    if ready.is_empty() {
+        match &filter {
+            Some(f) => f.iter().filter(|&doc| alive(doc)).for_each(|doc| top.offer(doc, 0.0)),
+            None => (0..max_doc).filter(|&doc| alive(doc)).for_each(|doc| top.offer(doc, 0.0)),
+        }
+        return Ok(top.harvest());
+    }
+    let candidates: Option<Vec<DocId>> = filter.as_ref().map(|f| f.iter().collect());
+    let mut scores = Scores::new(max_doc);
+    for leaf in ready {
+        match leaf {
+            Ready::Term { term, bm25 } => {
+                score_term(segment, term, bm25, filter.as_ref(), candidates.as_deref(), &mut scores)?
+            }
+            Ready::Other { weight, boost } => {
+                score_other(segment, weight.as_ref(), *boost, candidates.as_deref(), &mut scores)?
+            }
+        }
+    }
+
+    // 3. Collection.
+    for doc in scores.matched.iter() {
+        if alive(doc) {
+            top.offer(doc, scores.score[doc as usize]);
+        }
+    }
+    Ok(top.harvest())
+}
+
+/// Text scores of one segment's listings, and which listings any leaf matched.
+struct Scores {
+    score: Vec<f32>,
+    matched: BitSet,
+}
+
+impl Scores {
+    fn new(max_doc: DocId) -> Self {
+        Self { score: vec![0.0; max_doc as usize], matched: BitSet::new(max_doc) }
+    }
+
+    #[inline]
+    fn add(&mut self, doc: DocId, score: f32) {
+        self.score[doc as usize] += score;
+        self.matched.insert(doc);
+    }
+}
+
+/// Scores one word in one field for the listings in `filter` (all when `None`).
+fn score_term(
+    segment: &SegmentReader,
+    term: &Term,
+    bm25: &Bm25Weight,
+    filter: Option<&BitSet>,
+    candidates: Option<&[DocId]>,
+    scores: &mut Scores,
+) -> tantivy::Result<()> {
+    let inverted = segment.inverted_index(term.field())?;
+    let Some(mut postings) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? else {
+        return Ok(());
+    };
+    let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
+    let score = |doc: DocId, freq: u32| bm25.score(fieldnorms.fieldnorm_id(doc), freq);
+    match (filter, candidates) {
+        (Some(_), Some(candidates)) if candidates.len().saturating_mul(SEEK_RATIO) < postings.doc_freq() as usize => {
+            // Few candidates: jump to each through the skip list.
+            for &doc in candidates {
+                if postings.docs().last().is_none_or(|&last| last < doc) {
+                    postings.seek(doc);
+                    if postings.docs().last().is_none_or(|&last| last < doc) {
+                        break;
+                    }
+                }
+                if let Ok(i) = postings.docs().binary_search(&doc) {
+                    let freq = postings.freqs()[i];
+                    scores.add(doc, score(doc, freq));
+                }
+            }
+        }
+        _ => loop {
+            // Many candidates, or none to filter by: read every posting.
+            let (docs, freqs) = (postings.docs(), postings.freqs());
+            if docs.is_empty() {
+                break;
+            }
+            for (&doc, &freq) in docs.iter().zip(freqs) {
+                if filter.is_none_or(|f| f.contains(doc)) {
+                    scores.add(doc, score(doc, freq));
+                }
+            }
+            postings.advance();
+        },
+    }
+    Ok(())
+}
+
+/// Scores a phrase or prefix leaf with tantivy's own scorer.
+fn score_other(
+    segment: &SegmentReader,
+    weight: &dyn Weight,
+    boost: f32,
+    candidates: Option<&[DocId]>,
+    scores: &mut Scores,
+) -> tantivy::Result<()> {
+    let mut scorer = weight.scorer(segment, boost)?;
+    match candidates {
+        Some(candidates) => {
+            for &doc in candidates {
+                if scorer.doc() < doc && scorer.seek(doc) == TERMINATED {
+                    break;
+                }
+                if scorer.doc() == doc {
+                    scores.add(doc, scorer.score());
+                }
+            }
+        }
+        None => {
+            let mut doc = scorer.doc();
+            while doc != TERMINATED {
+                scores.add(doc, scorer.score());
+                doc = scorer.advance();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A set of listings of one segment, a bit each.
+struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    fn new(max_doc: DocId) -> Self {
+        Self { words: vec![0; (max_doc as usize).div_ceil(64)] }
+    }
+
+    /// The listings having any of `terms` (all in `field`).
+    fn from_postings(segment: &SegmentReader, field: Field, terms: &[Term], max_doc: DocId) -> tantivy::Result<Self> {
+        let mut set = Self::new(max_doc);
+        let inverted = segment.inverted_index(field)?;
+        for term in terms {
+            let Some(mut postings) = inverted.read_block_postings(term, IndexRecordOption::Basic)? else { continue };
+            loop {
+                let docs = postings.docs();
+                if docs.is_empty() {
+                    break;
+                }
+                for &doc in docs {
+                    set.insert(doc);
+                }
+                postings.advance();
+            }
+        }
+        Ok(set)
+    }
+
+    #[inline]
+    fn insert(&mut self, doc: DocId) {
+        if let Some(word) = self.words.get_mut(doc as usize / 64) {
+            *word |= 1 << (doc % 64);
+        }
+    }
+
+    #[inline]
+    fn contains(&self, doc: DocId) -> bool {
+        self.words.get(doc as usize / 64).is_some_and(|word| word & (1 << (doc % 64)) != 0)
+    }
+
+    fn intersect(&mut self, other: &BitSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= b;
+        }
+    }
+
+    /// The listings in the set, in order.
+    fn iter(&self) -> impl Iterator<Item = DocId> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &word)| {
+            let base = (i * 64) as DocId;
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let offset = bits.trailing_zeros();
+                bits &= bits - 1;
+                Some(base + offset)
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitset_iterates_what_was_inserted_in_order() {
+        let mut set = BitSet::new(300);
+        for doc in [299, 0, 64, 63, 128, 5] {
+            set.insert(doc);
+        }
+        set.insert(1000); // beyond the segment: ignored, never a panic
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 5, 63, 64, 128, 299]);
+        assert!(set.contains(63) && !set.contains(62) && !set.contains(1000));
+        let mut other = BitSet::new(300);
+        other.insert(64);
+        other.insert(6);
+        set.intersect(&other);
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![64]);
+    }
+}
