@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tantivy::columnar::StrColumn;
 use tantivy::{DocAddress, DocId, SegmentOrdinal, SegmentReader};
 
-use crate::facts::SegmentFacts;
+use crate::facts::{Fact, SegmentFacts};
 use crate::geo_cells::Origin;
-use crate::ranking::blend;
+use crate::ranking::{blend, Freshness};
 use crate::request::Sort;
 
 /// The sort key of a hit: numbers sort descending, names ascending.
@@ -54,6 +54,8 @@ pub(crate) struct Collected {
     pub total: usize,
     pub hits: Vec<RankedHit>,
     pub facets: HashMap<String, u32>,
+    /// How many are within each of [`Params::count_within`].
+    pub within: Vec<usize>,
 }
 
 impl Collected {
@@ -63,6 +65,10 @@ impl Collected {
         for fruit in fruits {
             merged.total += fruit.total;
             merged.hits.extend(fruit.hits);
+            merged.within.resize(merged.within.len().max(fruit.within.len()), 0);
+            for (sum, count) in merged.within.iter_mut().zip(fruit.within) {
+                *sum += count;
+            }
             for (k, v) in fruit.facets {
                 *merged.facets.entry(k).or_default() += v;
             }
@@ -87,6 +93,9 @@ pub(crate) struct Params {
     /// Whether text scores rank (relevance order with words typed).
     pub scored: bool,
     pub facets: bool,
+    /// Radii (each at most `radius_km`) to count matches within, in one pass: what the
+    /// zero-result help offers as a wider search.
+    pub count_within: &'static [f64],
 }
 
 /// Heap entry: the worst kept hit on top, so a better one can replace it.
@@ -125,7 +134,9 @@ pub(crate) struct SegmentTop {
     facet: Option<StrColumn>,
     facet_counts: Vec<u32>,
     total: usize,
+    within: Vec<usize>,
     heap: BinaryHeap<Worst>,
+    freshness: Freshness,
 }
 
 impl SegmentTop {
@@ -149,18 +160,20 @@ impl SegmentTop {
             facet,
             facet_counts,
             total: 0,
+            within: vec![0; params.count_within.len()],
             heap: BinaryHeap::new(),
+            freshness: Freshness::at(params.now),
         })
     }
 
     /// The distance to the nearest location, approximate, when within the radius (exactly
     /// checked); `Err(())` when outside it.
     #[inline]
-    fn distance(&self, doc: DocId) -> Result<Option<f64>, ()> {
+    fn distance(&self, doc: DocId, fact: Fact) -> Result<Option<f64>, ()> {
         let Some(origin) = self.params.origin else { return Ok(None) };
         let mut nearest: Option<f64> = None;
         let mut inside = self.params.radius_km.is_none();
-        for point in self.facts.points(doc) {
+        for point in self.facts.points(doc, fact) {
             let d = match self.params.radius_km {
                 Some(radius) => {
                     let (within, approx) = origin.within(point, radius);
@@ -180,21 +193,28 @@ impl SegmentTop {
 
     fn exact_distance(&self, doc: DocId) -> Option<f64> {
         let origin = self.params.origin?;
-        self.facts.points(doc).map(|p| origin.exact_km(p)).min_by(f64::total_cmp)
+        self.facts.points(doc, self.facts.fact(doc)).map(|p| origin.exact_km(p)).min_by(f64::total_cmp)
     }
 
     /// Weighs one live listing that matched (with its text score, 0 when unscored).
     #[inline]
     pub fn offer(&mut self, doc: DocId, score: f32) {
         let fact = self.facts.fact(doc);
-        if self.params.public_only && !self.facts.is_public(doc) {
+        if self.params.public_only && !fact.public {
             return;
         }
         if self.params.min_last_verified.is_some_and(|min| fact.last_verified < min) {
             return;
         }
-        let Ok(distance) = self.distance(doc) else { return };
+        let Ok(distance) = self.distance(doc, fact) else { return };
         self.total += 1;
+        if let Some(origin) = self.params.origin {
+            for (count, radius) in self.within.iter_mut().zip(self.params.count_within) {
+                if self.facts.points(doc, fact).any(|p| origin.within(p, *radius).0) {
+                    *count += 1;
+                }
+            }
+        }
         if let Some(facet) = &self.facet {
             for ord in facet.term_ords(doc) {
                 if let Some(count) = self.facet_counts.get_mut(ord as usize) {
@@ -208,8 +228,19 @@ impl SegmentTop {
         let key = match self.params.sort {
             Sort::Relevance => {
                 let text = if self.params.scored { f64::from(score) } else { 1.0 };
-                let has_origin = self.params.origin.is_some();
-                blend(text, distance, has_origin, self.params.now, fact.last_verified, self.facts.availability(doc))
+                let freshness = self.freshness.factor(fact.last_verified);
+                let availability = u64::from(fact.availability);
+                let full = self.heap.len() >= self.params.keep;
+                if full
+                    && self
+                        .heap
+                        .peek()
+                        .is_some_and(|worst| blend(text, None, false, freshness, availability) < worst.key)
+                {
+                    // Even next door it would not make the page: skip the distance decay.
+                    return;
+                }
+                blend(text, distance, self.params.origin.is_some(), freshness, availability)
             }
             Sort::Distance => -self.exact_distance(doc).unwrap_or(f64::MAX),
             Sort::LastVerified => fact.last_verified as f64,
@@ -261,6 +292,6 @@ impl SegmentTop {
                 RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km }
             })
             .collect();
-        Collected { total: self.total, hits, facets }
+        Collected { total: self.total, hits, facets, within: self.within }
     }
 }

@@ -20,23 +20,25 @@ use crate::geo_cells::GeoPoint;
 /// A listing without a location.
 const NO_POINT: u64 = u64::MAX;
 
-/// One listing's facts.
+/// One listing's facts: 24 bytes, read together.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fact {
     /// First location, packed (see [`GeoPoint::pack`]); [`NO_POINT`] when it has none.
     point: u64,
     /// Last verified, seconds since the epoch.
     pub last_verified: i64,
+    /// Ranking multiplier for capacity and status, in thousandths.
+    pub availability: u16,
+    /// Whether the public may see the listing.
+    pub public: bool,
+    /// Whether it has more than one location (see [`SegmentFacts::points`]).
+    more_points: bool,
 }
 
 /// The facts of one segment.
 #[derive(Debug, Default)]
 pub(crate) struct SegmentFacts {
     facts: Vec<Fact>,
-    /// Ranking multiplier for capacity and status, in thousandths.
-    availability: Vec<u16>,
-    /// Whether the public may see the listing.
-    public: Vec<bool>,
     /// Locations after the first, for the few listings that have several.
     more_points: HashMap<DocId, Vec<u64>>,
 }
@@ -49,23 +51,23 @@ impl SegmentFacts {
         let availability = fast.u64("availability")?;
         let public = fast.u64("public")?;
         let max_doc = segment.max_doc();
-        let mut out = SegmentFacts {
-            facts: Vec::with_capacity(max_doc as usize),
-            availability: Vec::with_capacity(max_doc as usize),
-            public: Vec::with_capacity(max_doc as usize),
-            more_points: HashMap::new(),
-        };
+        let mut out = SegmentFacts { facts: Vec::with_capacity(max_doc as usize), more_points: HashMap::new() };
         for doc in 0..max_doc {
             let mut all = points.values_for_doc(doc);
             let point = all.next().unwrap_or(NO_POINT);
             let rest: Vec<u64> = all.collect();
-            if !rest.is_empty() {
+            let more_points = !rest.is_empty();
+            if more_points {
                 out.more_points.insert(doc, rest);
             }
-            out.facts.push(Fact { point, last_verified: last_verified.first(doc).unwrap_or(0) });
-            let value = availability.first(doc).unwrap_or(1000).min(u64::from(u16::MAX));
-            out.availability.push(u16::try_from(value).unwrap_or(u16::MAX));
-            out.public.push(public.first(doc) == Some(1));
+            let availability = availability.first(doc).unwrap_or(1000).min(u64::from(u16::MAX));
+            out.facts.push(Fact {
+                point,
+                last_verified: last_verified.first(doc).unwrap_or(0),
+                availability: u16::try_from(availability).unwrap_or(u16::MAX),
+                public: public.first(doc) == Some(1),
+                more_points,
+            });
         }
         Ok(out)
     }
@@ -76,23 +78,14 @@ impl SegmentFacts {
         self.facts[doc as usize]
     }
 
-    /// The ranking multiplier for capacity and status, in thousandths.
+    /// Every location of a listing (`fact` is its [`SegmentFacts::fact`]).
     #[inline]
-    pub fn availability(&self, doc: DocId) -> u64 {
-        u64::from(self.availability[doc as usize])
-    }
-
-    /// Whether the public may see the listing.
-    #[inline]
-    pub fn is_public(&self, doc: DocId) -> bool {
-        self.public[doc as usize]
-    }
-
-    /// Every location of a listing.
-    pub fn points(&self, doc: DocId) -> impl Iterator<Item = GeoPoint> + '_ {
-        let first = self.facts[doc as usize].point;
-        let rest = self.more_points.get(&doc).map(Vec::as_slice).unwrap_or(&[]);
-        std::iter::once(first).filter(|p| *p != NO_POINT).chain(rest.iter().copied()).map(GeoPoint::unpack)
+    pub fn points(&self, doc: DocId, fact: Fact) -> impl Iterator<Item = GeoPoint> + '_ {
+        let rest = if fact.more_points { self.more_points.get(&doc).map(Vec::as_slice) } else { None };
+        std::iter::once(fact.point)
+            .filter(|p| *p != NO_POINT)
+            .chain(rest.unwrap_or(&[]).iter().copied())
+            .map(GeoPoint::unpack)
     }
 }
 

@@ -27,7 +27,7 @@ use crate::text::{analyze_query, build_text_query, english_analyzer, plain_analy
 const VERSION_FILE: &str = "schema_version";
 
 /// Radii tried, in km, when a radius search finds nothing.
-const WIDER_RADII: [f64; 6] = [5.0, 10.0, 25.0, 50.0, 100.0, 200.0];
+const WIDER_RADII: &[f64] = &[5.0, 10.0, 25.0, 50.0, 100.0, 200.0];
 
 /// How the index was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,14 +163,22 @@ impl SearchIndex {
     /// Runs a search. Blocking: call it off the async runtime.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let searcher = self.reader.searcher();
-        let mut response = self.run(&searcher, request, true)?;
+        let (mut response, _) = self.run(&searcher, request, true, &[])?;
         if response.total == 0 {
             response.help = Some(self.zero_result_help(&searcher, request)?);
         }
         Ok(response)
     }
 
-    fn run(&self, searcher: &tantivy::Searcher, request: &SearchRequest, with_page: bool) -> Result<SearchResponse> {
+    /// Runs one search; with `count_within`, also how many it finds within each of those radii
+    /// (each at least the request's radius).
+    fn run(
+        &self,
+        searcher: &tantivy::Searcher,
+        request: &SearchRequest,
+        with_page: bool,
+        count_within: &'static [f64],
+    ) -> Result<(SearchResponse, Vec<usize>)> {
         let mut analyzer = self.analyzer.clone();
         let analyzed = analyze_query(&mut analyzer, &request.text);
         let known = |stem: &str| self.is_known(searcher, stem);
@@ -229,6 +237,7 @@ impl SearchIndex {
             keep: if with_page { request.offset.saturating_add(request.limit) } else { 0 },
             scored: has_text && request.sort == crate::Sort::Relevance,
             facets: request.facets && with_page,
+            count_within,
         };
         let collected = engine::execute(searcher, &plan, params, &self.facts)?;
 
@@ -244,13 +253,14 @@ impl SearchIndex {
                 Hit { id: ranked.id, score, distance_km: ranked.distance_km }
             })
             .collect();
-        Ok(SearchResponse {
+        let response = SearchResponse {
             total: collected.total,
             hits,
             facets: group_facets(collected.facets),
             help: None,
             highlight,
-        })
+        };
+        Ok((response, collected.within))
     }
 
     /// A snippet of `text` (up to `max_chars`) around the words of `highlight` (from
@@ -280,7 +290,7 @@ impl SearchIndex {
     /// Why nothing matched, and the nearest wider searches that would find something.
     fn zero_result_help(&self, searcher: &tantivy::Searcher, request: &SearchRequest) -> Result<ZeroResultHelp> {
         let mut wider = Vec::new();
-        let count = |r: &SearchRequest| self.run(searcher, r, false).map(|resp| resp.total);
+        let count = |r: &SearchRequest| self.run(searcher, r, false, &[]).map(|(resp, _)| resp.total);
 
         // Spelling: replace words the directory does not know with the closest ones it does.
         let words: Vec<String> = request.text.split_whitespace().map(str::to_string).collect();
@@ -305,11 +315,14 @@ impl SearchIndex {
             }
         }
         if let (Some(_), Some(radius)) = (request.origin, request.radius_km) {
-            for bigger in WIDER_RADII.into_iter().filter(|r| *r > radius) {
-                let total = count(&SearchRequest { radius_km: Some(bigger), ..request.clone() })?;
-                if total > 0 {
-                    wider.push(WiderSearch::Radius { radius_km: bigger, total });
-                    break;
+            // One search at the widest radius counts what each wider radius would find.
+            let start = WIDER_RADII.iter().position(|r| *r > radius).unwrap_or(WIDER_RADII.len());
+            let radii = &WIDER_RADII[start..];
+            if let Some(widest) = radii.last() {
+                let widest = SearchRequest { radius_km: Some(*widest), ..request.clone() };
+                let (_, within) = self.run(searcher, &widest, false, radii)?;
+                if let Some((bigger, total)) = radii.iter().zip(within).find(|(_, total)| *total > 0) {
+                    wider.push(WiderSearch::Radius { radius_km: *bigger, total });
                 }
             }
         }
