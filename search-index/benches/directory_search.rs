@@ -23,6 +23,10 @@ use std::time::{Duration, Instant};
 
 use search_index::{GeoPoint, SearchIndex, SearchRequest, ServiceDocument, Sort, Visibility};
 
+// The allocator the server uses (backend/src/main.rs), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NOW: i64 = 1_795_000_000;
 const DAY: i64 = 86_400;
 
@@ -492,9 +496,11 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
     let started = Instant::now();
     let mut build = Duration::ZERO;
     if !reuse || index.num_docs() != n as u64 {
-        let mut writer = index.writer(2, 256 * 1024 * 1024).unwrap();
+        let heap_mb: usize = std::env::var("BENCH_HEAP_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+        let threads: usize = std::env::var("BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+        let mut writer = index.writer(threads, heap_mb * 1024 * 1024).unwrap();
         for i in 0..n {
-            writer.upsert(&listing(i, &points).0).unwrap();
+            writer.add_new(&listing(i, &points).0).unwrap();
         }
         writer.commit("0").unwrap();
         build = started.elapsed();

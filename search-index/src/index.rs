@@ -375,6 +375,14 @@ impl IndexWriterHandle {
         Ok(())
     }
 
+    /// Adds a service known not to be in the index: a rebuild after [`Self::delete_all`]. It
+    /// skips the delete an upsert queues, which for a million listings is a million delete
+    /// operations held until the commit.
+    pub fn add_new(&mut self, doc: &ServiceDocument) -> Result<()> {
+        self.writer.add_document(doc.to_tantivy(&self.fields)?)?;
+        Ok(())
+    }
+
     /// Removes a service.
     pub fn delete(&mut self, id: &str) {
         self.writer.delete_term(Term::from_field_text(self.fields.id, &id.to_ascii_lowercase()));

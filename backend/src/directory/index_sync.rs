@@ -125,7 +125,10 @@ pub fn rebuild(
     let started = Instant::now();
     writer.delete_all()?;
     for (n, chunk) in ids.chunks(500).enumerate() {
-        apply(conn, writer, taxonomy, chunk)?;
+        // After delete_all nothing is in the index: add without queueing a delete per listing.
+        for listing in listing::load_many(conn, chunk, taxonomy)?.iter().filter(|l| l.merged_into.is_none()) {
+            writer.add_new(&document(listing))?;
+        }
         let done = (n * 500 + chunk.len()).min(ids.len());
         if n % 20 == 19 || done == ids.len() {
             let _ = writeln!(progress, "  indexed {done}/{} listings", ids.len());
