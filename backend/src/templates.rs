@@ -226,7 +226,10 @@ mod tests {
         context["listings"] = json!([{"id": "l1", "name": "Garden <Club>", "organisation": "Growers", "status": "active", "capacity": "waitlist",
             "last_verified": "2026-03-01T09:30:00", "freshness": "needs_review", "version": 4,
             "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time", "description": "2nd Thursday"}]}]);
-        context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine"});
+        context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine", "organisation_name": "<b>x</b> Growers", "password": "runner-beans-secret"});
+        context["field_errors"] = json!({"organisation_name": "enter your group's name"});
+        context["waiting"] = json!([{"id": "o2", "name": "<b>x</b> Growers", "description": "We <b>x</b> grow.", "website": "https://growers.example.org",
+            "email": null, "phone": "01632 960123", "submitted_at": "2026-11-22T10:00:00", "people": [{"id": "u2", "name": "Pat <b>x</b>", "email": "pat@example.org"}]}]);
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
         context["reports"] = json!([{"name": "referrals-by-month", "title": "Referrals by month", "about": "Counted <monthly>",
@@ -255,6 +258,20 @@ mod tests {
                     "the session editor shows the sessions"
                 );
                 assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
+            }
+            if name == "pages/admin" {
+                assert!(html.contains("&lt;b&gt;x&lt;/b&gt; Growers"), "waiting groups are shown, escaped");
+                assert!(html.contains(r#"action="/admin/organisations/o2/approve""#), "with an approve button");
+                assert!(html.contains(r#"<label for="reason-o2">"#), "and a labelled reason to turn it down");
+            }
+            if name == "pages/join" {
+                assert!(html.contains(r#"value="&lt;b&gt;x&lt;/b&gt; Growers""#), "what was typed is kept, escaped");
+                assert!(
+                    html.contains(r#"id="organisation_name-error""#)
+                        && html.contains(r#"aria-describedby="organisation_name-error""#),
+                    "the field's error is next to it and read with it"
+                );
+                assert!(!html.contains("runner-beans-secret"), "a password is never sent back");
             }
             if name == "pages/reports" {
                 assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");

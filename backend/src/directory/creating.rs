@@ -5,7 +5,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::editing::safe_url;
+use super::editing::{safe_url, valid_phone};
 use super::outbox;
 use super::search::FieldErrors;
 use super::taxonomy::{Taxonomy, Vocabulary};
@@ -152,11 +152,7 @@ pub fn create(
     if new.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !users::valid_email(m)) {
         errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
     }
-    if new.phone.as_deref().is_some_and(|p| {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        !p.trim().is_empty()
-            && (!(10..=13).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
-    }) {
+    if new.phone.as_deref().is_some_and(|p| !p.trim().is_empty() && !valid_phone(p)) {
         errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
     }
     if let (Some(lo), Some(hi)) = (new.minimum_age, new.maximum_age) {
