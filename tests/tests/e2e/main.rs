@@ -21,4 +21,5 @@ mod referrals;
 mod relevance;
 mod reports;
 mod seed_region;
+mod sign_up;
 mod tokens;
