@@ -61,18 +61,19 @@ mod helpers {
     handlebars_helper!(pounds: |value: f64| if value <= 0.0 { "Free".to_string() } else { format!("£{value:.2}") });
     handlebars_helper!(eq: |a: Json, b: Json| a == b);
     // The session editor's rows: the listing's sessions (one day each) plus empty rows, four in
-    // all, as {day, week, opens, closes, notes}.
+    // all, as {day, week, opens, closes, notes, from, to}.
     handlebars_helper!(sessions_rows: |sessions: Json| {
         let mut rows: Vec<serde_json::Value> = Vec::new();
         for s in sessions.as_array().into_iter().flatten() {
             let week = s["week_of_month"].as_str().unwrap_or("every").split(',').next().unwrap_or("every").to_string();
             for day in s["byday"].as_str().unwrap_or("").split(',').filter(|d| !d.is_empty()) {
                 rows.push(serde_json::json!({"day": day, "week": if week.is_empty() { "every".to_string() } else { week.clone() },
-                    "opens": s["opens_at"], "closes": s["closes_at"], "notes": s["notes"]}));
+                    "opens": s["opens_at"], "closes": s["closes_at"], "notes": s["notes"],
+                    "from": s["valid_from"], "to": s["valid_to"]}));
             }
         }
         while rows.len() < 4 {
-            rows.push(serde_json::json!({"day": "", "week": "every", "opens": "", "closes": "", "notes": ""}));
+            rows.push(serde_json::json!({"day": "", "week": "every", "opens": "", "closes": "", "notes": "", "from": "", "to": ""}));
         }
         rows.truncate(4);
         serde_json::Value::Array(rows)
@@ -225,7 +226,8 @@ mod tests {
         context["reasons"] = json!([["loneliness", "Loneliness and isolation", true]]);
         context["listings"] = json!([{"id": "l1", "name": "Garden <Club>", "organisation": "Growers", "status": "active", "capacity": "waitlist",
             "last_verified": "2026-03-01T09:30:00", "freshness": "needs_review", "version": 4,
-            "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time", "description": "2nd Thursday"}]}]);
+            "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time",
+                "valid_from": "2027-06-01", "valid_to": "2027-08-31", "description": "2nd Thursday"}]}]);
         context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine", "organisation_name": "<b>x</b> Growers", "password": "runner-beans-secret"});
         context["field_errors"] = json!({"organisation_name": "enter your group's name"});
         context["waiting"] = json!([{"id": "o2", "name": "<b>x</b> Growers", "description": "We <b>x</b> grow.", "website": "https://growers.example.org",
@@ -258,6 +260,11 @@ mod tests {
                     "the session editor shows the sessions"
                 );
                 assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
+                assert!(
+                    html.contains(r#"name="from0" type="date" value="2027-06-01""#)
+                        && html.contains(r#"name="to0" type="date" value="2027-08-31""#),
+                    "the session editor shows a session's first and last dates"
+                );
             }
             if name == "pages/admin" {
                 assert!(html.contains("&lt;b&gt;x&lt;/b&gt; Growers"), "waiting groups are shown, escaped");

@@ -122,8 +122,8 @@ pub fn decide(
             Some(reason)
         }
     };
-    let organisation =
-        organisations::get(conn, organisation_id)?.ok_or_else(|| AppError::not_found("no organisation with that id"))?;
+    let organisation = organisations::get(conn, organisation_id)?
+        .ok_or_else(|| AppError::not_found("no organisation with that id"))?;
     if organisation.status != OrgStatus::Pending.as_str() {
         return Err(AppError::Conflict {
             message: format!(
@@ -154,10 +154,7 @@ pub fn decide(
             };
             if change {
                 users::set_active(conn, &account.id, decision == Decision::Approve)?;
-                audit::record(
-                    conn,
-                    &Event::by(by, account_action, ip).on("user", &account.id).detail(to.as_str()),
-                )?;
+                audit::record(conn, &Event::by(by, account_action, ip).on("user", &account.id).detail(to.as_str()))?;
             }
         }
         Ok(())

@@ -5,9 +5,9 @@
 use chrono::Utc;
 
 use super::audit::{self, Event};
+use super::organisations::{self, OrgStatus};
 use super::rate_limit::SignInLimits;
 use super::tokens::TokenKeys;
-use super::organisations::{self, OrgStatus};
 use super::{password, totp, users, CurrentUser};
 use crate::config::Settings;
 use crate::db::DbConnection;

@@ -223,7 +223,8 @@ mod tests {
     #[test]
     fn a_complete_sign_up_passes() {
         assert_eq!(check(&good()), Ok(()));
-        let phone_only = SignUp { organisation_email: String::new(), organisation_phone: "01632 960123".into(), ..good() };
+        let phone_only =
+            SignUp { organisation_email: String::new(), organisation_phone: "01632 960123".into(), ..good() };
         assert_eq!(check(&phone_only), Ok(()));
         let no_website = SignUp { website: "  ".into(), ..good() };
         assert_eq!(check(&no_website), Ok(()));
@@ -240,7 +241,10 @@ mod tests {
             (SignUp { website: "data:text/html,hi".into(), ..good() }, "website"),
             (SignUp { website: "ftp://files.example.org".into(), ..good() }, "website"),
             (SignUp { organisation_email: "hello".into(), ..good() }, "organisation_email"),
-            (SignUp { organisation_email: String::new(), organisation_phone: String::new(), ..good() }, "organisation_email"),
+            (
+                SignUp { organisation_email: String::new(), organisation_phone: String::new(), ..good() },
+                "organisation_email",
+            ),
             (SignUp { organisation_phone: "123".into(), ..good() }, "organisation_phone"),
             (SignUp { name: String::new(), ..good() }, "name"),
             (SignUp { email: "pat@".into(), ..good() }, "email"),

@@ -791,9 +791,11 @@ pub fn replace_sessions(
     }
     let taxonomy = super::taxonomy::Taxonomy::load(conn)?;
     let before: Vec<String> = super::listing::load(conn, id, &taxonomy)?
-        .map(|l| l.schedules.into_iter().map(|s| s.description).collect())
+        .map(|l| {
+            l.schedules.iter().map(|s| super::creating::session_line(&s.description, s.notes.as_deref())).collect()
+        })
         .unwrap_or_default();
-    let after: Vec<String> = parsed.iter().map(|p| p.description.clone()).collect();
+    let after: Vec<String> = parsed.iter().map(super::creating::CheckedSession::line).collect();
     if before == after {
         return Ok(row.version);
     }

@@ -43,10 +43,7 @@ fn count(app: &TestApp, sql_table: &str) -> i64 {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql_table}"))
-        .get_result::<Count>(&mut app.db())
-        .unwrap()
-        .n
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql_table}")).get_result::<Count>(&mut app.db()).unwrap().n
 }
 
 /// The audit events of an action, newest first.
@@ -64,11 +61,14 @@ fn a_volunteer_signs_up_waits_for_approval_then_lists_an_activity() {
     assert!(sign_in.body.contains(r#"<a href="/join">"#) && sign_in.body.contains("Run a community group"));
     let page = volunteer.get("/join");
     assert_eq!(page.status, 200);
-    for label in ["Group name", "What your group does", "Website (optional)", "Your e-mail address", "Choose a password"]
+    for label in
+        ["Group name", "What your group does", "Website (optional)", "Your e-mail address", "Choose a password"]
     {
         assert!(page.body.contains(label), "the form asks for {label}");
     }
-    assert!(page.body.contains(r#"<label for="organisation_name">"#) && page.body.contains(r#"id="organisation_name""#));
+    assert!(
+        page.body.contains(r#"<label for="organisation_name">"#) && page.body.contains(r#"id="organisation_name""#)
+    );
     let csrf = volunteer.csrf();
     let email = "pat@bisley-growers.example.org";
     let sent = volunteer.post(
@@ -95,15 +95,21 @@ fn a_volunteer_signs_up_waits_for_approval_then_lists_an_activity() {
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("waiting for the directory team to approve it"), "{}", refused.body);
     assert!(!volunteer.cookies.contains_key("cg_session"));
-    let api = app.call("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": PASSWORD}).to_string()));
+    let api =
+        app.call("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": PASSWORD}).to_string()));
     assert!(assert_error(&api, 403, None)["error"]["message"].as_str().unwrap().contains("waiting"));
     // The right answer is only for the right password.
-    let wrong =
-        app.call("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": "not it at all"}).to_string()));
+    let wrong = app.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"email": email, "password": "not it at all"}).to_string()),
+    );
     assert_error(&wrong, 401, None);
     // Even a correctly signed token does nothing an editor does.
     let minted = app.mint_token(email);
-    let listing = json!({"name": "Seed swap", "summary": "Swap seeds.", "categories": ["gardening"], "attending_type": "online"});
+    let listing =
+        json!({"name": "Seed swap", "summary": "Swap seeds.", "categories": ["gardening"], "attending_type": "online"});
     assert_error(&app.call("POST", "/api/v1/services", Some(&minted), Some(&listing.to_string())), 401, None);
     assert_error(&app.call("GET", "/api/v1/introductions", Some(&minted), None), 401, None);
     assert_error(&app.call("GET", "/api/v1/my/listings", Some(&minted), None), 401, None);
@@ -130,8 +136,9 @@ fn a_volunteer_signs_up_waits_for_approval_then_lists_an_activity() {
     assert_eq!(approved.status, 303, "{}", approved.body);
     assert!(waiting(&app, &admin).is_empty());
     assert!(audit(&app, &admin, "organisation.approve").iter().any(|e| e["record_id"] == id.as_str()));
-    assert!(audit(&app, &admin, "organisation.sign_up").iter().any(|e| e["record_id"] == id.as_str()
-        && e["outcome"] == "ok"));
+    assert!(audit(&app, &admin, "organisation.sign_up")
+        .iter()
+        .any(|e| e["record_id"] == id.as_str() && e["outcome"] == "ok"));
     assert!(!team.get("/admin").body.contains("Community groups waiting for approval"));
 
     // Approved: the volunteer signs in and lists an activity, which waits for approval too.
@@ -145,12 +152,19 @@ fn a_volunteer_signs_up_waits_for_approval_then_lists_an_activity() {
     let service = created.json()["id"].as_str().unwrap().to_string();
     assert_error(&app.get(&format!("/api/v1/services/{service}")), 404, None);
     let pending = app.call("GET", "/api/v1/admin/pending", Some(&admin), None).json();
-    assert!(pending["pending"].as_array().unwrap().iter().any(|p| p["id"] == service.as_str()
-        && p["organisation"] == "Bisley Road Allotment Growers"));
+    assert!(pending["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == service.as_str() && p["organisation"] == "Bisley Road Allotment Growers"));
     // Still only their own group's: the gardening club's listing is not theirs to edit.
     let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
     let edit = json!({"version": 1, "capacity": "full"});
-    assert_error(&app.call("PATCH", &format!("/api/v1/services/{garden}"), Some(&editor), Some(&edit.to_string())), 404, None);
+    assert_error(
+        &app.call("PATCH", &format!("/api/v1/services/{garden}"), Some(&editor), Some(&edit.to_string())),
+        404,
+        None,
+    );
 }
 
 #[test]
@@ -164,7 +178,8 @@ fn the_organisation_lock_holds_on_its_own() {
     let person = waiting(&app, &admin)[0]["people"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(app.call("POST", &format!("/api/v1/admin/users/{person}/enable"), Some(&admin), None).status, 204);
     assert_error(&app.call("GET", "/api/v1/me", Some(&app.mint_token(email)), None), 401, None);
-    let api = app.call("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": PASSWORD}).to_string()));
+    let api =
+        app.call("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": PASSWORD}).to_string()));
     assert_error(&api, 403, None);
 }
 
@@ -258,7 +273,10 @@ fn the_join_page_keeps_what_was_typed_and_says_what_to_fix() {
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains("There is a problem"));
     assert!(refused.body.contains(r##"<a href="#website">"##) && refused.body.contains(r##"<a href="#email">"##));
-    assert!(refused.body.contains(r#"aria-describedby="website-hint website-error""#), "the message is read with its field");
+    assert!(
+        refused.body.contains(r#"aria-describedby="website-hint website-error""#),
+        "the message is read with its field"
+    );
     assert!(refused.body.contains(r#"value="Stroud &lt;Knit&gt; &amp; Natter""#), "the name typed is kept, escaped");
     assert!(refused.body.contains("We knit and natter on Thursdays.</textarea>"));
     assert!(refused.body.contains(r#"value="javascript:alert(1)""#), "the bad address is shown to correct");
@@ -269,7 +287,8 @@ fn the_join_page_keeps_what_was_typed_and_says_what_to_fix() {
     assert_eq!(too_large.status, 413);
     assert!(too_large.content_type.starts_with("text/html") && too_large.body.contains("too large"));
     // Without the form's token: refused, nothing created.
-    let forged = volunteer.post("/join", &[("csrf", "forged-forged-forged-forged-forged-00"), ("organisation_name", "X")]);
+    let forged =
+        volunteer.post("/join", &[("csrf", "forged-forged-forged-forged-forged-00"), ("organisation_name", "X")]);
     assert_eq!(forged.status, 403);
 }
 
@@ -367,7 +386,10 @@ fn only_admins_decide_and_only_on_groups_that_wait() {
     // with the generic answer, and it cannot be approved afterwards.
     let orgs = app.call("GET", "/api/v1/admin/organisations", Some(&admin), None).json();
     let org = orgs["organisations"].as_array().unwrap().iter().find(|o| o["id"] == id.as_str()).unwrap().clone();
-    assert_eq!((org["status"].as_str(), org["review_note"].as_str()), (Some("rejected"), Some("Not a community group: a shop.")));
+    assert_eq!(
+        (org["status"].as_str(), org["review_note"].as_str()),
+        (Some("rejected"), Some("Not a community group: a shop."))
+    );
     let login = app.call(
         "POST",
         "/api/v1/auth/login",
@@ -376,12 +398,15 @@ fn only_admins_decide_and_only_on_groups_that_wait() {
     );
     assert_error(&login, 401, None);
     let users = app.call("GET", "/api/v1/admin/users", Some(&admin), None).json();
-    let person = users["users"].as_array().unwrap().iter().find(|u| u["email"] == "turned.down@example.org").unwrap().clone();
+    let person =
+        users["users"].as_array().unwrap().iter().find(|u| u["email"] == "turned.down@example.org").unwrap().clone();
     assert_eq!(person["status"], "disabled");
     assert_error(&approve(Some(&admin), &id), 409, None);
     assert_error(&reject(&admin, &id, &json!({"reason": "again"})), 409, None);
     assert!(audit(&app, &admin, "organisation.reject").iter().any(|e| e["record_id"] == id.as_str()));
-    assert!(audit(&app, &admin, "user.disable").iter().any(|e| e["record_id"] == person["id"] && e["detail"] == "rejected"));
+    assert!(audit(&app, &admin, "user.disable")
+        .iter()
+        .any(|e| e["record_id"] == person["id"] && e["detail"] == "rejected"));
     // On the admin page, a turn-down without a reason comes back next to that group's form.
     assert_eq!(sign_up(&app, &sign_up_body("second@example.org")).status, 202);
     let second = waiting(&app, &admin)[0]["id"].as_str().unwrap().to_string();

@@ -99,8 +99,10 @@ pub async fn reject_organisation(
     let id = parse_record_id(&path.into_inner(), "organisation")?;
     let ip = client_ip(&req);
     let reason = body.into_inner().reason;
-    with_conn(&state, move |conn, _| approval::decide(conn, &user, &id, Decision::Reject { reason: &reason }, ip.as_deref()))
-        .await?;
+    with_conn(&state, move |conn, _| {
+        approval::decide(conn, &user, &id, Decision::Reject { reason: &reason }, ip.as_deref())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -13,7 +13,11 @@ use crate::state::AppState;
 
 /// Signs a group up: 202 with a message, 422 naming each field to fix, 429 when this address
 /// has sent too many.
-pub async fn sign_up(req: HttpRequest, body: web::Json<SignUp>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn sign_up(
+    req: HttpRequest,
+    body: web::Json<SignUp>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
     let form = body.into_inner();
     with_conn(&state, move |conn, state| sign_up::sign_up(conn, &form, ip.as_deref(), &state.limits.sign_ups)).await?;

@@ -47,15 +47,17 @@ const FIELDS: [&str; 8] = [
     "password",
 ];
 
-fn render(req: &HttpRequest, state: &AppState, mut page: JoinPage, status: StatusCode) -> Result<HttpResponse, PageError> {
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    mut page: JoinPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
     page.csrf = csrf;
     page.title = if page.received.is_some() { "Thank you" } else { "List your community group" };
     page.max_description = MAX_DESCRIPTION;
-    page.errors = FIELDS
-        .iter()
-        .filter_map(|f| page.field_errors.get(*f).map(|m| (f.to_string(), m.clone())))
-        .collect();
+    page.errors = FIELDS.iter().filter_map(|f| page.field_errors.get(*f).map(|m| (f.to_string(), m.clone()))).collect();
     render_page(state, "pages/join", &page, status, cookie)
 }
 
@@ -91,10 +93,9 @@ pub async fn join_submit(
     };
     let ip = client_ip(&req);
     let sent = answers.clone();
-    let result = with_conn(&state, move |conn, state| {
-        Ok(sign_up::sign_up(conn, &sent, ip.as_deref(), &state.limits.sign_ups))
-    })
-    .await?;
+    let result =
+        with_conn(&state, move |conn, state| Ok(sign_up::sign_up(conn, &sent, ip.as_deref(), &state.limits.sign_ups)))
+            .await?;
     let (field_errors, problem, status) = match result {
         Ok(()) => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/join?sent=1")).finish()),
         Err(AppError::Invalid(fields)) => (fields, None, StatusCode::UNPROCESSABLE_ENTITY),
