@@ -13,6 +13,7 @@ use super::policy::{allows, Action};
 use super::{users, CurrentUser, Role};
 use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
+use crate::directory::listing::OrganisationView;
 use crate::error::AppError;
 
 /// Longest reason for turning a group down.
@@ -32,18 +33,9 @@ pub struct Applicant {
 /// A community group waiting for approval, with what it sent.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaitingGroup {
-    /// The organisation.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// Web site.
-    pub website: Option<String>,
-    /// The group's e-mail.
-    pub email: Option<String>,
-    /// The group's phone.
-    pub phone: Option<String>,
+    /// The organisation as it described itself (its fields at the top level).
+    #[serde(flatten)]
+    pub organisation: OrganisationView,
     /// When it signed up.
     pub submitted_at: NaiveDateTime,
     /// Who signed it up.
@@ -61,28 +53,19 @@ fn require(user: &CurrentUser) -> Result<(), AppError> {
 /// The groups waiting for approval, oldest first (admins).
 pub fn waiting(conn: &mut DbConnection, by: &CurrentUser) -> Result<Vec<WaitingGroup>, AppError> {
     require(by)?;
-    type Row = (String, String, String, Option<String>, Option<String>, Option<String>, NaiveDateTime);
-    let rows: Vec<Row> = organizations::table
+    let rows: Vec<(OrganisationView, NaiveDateTime)> = organizations::table
         .filter(organizations::status.eq(OrgStatus::Pending.as_str()))
         .order((organizations::created_at, organizations::id))
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::description,
-            organizations::website,
-            organizations::email,
-            organizations::phone,
-            organizations::created_at,
-        ))
+        .select((OrganisationView::as_select(), organizations::created_at))
         .load(conn)?;
     let mut groups = Vec::with_capacity(rows.len());
     // One query per waiting group: a handful at a time, seen by the directory team only.
-    for (id, name, description, website, email, phone, submitted_at) in rows {
-        let people = users::in_organisation(conn, &id)?
+    for (organisation, submitted_at) in rows {
+        let people = users::in_organisation(conn, &organisation.id)?
             .into_iter()
             .map(|u| Applicant { id: u.id, name: u.name, email: u.email })
             .collect();
-        groups.push(WaitingGroup { id, name, description, website, email, phone, submitted_at, people });
+        groups.push(WaitingGroup { organisation, submitted_at, people });
     }
     Ok(groups)
 }

@@ -62,7 +62,8 @@ pub struct TermRef {
 }
 
 /// The organisation that runs a service.
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
 pub struct OrganisationView {
     /// Id.
     pub id: String,
@@ -278,16 +279,8 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
     let org_ids: Vec<&String> = rows.iter().map(|r| &r.organization_id).collect();
     let orgs: HashMap<String, OrganisationView> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::description,
-            organizations::website,
-            organizations::email,
-            organizations::phone,
-            organizations::charity_number,
-        ))
-        .load::<OrganisationView>(conn)?
+        .select(OrganisationView::as_select())
+        .load(conn)?
         .into_iter()
         .map(|o| (o.id.clone(), o))
         .collect();
