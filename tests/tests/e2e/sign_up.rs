@@ -420,3 +420,18 @@ fn only_admins_decide_and_only_on_groups_that_wait() {
     let twice = team.post(&format!("/admin/organisations/{id}/approve"), &[("csrf", &csrf)]);
     assert_eq!(twice.status, 409);
 }
+
+#[test]
+fn the_database_holds_organisation_statuses() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app();
+    let mut conn = app.db();
+    assert!(conn.batch_execute("UPDATE organizations SET status = 'approved'").is_err(), "not a status");
+    let insert = "INSERT INTO organizations (id, name, kind, status, created_at, updated_at) \
+                  VALUES ('x', 'X', 'community_org', 'waiting', '2026-11-22 10:00:00', '2026-11-22 10:00:00')";
+    assert!(conn.batch_execute(insert).is_err(), "not a status");
+    for status in ["pending", "rejected", "disabled", "active"] {
+        let update = format!("UPDATE organizations SET status = '{status}' WHERE kind = 'community_org'");
+        assert!(conn.batch_execute(&update).is_ok(), "{status}");
+    }
+}
