@@ -61,18 +61,19 @@ mod helpers {
     handlebars_helper!(pounds: |value: f64| if value <= 0.0 { "Free".to_string() } else { format!("£{value:.2}") });
     handlebars_helper!(eq: |a: Json, b: Json| a == b);
     // The session editor's rows: the listing's sessions (one day each) plus empty rows, four in
-    // all, as {day, week, opens, closes, notes}.
+    // all, as {day, week, opens, closes, notes, from, to}.
     handlebars_helper!(sessions_rows: |sessions: Json| {
         let mut rows: Vec<serde_json::Value> = Vec::new();
         for s in sessions.as_array().into_iter().flatten() {
             let week = s["week_of_month"].as_str().unwrap_or("every").split(',').next().unwrap_or("every").to_string();
             for day in s["byday"].as_str().unwrap_or("").split(',').filter(|d| !d.is_empty()) {
                 rows.push(serde_json::json!({"day": day, "week": if week.is_empty() { "every".to_string() } else { week.clone() },
-                    "opens": s["opens_at"], "closes": s["closes_at"], "notes": s["notes"]}));
+                    "opens": s["opens_at"], "closes": s["closes_at"], "notes": s["notes"],
+                    "from": s["valid_from"], "to": s["valid_to"]}));
             }
         }
         while rows.len() < 4 {
-            rows.push(serde_json::json!({"day": "", "week": "every", "opens": "", "closes": "", "notes": ""}));
+            rows.push(serde_json::json!({"day": "", "week": "every", "opens": "", "closes": "", "notes": "", "from": "", "to": ""}));
         }
         rows.truncate(4);
         serde_json::Value::Array(rows)
@@ -225,8 +226,12 @@ mod tests {
         context["reasons"] = json!([["loneliness", "Loneliness and isolation", true]]);
         context["listings"] = json!([{"id": "l1", "name": "Garden <Club>", "organisation": "Growers", "status": "active", "capacity": "waitlist",
             "last_verified": "2026-03-01T09:30:00", "freshness": "needs_review", "version": 4,
-            "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time", "description": "2nd Thursday"}]}]);
-        context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine"});
+            "sessions": [{"freq": "MONTHLY", "byday": "TH", "week_of_month": "2", "opens_at": "10:00", "closes_at": "12:00", "notes": "Term time",
+                "valid_from": "2027-06-01", "valid_to": "2027-08-31", "description": "2nd Thursday"}]}]);
+        context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine", "organisation_name": "<b>x</b> Growers", "password": "runner-beans-secret"});
+        context["field_errors"] = json!({"organisation_name": "enter your group's name"});
+        context["waiting"] = json!([{"id": "o2", "name": "<b>x</b> Growers", "description": "We <b>x</b> grow.", "website": "https://growers.example.org",
+            "email": null, "phone": "01632 960123", "submitted_at": "2026-11-22T10:00:00", "people": [{"id": "u2", "name": "Pat <b>x</b>", "email": "pat@example.org"}]}]);
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
         context["reports"] = json!([{"name": "referrals-by-month", "title": "Referrals by month", "about": "Counted <monthly>",
@@ -255,6 +260,25 @@ mod tests {
                     "the session editor shows the sessions"
                 );
                 assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
+                assert!(
+                    html.contains(r#"name="from0" type="date" value="2027-06-01""#)
+                        && html.contains(r#"name="to0" type="date" value="2027-08-31""#),
+                    "the session editor shows a session's first and last dates"
+                );
+            }
+            if name == "pages/admin" {
+                assert!(html.contains("&lt;b&gt;x&lt;/b&gt; Growers"), "waiting groups are shown, escaped");
+                assert!(html.contains(r#"action="/admin/organisations/o2/approve""#), "with an approve button");
+                assert!(html.contains(r#"<label for="reason-o2">"#), "and a labelled reason to turn it down");
+            }
+            if name == "pages/join" {
+                assert!(html.contains(r#"value="&lt;b&gt;x&lt;/b&gt; Growers""#), "what was typed is kept, escaped");
+                assert!(
+                    html.contains(r#"id="organisation_name-error""#)
+                        && html.contains(r#"aria-describedby="organisation_name-error""#),
+                    "the field's error is next to it and read with it"
+                );
+                assert!(!html.contains("runner-beans-secret"), "a password is never sent back");
             }
             if name == "pages/reports" {
                 assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");

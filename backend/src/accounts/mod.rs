@@ -1,8 +1,10 @@
 //! Accounts: organisations and the people in them, signing in (passwords, TOTP, tokens),
-//! invitations and password resets, who may do what (`policy`), and the audit trail.
+//! invitations and password resets, community groups signing themselves up and the directory
+//! team approving them, who may do what (`policy`), and the audit trail.
 
 pub mod account;
 pub mod admin;
+pub mod approval;
 pub mod audit;
 pub mod demo;
 pub mod links;
@@ -12,6 +14,7 @@ pub mod policy;
 pub mod rate_limit;
 pub mod secrets;
 pub mod sign_in;
+pub mod sign_up;
 pub mod tokens;
 pub mod totp;
 pub mod users;

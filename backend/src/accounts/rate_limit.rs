@@ -1,7 +1,7 @@
-//! Sign-in rate limits, per client address and per account, in memory (each instance counts
-//! its own; a restart forgets). A fixed window is enough to turn a password-guessing run into
-//! a crawl: five wrong passwords for one account in fifteen minutes, then 429 until the window
-//! passes.
+//! Sign-in and public form rate limits, per client address and per account, in memory (each
+//! instance counts its own; a restart forgets). A fixed window is enough to turn a
+//! password-guessing run into a crawl: five wrong passwords for one account in fifteen minutes,
+//! then 429 until the window passes.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -65,6 +65,8 @@ pub struct SignInLimits {
     pub per_ip: Limiter,
     /// Suggestions from the public per client address.
     pub public_forms: Limiter,
+    /// Community groups signing up per client address (each hashes a password: costly).
+    pub sign_ups: Limiter,
 }
 
 impl Default for SignInLimits {
@@ -73,6 +75,8 @@ impl Default for SignInLimits {
             per_account: Limiter::new(5, Duration::from_secs(15 * 60)),
             per_ip: Limiter::new(30, Duration::from_secs(5 * 60)),
             public_forms: Limiter::new(10, Duration::from_secs(60 * 60)),
+            // A volunteer signs a group up once; a community centre's shared connection a few.
+            sign_ups: Limiter::new(5, Duration::from_secs(60 * 60)),
         }
     }
 }

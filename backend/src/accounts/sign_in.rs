@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use super::audit::{self, Event};
+use super::organisations::{self, OrgStatus};
 use super::rate_limit::SignInLimits;
 use super::tokens::TokenKeys;
 use super::{password, totp, users, CurrentUser};
@@ -13,6 +14,10 @@ use crate::db::DbConnection;
 
 /// The message for every failed sign-in, whatever the reason.
 pub const GENERIC_FAILURE: &str = "The e-mail address, password or code is not right.";
+
+/// The message for a volunteer whose group has not been approved yet.
+pub const AWAITING_APPROVAL: &str = "Your group is waiting for the directory team to approve it. \
+    You can sign in once it is approved; they will get in touch.";
 
 /// Why signing in did not work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +31,10 @@ pub enum SignInError {
     /// The role requires a second factor the account has not set up; an admin must help.
     #[error("your role requires a second factor: ask an administrator for a reset link to set one up")]
     SecondFactorRequired,
+    /// The password was right, but the person's community group signed itself up and is still
+    /// waiting for the directory team (said only to someone who knows the password).
+    #[error("{AWAITING_APPROVAL}")]
+    AwaitingApproval,
     /// Too many attempts.
     #[error("too many attempts; try again in {0} minutes")]
     TooMany(u64),
@@ -104,6 +113,23 @@ pub fn sign_in(
         Err(SignInError::Refused)
     };
     let Some(current) = current else {
+        if let (Some(row), true) = (&user, password_ok) {
+            let organisation = organisations::get(conn, &row.organization_id)?;
+            if organisation.is_some_and(|o| o.status == OrgStatus::Pending.as_str()) {
+                audit::record(
+                    conn,
+                    &Event {
+                        actor_id: Some(&row.id),
+                        action: "sign_in.failure",
+                        outcome: "denied",
+                        ip,
+                        detail: Some("organisation_pending"),
+                        ..Default::default()
+                    },
+                )?;
+                return Err(SignInError::AwaitingApproval);
+            }
+        }
         let detail = match (&user, password_ok) {
             (None, _) => "unknown_account",
             (Some(_), false) => "wrong_password",

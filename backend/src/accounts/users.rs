@@ -169,6 +169,15 @@ pub fn set_active(conn: &mut DbConnection, id: &str, active: bool) -> QueryResul
     Ok(())
 }
 
+/// Every account of an organisation, by name.
+pub fn in_organisation(conn: &mut DbConnection, organisation_id: &str) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organization_id.eq(organisation_id))
+        .order((users::name, users::id))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
 /// Revokes every token issued so far (sign out everywhere).
 pub fn revoke_tokens(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id)).set(users::token_version.eq(users::token_version + 1)).execute(conn)?;

@@ -27,6 +27,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         status -> Text,
+        review_note -> Nullable<Text>,
     }
 }
 

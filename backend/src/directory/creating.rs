@@ -5,7 +5,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::editing::safe_url;
+use super::editing::{safe_url, valid_phone};
 use super::outbox;
 use super::search::FieldErrors;
 use super::taxonomy::{Taxonomy, Vocabulary};
@@ -14,7 +14,7 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::{users, CurrentUser, Role};
 use crate::db::schema::{contacts, organizations, schedules, service_taxonomy, services};
 use crate::db::{self, DbConnection};
-use crate::domain::schedule::Schedule;
+use crate::domain::schedule::{Schedule, ValidDates};
 use crate::error::AppError;
 
 /// Where a new listing happens.
@@ -57,6 +57,12 @@ pub struct NewSession {
     pub closes_at: String,
     /// "Term time only", "Not in August".
     pub notes: Option<String>,
+    /// The first date it runs (`YYYY-MM-DD`; none or empty: no start date).
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// The last date it runs (`YYYY-MM-DD`, not before `valid_from`; none or empty: no end).
+    #[serde(default)]
+    pub valid_to: Option<String>,
 }
 
 /// A new listing.
@@ -152,11 +158,7 @@ pub fn create(
     if new.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !users::valid_email(m)) {
         errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
     }
-    if new.phone.as_deref().is_some_and(|p| {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        !p.trim().is_empty()
-            && (!(10..=13).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
-    }) {
+    if new.phone.as_deref().is_some_and(|p| !p.trim().is_empty() && !valid_phone(p)) {
         errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
     }
     if let (Some(lo), Some(hi)) = (new.minimum_age, new.maximum_age) {
@@ -353,12 +355,30 @@ pub struct CheckedSession {
     opens_at: String,
     closes_at: String,
     notes: Option<String>,
-    /// In plain words ("Every Tuesday, 10:00 to 12:00").
+    valid: ValidDates,
+    /// In plain words ("Every Tuesday, 10:00 to 12:00", with its dates when it has any).
     pub description: String,
 }
 
+/// A session as a listing's history records it: its plain words (with its dates), and its
+/// notes in brackets, so changing only the notes or the dates is a change too.
+pub fn session_line(description: &str, notes: Option<&str>) -> String {
+    match notes {
+        Some(notes) => format!("{description} ({notes})"),
+        None => description.to_string(),
+    }
+}
+
+impl CheckedSession {
+    /// How the listing's history records it ([`session_line`]).
+    pub fn line(&self) -> String {
+        session_line(&self.description, self.notes.as_deref())
+    }
+}
+
 /// Checks sessions for a new listing or a replacement (closing after opening, no "5th Tuesday",
-/// at most 20, notes of at most 200 characters); errors are named `sessions[i]`.
+/// dates written `YYYY-MM-DD` with the last not before the first, at most 20, notes of at most
+/// 200 characters); errors are named `sessions[i]`.
 pub fn check_sessions(sessions: &[NewSession], errors: &mut FieldErrors) -> Vec<CheckedSession> {
     if sessions.len() > MAX_SESSIONS {
         errors.insert("sessions".into(), format!("at most {MAX_SESSIONS} sessions"));
@@ -375,7 +395,11 @@ pub fn check_sessions(sessions: &[NewSession], errors: &mut FieldErrors) -> Vec<
             errors.insert(format!("sessions[{i}]"), "notes: at most 200 characters".into());
             continue;
         }
-        match Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at) {
+        let checked_schedule =
+            Schedule::parse(&freq, &byday, weeks.as_deref(), &s.opens_at, &s.closes_at).and_then(|schedule| {
+                ValidDates::parse(s.valid_from.as_deref(), s.valid_to.as_deref()).map(|dates| schedule.between(dates))
+            });
+        match checked_schedule {
             Ok(schedule) => checked.push(CheckedSession {
                 description: schedule.describe(),
                 freq,
@@ -384,6 +408,7 @@ pub fn check_sessions(sessions: &[NewSession], errors: &mut FieldErrors) -> Vec<
                 opens_at: s.opens_at.trim().to_string(),
                 closes_at: s.closes_at.trim().to_string(),
                 notes,
+                valid: schedule.valid,
             }),
             Err(e) => {
                 errors.insert(format!("sessions[{i}]"), e.to_string());
@@ -407,6 +432,8 @@ pub fn insert_sessions(conn: &mut DbConnection, service_id: &str, sessions: &[Ch
                 schedules::opens_at.eq(&s.opens_at),
                 schedules::closes_at.eq(&s.closes_at),
                 schedules::notes.eq(&s.notes),
+                schedules::valid_from.eq(s.valid.from),
+                schedules::valid_to.eq(s.valid.to),
             ))
             .execute(conn)?;
     }

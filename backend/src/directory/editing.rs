@@ -88,6 +88,13 @@ pub fn safe_url(url: &str) -> bool {
         && !lower.contains(char::is_whitespace)
 }
 
+/// Whether a phone number looks like a UK one: 10 to 13 digits, with spaces, `+`, `-` or
+/// brackets between them.
+pub fn valid_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (10..=13).contains(&digits) && phone.trim().chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
 fn check_text(errors: &mut FieldErrors, name: &str, value: &Option<String>, required: bool, max: usize) {
     if let Some(v) = value {
         let trimmed = v.trim();
@@ -151,11 +158,7 @@ fn save(
     if e.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !crate::accounts::users::valid_email(m)) {
         errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
     }
-    if e.phone.as_deref().is_some_and(|p| {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        !p.trim().is_empty()
-            && (!(10..=13).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
-    }) {
+    if e.phone.as_deref().is_some_and(|p| !p.trim().is_empty() && !valid_phone(p)) {
         errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
     }
     let (min, max) = (e.minimum_age.or(row.minimum_age), e.maximum_age.or(row.maximum_age));
@@ -788,9 +791,11 @@ pub fn replace_sessions(
     }
     let taxonomy = super::taxonomy::Taxonomy::load(conn)?;
     let before: Vec<String> = super::listing::load(conn, id, &taxonomy)?
-        .map(|l| l.schedules.into_iter().map(|s| s.description).collect())
+        .map(|l| {
+            l.schedules.iter().map(|s| super::creating::session_line(&s.description, s.notes.as_deref())).collect()
+        })
         .unwrap_or_default();
-    let after: Vec<String> = parsed.iter().map(|p| p.description.clone()).collect();
+    let after: Vec<String> = parsed.iter().map(super::creating::CheckedSession::line).collect();
     if before == after {
         return Ok(row.version);
     }

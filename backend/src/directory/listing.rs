@@ -13,7 +13,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConnection;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
-use crate::domain::schedule::Schedule;
+use crate::domain::schedule::{Schedule, ValidDates};
 
 /// Days after which a listing needs review (flagged, ranked lower).
 pub const NEEDS_REVIEW_AFTER_DAYS: i64 = 183;
@@ -62,7 +62,8 @@ pub struct TermRef {
 }
 
 /// The organisation that runs a service.
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
 pub struct OrganisationView {
     /// Id.
     pub id: String,
@@ -118,7 +119,11 @@ pub struct ScheduleView {
     pub closes_at: String,
     /// Extra words: "Term time only".
     pub notes: Option<String>,
-    /// Plain words: "Every Tuesday, 10:00 to 12:00".
+    /// The first date it runs, if it has one.
+    pub valid_from: Option<NaiveDate>,
+    /// The last date it runs, if it has one.
+    pub valid_to: Option<NaiveDate>,
+    /// Plain words: "Every Tuesday, 10:00 to 12:00", with its dates when it has any.
     pub description: String,
 }
 
@@ -274,16 +279,8 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
     let org_ids: Vec<&String> = rows.iter().map(|r| &r.organization_id).collect();
     let orgs: HashMap<String, OrganisationView> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::description,
-            organizations::website,
-            organizations::email,
-            organizations::phone,
-            organizations::charity_number,
-        ))
-        .load::<OrganisationView>(conn)?
+        .select(OrganisationView::as_select())
+        .load(conn)?
         .into_iter()
         .map(|o| (o.id.clone(), o))
         .collect();
@@ -376,9 +373,10 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         locations_by.entry(service_id).or_default().push(view);
     }
 
-    type ScheduleTuple = (String, String, String, Option<String>, String, String, Option<String>);
+    type ScheduleTuple =
+        (String, String, String, Option<String>, String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>);
     let mut schedules_by: HashMap<String, Vec<(ScheduleView, Option<Schedule>)>> = HashMap::new();
-    for (service_id, freq, byday, week_of_month, opens_at, closes_at, notes) in schedules::table
+    for (service_id, freq, byday, week_of_month, opens_at, closes_at, notes, valid_from, valid_to) in schedules::table
         .filter(schedules::service_id.eq_any(ids))
         // Weekly sessions first, then by time: the order people read a timetable in.
         .order((schedules::freq.desc(), schedules::opens_at, schedules::id))
@@ -390,16 +388,21 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
             schedules::opens_at,
             schedules::closes_at,
             schedules::notes,
+            schedules::valid_from,
+            schedules::valid_to,
         ))
         .load::<ScheduleTuple>(conn)?
     {
-        let parsed = Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at).ok();
+        // Stored dates the wrong way round (never written so; perhaps by hand) are left open.
+        let valid = ValidDates::new(valid_from, valid_to).unwrap_or_default();
+        let parsed = Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at)
+            .ok()
+            .map(|s| s.between(valid));
         let description =
             parsed.as_ref().map_or_else(|| format!("{byday} {opens_at} to {closes_at}"), Schedule::describe);
-        schedules_by
-            .entry(service_id)
-            .or_default()
-            .push((ScheduleView { freq, byday, week_of_month, opens_at, closes_at, notes, description }, parsed));
+        let view =
+            ScheduleView { freq, byday, week_of_month, opens_at, closes_at, notes, valid_from, valid_to, description };
+        schedules_by.entry(service_id).or_default().push((view, parsed));
     }
 
     let now = Utc::now().naive_utc();

@@ -1,6 +1,7 @@
 //! When a community session happens: weekly ("every Tuesday 10:00-12:00") or on the nth
-//! weekday of the month ("2nd and 4th Thursday", "last Friday"), said in plain words and
-//! exported as HSDS schedules (freq, byday, opens_at, closes_at).
+//! weekday of the month ("2nd and 4th Thursday", "last Friday"), perhaps only between two dates
+//! ("this summer only"), said in plain words and exported as HSDS schedules (freq, byday,
+//! opens_at, closes_at, valid_from, valid_to).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
@@ -24,6 +25,57 @@ pub struct Schedule {
     pub opens_at: NaiveTime,
     /// End time, after the start.
     pub closes_at: NaiveTime,
+    /// The dates it runs between (open at both ends unless set with [`Schedule::between`]).
+    pub valid: ValidDates,
+}
+
+/// The dates a session runs between, either end open: "from 1 June 2027 until 31 August 2027".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidDates {
+    /// The first date it runs.
+    pub from: Option<NaiveDate>,
+    /// The last date it runs, not before the first.
+    pub to: Option<NaiveDate>,
+}
+
+impl ValidDates {
+    /// Checks a pair of dates: the last may not be before the first.
+    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Self, ScheduleError> {
+        match (from, to) {
+            (Some(from), Some(to)) if to < from => Err(ScheduleError::EndsBeforeStarts),
+            _ => Ok(Self { from, to }),
+        }
+    }
+
+    /// Parses ISO dates (`2027-06-01`); a blank or missing one leaves that end open.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, ScheduleError> {
+        let date = |text: Option<&str>| -> Result<Option<NaiveDate>, ScheduleError> {
+            match text.map(str::trim).filter(|t| !t.is_empty()) {
+                None => Ok(None),
+                // Exactly ten characters: chrono would also take years of five digits or more.
+                Some(t) if t.len() == 10 => {
+                    NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some).map_err(|_| ScheduleError::Date)
+                }
+                Some(_) => Err(ScheduleError::Date),
+            }
+        };
+        Self::new(date(from)?, date(to)?)
+    }
+
+    /// Plain words, or `None` when both ends are open.
+    pub fn describe(&self) -> Option<String> {
+        let day = |d: NaiveDate| d.format("%-d %B %Y").to_string();
+        match (self.from, self.to) {
+            (None, None) => None,
+            (Some(from), None) => Some(format!("from {}", day(from))),
+            (None, Some(to)) => Some(format!("until {}", day(to))),
+            (Some(from), Some(to)) => Some(format!("from {} until {}", day(from), day(to))),
+        }
+    }
+
+    fn contains(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|from| date >= from) && self.to.is_none_or(|to| date <= to)
+    }
 }
 
 /// Why a schedule was refused; each names the field.
@@ -44,6 +96,12 @@ pub enum ScheduleError {
     /// Frequency other than weekly or monthly.
     #[error("frequency must be weekly or monthly")]
     Frequency,
+    /// A first or last date that is not a date.
+    #[error("dates must be written like 2027-06-01")]
+    Date,
+    /// The last date before the first.
+    #[error("the last date must not be before the first")]
+    EndsBeforeStarts,
 }
 
 /// Parses `MO`..`SU` (HSDS byday codes).
@@ -121,10 +179,16 @@ impl Schedule {
         if closes_at <= opens_at {
             return Err(ScheduleError::ClosesBeforeOpens);
         }
-        Ok(Self { frequency, days, opens_at, closes_at })
+        Ok(Self { frequency, days, opens_at, closes_at, valid: ValidDates::default() })
     }
 
-    /// Plain words: "Every Tuesday, 10:00 to 12:00"; "2nd and 4th Thursday of the month, ...".
+    /// The same session, running only between these dates.
+    pub fn between(self, valid: ValidDates) -> Self {
+        Self { valid, ..self }
+    }
+
+    /// Plain words: "Every Tuesday, 10:00 to 12:00"; "2nd and 4th Thursday of the month, ...";
+    /// with its dates when it has any: "..., from 1 June 2027 until 31 August 2027".
     pub fn describe(&self) -> String {
         let days: Vec<String> = self.days.iter().map(|d| day_name(*d).to_string()).collect();
         let when = match &self.frequency {
@@ -138,20 +202,25 @@ impl Schedule {
                 text
             }
         };
-        format!("{when}, {} to {}", self.opens_at.format("%H:%M"), self.closes_at.format("%H:%M"))
+        let times = format!("{when}, {} to {}", self.opens_at.format("%H:%M"), self.closes_at.format("%H:%M"));
+        match self.valid.describe() {
+            Some(dates) => format!("{times}, {dates}"),
+            None => times,
+        }
     }
 
-    /// The next start at or after `now` (within the next 70 days).
+    /// The next start at or after `now` (within 70 days of now, or of the first date when that
+    /// is later), on a date the session runs.
     pub fn next_after(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        let today = now.date();
-        (0..70).map(|offset| today + Duration::days(offset)).find_map(|date| {
+        let first = self.valid.from.map_or(now.date(), |from| from.max(now.date()));
+        (0..70).map(|offset| first + Duration::days(offset)).find_map(|date| {
             let start = date.and_time(self.opens_at);
             (start >= now && self.occurs_on(date)).then_some(start)
         })
     }
 
     fn occurs_on(&self, date: NaiveDate) -> bool {
-        if !self.days.contains(&date.weekday()) {
+        if !self.days.contains(&date.weekday()) || !self.valid.contains(date) {
             return false;
         }
         match &self.frequency {
@@ -201,5 +270,50 @@ mod tests {
         assert_eq!(last_friday.next_after(now).unwrap().date(), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
         let second_thursday = Schedule::parse("MONTHLY", "TH", Some("2"), "10:00", "11:00").unwrap();
         assert_eq!(second_thursday.next_after(now).unwrap().date(), NaiveDate::from_ymd_opt(2026, 12, 10).unwrap());
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_summer_only_session() {
+        let summer = ValidDates::parse(Some("2027-06-01"), Some("2027-08-31")).unwrap();
+        assert_eq!(summer, ValidDates { from: Some(day(2027, 6, 1)), to: Some(day(2027, 8, 31)) });
+        let s = Schedule::parse("WEEKLY", "TU", None, "10:00", "12:00").unwrap().between(summer);
+        assert_eq!(s.describe(), "Every Tuesday, 10:00 to 12:00, from 1 June 2027 until 31 August 2027");
+        // Before the summer: the first Tuesday of June, not next week.
+        let now = day(2026, 11, 22).and_hms_opt(9, 0, 0).unwrap();
+        assert_eq!(s.next_after(now).unwrap().date(), day(2027, 6, 1));
+        // In it: next week; after it: none.
+        let july = day(2027, 7, 1).and_hms_opt(9, 0, 0).unwrap();
+        assert_eq!(s.next_after(july).unwrap().date(), day(2027, 7, 6));
+        let late_august = day(2027, 8, 31).and_hms_opt(13, 0, 0).unwrap();
+        assert_eq!(s.next_after(late_august), None, "31 August is a Tuesday, but the session is over");
+    }
+
+    #[test]
+    fn dates_open_at_either_end() {
+        let from = ValidDates::parse(Some("2027-06-01"), Some(" ")).unwrap();
+        assert_eq!(from.describe().as_deref(), Some("from 1 June 2027"));
+        let until = ValidDates::parse(None, Some("2027-08-31")).unwrap();
+        assert_eq!(until.describe().as_deref(), Some("until 31 August 2027"));
+        assert_eq!(ValidDates::parse(Some(""), None).unwrap().describe(), None);
+        let same_day = ValidDates::parse(Some("2027-06-01"), Some("2027-06-01"));
+        assert!(same_day.is_ok(), "a one-day event");
+    }
+
+    #[test]
+    fn bad_dates_name_the_problem() {
+        for (from, to, why) in [
+            ("2027-08-31", "2027-06-01", ScheduleError::EndsBeforeStarts),
+            ("2027-13-01", "", ScheduleError::Date),
+            ("2027-02-30", "", ScheduleError::Date),
+            ("01/06/2027", "", ScheduleError::Date),
+            ("", "next summer", ScheduleError::Date),
+            ("+12027-06-01", "", ScheduleError::Date),
+        ] {
+            assert_eq!(ValidDates::parse(Some(from), Some(to)), Err(why), "{from} {to}");
+        }
     }
 }

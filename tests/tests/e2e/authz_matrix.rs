@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use backend::accounts::tokens::TokenKeys;
 use backend::routes::{API_ROUTES, ORUK_ROUTES, PAGE_ROUTES};
-use diesel::prelude::*;
 
 use crate::helpers::{spawn_app, Answer, TestApp, DEMO_PASSWORD};
 
@@ -83,6 +81,12 @@ const API: &[Row] = &[
     ("get", "/me", Access::SignedIn, "/me", ""),
     ("get", "/admin/organisations", Access::Admin, "/admin/organisations", ""),
     ("post", "/admin/organisations", Access::Admin, "/admin/organisations", "{\"name\": \"Matrix Club\", \"kind\": \"community_org\"}"),
+    // An empty sign-up is refused (422) for everyone: the matrix must not fill the sign-up limit.
+    ("post", "/organisations/sign-up", Access::Anyone, "/organisations/sign-up", "{\"organisation_name\": \"\"}"),
+    ("get", "/admin/organisations/pending", Access::Admin, "/admin/organisations/pending", ""),
+    // The directory team's own organisation is not waiting: the admin's cell is a 409.
+    ("post", "/admin/organisations/{id}/approve", Access::Admin, "/admin/organisations/{admin_org}/approve", ""),
+    ("post", "/admin/organisations/{id}/reject", Access::Admin, "/admin/organisations/{admin_org}/reject", "{\"reason\": \"Matrix\"}"),
     ("get", "/admin/users", Access::Admin, "/admin/users", ""),
     ("post", "/admin/users", Access::Admin, "/admin/users", "{\"email\": \"matrix@example.org\", \"name\": \"M\", \"role\": \"admin\", \"organisation_id\": \"{admin_org}\"}"),
     ("post", "/admin/users/{id}/disable", Access::Admin, "/admin/users/{victim}/disable", ""),
@@ -159,8 +163,18 @@ const PAGES: &[Row] = &[
     ("post", "/account/totp/start", Access::SignedIn, "/account/totp/start", ""),
     ("post", "/account/totp/confirm", Access::SignedIn, "/account/totp/confirm", "code=000000"),
     ("post", "/account/totp/disable", Access::SignedIn, "/account/totp/disable", "current_password=wrong"),
+    ("get", "/join", Access::Anyone, "/join", ""),
+    ("post", "/join", Access::Anyone, "/join", "organisation_name="),
     ("get", "/admin", Access::Admin, "/admin", ""),
     ("post", "/admin/organisations", Access::Admin, "/admin/organisations", "name=&kind=community_org"),
+    ("post", "/admin/organisations/{id}/approve", Access::Admin, "/admin/organisations/{admin_org}/approve", ""),
+    (
+        "post",
+        "/admin/organisations/{id}/reject",
+        Access::Admin,
+        "/admin/organisations/{admin_org}/reject",
+        "reason=Matrix",
+    ),
     ("post", "/admin/users", Access::Admin, "/admin/users", "email=bad&name=&role=admin&organisation_id=x"),
     ("post", "/admin/users/{id}/disable", Access::Admin, "/admin/users/{victim}/disable", ""),
     ("post", "/admin/users/{id}/enable", Access::Admin, "/admin/users/{victim}/enable", ""),
@@ -244,10 +258,15 @@ const PAGES: &[Row] = &[
     ("get", "/reports/{name}", Access::Reports, "/reports/outcomes", ""),
 ];
 
+/// A volunteer whose community group signed itself up and is still waiting for approval.
+const PENDING_EDITOR: &str = "pending.editor@example.org";
+
 /// The callers: a label and the e-mail of their account (none for anonymous).
 const CALLERS: &[(&str, Option<&str>)] = &[
     ("anonymous", None),
     ("disabled", Some("disabled@demo.example.org")),
+    // Holds a correctly signed token (made with the server's key): refused everywhere.
+    ("pending_editor", Some(PENDING_EDITOR)),
     ("referrer", Some("gp.referrer@demo.example.org")),
     ("link_worker", Some("link.worker@demo.example.org")),
     ("link_worker_lead", Some("lead@demo.example.org")),
@@ -258,7 +277,7 @@ const CALLERS: &[(&str, Option<&str>)] = &[
 /// What a cell expects. `own` means the record belongs to the demo practice and its link
 /// worker service (and, for connections, the gardening club the group editor edits).
 fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
-    let signed_in = !matches!(caller, "anonymous" | "disabled");
+    let signed_in = !matches!(caller, "anonymous" | "disabled" | "pending_editor");
     let worker = matches!(caller, "link_worker" | "link_worker_lead");
     match access {
         Access::Anyone => Expect::Allowed,
@@ -357,6 +376,14 @@ fn fixture(app: &TestApp) -> Fixture {
         assert_eq!(set.status, 303, "{}", set.body);
         ids.push(created.json()["id"].as_str().unwrap().to_string());
     }
+    // A community group that signed itself up and waits for the directory team.
+    let body = serde_json::json!({
+        "organisation_name": "Matrix Allotment Growers", "organisation_description": "We grow things.",
+        "organisation_email": "growers@example.org", "name": "Pat", "email": PENDING_EDITOR,
+        "password": "runner beans on a windy hill",
+    });
+    let signed_up = app.call("POST", "/api/v1/organisations/sign-up", None, Some(&body.to_string()));
+    assert_eq!(signed_up.status, 202, "{}", signed_up.body);
     // Records of the group editor's own organisation and of another one.
     let own_listing = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
     let other_listing = backend::directory::seed::service_id("stroud-valleys-mens-shed-workshop");
@@ -512,18 +539,7 @@ impl Fixture {
         if caller == "disabled" {
             return self.tokens["disabled"].clone();
         }
-        let email = email?;
-        let secret = std::fs::read_to_string(app.data_dir.path().join("jwt-secret")).unwrap();
-        let keys = TokenKeys::new(secret.trim().as_bytes(), 15, 12);
-        let mut conn = app.db();
-        use backend::db::schema::users;
-        let (id, version): (String, i32) = users::table
-            .filter(users::email.eq(email))
-            .select((users::id, users::token_version))
-            .first(&mut conn)
-            .unwrap();
-        let now = chrono::Utc::now().timestamp();
-        Some(keys.issue(&id, version, now, now).unwrap().0)
+        Some(app.mint_token(email?))
     }
 
     fn fill(&self, template: &str, ownership: &str) -> String {

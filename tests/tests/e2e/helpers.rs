@@ -234,6 +234,23 @@ impl TestApp {
         Browser { app: self, cookies: std::collections::BTreeMap::new() }
     }
 
+    /// A token for the account, signed with the server's key at the account's current token
+    /// version, as signing in would issue: for checking what the server does with a valid token
+    /// of an account that cannot sign in (disabled, or its organisation not approved).
+    pub fn mint_token(&self, email: &str) -> String {
+        use backend::db::schema::users;
+        use diesel::prelude::*;
+        let secret = std::fs::read_to_string(self.data_dir.path().join("jwt-secret")).unwrap();
+        let keys = backend::accounts::tokens::TokenKeys::new(secret.trim().as_bytes(), 15, 12);
+        let (id, version): (String, i32) = users::table
+            .filter(users::email.eq(email))
+            .select((users::id, users::token_version))
+            .first(&mut self.db())
+            .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        keys.issue(&id, version, now, now).unwrap().0
+    }
+
     /// A database connection to the app's database.
     pub fn db(&self) -> backend::db::DbConnection {
         self.database.connect().expect("connect")

@@ -21,4 +21,6 @@ mod referrals;
 mod relevance;
 mod reports;
 mod seed_region;
+mod session_dates;
+mod sign_up;
 mod tokens;

@@ -21,6 +21,7 @@ use crate::db::schema::{
 use crate::db::DbConnection;
 use crate::directory::listing::{ServiceRow, HIDDEN_AFTER_DAYS};
 use crate::directory::taxonomy::{Taxonomy, Term, Vocabulary};
+use crate::domain::schedule as session;
 use crate::error::AppError;
 
 diesel::define_sql_function! {
@@ -553,14 +554,9 @@ impl Children {
                 ))
                 .load::<ScheduleTuple>(conn)?
         {
-            let description = crate::domain::schedule::Schedule::parse(
-                &freq,
-                &byday,
-                week_of_month.as_deref(),
-                &opens_at,
-                &closes_at,
-            )
-            .map_or_else(|_| format!("{byday} {opens_at} to {closes_at}"), |s| s.describe());
+            let valid = session::ValidDates::new(valid_from, valid_to).unwrap_or_default();
+            let description = session::Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at)
+                .map_or_else(|_| format!("{byday} {opens_at} to {closes_at}"), |s| s.between(valid).describe());
             schedules_by.entry(service_id.clone()).or_default().push(Schedule {
                 id,
                 service_id,

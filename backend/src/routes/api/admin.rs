@@ -1,10 +1,12 @@
-//! The admin API: organisations, accounts (invite, disable, enable, password-reset links) and
-//! the audit trail. Admins only; every change is audited in its own transaction.
+//! The admin API: organisations (and community groups waiting for approval), accounts (invite,
+//! disable, enable, password-reset links) and the audit trail. Admins only; every change is audited in its own transaction.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
+use crate::accounts::approval::{self, Decision};
 use crate::accounts::audit::{self, AuditFilter};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{organisations, users, CurrentUser};
@@ -51,6 +53,57 @@ pub async fn create_organisation(
     let body = body.into_inner();
     let id = with_conn(&state, move |conn, _| admin::create_organisation(conn, &user, &body, ip.as_deref())).await?;
     Ok(HttpResponse::Created().json(json!({ "id": id })))
+}
+
+/// `GET /api/v1/admin/organisations/pending`: community groups that signed themselves up and
+/// wait for approval, with what they sent and who sent it.
+pub async fn waiting_organisations(
+    ApiAdmin(user): ApiAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let groups = with_conn(&state, move |conn, _| approval::waiting(conn, &user)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "organisations": groups })))
+}
+
+/// `POST /api/v1/admin/organisations/{id}/approve`: the group and its editors become active.
+pub async fn approve_organisation(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "organisation")?;
+    let ip = client_ip(&req);
+    with_conn(&state, move |conn, _| approval::decide(conn, &user, &id, Decision::Approve, ip.as_deref())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Why a group is turned down.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    /// In the directory team's words (kept with the organisation).
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/admin/organisations/{id}/reject`: `{reason}`; the group's accounts are
+/// disabled and their tokens revoked.
+pub async fn reject_organisation(
+    req: HttpRequest,
+    ApiAdmin(user): ApiAdmin,
+    path: web::Path<String>,
+    body: web::Json<RejectBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_record_id(&path.into_inner(), "organisation")?;
+    let ip = client_ip(&req);
+    let reason = body.into_inner().reason;
+    with_conn(&state, move |conn, _| {
+        approval::decide(conn, &user, &id, Decision::Reject { reason: &reason }, ip.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Every account.

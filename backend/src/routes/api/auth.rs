@@ -29,7 +29,7 @@ pub fn sign_in_error(error: SignInError) -> AppError {
             message: error.to_string(),
             fields: [("code".to_string(), "enter the 6-digit code from your authenticator app".to_string())].into(),
         },
-        SignInError::SecondFactorRequired => AppError::Forbidden(error.to_string()),
+        SignInError::SecondFactorRequired | SignInError::AwaitingApproval => AppError::Forbidden(error.to_string()),
         SignInError::TooMany(minutes) => AppError::TooManyRequests(minutes * 60),
         SignInError::Db(detail) => AppError::Internal(detail),
     }

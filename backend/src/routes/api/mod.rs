@@ -8,4 +8,5 @@ pub mod openapi;
 pub mod referrals;
 pub mod reports;
 pub mod services;
+pub mod sign_up;
 pub mod taxonomy;

@@ -1,10 +1,12 @@
-//! The admin pages: organisations, accounts and invitations, and the audit trail.
+//! The admin pages: community groups waiting for approval, organisations, accounts and
+//! invitations, merging listings, and the audit trail.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
+use crate::accounts::approval::{self, Decision, WaitingGroup};
 use crate::accounts::audit::{self, AuditRow};
 use crate::accounts::organisations::{self, OrgRow};
 use crate::accounts::policy::{allows, Action};
@@ -37,6 +39,8 @@ struct AdminPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
+    /// Community groups that signed themselves up, waiting for a decision.
+    waiting: Vec<WaitingGroup>,
     organisations: Vec<OrgRow>,
     users: Vec<UserListing>,
     kinds: Vec<Choice>,
@@ -68,8 +72,10 @@ async fn render_with(
     status: StatusCode,
     merge: MergeForm,
 ) -> Result<HttpResponse, PageError> {
-    let (orgs, people, services) = with_conn(state, |conn, _| {
+    let admin = user.clone();
+    let (waiting, orgs, people, services) = with_conn(state, move |conn, _| {
         Ok((
+            approval::waiting(conn, &admin)?,
             organisations::list(conn, &[])?,
             users::list(conn)?,
             organisations::list(conn, &[OrgKind::LinkWorkerService])?,
@@ -81,6 +87,7 @@ async fn render_with(
         title: "Administration",
         csrf,
         user,
+        waiting,
         organisations: orgs,
         users: people,
         kinds: OrgKind::ALL.iter().map(|k| Choice { value: k.as_str().into(), name: k.label().into() }).collect(),
@@ -302,6 +309,72 @@ pub async fn reset_link(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     user_button(req, user, path, form, state, UserAction::ResetLink).await
+}
+
+/// The turn-down form: why.
+#[derive(Debug, Deserialize)]
+pub struct RejectForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Approves or turns down a waiting group, then back to the admin page; a missing reason
+/// comes back (422) next to that group's form.
+async fn decide(
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<String>,
+    reason: Option<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_record_id(&path.into_inner(), "organisation")?;
+    let (who, ip, organisation) = (user.clone(), client_ip(&req), id.clone());
+    let result = with_conn(&state, move |conn, _| {
+        let decision = match &reason {
+            Some(reason) => Decision::Reject { reason: reason.as_str() },
+            None => Decision::Approve,
+        };
+        Ok(approval::decide(conn, &who, &organisation, decision, ip.as_deref()))
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+        // Each waiting group has its own reason field: the summary links to this one's.
+        Err(AppError::Invalid(fields)) => {
+            let errors = fields.into_iter().map(|(k, v)| (format!("{k}-{id}"), v)).collect();
+            render(&req, &state, user, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /admin/organisations/{id}/approve`: the group and its editors become active.
+pub async fn approve_organisation(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    path: web::Path<String>,
+    form: web::Form<ButtonForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ManageOrganisations)?;
+    check_csrf(&req, &form.csrf)?;
+    decide(req, user, path, None, state).await
+}
+
+/// `POST /admin/organisations/{id}/reject`: turned down with a reason; its accounts are
+/// disabled.
+pub async fn reject_organisation(
+    req: HttpRequest,
+    PageAdmin(user): PageAdmin,
+    path: web::Path<String>,
+    form: web::Form<RejectForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    require(&user, Action::ManageOrganisations)?;
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    decide(req, user, path, Some(form.reason), state).await
 }
 
 #[derive(Serialize)]

@@ -109,6 +109,12 @@ pub async fn sign_in_submit(
             StatusCode::TOO_MANY_REQUESTS,
         ),
         Err(SignInError::Db(detail)) => Err(AppError::Internal(detail).into()),
+        Err(SignInError::AwaitingApproval) => render_sign_in(
+            &req,
+            &state,
+            SignInPage { email, error: Some(SignInError::AwaitingApproval.to_string()), ..Default::default() },
+            StatusCode::FORBIDDEN,
+        ),
         Err(other) => render_sign_in(
             &req,
             &state,

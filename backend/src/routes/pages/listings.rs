@@ -359,7 +359,8 @@ pub async fn venue_submit(
 }
 
 /// `POST /my/listings/{id}/sessions`: the friendly session editor ("every Tuesday 10-12",
-/// "2nd Thursday of the month"): up to four rows of day, week, from and to.
+/// "2nd Thursday of the month", "this summer only"): up to four rows of day, week, times,
+/// notes and first and last dates.
 pub async fn sessions_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
@@ -384,9 +385,11 @@ pub async fn sessions_submit(
             other => ("monthly".to_string(), vec![other.parse::<i8>().unwrap_or(0)]),
         };
         let notes = Some(get(&format!("notes{row}"))).filter(|n| !n.is_empty());
+        let (valid_from, valid_to) = (get(&format!("from{row}")), get(&format!("to{row}")));
         typed_rows.push(serde_json::json!({
             "byday": day, "week_of_month": week, "opens_at": get(&format!("opens{row}")),
             "closes_at": get(&format!("closes{row}")), "notes": get(&format!("notes{row}")),
+            "valid_from": valid_from, "valid_to": valid_to,
         }));
         sessions.push(crate::directory::creating::NewSession {
             freq,
@@ -395,6 +398,8 @@ pub async fn sessions_submit(
             opens_at: get(&format!("opens{row}")),
             closes_at: get(&format!("closes{row}")),
             notes,
+            valid_from: Some(valid_from),
+            valid_to: Some(valid_to),
         });
     }
     let edit = editing::SessionsEdit { version: get("version").parse().unwrap_or(-1), sessions };

@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::directory::editing::{safe_url, MAX_DESCRIPTION};
 use crate::directory::geocode;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
-use crate::domain::schedule::Schedule;
+use crate::domain::schedule::{Schedule, ValidDates};
 use crate::domain::{GeoPoint, Postcode};
 use crate::interop::oruk::derived_id;
 use crate::interop::oruk::query::parse_time;
@@ -612,6 +612,10 @@ fn schedules(service_id: &str, record: &Value, warnings: &mut Vec<String>) -> Ve
         let date = |key: &str| {
             text(s, key).and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok())
         };
+        let valid = ValidDates::new(date("valid_from"), date("valid_to")).unwrap_or_else(|e| {
+            warnings.push(format!("{label}: {e}; dates left out"));
+            ValidDates::default()
+        });
         let mut notes = text(s, "notes");
         if notes.as_ref().is_some_and(|n| n.chars().count() > 200) {
             warnings.push(format!("{label}: notes cut to 200 characters"));
@@ -628,8 +632,8 @@ fn schedules(service_id: &str, record: &Value, warnings: &mut Vec<String>) -> Ve
             week_of_month,
             opens_at,
             closes_at,
-            valid_from: date("valid_from"),
-            valid_to: date("valid_to"),
+            valid_from: valid.from,
+            valid_to: valid.to,
             notes,
         });
     }
@@ -698,5 +702,20 @@ mod tests {
         assert_eq!(our_id("service", "AC148810-D857-441C-9679-408F346DE14B"), "ac148810-d857-441c-9679-408f346de14b");
         assert!(crate::ids::is_id(&our_id("service", "local-42")));
         assert_eq!(our_id("service", "local-42"), our_id("service", "local-42"));
+    }
+
+    #[test]
+    fn schedule_dates_are_kept_unless_the_wrong_way_round() {
+        let session = |from: &str, to: &str| {
+            serde_json::json!({"freq": "WEEKLY", "byday": "TU", "opens_at": "10:00", "closes_at": "12:00",
+                "valid_from": from, "valid_to": to})
+        };
+        let record = serde_json::json!({"schedules": [session("2027-06-01", "2027-08-31"), session("2027-08-31", "2027-06-01")]});
+        let mut warnings = Vec::new();
+        let planned = schedules("service", &record, &mut warnings);
+        let summer = NaiveDate::from_ymd_opt(2027, 6, 1).zip(NaiveDate::from_ymd_opt(2027, 8, 31));
+        assert_eq!(planned[0].valid_from.zip(planned[0].valid_to), summer);
+        assert_eq!((planned[1].valid_from, planned[1].valid_to), (None, None), "imported, without its dates");
+        assert_eq!(warnings, ["schedules[1]: the last date must not be before the first; dates left out"]);
     }
 }
