@@ -5,9 +5,9 @@
 //! indexed text and turned into term queries, so `:`, `^`, `~`, `[`, `*` and unbalanced quotes are
 //! just characters and can never make a search fail.
 
+use std::collections::HashMap;
 use tantivy::query::{FuzzyTermQuery, PhraseQuery, Query};
 use tantivy::schema::Field;
-use std::collections::HashMap;
 
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token, TokenFilter,
