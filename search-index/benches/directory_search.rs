@@ -372,6 +372,8 @@ struct Query {
 fn queries(points: &[(String, f64, f64)], per_class: usize) -> Vec<Query> {
     let mut rng = Rng::new(7);
     let mut out = Vec::new();
+    // BENCH_ONLY=text_r25 (a class key) runs one class, for profiling it.
+    let only = std::env::var("BENCH_ONLY").ok();
     for class in Class::ALL {
         for _ in 0..per_class {
             let (_, lat, lon) = points[rng.below(points.len())].clone();
@@ -399,7 +401,9 @@ fn queries(points: &[(String, f64, f64)], per_class: usize) -> Vec<Query> {
                     Query { class, text: rng.pick(TYPOS).to_string(), origin: None, radius_km: None, category: None }
                 }
             };
-            out.push(q);
+            if only.as_deref().is_none_or(|key| key == class_key(class)) {
+                out.push(q);
+            }
         }
     }
     out

@@ -16,6 +16,8 @@
 //! Results are those of the boolean query it replaces: the same matches, the same BM25 scores
 //! with the same weights, the same blend.
 
+use std::cell::{OnceCell, RefCell};
+
 use tantivy::query::{Bm25Weight, EnableScoring, Query, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader, Term, TERMINATED};
@@ -113,15 +115,14 @@ fn search_segment(
         }
         return Ok(top.harvest());
     }
-    let candidates: Option<Vec<DocId>> = filter.as_ref().map(|f| f.iter().collect());
+    let count = filter.as_ref().map_or(usize::MAX, BitSet::len);
+    let candidates = Candidates { filter: filter.as_ref(), count, listed: OnceCell::new() };
     let mut scores = Scores::new(max_doc);
     for leaf in ready {
         match leaf {
-            Ready::Term { term, bm25 } => {
-                score_term(segment, term, bm25, filter.as_ref(), candidates.as_deref(), &mut scores)?
-            }
+            Ready::Term { term, bm25 } => score_term(segment, term, bm25, &candidates, &mut scores)?,
             Ready::Other { weight, boost } => {
-                score_other(segment, weight.as_ref(), *boost, candidates.as_deref(), &mut scores)?
+                score_other(segment, weight.as_ref(), *boost, candidates.listed(), &mut scores)?
             }
         }
     }
@@ -135,7 +136,25 @@ fn search_segment(
     Ok(top.harvest())
 }
 
+/// The listings the filters leave, if any filter applies.
+struct Candidates<'f> {
+    filter: Option<&'f BitSet>,
+    /// How many (`usize::MAX` without a filter).
+    count: usize,
+    /// The same listings in order, listed when a leaf first needs them.
+    listed: OnceCell<Vec<DocId>>,
+}
+
+impl Candidates<'_> {
+    fn listed(&self) -> Option<&[DocId]> {
+        self.filter.map(|f| self.listed.get_or_init(|| f.iter().collect()).as_slice())
+    }
+}
+
 /// Text scores of one segment's listings, and which listings any leaf matched.
+///
+/// Its memory is reused from search to search on the same thread (see [`Scratch`]): a fresh
+/// array for a million listings per search was mostly the kernel zeroing pages.
 struct Scores {
     score: Vec<f32>,
     matched: BitSet,
@@ -143,7 +162,10 @@ struct Scores {
 
 impl Scores {
     fn new(max_doc: DocId) -> Self {
-        Self { score: vec![0.0; max_doc as usize], matched: BitSet::new(max_doc) }
+        let mut score = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().scores));
+        // Every entry is zero here: Drop puts back to zero what a search wrote.
+        score.resize(max_doc as usize, 0.0);
+        Self { score, matched: BitSet::new(max_doc) }
     }
 
     #[inline]
@@ -153,13 +175,40 @@ impl Scores {
     }
 }
 
-/// Scores one word in one field for the listings in `filter` (all when `None`).
+impl Drop for Scores {
+    fn drop(&mut self) {
+        for doc in self.matched.iter() {
+            self.score[doc as usize] = 0.0;
+        }
+        let score = std::mem::take(&mut self.score);
+        SCRATCH.with(|s| {
+            let mut scratch = s.borrow_mut();
+            if scratch.scores.capacity() < score.capacity() {
+                scratch.scores = score;
+            }
+        });
+    }
+}
+
+/// Memory a search thread keeps between searches.
+#[derive(Default)]
+struct Scratch {
+    /// All zeros between searches.
+    scores: Vec<f32>,
+    /// Bit set words, contents undefined.
+    words: Vec<Vec<u64>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Scores one word in one field for the candidates (all listings when no filter applies).
 fn score_term(
     segment: &SegmentReader,
     term: &Term,
     bm25: &Bm25Weight,
-    filter: Option<&BitSet>,
-    candidates: Option<&[DocId]>,
+    candidates: &Candidates<'_>,
     scores: &mut Scores,
 ) -> tantivy::Result<()> {
     let inverted = segment.inverted_index(term.field())?;
@@ -168,8 +217,10 @@ fn score_term(
     };
     let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
     let score = |doc: DocId, freq: u32| bm25.score(fieldnorms.fieldnorm_id(doc), freq);
-    match (filter, candidates) {
-        (Some(_), Some(candidates)) if candidates.len().saturating_mul(SEEK_RATIO) < postings.doc_freq() as usize => {
+    let filter = candidates.filter;
+    let few = candidates.count < postings.doc_freq() as usize / SEEK_RATIO;
+    match if few { candidates.listed() } else { None } {
+        Some(candidates) => {
             // Few candidates: jump to each through the skip list.
             for &doc in candidates {
                 if postings.docs().last().is_none_or(|&last| last < doc) {
@@ -184,7 +235,7 @@ fn score_term(
                 }
             }
         }
-        _ => loop {
+        None => loop {
             // Many candidates, or none to filter by: read every posting.
             let (docs, freqs) = (postings.docs(), postings.freqs());
             if docs.is_empty() {
@@ -239,7 +290,10 @@ struct BitSet {
 
 impl BitSet {
     fn new(max_doc: DocId) -> Self {
-        Self { words: vec![0; (max_doc as usize).div_ceil(64)] }
+        let mut words = SCRATCH.with(|s| s.borrow_mut().words.pop()).unwrap_or_default();
+        words.clear();
+        words.resize((max_doc as usize).div_ceil(64), 0);
+        Self { words }
     }
 
     /// The listings having any of `terms` (all in `field`).
@@ -274,6 +328,11 @@ impl BitSet {
         self.words.get(doc as usize / 64).is_some_and(|word| word & (1 << (doc % 64)) != 0)
     }
 
+    /// How many listings are in the set.
+    fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     fn intersect(&mut self, other: &BitSet) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a &= b;
@@ -297,23 +356,53 @@ impl BitSet {
     }
 }
 
+impl Drop for BitSet {
+    fn drop(&mut self) {
+        let words = std::mem::take(&mut self.words);
+        // A few sets a search; keep no more than that.
+        SCRATCH.with(|s| {
+            let mut scratch = s.borrow_mut();
+            if scratch.words.len() < 8 {
+                scratch.words.push(words);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn bitset_iterates_what_was_inserted_in_order() {
+        // A set reuses a dropped one's memory: it must start empty all the same.
+        let mut used = BitSet::new(300);
+        used.insert(7);
+        drop(used);
         let mut set = BitSet::new(300);
+        assert_eq!(set.len(), 0);
         for doc in [299, 0, 64, 63, 128, 5] {
             set.insert(doc);
         }
         set.insert(1000); // beyond the segment: ignored, never a panic
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 5, 63, 64, 128, 299]);
         assert!(set.contains(63) && !set.contains(62) && !set.contains(1000));
+        assert_eq!(set.len(), 6);
         let mut other = BitSet::new(300);
         other.insert(64);
         other.insert(6);
         set.intersect(&other);
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![64]);
+    }
+
+    #[test]
+    fn scores_start_at_zero_when_their_memory_is_reused() {
+        let mut first = Scores::new(1000);
+        first.add(3, 1.5);
+        first.add(999, 2.0);
+        drop(first);
+        let second = Scores::new(2000);
+        assert!(second.score.iter().all(|s| *s == 0.0));
+        assert_eq!(second.matched.len(), 0);
     }
 }
