@@ -31,6 +31,10 @@ use crate::text::Leaf;
 /// a block decode, scanning about a few nanoseconds a posting.
 const SEEK_RATIO: usize = 32;
 
+/// The same for a phrase or prefix leaf, whose walk costs about what a jump does: a walk
+/// intersects its words' postings and reads positions for every listing having them all.
+const OTHER_SEEK_RATIO: usize = 2;
+
 /// What to search for, independent of segments.
 pub(crate) struct Plan {
     /// Text leaves; none for a search without words.
@@ -44,7 +48,7 @@ pub(crate) struct Plan {
 /// A leaf made ready for the segments: BM25 statistics are over the whole index.
 enum Ready {
     Term { term: Term, bm25: Box<Bm25Weight> },
-    Other { weight: Box<dyn Weight>, boost: f32 },
+    Other { weight: Box<dyn Weight>, boost: f32, required: Vec<Term> },
 }
 
 /// Runs the plan over every segment.
@@ -63,9 +67,10 @@ pub(crate) fn execute(
                     let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(*boost);
                     Ready::Term { term: term.clone(), bm25: Box::new(bm25) }
                 }
-                Leaf::Query { query, boost } => Ready::Other {
+                Leaf::Query { query, boost, required } => Ready::Other {
                     weight: query.weight(EnableScoring::enabled_from_searcher(searcher))?,
                     boost: *boost,
+                    required: required.clone(),
                 },
             })
         })
@@ -118,13 +123,53 @@ fn search_segment(
     let count = filter.as_ref().map_or(usize::MAX, BitSet::len);
     let candidates = Candidates { filter: filter.as_ref(), count, listed: OnceCell::new() };
     let mut scores = Scores::new(max_doc);
+    // Which listings have each word a phrase needs: recorded while the words are scored, read
+    // from their postings for the others.
+    let mut needed: Vec<(Term, BitSet)> = Vec::new();
     for leaf in ready {
-        match leaf {
-            Ready::Term { term, bm25 } => score_term(segment, term, bm25, &candidates, &mut scores)?,
-            Ready::Other { weight, boost } => {
-                score_other(segment, weight.as_ref(), *boost, candidates.listed(), &mut scores)?
+        if let Ready::Other { required, .. } = leaf {
+            for term in required {
+                if !needed.iter().any(|(t, _)| t == term) {
+                    needed.push((term.clone(), BitSet::new(max_doc)));
+                }
             }
         }
+    }
+    for leaf in ready {
+        let Ready::Term { term, bm25 } = leaf else { continue };
+        let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
+        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
+        for_each_match(segment, term, &candidates, |doc, freq| {
+            scores.add(doc, bm25.score(fieldnorms.fieldnorm_id(doc), freq));
+            if let Some(set) = record.as_mut() {
+                set.insert(doc);
+            }
+        })?;
+    }
+    for (term, set) in &mut needed {
+        if !ready.iter().any(|leaf| matches!(leaf, Ready::Term { term: t, .. } if t == term)) {
+            for_each_match(segment, term, &candidates, |doc, _| set.insert(doc))?;
+        }
+    }
+    for leaf in ready {
+        let Ready::Other { weight, boost, required } = leaf else { continue };
+        if required.is_empty() {
+            score_other(segment, weight.as_ref(), *boost, &candidates, &mut scores)?;
+            continue;
+        }
+        // A phrase can only match where all its words are: often far fewer listings than the
+        // filter leaves, and a phrase's positions are the dearest thing to check.
+        let mut within: Option<BitSet> = None;
+        for term in required {
+            let Some((_, set)) = needed.iter().find(|(t, _)| t == term) else { continue };
+            match within.as_mut() {
+                Some(w) => w.intersect(set),
+                None => within = Some(set.copy()),
+            }
+        }
+        let Some(within) = within else { continue };
+        let narrowed = Candidates { filter: Some(&within), count: within.len(), listed: OnceCell::new() };
+        score_other(segment, weight.as_ref(), *boost, &narrowed, &mut scores)?;
     }
 
     // 3. Collection.
@@ -203,25 +248,23 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Scores one word in one field for the candidates (all listings when no filter applies).
-fn score_term(
+/// Calls `found(listing, term frequency)` for each candidate (every listing when no filter
+/// applies) having the word, in order: jumping to each candidate through the word's skip list
+/// when candidates are few, else reading every posting and keeping those inside the filter.
+fn for_each_match(
     segment: &SegmentReader,
     term: &Term,
-    bm25: &Bm25Weight,
     candidates: &Candidates<'_>,
-    scores: &mut Scores,
+    mut found: impl FnMut(DocId, u32),
 ) -> tantivy::Result<()> {
     let inverted = segment.inverted_index(term.field())?;
     let Some(mut postings) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? else {
         return Ok(());
     };
-    let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
-    let score = |doc: DocId, freq: u32| bm25.score(fieldnorms.fieldnorm_id(doc), freq);
     let filter = candidates.filter;
     let few = candidates.count < postings.doc_freq() as usize / SEEK_RATIO;
     match if few { candidates.listed() } else { None } {
         Some(candidates) => {
-            // Few candidates: jump to each through the skip list.
             for &doc in candidates {
                 if postings.docs().last().is_none_or(|&last| last < doc) {
                     postings.seek(doc);
@@ -230,20 +273,18 @@ fn score_term(
                     }
                 }
                 if let Ok(i) = postings.docs().binary_search(&doc) {
-                    let freq = postings.freqs()[i];
-                    scores.add(doc, score(doc, freq));
+                    found(doc, postings.freqs()[i]);
                 }
             }
         }
         None => loop {
-            // Many candidates, or none to filter by: read every posting.
             let (docs, freqs) = (postings.docs(), postings.freqs());
             if docs.is_empty() {
                 break;
             }
             for (&doc, &freq) in docs.iter().zip(freqs) {
                 if filter.is_none_or(|f| f.contains(doc)) {
-                    scores.add(doc, score(doc, freq));
+                    found(doc, freq);
                 }
             }
             postings.advance();
@@ -252,16 +293,18 @@ fn score_term(
     Ok(())
 }
 
-/// Scores a phrase or prefix leaf with tantivy's own scorer.
+/// Scores a phrase or prefix leaf with tantivy's own scorer: jumping to each candidate when they
+/// are few next to what the leaf may match, else walking its matches.
 fn score_other(
     segment: &SegmentReader,
     weight: &dyn Weight,
     boost: f32,
-    candidates: Option<&[DocId]>,
+    candidates: &Candidates<'_>,
     scores: &mut Scores,
 ) -> tantivy::Result<()> {
     let mut scorer = weight.scorer(segment, boost)?;
-    match candidates {
+    let few = candidates.count < scorer.size_hint() as usize / OTHER_SEEK_RATIO;
+    match if few { candidates.listed() } else { None } {
         Some(candidates) => {
             for &doc in candidates {
                 if scorer.doc() < doc && scorer.seek(doc) == TERMINATED {
@@ -275,7 +318,9 @@ fn score_other(
         None => {
             let mut doc = scorer.doc();
             while doc != TERMINATED {
-                scores.add(doc, scorer.score());
+                if candidates.filter.is_none_or(|f| f.contains(doc)) {
+                    scores.add(doc, scorer.score());
+                }
                 doc = scorer.advance();
             }
         }
@@ -326,6 +371,14 @@ impl BitSet {
     #[inline]
     fn contains(&self, doc: DocId) -> bool {
         self.words.get(doc as usize / 64).is_some_and(|word| word & (1 << (doc % 64)) != 0)
+    }
+
+    /// A copy of the set.
+    fn copy(&self) -> Self {
+        let mut words = SCRATCH.with(|s| s.borrow_mut().words.pop()).unwrap_or_default();
+        words.clear();
+        words.extend_from_slice(&self.words);
+        Self { words }
     }
 
     /// How many listings are in the set.

@@ -150,6 +150,9 @@ pub(crate) enum Leaf {
         query: Box<dyn Query>,
         /// Weight.
         boost: f32,
+        /// Words (of the same field) every listing it matches has: a phrase's words, so it is
+        /// only looked for where they all are. Empty for a prefix.
+        required: Vec<Term>,
     },
 }
 
@@ -211,7 +214,7 @@ pub(crate) fn build_text_query(
             // "gardening", "walkin" finds "walking").
             if let Some(raw) = analyzed.raw.get(terms[i].0).filter(|w| w.chars().count() >= 3 && !known(text)) {
                 let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(f.spell, raw), 0, true);
-                leaves.push(Leaf::Query { query: Box::new(prefix), boost: 0.5 });
+                leaves.push(Leaf::Query { query: Box::new(prefix), boost: 0.5, required: Vec::new() });
             }
         }
         for synonym in synonyms.expand(std::slice::from_ref(text)) {
@@ -234,7 +237,9 @@ pub(crate) fn build_text_query(
     if terms.len() >= 2 {
         let positioned: Vec<(usize, Term)> =
             terms.iter().map(|(pos, t)| (*pos - terms[0].0, Term::from_field_text(f.name, t))).collect();
-        leaves.push(Leaf::Query { query: Box::new(PhraseQuery::new_with_offset(positioned)), boost: 3.0 });
+        let required = positioned.iter().map(|(_, term)| term.clone()).collect();
+        let phrase = Box::new(PhraseQuery::new_with_offset(positioned));
+        leaves.push(Leaf::Query { query: phrase, boost: 3.0, required });
     }
     leaves
 }
@@ -249,8 +254,8 @@ fn synonym_leaf(f: &Fields, phrase: &[String]) -> Leaf {
     if phrase.len() == 1 {
         term(f.all_text, &phrase[0], 0.6)
     } else {
-        let terms = phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect();
-        Leaf::Query { query: Box::new(PhraseQuery::new(terms)), boost: 0.6 }
+        let terms: Vec<Term> = phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect();
+        Leaf::Query { query: Box::new(PhraseQuery::new(terms.clone())), boost: 0.6, required: terms }
     }
 }
 
