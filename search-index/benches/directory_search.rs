@@ -9,6 +9,12 @@
 //!
 //! Each (size, engine) runs in its own child process, so peak RSS is that run's own. Queries are
 //! run single-threaded; p50 and p99 are over `BENCH_QUERIES` queries per class (default 300).
+//!
+//! For working on one side: `BENCH_ENGINES=tantivy` skips SQLite; `BENCH_REUSE_INDEX=1` keeps
+//! the tantivy index between runs (no build figures then); `BENCH_ONLY=text_r5` runs one class;
+//! `BENCH_SLOW_MS=3` prints each query slower than that; `BENCH_RSS_NOTES=1` prints memory after
+//! each phase; `BENCH_HEAP_MB` and `BENCH_THREADS` set the index writer's (256 MB, 2 threads);
+//! `BENCH_SKIP_LAG=1` skips the edit-to-searchable measurement.
 //! Listings sit at real postcodes: all of Great Britain's when `../shared/data/codepoint-open`
 //! is present, else the seed region's (`seed-data/postcodes.csv.gz`); `BENCH_POINTS=region`
 //! forces the seed region.
