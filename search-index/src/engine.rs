@@ -22,7 +22,7 @@ use tantivy::query::{Bm25Weight, EnableScoring, Query, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 
-use crate::collector::{Collected, Params, SegmentTop};
+use crate::collector::{Collected, Params, SegmentTop, BATCH};
 use crate::facts::FactsCache;
 use crate::text::Leaf;
 
@@ -172,9 +172,21 @@ fn search_segment(
         score_other(segment, weight.as_ref(), *boost, &narrowed, &mut scores)?;
     }
 
-    // 3. Collection.
-    for doc in scores.matched.iter() {
-        if alive(doc) {
+    // 3. Collection. Matches inside a filter are scattered over the segment: their facts are
+    // read in batches (see `SegmentTop::offer_batch`). Without one they are dense, and read in
+    // order the processor fetches ahead by itself.
+    if filter.is_some() {
+        let mut batch: Vec<(DocId, f32)> = Vec::with_capacity(BATCH);
+        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
+            batch.push((doc, scores.score[doc as usize]));
+            if batch.len() == BATCH {
+                top.offer_batch(&batch);
+                batch.clear();
+            }
+        }
+        top.offer_batch(&batch);
+    } else {
+        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
             top.offer(doc, scores.score[doc as usize]);
         }
     }

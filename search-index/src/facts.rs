@@ -21,7 +21,7 @@ use crate::geo_cells::GeoPoint;
 const NO_POINT: u64 = u64::MAX;
 
 /// One listing's facts: 24 bytes, read together.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Fact {
     /// First location, packed (see [`GeoPoint::pack`]); [`NO_POINT`] when it has none.
     point: u64,
