@@ -299,7 +299,21 @@ fn for_each_match(
                     found(doc, freq);
                 }
             }
-            postings.advance();
+            match (filter, docs.last()) {
+                // Jump over the blocks holding no candidate (a circle's listings lie in runs
+                // when ids follow the map, see `index_sync::rebuild`).
+                (Some(f), Some(&last)) => match f.next_from(last + 1) {
+                    Some(next) => {
+                        postings.seek(next);
+                        // Past the end the last block stays loaded: nothing more to find.
+                        if postings.docs().last().is_none_or(|&last| last < next) {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                _ => postings.advance(),
+            }
         },
     }
     Ok(())
@@ -385,6 +399,19 @@ impl BitSet {
         self.words.get(doc as usize / 64).is_some_and(|word| word & (1 << (doc % 64)) != 0)
     }
 
+    /// The first listing in the set at or after `doc`.
+    fn next_from(&self, doc: DocId) -> Option<DocId> {
+        let mut index = doc as usize / 64;
+        let mut word = *self.words.get(index)? & (u64::MAX << (doc % 64));
+        loop {
+            if word != 0 {
+                return Some((index * 64) as DocId + word.trailing_zeros());
+            }
+            index += 1;
+            word = *self.words.get(index)?;
+        }
+    }
+
     /// A copy of the set.
     fn copy(&self) -> Self {
         let mut words = SCRATCH.with(|s| s.borrow_mut().words.pop()).unwrap_or_default();
@@ -452,6 +479,12 @@ mod tests {
         set.insert(1000); // beyond the segment: ignored, never a panic
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 5, 63, 64, 128, 299]);
         assert!(set.contains(63) && !set.contains(62) && !set.contains(1000));
+        assert_eq!(set.next_from(0), Some(0));
+        assert_eq!(set.next_from(6), Some(63));
+        assert_eq!(set.next_from(64), Some(64));
+        assert_eq!(set.next_from(129), Some(299));
+        assert_eq!(set.next_from(300), None);
+        assert_eq!(set.next_from(5000), None);
         assert_eq!(set.len(), 6);
         let mut other = BitSet::new(300);
         other.insert(64);

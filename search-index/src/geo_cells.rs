@@ -57,6 +57,21 @@ impl GeoPoint {
         Self { lat, lon }
     }
 
+    /// A key that orders points along a Z-order curve of cells of 0.01 degree (about 1 km):
+    /// points near each other mostly have keys near each other.
+    ///
+    /// Add listings to an index in this order (a rebuild does) and a circle's listings get runs
+    /// of neighbouring document ids, which a radius search jumps between instead of reading
+    /// every posting block of a common word.
+    pub fn map_order(&self) -> u64 {
+        let y = ((self.lat + 90.0) * 100.0) as u32;
+        let x = ((self.lon + 180.0) * 100.0) as u32;
+        // Interleave the bits: x in the even positions, y in the odd ones.
+        (0..32).fold(0u64, |key, bit| {
+            key | (u64::from((x >> bit) & 1) << (2 * bit)) | (u64::from((y >> bit) & 1) << (2 * bit + 1))
+        })
+    }
+
     /// The cell terms of this point, one per level.
     pub(crate) fn cell_terms(&self) -> Vec<String> {
         CELL_LEVELS
@@ -246,6 +261,19 @@ mod tests {
             worst = worst.max(error / exact.max(1e-9));
         }
         assert!(worst > 0.0);
+    }
+
+    #[test]
+    fn map_order_keeps_neighbours_near() {
+        let stroud = GeoPoint::new(51.7436, -2.2068).unwrap();
+        let next_door = GeoPoint::new(51.7437, -2.2069).unwrap();
+        let cirencester = GeoPoint::new(51.7184, -1.9686).unwrap();
+        let edinburgh = GeoPoint::new(55.9533, -3.1883).unwrap();
+        let gap = |a: GeoPoint, b: GeoPoint| a.map_order().abs_diff(b.map_order());
+        assert!(gap(stroud, next_door) < gap(stroud, cirencester));
+        assert!(gap(stroud, cirencester) < gap(stroud, edinburgh));
+        // The corners of the world are ordered, not wrapped.
+        assert!(GeoPoint::new(-90.0, -180.0).unwrap().map_order() < GeoPoint::new(90.0, 180.0).unwrap().map_order());
     }
 
     #[test]

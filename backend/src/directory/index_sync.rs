@@ -7,7 +7,7 @@
 //! transactions committing out of order), so ids skipped over are remembered as gaps and
 //! re-checked for a while, and the payload never moves past the oldest open gap.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -121,12 +121,16 @@ pub fn rebuild(
 ) -> Result<(usize, i64), IndexSyncError> {
     // Read the outbox position first: anything written after it is replayed by the indexer.
     let position = outbox::max_id(conn)?;
-    let ids = listing::all_ids(conn)?;
+    let ids = listing::all_ids_in_map_order(conn)?;
     let started = Instant::now();
     writer.delete_all()?;
     for (n, chunk) in ids.chunks(500).enumerate() {
-        // After delete_all nothing is in the index: add without queueing a delete per listing.
-        for listing in listing::load_many(conn, chunk, taxonomy)?.iter().filter(|l| l.merged_into.is_none()) {
+        // After delete_all nothing is in the index: add without queueing a delete per listing,
+        // in the map order of `ids`.
+        let mut listings = listing::load_many(conn, chunk, taxonomy)?;
+        let position: HashMap<&str, usize> = chunk.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+        listings.sort_by_key(|l| position.get(l.id.as_str()).copied().unwrap_or(usize::MAX));
+        for listing in listings.iter().filter(|l| l.merged_into.is_none()) {
             writer.add_new(&document(listing))?;
         }
         let done = (n * 500 + chunk.len()).min(ids.len());

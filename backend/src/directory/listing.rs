@@ -477,3 +477,24 @@ pub fn load(conn: &mut DbConnection, id: &str, taxonomy: &Taxonomy) -> QueryResu
 pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     services::table.select(services::id).order(services::id).load(conn)
 }
+
+/// Every service id in map order (see `search_index::GeoPoint::map_order`) of its locations,
+/// those without a location last: the order a search index rebuild adds them in, so a radius
+/// search finds an area's listings in runs.
+pub fn all_ids_in_map_order(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let located: Vec<(String, Option<f64>, Option<f64>)> = service_at_locations::table
+        .inner_join(locations::table.on(locations::id.eq(service_at_locations::location_id)))
+        .select((service_at_locations::service_id, locations::latitude, locations::longitude))
+        .load(conn)?;
+    let mut keys: HashMap<String, u64> = HashMap::new();
+    for (id, lat, lon) in located {
+        let Some(point) = lat.zip(lon).and_then(|(lat, lon)| search_index::GeoPoint::new(lat, lon).ok()) else {
+            continue;
+        };
+        let key = keys.entry(id).or_insert(u64::MAX);
+        *key = (*key).min(point.map_order());
+    }
+    let mut ids = all_ids(conn)?;
+    ids.sort_by_cached_key(|id| (keys.get(id).copied().unwrap_or(u64::MAX), id.clone()));
+    Ok(ids)
+}
