@@ -61,8 +61,8 @@ pub struct TermRef {
     pub name: String,
 }
 
-/// The organisation that runs a service.
-#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+/// The organisation that runs a service (also what an Open Referral UK import plans to store).
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable)]
 #[diesel(table_name = organizations)]
 pub struct OrganisationView {
     /// Id.
@@ -79,6 +79,47 @@ pub struct OrganisationView {
     pub phone: Option<String>,
     /// Registered charity number.
     pub charity_number: Option<String>,
+}
+
+/// A stored session's columns (also what an Open Referral UK import plans to store).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = schedules)]
+pub struct SessionRow {
+    /// Id.
+    pub id: String,
+    /// `WEEKLY` or `MONTHLY`.
+    pub freq: String,
+    /// `TU,TH`.
+    pub byday: String,
+    /// `2,4` for monthly sessions.
+    pub week_of_month: Option<String>,
+    /// `HH:MM`.
+    pub opens_at: String,
+    /// `HH:MM`.
+    pub closes_at: String,
+    /// First date.
+    pub valid_from: Option<NaiveDate>,
+    /// Last date.
+    pub valid_to: Option<NaiveDate>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+impl SessionRow {
+    /// The session as a rule within its dates; `None` when the stored rule does not parse.
+    /// Dates stored the wrong way round (never written so; perhaps by hand) are left open.
+    pub fn schedule(&self) -> Option<Schedule> {
+        let valid = ValidDates::new(self.valid_from, self.valid_to).unwrap_or_default();
+        Schedule::parse(&self.freq, &self.byday, self.week_of_month.as_deref(), &self.opens_at, &self.closes_at)
+            .ok()
+            .map(|s| s.between(valid))
+    }
+
+    /// In words ("Every Tuesday, 10:00 to 12:00"), from [`SessionRow::schedule`]; the stored
+    /// rule as it is when it does not parse.
+    pub fn describe(&self, schedule: Option<&Schedule>) -> String {
+        schedule.map_or_else(|| format!("{} {} to {}", self.byday, self.opens_at, self.closes_at), Schedule::describe)
+    }
 }
 
 /// Where a service happens. Masked locations show only the town and outward code.
@@ -373,33 +414,17 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         locations_by.entry(service_id).or_default().push(view);
     }
 
-    type ScheduleTuple =
-        (String, String, String, Option<String>, String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>);
     let mut schedules_by: HashMap<String, Vec<(ScheduleView, Option<Schedule>)>> = HashMap::new();
-    for (service_id, freq, byday, week_of_month, opens_at, closes_at, notes, valid_from, valid_to) in schedules::table
+    for (service_id, row) in schedules::table
         .filter(schedules::service_id.eq_any(ids))
         // Weekly sessions first, then by time: the order people read a timetable in.
         .order((schedules::freq.desc(), schedules::opens_at, schedules::id))
-        .select((
-            schedules::service_id,
-            schedules::freq,
-            schedules::byday,
-            schedules::week_of_month,
-            schedules::opens_at,
-            schedules::closes_at,
-            schedules::notes,
-            schedules::valid_from,
-            schedules::valid_to,
-        ))
-        .load::<ScheduleTuple>(conn)?
+        .select((schedules::service_id, SessionRow::as_select()))
+        .load::<(String, SessionRow)>(conn)?
     {
-        // Stored dates the wrong way round (never written so; perhaps by hand) are left open.
-        let valid = ValidDates::new(valid_from, valid_to).unwrap_or_default();
-        let parsed = Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at)
-            .ok()
-            .map(|s| s.between(valid));
-        let description =
-            parsed.as_ref().map_or_else(|| format!("{byday} {opens_at} to {closes_at}"), Schedule::describe);
+        let parsed = row.schedule();
+        let description = row.describe(parsed.as_ref());
+        let SessionRow { freq, byday, week_of_month, opens_at, closes_at, valid_from, valid_to, notes, .. } = row;
         let view =
             ScheduleView { freq, byday, week_of_month, opens_at, closes_at, notes, valid_from, valid_to, description };
         schedules_by.entry(service_id).or_default().push((view, parsed));

@@ -19,9 +19,8 @@ use crate::db::schema::{
     service_taxonomy, services, taxonomy_terms,
 };
 use crate::db::DbConnection;
-use crate::directory::listing::{ServiceRow, HIDDEN_AFTER_DAYS};
+use crate::directory::listing::{ServiceRow, SessionRow, HIDDEN_AFTER_DAYS};
 use crate::directory::taxonomy::{Taxonomy, Term, Vocabulary};
-use crate::domain::schedule as session;
 use crate::error::AppError;
 
 diesel::define_sql_function! {
@@ -350,18 +349,6 @@ pub fn rrule_byday(freq: &str, byday: &str, week_of_month: Option<&str>) -> Stri
 }
 
 type OrgTuple = (String, String, String, Option<String>, Option<String>, Option<String>, Option<String>);
-type ScheduleTuple = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<String>,
-);
 
 fn organization((id, name, description, website, email, phone_number, charity): OrgTuple) -> Organization {
     Organization {
@@ -536,27 +523,14 @@ impl Children {
         }
 
         let mut schedules_by: HashMap<String, Vec<Schedule>> = HashMap::new();
-        for (id, service_id, freq, byday, week_of_month, opens_at, closes_at, valid_from, valid_to, notes) in
-            schedules::table
-                .filter(schedules::service_id.eq_any(ids))
-                .order((schedules::freq.desc(), schedules::opens_at, schedules::id))
-                .select((
-                    schedules::id,
-                    schedules::service_id,
-                    schedules::freq,
-                    schedules::byday,
-                    schedules::week_of_month,
-                    schedules::opens_at,
-                    schedules::closes_at,
-                    schedules::valid_from,
-                    schedules::valid_to,
-                    schedules::notes,
-                ))
-                .load::<ScheduleTuple>(conn)?
+        for (service_id, row) in schedules::table
+            .filter(schedules::service_id.eq_any(ids))
+            .order((schedules::freq.desc(), schedules::opens_at, schedules::id))
+            .select((schedules::service_id, SessionRow::as_select()))
+            .load::<(String, SessionRow)>(conn)?
         {
-            let valid = session::ValidDates::new(valid_from, valid_to).unwrap_or_default();
-            let description = session::Schedule::parse(&freq, &byday, week_of_month.as_deref(), &opens_at, &closes_at)
-                .map_or_else(|_| format!("{byday} {opens_at} to {closes_at}"), |s| s.between(valid).describe());
+            let description = row.describe(row.schedule().as_ref());
+            let SessionRow { id, freq, byday, week_of_month, opens_at, closes_at, valid_from, valid_to, notes } = row;
             schedules_by.entry(service_id.clone()).or_default().push(Schedule {
                 id,
                 service_id,

@@ -16,7 +16,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedOrg, PlannedSchedule, PlannedService};
+use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedService};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::{users, CurrentUser, Role};
 use crate::db::schema::{
@@ -24,7 +24,7 @@ use crate::db::schema::{
     service_taxonomy, service_versions, services,
 };
 use crate::db::{self, DbConnection};
-use crate::directory::listing::ServiceRow;
+use crate::directory::listing::{OrganisationView, ServiceRow, SessionRow};
 use crate::directory::outbox;
 use crate::directory::taxonomy::Taxonomy;
 use crate::error::AppError;
@@ -282,26 +282,9 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
         None => None,
         Some(_) => organizations::table
             .find(&row.organization_id)
-            .select((
-                organizations::id,
-                organizations::name,
-                organizations::description,
-                organizations::website,
-                organizations::email,
-                organizations::phone,
-                organizations::charity_number,
-            ))
-            .first::<(String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)>(conn)
-            .optional()?
-            .map(|(id, name, description, website, email, phone, charity_number)| PlannedOrg {
-                id,
-                name,
-                description,
-                website,
-                email,
-                phone,
-                charity_number,
-            }),
+            .select(OrganisationView::as_select())
+            .first(conn)
+            .optional()?,
     };
     let mut terms: Vec<String> = service_taxonomy::table
         .filter(service_taxonomy::service_id.eq(&row.id))
@@ -345,31 +328,8 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
     let schedules_stored = schedules::table
         .filter(schedules::service_id.eq(&row.id))
         .order(schedules::id)
-        .select((
-            schedules::id,
-            schedules::freq,
-            schedules::byday,
-            schedules::week_of_month,
-            schedules::opens_at,
-            schedules::closes_at,
-            schedules::valid_from,
-            schedules::valid_to,
-            schedules::notes,
-        ))
-        .load::<ScheduleTuple>(conn)?
-        .into_iter()
-        .map(|(id, freq, byday, week_of_month, opens_at, closes_at, valid_from, valid_to, notes)| PlannedSchedule {
-            id,
-            freq,
-            byday,
-            week_of_month,
-            opens_at,
-            closes_at,
-            valid_from,
-            valid_to,
-            notes,
-        })
-        .collect();
+        .select(SessionRow::as_select())
+        .load(conn)?;
     let costs_stored = cost_options::table
         .filter(cost_options::service_id.eq(&row.id))
         .order(cost_options::id)
@@ -424,18 +384,6 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
     };
     Ok(Some((plan, row)))
 }
-
-type ScheduleTuple = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<chrono::NaiveDate>,
-    Option<chrono::NaiveDate>,
-    Option<String>,
-);
 
 /// Id, name, address, town, postcode, latitude, longitude.
 type VenueTuple = (String, String, String, String, Option<String>, Option<f64>, Option<f64>);
@@ -603,7 +551,7 @@ fn describe_changes(before: Option<&Plan>, after: &Plan, taxonomy: &Taxonomy, so
     if old.locations != after.locations {
         changes.insert("locations".into(), json!([names(&old.locations), names(&after.locations)]));
     }
-    let sessions = |s: &[PlannedSchedule]| {
+    let sessions = |s: &[SessionRow]| {
         json!(s.iter().map(|s| format!("{} {} {}-{}", s.freq, s.byday, s.opens_at, s.closes_at)).collect::<Vec<_>>())
     };
     if old.schedules != after.schedules {
@@ -706,51 +654,37 @@ fn write_service(
     }
 }
 
+/// The ids among `$ids` that a row of `$table` belonging to another service than `$sid` holds.
+/// (A macro because diesel's tables are distinct types with no trait for "has a service".)
+macro_rules! taken_by_others {
+    ($conn:expr, $table:ident, $ids:expr, $sid:expr) => {
+        $table::table
+            .filter($table::id.eq_any($ids.collect::<Vec<String>>()))
+            .filter($table::service_id.ne($sid))
+            .select($table::id)
+            .load::<String>($conn)?
+            .into_iter()
+            .collect::<HashSet<String>>()
+    };
+}
+
 /// Gives a session, cost, contact or venue link whose id another listing already uses an id of
 /// its own (derived from the listing's, so the same on every run).
 fn free_child_ids(conn: &mut DbConnection, plan: &mut Plan) -> QueryResult<()> {
     let sid = plan.service.id.clone();
-    let remap = |id: &mut String, taken: &HashSet<String>, kind: &str| {
-        if taken.contains(id.as_str()) {
+    let remap = |ids: Vec<&mut String>, taken: HashSet<String>, kind: &str| {
+        for id in ids.into_iter().filter(|id| taken.contains(id.as_str())) {
             *id = super::derived_id(kind, &format!("{sid}/{id}"));
         }
     };
-    let ids: Vec<String> = plan.costs.iter().map(|c| c.id.clone()).collect();
-    let taken: HashSet<String> = cost_options::table
-        .filter(cost_options::id.eq_any(&ids))
-        .filter(cost_options::service_id.ne(&sid))
-        .select(cost_options::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    plan.costs.iter_mut().for_each(|c| remap(&mut c.id, &taken, "cost_option"));
-    let ids: Vec<String> = plan.contacts.iter().map(|c| c.id.clone()).collect();
-    let taken: HashSet<String> = contacts::table
-        .filter(contacts::id.eq_any(&ids))
-        .filter(contacts::service_id.ne(&sid))
-        .select(contacts::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    plan.contacts.iter_mut().for_each(|c| remap(&mut c.id, &taken, "contact"));
-    let ids: Vec<String> = plan.schedules.iter().map(|s| s.id.clone()).collect();
-    let taken: HashSet<String> = schedules::table
-        .filter(schedules::id.eq_any(&ids))
-        .filter(schedules::service_id.ne(&sid))
-        .select(schedules::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    plan.schedules.iter_mut().for_each(|s| remap(&mut s.id, &taken, "schedule"));
-    let ids: Vec<String> = plan.locations.iter().map(|l| l.sal_id.clone()).collect();
-    let taken: HashSet<String> = service_at_locations::table
-        .filter(service_at_locations::id.eq_any(&ids))
-        .filter(service_at_locations::service_id.ne(&sid))
-        .select(service_at_locations::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    plan.locations.iter_mut().for_each(|l| remap(&mut l.sal_id, &taken, "service_at_location"));
+    let taken = taken_by_others!(conn, cost_options, plan.costs.iter().map(|c| c.id.clone()), &sid);
+    remap(plan.costs.iter_mut().map(|c| &mut c.id).collect(), taken, "cost_option");
+    let taken = taken_by_others!(conn, contacts, plan.contacts.iter().map(|c| c.id.clone()), &sid);
+    remap(plan.contacts.iter_mut().map(|c| &mut c.id).collect(), taken, "contact");
+    let taken = taken_by_others!(conn, schedules, plan.schedules.iter().map(|s| s.id.clone()), &sid);
+    remap(plan.schedules.iter_mut().map(|s| &mut s.id).collect(), taken, "schedule");
+    let taken = taken_by_others!(conn, service_at_locations, plan.locations.iter().map(|l| l.sal_id.clone()), &sid);
+    remap(plan.locations.iter_mut().map(|l| &mut l.sal_id).collect(), taken, "service_at_location");
     plan.costs.sort_by(|a, b| a.id.cmp(&b.id));
     plan.contacts.sort_by(|a, b| a.id.cmp(&b.id));
     plan.schedules.sort_by(|a, b| a.id.cmp(&b.id));

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::db::DbConnection;
 use crate::directory::editing::{safe_url, MAX_DESCRIPTION};
 use crate::directory::geocode;
+use crate::directory::listing::{OrganisationView, SessionRow};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::schedule::{Schedule, ValidDates};
 use crate::domain::{GeoPoint, Postcode};
@@ -20,25 +21,6 @@ use crate::interop::oruk::query::parse_time;
 const MAX_SESSIONS: usize = 20;
 /// The profile's service statuses.
 pub const STATUSES: [&str; 4] = ["active", "inactive", "defunct", "temporarily closed"];
-
-/// An organisation as it would be stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedOrg {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// About it.
-    pub description: String,
-    /// Website.
-    pub website: Option<String>,
-    /// E-mail.
-    pub email: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Charity number.
-    pub charity_number: Option<String>,
-}
 
 /// The service row's fields that ORUK carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,28 +77,6 @@ pub struct PlannedLocation {
 }
 
 /// A session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedSchedule {
-    /// Id.
-    pub id: String,
-    /// `WEEKLY` or `MONTHLY`.
-    pub freq: String,
-    /// `TU,TH`.
-    pub byday: String,
-    /// `2,4` for monthly sessions.
-    pub week_of_month: Option<String>,
-    /// `HH:MM`.
-    pub opens_at: String,
-    /// `HH:MM`.
-    pub closes_at: String,
-    /// First date.
-    pub valid_from: Option<NaiveDate>,
-    /// Last date.
-    pub valid_to: Option<NaiveDate>,
-    /// Notes.
-    pub notes: Option<String>,
-}
-
 /// A cost option.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedCost {
@@ -151,7 +111,7 @@ pub struct PlannedContact {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The organisation (`None`: an existing one named by `organization_id`, left as it is).
-    pub org: Option<PlannedOrg>,
+    pub org: Option<OrganisationView>,
     /// Its id.
     pub org_id: String,
     /// The service.
@@ -161,7 +121,7 @@ pub struct Plan {
     /// Venues, by service at location id.
     pub locations: Vec<PlannedLocation>,
     /// Sessions, by id.
-    pub schedules: Vec<PlannedSchedule>,
+    pub schedules: Vec<SessionRow>,
     /// Costs, by id.
     pub costs: Vec<PlannedCost>,
     /// Contacts, by id.
@@ -329,7 +289,7 @@ fn organisation(
     conn: &mut DbConnection,
     record: &Value,
     reasons: &mut Vec<String>,
-) -> (Option<PlannedOrg>, Option<String>) {
+) -> (Option<OrganisationView>, Option<String>) {
     use crate::db::schema::organizations;
     use diesel::prelude::*;
     if let Some(org) = record.get("organization").filter(|o| o.is_object()) {
@@ -345,7 +305,7 @@ fn organisation(
                     || text(i, "identifier_type").is_some_and(|t| t.to_lowercase().contains("charity"))
             })
             .and_then(|i| text(i, "identifier"));
-        let planned = PlannedOrg {
+        let planned = OrganisationView {
             id: id.clone(),
             name,
             description: text(org, "description").unwrap_or_default(),
@@ -566,7 +526,7 @@ fn split_byday(byday: &str) -> Option<(Vec<String>, Vec<String>)> {
     (pairs.len() == weeks.len() * days.len()).then_some((weeks, days))
 }
 
-fn schedules(service_id: &str, record: &Value, warnings: &mut Vec<String>) -> Vec<PlannedSchedule> {
+fn schedules(service_id: &str, record: &Value, warnings: &mut Vec<String>) -> Vec<SessionRow> {
     let mut planned = Vec::new();
     for (i, s) in array(record, "schedules").enumerate() {
         let label = format!("schedules[{i}]");
@@ -625,7 +585,7 @@ fn schedules(service_id: &str, record: &Value, warnings: &mut Vec<String>) -> Ve
             warnings.push(format!("at most {MAX_SESSIONS} sessions are kept; the rest are left out"));
             break;
         }
-        planned.push(PlannedSchedule {
+        planned.push(SessionRow {
             id,
             freq,
             byday,
