@@ -164,15 +164,28 @@ pub async fn terms_submit(
         audiences: Some(audiences.clone()),
         ..Default::default()
     };
-    let ip = client_ip(&req);
+    let mut typed = serde_json::Map::new();
+    typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
+    save(&req, user, &state, id, edit, typed, "Saved what it is and who it is for").await
+}
+
+/// Saves a listing form's edit and answers it (see [`answer`]).
+async fn save(
+    req: &HttpRequest,
+    user: CurrentUser,
+    state: &web::Data<AppState>,
+    id: String,
+    edit: ListingEdit,
+    typed: serde_json::Map<String, serde_json::Value>,
+    done: &str,
+) -> Result<HttpResponse, PageError> {
+    let ip = client_ip(req);
     let (who, listing) = (user.clone(), id.clone());
-    let result = with_conn(&state, move |conn, state| {
+    let result = with_conn(state, move |conn, state| {
         Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
     })
     .await?;
-    let mut typed = serde_json::Map::new();
-    typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
-    answer(&req, user, &state, id, result, typed, "Saved what it is and who it is for").await
+    answer(req, user, state, id, result, typed, done).await
 }
 
 /// Answers a listing form: back to the page with what happened or, when a field was refused,
@@ -259,19 +272,13 @@ pub async fn edit_submit(
         url: get("url"),
         ..Default::default()
     };
-    let ip = client_ip(&req);
-    let (who, listing) = (user.clone(), id.clone());
-    let result = with_conn(&state, move |conn, state| {
-        Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
-    })
-    .await?;
     let mut typed = serde_json::Map::new();
     for key in ["capacity", "status", "reopens_on"] {
         if let Some(value) = get(key) {
             typed.insert(key.into(), value.into());
         }
     }
-    answer(&req, user, &state, id, result, typed, "Saved").await
+    save(&req, user, &state, id, edit, typed, "Saved").await
 }
 
 /// The venue form's values: as stored, or as typed into a refused form (shown open).
