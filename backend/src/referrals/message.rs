@@ -46,7 +46,7 @@ pub struct MessageBack {
     pub referral: ReferralView,
 }
 
-/// The message for a closed referral (404 until it has closed).
+/// The message for a closed referral (404 until it has closed), audited as sent.
 pub fn message(
     conn: &mut DbConnection,
     user: &CurrentUser,
@@ -55,11 +55,21 @@ pub fn message(
     ip: Option<&str>,
 ) -> Result<MessageBack, AppError> {
     let row = load_visible(conn, user, id)?;
-    let status = ReferralStatus::parse(&row.status).ok_or_else(|| AppError::Internal("status".into()))?;
-    if !status.is_terminal() || status == ReferralStatus::EnteredInError {
-        return Err(AppError::not_found("the message back is written when the referral closes"));
-    }
     let view = build(conn, user, &row, rules)?;
+    let message =
+        compose(&view)?.ok_or_else(|| AppError::not_found("the message back is written when the referral closes"))?;
+    audit::record(conn, &Event::by(user, "referral.message_back", ip).on("referral", id))?;
+    Ok(message)
+}
+
+/// The message back written from a view already built (the referral's page shows it beside
+/// the referral, without loading it again or recording a message as sent); `None` until the
+/// referral has closed.
+pub fn compose(view: &ReferralView) -> Result<Option<MessageBack>, AppError> {
+    let status = ReferralStatus::parse(&view.status).ok_or_else(|| AppError::Internal("status".into()))?;
+    if !status.is_terminal() || status == ReferralStatus::EnteredInError {
+        return Ok(None);
+    }
     let mut codes = vec![REFERRAL_TO_SOCIAL_PRESCRIBING];
     if status == ReferralStatus::Declined {
         codes.push(SOCIAL_PRESCRIBING_DECLINED);
@@ -85,14 +95,13 @@ pub fn message(
     if !closing.is_empty() {
         summary.push_str(&format!(" Closing summary: {closing}"));
     }
-    audit::record(conn, &Event::by(user, "referral.message_back", ip).on("referral", id))?;
-    Ok(MessageBack {
+    Ok(Some(MessageBack {
         codes,
         outcome: status.as_str().into(),
         summary,
         connections,
         ons4_change: view.measures.ons4_change,
         swemwbs_change: view.measures.swemwbs_change,
-        referral: view,
-    })
+        referral: view.clone(),
+    }))
 }

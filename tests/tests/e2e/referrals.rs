@@ -664,3 +664,39 @@ fn a_form_page_sets_the_csrf_cookie_its_forms_carry() {
         assert_eq!(in_form, gp.csrf(), "{path}: the form's token is the cookie's");
     }
 }
+
+/// Issue 13: a closed referral's page showed the message back by building the referral a second
+/// time and recording "message back sent" in the audit trail, hiding any failure.
+#[test]
+fn a_closed_referrals_page_shows_the_message_back_without_recording_it_as_sent() {
+    let app = spawn_app();
+    let lead = app.login(LEAD, DEMO_PASSWORD);
+    let all = get(&app, &lead, "/api/v1/referrals?per_page=100");
+    let completed = all["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "completed")
+        .expect("a completed demo referral")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut browser = app.browser();
+    browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let page = browser.get(&format!("/referrals/{completed}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Referred to social prescribing on"), "the message back is on the page");
+
+    let admin = app.login(ADMIN, DEMO_PASSWORD);
+    let events = |action: &str| -> Vec<Value> {
+        let answer = get(&app, &admin, &format!("/api/v1/admin/audit?action={action}&record={completed}"));
+        answer["events"].as_array().unwrap().iter().filter(|e| e["action"] == action).cloned().collect()
+    };
+    assert_eq!(events("referral.read").len(), 1, "one page view, one read in the audit trail");
+    assert!(events("referral.message_back").is_empty(), "showing the message is not sending it");
+
+    // Asking for the message itself is what records it.
+    let lw = app.login(LINK_WORKER, DEMO_PASSWORD);
+    assert_eq!(app.call("GET", &format!("/api/v1/referrals/{completed}/message"), Some(&lw), None).status, 200);
+    assert_eq!(events("referral.message_back").len(), 1);
+}

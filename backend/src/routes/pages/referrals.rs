@@ -200,7 +200,9 @@ pub async fn referral_page(
             }
             None => None,
         };
-        let message = message::message(conn, &who, &id, &state.settings.thresholds(), ip.as_deref()).ok();
+        // Composed from the view just built: no second load, and no "message sent" audit row
+        // for a page that only shows it.
+        let message = message::compose(&referral)?;
         Ok((referral, search, message))
     })
     .await?;
