@@ -42,7 +42,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Failing this long without a recovery rebuilds the index from the database.
 pub const REBUILD_AFTER: Duration = Duration::from_secs(60);
 /// Least time between two rebuilds started because of failures.
-const REBUILD_RETRY: Duration = Duration::from_secs(300);
+const REBUILD_RETRY: Duration = Duration::from_secs(60);
+/// How often the whole index is checked against its checksums (damage a search may not notice,
+/// giving different answers rather than an error). About a second per 500 MB.
+const VERIFY_EVERY: Duration = Duration::from_secs(600);
 /// Failing this long makes the instance not ready.
 pub const FAILING_GRACE: Duration = Duration::from_secs(5);
 /// Edits seen but not searchable after this long make the indexer "behind".
@@ -172,6 +175,7 @@ impl Indexer {
             tail: Tail::new(cursor),
             rebuild_wanted: false,
             next_rebuild: Instant::now(),
+            last_verified: Instant::now(),
             failures: 0,
         };
         let stop_flag = stop.clone();
@@ -216,6 +220,7 @@ struct Worker {
     /// A panic here: rebuild at the next turn.
     rebuild_wanted: bool,
     next_rebuild: Instant,
+    last_verified: Instant,
     /// Failures in a row, for the back-off.
     failures: u32,
 }
@@ -292,6 +297,13 @@ impl Worker {
         };
         let latest = outbox::max_id(&mut conn)?;
         self.health.observe(latest, self.tail.searchable);
+        if !self.tail.pending && self.last_verified.elapsed() >= VERIFY_EVERY {
+            self.last_verified = Instant::now();
+            if let Err(e) = self.index.verify() {
+                tracing::warn!(error = %e, "search index failed its checksum check; it will be rebuilt");
+                self.rebuild_wanted = true;
+            }
+        }
         if !self.tail.pending {
             self.failures = 0;
             if let Some(took) = self.health.recovered() {
@@ -395,5 +407,48 @@ impl Tail {
             self.last_commit = Instant::now();
         }
         Ok(full)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ago(d: Duration) -> Instant {
+        Instant::now().checked_sub(d).unwrap()
+    }
+
+    #[test]
+    fn readiness_follows_the_indexer() {
+        let health = IndexerHealth::default();
+        let report = health.report();
+        assert_eq!((report.status, report.ready, report.behind_by), ("ok", true, 0));
+
+        // Rows seen but not yet searchable: still "ok" for a moment, then "behind".
+        health.observe(10, 4);
+        assert_eq!((health.report().status, health.report().behind_by), ("ok", 6));
+        health.state().waiting_for = Some((10, ago(BEHIND_AFTER)));
+        assert_eq!(health.report().status, "behind");
+        assert!(health.report().ready, "behind is not unready");
+        health.observe(12, 10);
+        assert_eq!(health.report().status, "ok", "the rows waited for are searchable");
+        health.observe(12, 12);
+        assert!(health.state().waiting_for.is_none());
+
+        // Failing: reported at once, not ready after the grace period, ready again on recovery.
+        assert!(health.failed());
+        assert!(!health.failed(), "only the first failure of a run is news");
+        assert_eq!((health.report().status, health.report().ready), ("failing", true));
+        health.state().failing_since = Some(ago(FAILING_GRACE + Duration::from_secs(1)));
+        let report = health.report();
+        assert_eq!((report.status, report.ready), ("failing", false));
+        assert!(report.failing_for_secs >= FAILING_GRACE.as_secs());
+        assert!(health.recovered().is_some());
+        assert!(health.recovered().is_none());
+        assert_eq!((health.report().status, health.report().ready), ("ok", true));
+
+        health.set_rebuilding(true);
+        assert_eq!((health.report().status, health.report().rebuilding), ("behind", true));
     }
 }

@@ -139,6 +139,9 @@ fn the_indexer_recovers_by_itself_after_a_disk_error_and_readiness_reports_it() 
     assert!(recovered, "readiness did not come back: {}", app.get("/readyz").body);
 }
 
+/// Damage done to an index folder.
+type Damage = fn(&Path);
+
 /// Each kind of damage the operator test found, made to a copy of a working index and started
 /// on: the server starts, every search answers 200, and the answers are the undamaged ones.
 #[test]
@@ -146,7 +149,7 @@ fn a_damaged_index_file_is_found_at_start_and_rebuilt() {
     let app = spawn_app();
     let expected = ids(&app, "gardening");
     assert!(!expected.is_empty());
-    let damages: [(&str, fn(&Path)); 4] = [
+    let damages: [(&str, Damage); 4] = [
         ("a .pos file cut in half", |dir| {
             let file = largest(dir, "pos");
             let len = std::fs::metadata(&file).unwrap().len();
