@@ -176,7 +176,11 @@ impl From<diesel::r2d2::PoolError> for AppError {
 
 impl From<search_index::SearchError> for AppError {
     fn from(e: search_index::SearchError) -> Self {
-        AppError::Internal(e.to_string())
+        match e {
+            // The indexer is rebuilding it from the database: a moment, not a bug.
+            search_index::SearchError::Damaged(_) => AppError::Unavailable(e.to_string()),
+            e => AppError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -126,11 +126,17 @@ impl Application {
         let secret = tokens::signing_secret(&settings)?;
         let keys =
             Arc::new(TokenKeys::new(secret.expose().as_bytes(), settings.access_token_minutes, settings.session_hours));
-        let indexer =
-            Indexer::spawn(prepared.pool.clone(), prepared.taxonomy.clone(), prepared.writer, prepared.cursor);
+        let indexer = Indexer::spawn(
+            prepared.pool.clone(),
+            prepared.taxonomy.clone(),
+            prepared.index.clone(),
+            prepared.writer,
+            prepared.cursor,
+        );
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
+            indexer: indexer.health(),
             taxonomy: prepared.taxonomy,
             templates,
             settings: Arc::new(settings),

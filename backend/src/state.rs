@@ -8,6 +8,7 @@ use crate::accounts::rate_limit::SignInLimits;
 use crate::accounts::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::directory::indexer::IndexerHealth;
 use crate::directory::taxonomy::Taxonomy;
 use crate::templates::Templates;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub pool: Pool,
     /// The search index (one reader for the process).
     pub index: Arc<SearchIndex>,
+    /// How the indexer is doing, for readiness.
+    pub indexer: Arc<IndexerHealth>,
     /// The vocabularies, reloaded when they change.
     pub taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
     /// The pages.

@@ -12,6 +12,10 @@ pub enum SearchError {
     /// The index on disk cannot be opened (missing, corrupt, or of another schema version).
     #[error("search index needs a rebuild: {0}")]
     NeedsRebuild(String),
+    /// The index turned out damaged while serving (an error or a panic inside tantivy); the
+    /// answer cannot be trusted and a rebuild has been asked for.
+    #[error("search index damaged: {0}")]
+    Damaged(String),
     /// A document id that is not a UUID.
     #[error("listing id {0:?} is not a UUID")]
     InvalidId(String),

@@ -2,14 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
 
-use std::sync::Arc;
-
-use tantivy::collector::Count;
-use tantivy::query::AllQuery;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, SnippetGenerator, TantivyDocument, Term, Warmer};
+use tantivy::{Index, IndexReader, IndexWriter, SnippetGenerator, TantivyDocument, Term};
 
 use crate::collector::Params;
 use crate::document::ServiceDocument;
@@ -19,12 +17,10 @@ use crate::facts::FactsCache;
 use crate::geo_cells::{covering_cells, Origin};
 use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
 use crate::request::{Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
-use crate::schema::{self, Fields, PLAIN_ANALYZER, SCHEMA_VERSION, TEXT_ANALYZER};
+use crate::schema::Fields;
 use crate::suggest;
 use crate::synonyms::Synonyms;
-use crate::text::{analyze_query, build_text_query, english_analyzer, plain_analyzer, Leaf};
-
-const VERSION_FILE: &str = "schema_version";
+use crate::text::{analyze_query, build_text_query, Leaf};
 
 /// Radii tried, in km, when a radius search finds nothing.
 const WIDER_RADII: &[f64] = &[5.0, 10.0, 25.0, 50.0, 100.0, 200.0];
@@ -46,14 +42,22 @@ pub enum OpenOutcome {
 
 /// The directory search index: one per process, shared by every request.
 pub struct SearchIndex {
-    index: Index,
-    reader: IndexReader,
-    fields: Fields,
-    synonyms: Synonyms,
-    analyzer: TextAnalyzer,
+    /// The index searches use now; a rebuild swaps in another.
+    pub(crate) current: RwLock<Arc<Opened>>,
+    pub(crate) fields: Fields,
+    pub(crate) synonyms: Synonyms,
+    pub(crate) analyzer: TextAnalyzer,
+    pub(crate) dir: PathBuf,
+    /// Set when a search met damage (an error or a panic inside tantivy); the indexer rebuilds.
+    pub(crate) damaged: AtomicBool,
+}
+
+/// One opened index on disk with its reader.
+pub(crate) struct Opened {
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
     /// Per-segment listing facts, kept by the reader's warmer (the reader holds it weakly).
-    facts: Arc<FactsCache>,
-    dir: PathBuf,
+    pub(crate) facts: Arc<FactsCache>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -63,94 +67,28 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, or creates an empty one when it is missing, unreadable, of
-    /// another schema version, or was never committed; the outcome says which.
-    pub fn open_or_create(dir: &Path) -> Result<(Self, OpenOutcome)> {
-        match Self::open_existing(dir) {
-            Ok((index, payload)) => Ok((index, OpenOutcome::Opened { payload })),
-            Err(problem) => {
-                let reason = problem.to_string();
-                tracing::warn!(index.dir = %dir.display(), reason = %reason, "search index will be rebuilt");
-                let index = Self::create_empty(dir)?;
-                Ok((index, OpenOutcome::Created { reason }))
-            }
-        }
-    }
-
-    fn open_existing(dir: &Path) -> Result<(Self, String)> {
-        let version = fs::read_to_string(dir.join(VERSION_FILE))
-            .map_err(|_| SearchError::NeedsRebuild("no index found".into()))?;
-        if version.trim() != SCHEMA_VERSION.to_string() {
-            return Err(SearchError::NeedsRebuild(format!(
-                "index has schema version {}, this build uses {SCHEMA_VERSION}",
-                version.trim()
-            )));
-        }
-        let index = Index::open_in_dir(dir).map_err(|e| SearchError::NeedsRebuild(format!("index unreadable: {e}")))?;
-        let (expected, _) = schema::build();
-        if index.schema() != expected {
-            return Err(SearchError::NeedsRebuild("index schema differs".into()));
-        }
-        let payload = index
-            .load_metas()
-            .map_err(|e| SearchError::NeedsRebuild(format!("index metadata unreadable: {e}")))?
-            .payload
-            .ok_or_else(|| SearchError::NeedsRebuild("index was never completed".into()))?;
-        let this = Self::from_index(index, dir)?;
-        // Touch every segment once so a corrupt file is found now, not by a user's search.
-        let searcher = this.reader.searcher();
-        searcher.search(&AllQuery, &Count).map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
-        for segment in searcher.segment_readers() {
-            segment
-                .fast_fields()
-                .u64("points")
-                .map_err(|e| SearchError::NeedsRebuild(format!("index corrupt: {e}")))?;
-        }
-        Ok((this, payload))
-    }
-
-    fn create_empty(dir: &Path) -> Result<Self> {
-        if dir.exists() {
-            fs::remove_dir_all(dir)?;
-        }
-        fs::create_dir_all(dir)?;
-        let (schema, _) = schema::build();
-        let index = Index::create_in_dir(dir, schema)?;
-        fs::write(dir.join(VERSION_FILE), SCHEMA_VERSION.to_string())?;
-        Self::from_index(index, dir)
-    }
-
-    fn from_index(index: Index, dir: &Path) -> Result<Self> {
-        index.tokenizers().register(TEXT_ANALYZER, english_analyzer());
-        index.tokenizers().register(PLAIN_ANALYZER, plain_analyzer());
-        let facts = Arc::new(FactsCache::default());
-        let warmer: Arc<dyn Warmer> = facts.clone();
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .warmers(vec![Arc::downgrade(&warmer)])
-            .try_into()?;
-        let mut analyzer = english_analyzer();
-        let synonyms = Synonyms::load(&mut analyzer);
-        let (_, fields) = schema::build();
-        Ok(Self { index, reader, fields, synonyms, analyzer, facts, dir: dir.to_path_buf() })
-    }
-
     /// The single writer. tantivy allows one per index (a lock file enforces it); the backend's
     /// indexer task owns it. `heap_bytes` bounds the memory used before a segment is flushed.
     pub fn writer(&self, threads: usize, heap_bytes: usize) -> Result<IndexWriterHandle> {
-        let writer: IndexWriter<TantivyDocument> = self.index.writer_with_num_threads(threads.max(1), heap_bytes)?;
-        Ok(IndexWriterHandle { writer, fields: self.fields, reader: self.reader.clone() })
+        self.opened().writer(self.fields, threads, heap_bytes)
+    }
+
+    /// The index searches use now.
+    pub(crate) fn opened(&self) -> Arc<Opened> {
+        match self.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The payload of the last commit: the last outbox id the index reflects.
     pub fn committed_payload(&self) -> Result<Option<String>> {
-        Ok(self.index.load_metas()?.payload)
+        Ok(self.opened().index.load_metas()?.payload)
     }
 
     /// Number of documents searchable now.
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.opened().reader.searcher().num_docs()
     }
 
     /// Bytes the index occupies on disk.
@@ -161,13 +99,26 @@ impl SearchIndex {
     }
 
     /// Runs a search. Blocking: call it off the async runtime.
+    ///
+    /// Damage met on the way (an error from tantivy, or a panic inside it: a damaged file can
+    /// do either) answers [`SearchError::Damaged`] and asks for a rebuild
+    /// ([`Self::damage_reported`]), instead of a wrong answer or a dead worker.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
-        let searcher = self.reader.searcher();
-        let (mut response, _) = self.run(&searcher, request, true, &[])?;
-        if response.total == 0 {
-            response.help = Some(self.zero_result_help(&searcher, request)?);
+        let opened = self.opened();
+        let result = crate::open::guarded(|| {
+            let searcher = opened.reader.searcher();
+            let (mut response, _) = self.run(&searcher, &opened.facts, request, true, &[])?;
+            if response.total == 0 {
+                response.help = Some(self.zero_result_help(&searcher, &opened.facts, request)?);
+            }
+            Ok(response)
+        });
+        match result {
+            Err(SearchError::Tantivy(e)) => Err(self.report_damage(e.to_string())),
+            Err(SearchError::Io(e)) => Err(self.report_damage(e.to_string())),
+            Err(SearchError::Damaged(what)) => Err(self.report_damage(what)),
+            other => other,
         }
-        Ok(response)
     }
 
     /// Runs one search; with `count_within`, also how many it finds within each of those radii
@@ -175,6 +126,7 @@ impl SearchIndex {
     fn run(
         &self,
         searcher: &tantivy::Searcher,
+        facts: &FactsCache,
         request: &SearchRequest,
         with_page: bool,
         count_within: &'static [f64],
@@ -239,7 +191,7 @@ impl SearchIndex {
             facets: request.facets && with_page,
             count_within,
         };
-        let collected = engine::execute(searcher, &plan, params, &self.facts)?;
+        let collected = engine::execute(searcher, &plan, params, facts)?;
 
         let hits = collected
             .hits
@@ -288,9 +240,14 @@ impl SearchIndex {
     }
 
     /// Why nothing matched, and the nearest wider searches that would find something.
-    fn zero_result_help(&self, searcher: &tantivy::Searcher, request: &SearchRequest) -> Result<ZeroResultHelp> {
+    fn zero_result_help(
+        &self,
+        searcher: &tantivy::Searcher,
+        facts: &FactsCache,
+        request: &SearchRequest,
+    ) -> Result<ZeroResultHelp> {
         let mut wider = Vec::new();
-        let count = |r: &SearchRequest| self.run(searcher, r, false, &[]).map(|(resp, _)| resp.total);
+        let count = |r: &SearchRequest| self.run(searcher, facts, r, false, &[]).map(|(resp, _)| resp.total);
 
         // Spelling: replace words the directory does not know with the closest ones it does.
         let words: Vec<String> = request.text.split_whitespace().map(str::to_string).collect();
@@ -320,7 +277,7 @@ impl SearchIndex {
             let radii = &WIDER_RADII[start..];
             if let Some(widest) = radii.last() {
                 let widest = SearchRequest { radius_km: Some(*widest), ..request.clone() };
-                let (_, within) = self.run(searcher, &widest, false, radii)?;
+                let (_, within) = self.run(searcher, facts, &widest, false, radii)?;
                 if let Some((bigger, total)) = radii.iter().zip(within).find(|(_, total)| *total > 0) {
                     wider.push(WiderSearch::Radius { radius_km: *bigger, total });
                 }
@@ -361,9 +318,9 @@ fn group_facets(flat: std::collections::HashMap<String, u32>) -> Facets {
 
 /// The one writer of the index, owned by the backend's indexer task.
 pub struct IndexWriterHandle {
-    writer: IndexWriter<TantivyDocument>,
-    fields: Fields,
-    reader: IndexReader,
+    pub(crate) writer: IndexWriter<TantivyDocument>,
+    pub(crate) fields: Fields,
+    pub(crate) reader: IndexReader,
 }
 
 impl IndexWriterHandle {
@@ -400,8 +357,8 @@ impl IndexWriterHandle {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(payload);
         prepared.commit()?;
-        self.reader.reload()?;
-        Ok(())
+        // The reader's warmer reads the new segments: a damaged one must not kill the caller.
+        crate::open::guarded(|| Ok(self.reader.reload()?))
     }
 
     /// Waits for background merges to finish (before exiting, to leave a tidy index).

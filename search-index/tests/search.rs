@@ -408,6 +408,90 @@ fn damaged_or_old_indexes_are_recreated() {
     assert!(matches!(outcome, OpenOutcome::Created { .. }));
 }
 
+/// The largest index file with this extension.
+fn largest(dir: &std::path::Path, extension: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
+}
+
+#[test]
+fn damaged_files_are_found_at_open_by_their_checksums() {
+    for (extension, cut) in [("pos", true), ("fast", false), ("idx", false), ("term", false), ("store", false)] {
+        let (dir, index) = build(&sample());
+        drop(index);
+        let file = largest(dir.path(), extension);
+        let mut bytes = std::fs::read(&file).unwrap();
+        if cut {
+            bytes.truncate(bytes.len() / 2);
+        } else {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x5A;
+        }
+        std::fs::write(&file, bytes).unwrap();
+        let (index, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
+        assert!(
+            matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("damaged")),
+            ".{extension}: {outcome:?}"
+        );
+        assert_eq!(index.num_docs(), 0, ".{extension}: recreated empty, for a rebuild");
+    }
+    // A missing segment file too.
+    let (dir, index) = build(&sample());
+    drop(index);
+    std::fs::remove_file(largest(dir.path(), "fieldnorm")).unwrap();
+    let (_, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert!(matches!(outcome, OpenOutcome::Created { ref reason } if reason.contains("missing")), "{outcome:?}");
+}
+
+#[test]
+fn a_search_that_meets_damage_says_so_and_a_rebuild_is_swapped_in() {
+    let docs = sample();
+    let (dir, index) = build(&docs);
+    let before = ids(&index, &request("garden"));
+    assert!(!before.is_empty());
+    assert!(index.verify().is_ok());
+    // Garbage over the term dictionaries and postings, in place, under the open index.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "term" || e == "idx" || e == "pos") {
+            // Same length, without truncating: the open maps stay valid.
+            let len = std::fs::metadata(&path).unwrap().len() as usize;
+            let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            std::io::Write::write_all(&mut file, &vec![0xA5; len]).unwrap();
+        }
+    }
+    let error = index.search(&request("garden")).unwrap_err();
+    assert!(matches!(error, search_index::SearchError::Damaged(_)), "{error:?}");
+    assert!(index.damage_reported());
+    assert!(index.verify().is_err());
+
+    let mut rebuild = index.start_rebuild(20_000_000).unwrap();
+    for d in &docs {
+        rebuild.writer().add_new(d).unwrap();
+    }
+    rebuild.writer().commit("42").unwrap();
+    // Until the swap, searches use the old index.
+    assert!(index.damage_reported());
+    index.finish_rebuild(rebuild).unwrap();
+    assert!(!index.damage_reported());
+    assert_eq!(ids(&index, &request("garden")), before);
+    assert_eq!(index.committed_payload().unwrap().as_deref(), Some("42"));
+    // The new index takes a writer, and is what is on disk.
+    let mut writer = index.writer(1, 20_000_000).unwrap();
+    writer.delete(&uid("choir"));
+    writer.commit("43").unwrap();
+    assert!(ids(&index, &request("choir")).is_empty());
+    drop(writer);
+    drop(index);
+    let (reopened, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(outcome, OpenOutcome::Opened { payload: "43".into() });
+    assert_eq!(reopened.num_docs(), docs.len() as u64 - 1);
+}
+
 #[test]
 fn typos_keep_the_first_letter() {
     let docs = vec![doc(

@@ -5,6 +5,7 @@ pub mod creating;
 pub mod editing;
 pub mod geocode;
 pub mod index_sync;
+pub mod indexer;
 pub mod listing;
 pub mod outbox;
 pub mod postcodes;

@@ -10,6 +10,7 @@ mod directory_api;
 mod directory_pages;
 mod fhir;
 mod geocoding;
+mod index_faults;
 mod index_sync;
 mod listings;
 mod migrations;
