@@ -380,3 +380,44 @@ impl ResponseError for PageError {
         page_response(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn db(kind: DatabaseErrorKind, message: &str) -> AppError {
+        Error::DatabaseError(kind, Box::new(message.to_string())).into()
+    }
+
+    #[test]
+    fn database_faults_answer_503_and_mistakes_do_not() {
+        let unavailable = [
+            db(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly"),
+            db(DatabaseErrorKind::UnableToSendCommand, "no connection to the server"),
+            db(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+            db(DatabaseErrorKind::Unknown, "the database system is shutting down"),
+            db(DatabaseErrorKind::Unknown, "database is locked"),
+            db(DatabaseErrorKind::Unknown, "database or disk is full"),
+            db(DatabaseErrorKind::Unknown, "disk I/O error"),
+            Error::BrokenTransactionManager.into(),
+        ];
+        for error in &unavailable {
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error:?}");
+            assert_eq!(error.retry_after(), Some(RETRY_AFTER_SECS));
+            assert_eq!(json_response(error).headers().get(header::RETRY_AFTER).unwrap(), "5");
+            assert_eq!(page_response(error).headers().get(header::RETRY_AFTER).unwrap(), "5");
+        }
+        let internal = [
+            db(DatabaseErrorKind::Unknown, "no such column: nmae"),
+            db(DatabaseErrorKind::ForeignKeyViolation, "FOREIGN KEY constraint failed"),
+            Error::NotFound.into(),
+        ];
+        for error in &internal {
+            assert_ne!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error:?}");
+            assert!(json_response(error).headers().get(header::RETRY_AFTER).is_none());
+        }
+        assert_eq!(db(DatabaseErrorKind::UniqueViolation, "UNIQUE constraint failed").status(), StatusCode::CONFLICT);
+    }
+}

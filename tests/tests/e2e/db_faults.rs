@@ -31,6 +31,7 @@ fn timed(f: impl FnOnce() -> Answer) -> (Answer, Duration) {
 }
 
 fn assert_unavailable_json(answer: &Answer, took: Duration, what: &str) {
+    println!("{what}: {} in {} ms", answer.status, took.as_millis());
     assert_eq!(answer.status, 503, "{what}: {}", answer.body);
     assert!(took < QUICK, "{what} took {took:?}");
     assert!(answer.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()), "{what}: Retry-After");
