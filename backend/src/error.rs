@@ -135,6 +135,15 @@ impl AppError {
         }
     }
 
+    /// Seconds to send in `Retry-After`, for answers that mean "try again later".
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests(secs) => Some(*secs),
+            AppError::Unavailable(_) => Some(RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
     fn log(&self) {
         match self {
             AppError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
@@ -163,8 +172,55 @@ impl From<diesel::result::Error> for AppError {
                     allowed: Vec::new(),
                 }
             }
+            other if database_unavailable(&other) => AppError::Unavailable(format!("database: {other}")),
             other => AppError::Internal(format!("database: {other}")),
         }
+    }
+}
+
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// True for database errors that say "not now" rather than "wrong": the connection is gone
+/// (PostgreSQL stopped, restarted or shut the session down: SQLSTATE class 08, 57P01-57P03),
+/// or SQLite cannot take the write (locked past the busy timeout, disk full, I/O error). These
+/// answer 503 with Retry-After; the pool reconnects by itself when the database is back.
+pub fn database_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    // diesel keeps PostgreSQL's SQLSTATE for a few classes only (class 08 and a lost connection
+    // become ClosedConnection) and SQLite's result code not at all, so the rest is recognised by
+    // the engines' fixed messages.
+    const MESSAGES: [&str; 16] = [
+        // SQLite: SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN.
+        "database is locked",
+        "database table is locked",
+        "database or disk is full",
+        "disk i/o error",
+        "unable to open database file",
+        // PostgreSQL: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
+        "terminating connection due to administrator command",
+        "terminating connection because of crash of another server process",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        // libpq, when the server went away mid-session.
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "connection to server",
+        "ssl connection has been closed unexpectedly",
+    ];
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            MESSAGES.iter().any(|m| message.contains(m))
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => database_unavailable(commit_error),
+        // A rollback that failed: the connection is gone with the transaction.
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 
@@ -236,7 +292,7 @@ pub fn json_response(error: &AppError) -> HttpResponse {
     error.log();
     let mut response = HttpResponse::build(error.status());
     response.insert_header((header::CACHE_CONTROL, "no-store"));
-    if let AppError::TooManyRequests(secs) = error {
+    if let Some(secs) = error.retry_after() {
         response.insert_header((header::RETRY_AFTER, secs.to_string()));
     }
     if matches!(error, AppError::SignInRequired(_)) {
@@ -312,7 +368,11 @@ pub fn page_response(error: &AppError) -> HttpResponse {
          <p><a href=\"/\">Search the directory</a></p></main></body></html>",
         escape(&error.public_message())
     );
-    HttpResponse::build(error.status()).content_type("text/html; charset=utf-8").body(body)
+    let mut response = HttpResponse::build(error.status());
+    if let Some(secs) = error.retry_after() {
+        response.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    response.content_type("text/html; charset=utf-8").body(body)
 }
 
 impl ResponseError for PageError {
@@ -322,5 +382,46 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         page_response(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn db(kind: DatabaseErrorKind, message: &str) -> AppError {
+        Error::DatabaseError(kind, Box::new(message.to_string())).into()
+    }
+
+    #[test]
+    fn database_faults_answer_503_and_mistakes_do_not() {
+        let unavailable = [
+            db(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly"),
+            db(DatabaseErrorKind::UnableToSendCommand, "no connection to the server"),
+            db(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+            db(DatabaseErrorKind::Unknown, "the database system is shutting down"),
+            db(DatabaseErrorKind::Unknown, "database is locked"),
+            db(DatabaseErrorKind::Unknown, "database or disk is full"),
+            db(DatabaseErrorKind::Unknown, "disk I/O error"),
+            Error::BrokenTransactionManager.into(),
+        ];
+        for error in &unavailable {
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error:?}");
+            assert_eq!(error.retry_after(), Some(RETRY_AFTER_SECS));
+            assert_eq!(json_response(error).headers().get(header::RETRY_AFTER).unwrap(), "5");
+            assert_eq!(page_response(error).headers().get(header::RETRY_AFTER).unwrap(), "5");
+        }
+        let internal = [
+            db(DatabaseErrorKind::Unknown, "no such column: nmae"),
+            db(DatabaseErrorKind::ForeignKeyViolation, "FOREIGN KEY constraint failed"),
+            Error::NotFound.into(),
+        ];
+        for error in &internal {
+            assert_ne!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error:?}");
+            assert!(json_response(error).headers().get(header::RETRY_AFTER).is_none());
+        }
+        assert_eq!(db(DatabaseErrorKind::UniqueViolation, "UNIQUE constraint failed").status(), StatusCode::CONFLICT);
     }
 }

@@ -46,35 +46,41 @@ pub struct Prepared {
     pub demo_accounts: Vec<DemoAccount>,
 }
 
-/// Opens the database (migrating it), seeds an empty one, and opens (or rebuilds) the index.
+/// Opens the database (migrating it), seeds a new one, and opens (or rebuilds) the index.
+///
+/// Migrations and the first seed run in one transaction on a connection holding the start-up
+/// lock, with a `seed_state` marker written last: a start killed half-way leaves nothing behind
+/// and the next start seeds again, and instances starting together take turns.
 pub fn prepare(settings: &Settings, progress: &mut dyn Write) -> anyhow::Result<Prepared> {
     let url = settings.database();
     let pool = db::pool(&url, settings.db_pool_size)
         .with_context(|| format!("cannot open the database ({})", url.describe()))?;
-    let mut conn = pool.get().context("cannot get a database connection")?;
-    let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-    if !applied.is_empty() {
-        tracing::info!(count = applied.len(), "database migrated");
-    }
-    let seeded = if seed::is_empty(&mut conn)? {
-        let demo = settings.env == Environment::Development;
+    let mut conn =
+        db::startup_connection(&url).with_context(|| format!("cannot open the database ({})", url.describe()))?;
+    let demo = settings.env == Environment::Development;
+    let (seeded, demo_accounts) = db::write(&mut conn, |conn| -> anyhow::Result<_> {
+        let applied = migrations::run_pending(conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "database migrated");
+        }
+        if seed::is_done(conn)? {
+            return Ok((None, Vec::new()));
+        }
         let _ = writeln!(
             progress,
-            "First start on an empty database: loading the seed region{}",
+            "First start: loading the seed region{}",
             if demo { " (demo mode)" } else { " (reference data only)" }
         );
-        Some(seed::load_all(&mut conn, demo, progress)?)
-    } else {
-        None
-    };
-    // Demo accounts exist only in development, and only where the demo directory was seeded.
-    let demo_accounts = if settings.env == Environment::Development && seeded.as_ref().is_some_and(|s| s.services > 0) {
-        load_demo(&mut conn, progress)?
-    } else if settings.env == Environment::Development {
-        demo::existing(&mut conn)?
-    } else {
-        Vec::new()
-    };
+        let summary = seed::load_all(conn, demo, progress)?;
+        // Demo accounts exist only in development, and only where the demo directory was seeded.
+        let accounts = if demo && summary.services > 0 { load_demo(conn, progress)? } else { Vec::new() };
+        seed::mark_done(conn)?;
+        Ok((Some(summary), accounts))
+    })?;
+    // Closing the start-up connection releases the lock for the next instance.
+    drop(conn);
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    let demo_accounts = if seeded.is_none() && demo { demo::existing(&mut conn)? } else { demo_accounts };
     let taxonomy = Taxonomy::load(&mut conn)?;
     let (index, writer, cursor) = index_sync::open_index(&mut conn, &settings.index_dir(), &taxonomy, progress)?;
     Ok(Prepared {

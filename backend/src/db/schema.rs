@@ -209,6 +209,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Seed steps done (`complete`: the whole first-start seed), written in the seed's transaction.
+    seed_state (step) {
+        step -> Text,
+        done_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     search_outbox (id) {
         id -> BigInt,
         service_id -> Text,

@@ -10,8 +10,8 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 
 use crate::db::schema::{
-    contacts, cost_options, location_accessibility, locations, organizations, places, schedules, service_at_locations,
-    service_taxonomy, services, taxonomy_terms,
+    contacts, cost_options, location_accessibility, locations, organizations, places, schedules, seed_state,
+    service_at_locations, service_taxonomy, services, taxonomy_terms,
 };
 use crate::db::{self, DbConnection};
 use crate::directory::geocode::place_key;
@@ -180,12 +180,27 @@ pub fn services() -> Result<Vec<SeedService>, SeedError> {
     json("services.json")
 }
 
-/// True when the database holds no directory yet (first start).
-pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
-    Ok(taxonomy_terms::table.count().get_result::<i64>(conn)? == 0)
+/// The `seed_state` step that marks the whole first-start seed as done.
+const COMPLETE: &str = "complete";
+
+/// True when the first-start seed has completed. The marker, not the presence of a vocabulary,
+/// decides: a start killed half-way through the seed leaves rows but no marker.
+pub fn is_done(conn: &mut DbConnection) -> QueryResult<bool> {
+    Ok(seed_state::table.find(COMPLETE).count().get_result::<i64>(conn)? > 0)
 }
 
-/// Loads the seed, printing progress. Each part commits on its own; rerunning is safe.
+/// Records that the first-start seed is done. Call it in the same transaction as the seed, so
+/// the marker exists exactly when everything before it was committed.
+pub fn mark_done(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::delete(seed_state::table.find(COMPLETE)).execute(conn)?;
+    diesel::insert_into(seed_state::table)
+        .values((seed_state::step.eq(COMPLETE), seed_state::done_at.eq(Utc::now().naive_utc())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Loads the seed, printing progress. Each part is a [`db::write`] (a savepoint when the caller
+/// already holds a transaction, as the first start does); rerunning is safe.
 /// Reference data (vocabularies, postcodes, places) always loads; the demo directory of
 /// organisations and community assets only when `demo_directory` is set (development).
 pub fn load_all(

@@ -6,9 +6,11 @@ mod helpers;
 
 mod accounts;
 mod authz_matrix;
+mod db_faults;
 mod directory_api;
 mod directory_pages;
 mod fhir;
+mod first_start;
 mod geocoding;
 mod index_faults;
 mod index_sync;
