@@ -15,6 +15,7 @@ use crate::accounts::{users, CurrentUser, Role};
 use crate::db::schema::{contacts, organizations, schedules, service_taxonomy, services};
 use crate::db::{self, DbConnection};
 use crate::domain::schedule::{Schedule, ValidDates};
+use crate::domain::{Approval, ListingStatus};
 use crate::error::AppError;
 
 /// Where a new listing happens.
@@ -151,7 +152,7 @@ pub fn create(
         errors.insert("categories".into(), "choose at least one category".into());
     }
     let term_ids = resolve_terms(taxonomy, &new.categories, &new.audiences, &mut errors);
-    super::venue::check_access(Some(&new.attending_type), Some(&new.how_to_access), &mut errors);
+    let attending = super::venue::check_access(Some(&new.attending_type), Some(&new.how_to_access), &mut errors);
     if new.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
         errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
     }
@@ -172,21 +173,22 @@ pub fn create(
         }
     }
     let sessions = check_sessions(&new.sessions, &mut errors);
-    let place = match (&new.location, new.attending_type.as_str()) {
-        (None, "online" | "phone") => None,
+    let place = match (&new.location, attending) {
+        (None, Some(attending)) if !attending.needs_venue() => None,
         (None, _) => {
             errors.insert("location".into(), "say where it happens".into());
             None
         }
         (Some(loc), _) => super::venue::check(conn, loc, taxonomy, &mut errors)?,
     };
-    if !errors.is_empty() {
+    // A way of attending that did not parse is among the errors.
+    let (Some(attending), true) = (attending, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
-    }
+    };
 
     let id = crate::ids::new_id();
     let now = Utc::now().naive_utc();
-    let approval = if user.role == Role::Admin { "approved" } else { "pending" };
+    let approval = if user.role == Role::Admin { Approval::Approved } else { Approval::Pending };
     let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     db::write(conn, |conn| -> Result<(), AppError> {
         diesel::insert_into(services::table)
@@ -196,7 +198,7 @@ pub fn create(
                 services::name.eq(new.name.trim()),
                 services::summary.eq(new.summary.trim()),
                 services::description.eq(new.description.trim()),
-                services::status.eq("active"),
+                services::status.eq(ListingStatus::Active),
                 services::url.eq(clean(&new.url)),
                 services::email.eq(clean(&new.email)),
                 services::phone.eq(clean(&new.phone)),
@@ -205,7 +207,7 @@ pub fn create(
                 services::minimum_age.eq(new.minimum_age),
                 services::maximum_age.eq(new.maximum_age),
                 services::how_to_access.eq(new.how_to_access.join(",")),
-                services::attending_type.eq(&new.attending_type),
+                services::attending_type.eq(attending),
                 services::approval.eq(approval),
                 services::last_verified.eq(now),
                 services::created_at.eq(now),
@@ -234,7 +236,7 @@ pub fn create(
         }
         insert_sessions(conn, &id, &sessions)?;
         outbox::enqueue(conn, &id)?;
-        audit::record(conn, &Event::by(user, "listing.create", ip).on("service", &id).detail(approval))?;
+        audit::record(conn, &Event::by(user, "listing.create", ip).on("service", &id).detail(approval.as_str()))?;
         Ok(())
     })?;
     Ok(id)
@@ -260,7 +262,7 @@ pub fn pending(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<Pendin
     }
     Ok(services::table
         .inner_join(organizations::table)
-        .filter(services::approval.eq("pending"))
+        .filter(services::approval.eq(Approval::Pending))
         .order(services::created_at)
         .select((services::id, services::name, organizations::name, services::created_at))
         .load(conn)?)
@@ -277,21 +279,22 @@ pub fn moderate(
     if !allows(user, Action::Administer) {
         return Err(AppError::Forbidden("administrators only".into()));
     }
-    let approval: Option<String> = services::table.find(id).select(services::approval).first(conn).optional()?;
-    match approval.as_deref() {
+    let approval: Option<Approval> = services::table.find(id).select(services::approval).first(conn).optional()?;
+    match approval {
         None => return Err(AppError::not_found("no listing with that id")),
-        Some("pending") => {}
+        Some(Approval::Pending) => {}
         Some(other) => {
             return Err(AppError::Conflict { message: format!("this listing is already {other}"), allowed: Vec::new() })
         }
     }
-    let decision = if approve { "approved" } else { "rejected" };
+    let decision = if approve { Approval::Approved } else { Approval::Rejected };
     db::write(conn, |conn| -> Result<(), AppError> {
         // Still pending when written: of two admins deciding at once, the second is told.
-        let updated =
-            diesel::update(services::table.filter(services::id.eq(id)).filter(services::approval.eq("pending")))
-                .set((services::approval.eq(decision), services::updated_at.eq(Utc::now().naive_utc())))
-                .execute(conn)?;
+        let updated = diesel::update(
+            services::table.filter(services::id.eq(id)).filter(services::approval.eq(Approval::Pending)),
+        )
+        .set((services::approval.eq(decision), services::updated_at.eq(Utc::now().naive_utc())))
+        .execute(conn)?;
         if updated != 1 {
             return Err(AppError::Conflict {
                 message: "another administrator decided on this listing at the same moment".into(),
@@ -299,7 +302,7 @@ pub fn moderate(
             });
         }
         outbox::enqueue(conn, id)?;
-        audit::record(conn, &Event::by(user, "listing.moderate", ip).on("service", id).detail(decision))?;
+        audit::record(conn, &Event::by(user, "listing.moderate", ip).on("service", id).detail(decision.as_str()))?;
         Ok(())
     })
 }

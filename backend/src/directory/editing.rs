@@ -19,6 +19,7 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
 use crate::db::schema::{organizations, service_taxonomy, service_versions, services, taxonomy_terms, users};
 use crate::db::{self, DbConnection};
+use crate::domain::{Approval, Capacity, ListingStatus};
 use crate::error::AppError;
 
 /// Longest description accepted.
@@ -144,12 +145,17 @@ fn save(
     check_text(&mut errors, "description", &e.description, false, MAX_DESCRIPTION);
     check_text(&mut errors, "eligibility_description", &e.eligibility_description, false, 2000);
     check_text(&mut errors, "fees_description", &e.fees_description, false, 500);
-    if e.status.as_deref().is_some_and(|s| !matches!(s, "active" | "inactive" | "temporarily closed")) {
+    let status_given = e.status.as_deref().map(|s| ListingStatus::parse(s).filter(|s| s.editor_may_set()));
+    if let Some(None) = status_given {
         errors.insert("status".into(), "must be active, inactive or temporarily closed".into());
     }
-    let status = e.status.clone().unwrap_or(row.status.clone());
-    let reopens_on = reopening_date(&mut errors, e, &status, row.reopens_on);
-    if e.capacity.as_deref().is_some_and(|c| !matches!(c, "accepting" | "waitlist" | "full" | "paused")) {
+    let status = status_given.flatten().unwrap_or(row.status);
+    // A status that did not parse is not a closure: a reopening date sent with it is refused.
+    let closed =
+        status_given.map_or(row.status, |s| s.unwrap_or(ListingStatus::Active)) == ListingStatus::TemporarilyClosed;
+    let reopens_on = reopening_date(&mut errors, e, closed, row.reopens_on);
+    let capacity_given = e.capacity.as_deref().map(Capacity::parse);
+    if let Some(None) = capacity_given {
         errors.insert("capacity".into(), "must be accepting, waitlist, full or paused".into());
     }
     if e.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
@@ -172,7 +178,7 @@ fn save(
             errors.insert("maximum_age".into(), "must not be below the minimum age".into());
         }
     }
-    venue::check_access(e.attending_type.as_deref(), e.how_to_access.as_deref(), &mut errors);
+    let attending_given = venue::check_access(e.attending_type.as_deref(), e.how_to_access.as_deref(), &mut errors);
     let place = match &e.location {
         Some(location) => venue::check(conn, location, taxonomy, &mut errors)?,
         None => None,
@@ -197,7 +203,7 @@ fn save(
     let name = clean(&e.name).unwrap_or(row.name.clone());
     let summary = clean(&e.summary).unwrap_or(row.summary.clone());
     let description = clean(&e.description).unwrap_or(row.description.clone());
-    let capacity = e.capacity.clone().unwrap_or(row.capacity.clone());
+    let capacity = capacity_given.flatten().unwrap_or(row.capacity);
     let url = if e.url.is_some() { blank_to_none(clean(&e.url)) } else { row.url.clone() };
     let email = if e.email.is_some() { blank_to_none(clean(&e.email)) } else { row.email.clone() };
     let phone = if e.phone.is_some() { blank_to_none(clean(&e.phone)) } else { row.phone.clone() };
@@ -228,7 +234,7 @@ fn save(
         let (before, after) = terms.slugs(vocabulary, taxonomy);
         note(terms_field(vocabulary), json!(before), json!(after));
     }
-    let attending_type = e.attending_type.clone().unwrap_or(row.attending_type.clone());
+    let attending_type = attending_given.unwrap_or(row.attending_type);
     let ways_in = match &e.how_to_access {
         Some(list) => {
             let mut list = list.clone();
@@ -261,9 +267,9 @@ fn save(
                     services::name.eq(&name),
                     services::summary.eq(&summary),
                     services::description.eq(&description),
-                    services::status.eq(&status),
+                    services::status.eq(status),
                     services::reopens_on.eq(reopens_on),
-                    services::capacity.eq(&capacity),
+                    services::capacity.eq(capacity),
                     services::url.eq(&url),
                     services::email.eq(&email),
                     services::phone.eq(&phone),
@@ -271,7 +277,7 @@ fn save(
                     services::fees_description.eq(&fees),
                     services::minimum_age.eq(min),
                     services::maximum_age.eq(max),
-                    services::attending_type.eq(&attending_type),
+                    services::attending_type.eq(attending_type),
                     services::how_to_access.eq(&ways_in),
                     services::version.eq(next),
                     services::updated_at.eq(now),
@@ -389,10 +395,9 @@ impl ChosenTerms {
 fn reopening_date(
     errors: &mut FieldErrors,
     e: &ListingEdit,
-    status: &str,
+    closed: bool,
     current: Option<NaiveDate>,
 ) -> Option<NaiveDate> {
-    let closed = status == "temporarily closed";
     let typed = match e.reopens_on.as_deref().map(str::trim) {
         None => return current.filter(|_| closed),
         Some("") => return None,
@@ -547,9 +552,9 @@ pub struct ListingSummary {
     /// Organisation.
     pub organisation: String,
     /// Status.
-    pub status: String,
+    pub status: ListingStatus,
     /// Capacity.
-    pub capacity: String,
+    pub capacity: Capacity,
     /// Last verified.
     pub last_verified: NaiveDateTime,
     /// Fresh, needs review, stale.
@@ -563,7 +568,7 @@ pub struct ListingSummary {
 }
 
 /// id, name, organisation, status, capacity, last verified, version, organisation id.
-type SummaryRow = (String, String, String, String, String, NaiveDateTime, i32, String);
+type SummaryRow = (String, String, String, ListingStatus, Capacity, NaiveDateTime, i32, String);
 
 /// Listings of the editor's organisation (or, for admins, those needing review: unverified for
 /// six months), oldest-verified first.
@@ -624,7 +629,7 @@ pub fn reminders_csv(conn: &mut DbConnection, user: &CurrentUser) -> Result<Stri
     let rows: Vec<ReminderRow> = services::table
         .inner_join(organizations::table)
         .filter(services::last_verified.lt(cutoff))
-        .filter(services::status.ne("defunct"))
+        .filter(services::status.ne(ListingStatus::Defunct))
         .order((organizations::name, services::name))
         .select((
             organizations::name,
@@ -730,7 +735,7 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
         .filter(users::status.eq("active"))
         .select(users::organization_id);
     let now = Utc::now().naive_utc();
-    let rows: Vec<(String, String, String, String, String, NaiveDateTime, i32)> = services::table
+    let rows: Vec<(String, String, String, ListingStatus, Capacity, NaiveDateTime, i32)> = services::table
         .inner_join(organizations::table)
         .filter(services::organization_id.ne_all(with_editor))
         .order((organizations::name, services::name))
@@ -836,17 +841,19 @@ pub fn merge(
     if duplicate == keep {
         return Err(AppError::invalid("into", "choose a different listing to keep"));
     }
-    if row.merged_into.is_some() || row.status == "defunct" {
+    if row.merged_into.is_some() || row.status == ListingStatus::Defunct {
         return Err(AppError::invalid("into", "this listing was already merged or removed"));
     }
-    let kept: Option<(String, Option<String>, String)> = services::table
+    let kept: Option<(ListingStatus, Option<String>, Approval)> = services::table
         .find(keep)
         .select((services::status, services::merged_into, services::approval))
         .first(conn)
         .optional()?;
     match kept {
         None => return Err(AppError::invalid("into", "no listing with that id to keep")),
-        Some((status, merged, approval)) if status == "defunct" || merged.is_some() || approval != "approved" => {
+        Some((status, merged, approval))
+            if status == ListingStatus::Defunct || merged.is_some() || approval != Approval::Approved =>
+        {
             return Err(AppError::invalid("into", "keep a listing that is approved and still in the directory"));
         }
         Some(_) => {}
@@ -856,13 +863,13 @@ pub fn merge(
     }
     let now = Utc::now().naive_utc();
     let next = row.version + 1;
-    let changes = json!({ "status": [row.status, "defunct"], "merged_into": [Value::Null, keep] });
+    let changes = json!({ "status": [row.status, ListingStatus::Defunct], "merged_into": [Value::Null, keep] });
     db::write(conn, |conn| -> Result<i32, AppError> {
         let updated = diesel::update(
             services::table.filter(services::id.eq(duplicate)).filter(services::version.eq(row.version)),
         )
         .set((
-            services::status.eq("defunct"),
+            services::status.eq(ListingStatus::Defunct),
             services::merged_into.eq(keep),
             services::version.eq(next),
             services::updated_at.eq(now),

@@ -14,6 +14,7 @@ use crate::db::schema::{
 use crate::db::DbConnection;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::schedule::{Schedule, ValidDates};
+use crate::domain::{Approval, AttendingType, Capacity, ListingStatus};
 
 /// Days after which a listing needs review (flagged, ranked lower).
 pub const NEEDS_REVIEW_AFTER_DAYS: i64 = 183;
@@ -30,7 +31,7 @@ pub struct ServiceRow {
     pub name: String,
     pub summary: String,
     pub description: String,
-    pub status: String,
+    pub status: ListingStatus,
     pub url: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -39,11 +40,11 @@ pub struct ServiceRow {
     pub minimum_age: Option<i32>,
     pub maximum_age: Option<i32>,
     pub how_to_access: String,
-    pub attending_type: String,
-    pub capacity: String,
+    pub attending_type: AttendingType,
+    pub capacity: Capacity,
     pub languages: String,
     pub keywords: String,
-    pub approval: String,
+    pub approval: Approval,
     pub last_verified: NaiveDateTime,
     pub version: i32,
     pub created_at: NaiveDateTime,
@@ -222,7 +223,7 @@ pub struct Listing {
     /// In full.
     pub description: String,
     /// `active`, `inactive`, `defunct`, `temporarily closed`.
-    pub status: String,
+    pub status: ListingStatus,
     /// When a temporarily closed activity opens again, if its group said.
     pub reopens_on: Option<NaiveDate>,
     /// The listing this duplicate was merged into (then it is `defunct` and not shown).
@@ -250,15 +251,15 @@ pub struct Listing {
     /// `self_referral`, `link_worker`, `gp_referral`.
     pub how_to_access: Vec<String>,
     /// `in_person`, `online`, `phone`, `hybrid`.
-    pub attending_type: String,
+    pub attending_type: AttendingType,
     /// `accepting`, `waitlist`, `full`, `paused`.
-    pub capacity: String,
+    pub capacity: Capacity,
     /// Languages spoken.
     pub languages: Vec<String>,
     /// Extra search words.
     pub keywords: Vec<String>,
     /// `approved`, `pending` or `rejected`.
-    pub approval: String,
+    pub approval: Approval,
     /// Categories (children and their parents).
     pub categories: Vec<TermRef>,
     /// Who it is for.
@@ -284,8 +285,8 @@ pub struct Listing {
 impl Listing {
     /// Whether the public may see it.
     pub fn is_public(&self, now: NaiveDateTime) -> bool {
-        self.approval == "approved"
-            && matches!(self.status.as_str(), "active" | "temporarily closed")
+        self.approval == Approval::Approved
+            && self.status.is_shown()
             && (now - self.last_verified).num_days() <= HIDDEN_AFTER_DAYS
     }
 }

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod postcodes;
 pub mod search;
 pub mod seed;
+pub mod state_columns;
 pub mod suggestions;
 pub mod taxonomy;
 pub mod venue;

@@ -197,11 +197,25 @@ pub const DAYS: [(&str, &str); 7] = [
     ("SU", "Sunday"),
 ];
 /// Ways of attending with their names.
-pub const ATTENDANCE: [(&str, &str); 4] =
-    [("in_person", "In person"), ("online", "Online"), ("phone", "By phone"), ("hybrid", "In person or online")];
+pub const ATTENDANCE: [(&str, &str); 4] = {
+    use crate::domain::AttendingType::{Hybrid, InPerson, Online, Phone};
+    [
+        (InPerson.as_str(), InPerson.label()),
+        (Online.as_str(), Online.label()),
+        (Phone.as_str(), Phone.label()),
+        (Hybrid.as_str(), Hybrid.label()),
+    ]
+};
 /// Capacity states with their names.
-pub const CAPACITY: [(&str, &str); 4] =
-    [("accepting", "Taking new people"), ("waitlist", "Waiting list"), ("full", "Full"), ("paused", "Paused")];
+pub const CAPACITY: [(&str, &str); 4] = {
+    use crate::domain::Capacity::{Accepting, Full, Paused, Waitlist};
+    [
+        (Accepting.as_str(), Accepting.label()),
+        (Waitlist.as_str(), Waitlist.label()),
+        (Full.as_str(), Full.label()),
+        (Paused.as_str(), Paused.label()),
+    ]
+};
 /// Sorts with their names.
 pub const SORTS: [(&str, &str); 4] =
     [("relevance", "Best match"), ("distance", "Nearest"), ("last_verified", "Recently checked"), ("name", "Name")];

@@ -16,11 +16,9 @@ use super::search::FieldErrors;
 use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations};
 use crate::db::DbConnection;
-use crate::domain::Postcode;
+use crate::domain::{AttendingType, Postcode};
 use crate::error::AppError;
 
-/// How people may attend.
-pub const ATTENDING_TYPES: [&str; 4] = ["in_person", "online", "phone", "hybrid"];
 /// Ways in.
 pub const WAYS_IN: [&str; 3] = ["self_referral", "link_worker", "gp_referral"];
 
@@ -185,14 +183,20 @@ pub fn check(
     }))
 }
 
-/// Checks the attending type and the ways in.
-pub fn check_access(attending_type: Option<&str>, ways_in: Option<&[String]>, errors: &mut FieldErrors) {
-    if attending_type.is_some_and(|a| !ATTENDING_TYPES.contains(&a)) {
+/// Checks the attending type (answered when given and known) and the ways in.
+pub fn check_access(
+    attending_type: Option<&str>,
+    ways_in: Option<&[String]>,
+    errors: &mut FieldErrors,
+) -> Option<AttendingType> {
+    let attending = attending_type.and_then(AttendingType::parse);
+    if attending_type.is_some() && attending.is_none() {
         errors.insert("attending_type".into(), "must be in_person, online, phone or hybrid".into());
     }
     if let Some(bad) = ways_in.into_iter().flatten().find(|w| !WAYS_IN.contains(&w.as_str())) {
         errors.insert("how_to_access".into(), format!("unknown way in {:?}", bad.chars().take(40).collect::<String>()));
     }
+    attending
 }
 
 /// The venue as a version records it.

@@ -2,6 +2,7 @@
 
 pub mod connection_status;
 pub mod geo_point;
+pub mod listing_state;
 pub mod measures;
 pub mod nhs_number;
 pub mod postcode;
@@ -9,6 +10,7 @@ pub mod referral_status;
 pub mod schedule;
 
 pub use geo_point::GeoPoint;
+pub use listing_state::{Approval, AttendingType, Capacity, ListingStatus};
 pub use nhs_number::NhsNumber;
 pub use postcode::{OutwardCode, Postcode};
 pub use referral_status::ReferralStatus;

@@ -21,6 +21,7 @@ use crate::db::schema::{
 use crate::db::DbConnection;
 use crate::directory::listing::{ServiceRow, SessionRow, HIDDEN_AFTER_DAYS};
 use crate::directory::taxonomy::{Taxonomy, Term, Vocabulary};
+use crate::domain::{Approval, ListingStatus};
 use crate::error::AppError;
 
 diesel::define_sql_function! {
@@ -145,8 +146,8 @@ pub fn public_service_ids(conn: &mut DbConnection, filter: &ServiceFilter) -> Qu
     // Public as `Listing::is_public`: verified within the last HIDDEN_AFTER_DAYS whole days.
     let cutoff = Utc::now().naive_utc() - Duration::days(HIDDEN_AFTER_DAYS + 1);
     let mut query = services::table
-        .filter(services::approval.eq("approved"))
-        .filter(services::status.eq_any(["active", "temporarily closed"]))
+        .filter(services::approval.eq(Approval::Approved))
+        .filter(services::status.eq_any(ListingStatus::SHOWN))
         .filter(services::merged_into.is_null())
         .filter(services::last_verified.gt(cutoff))
         .select(services::id)
@@ -207,8 +208,8 @@ fn is_public(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     let cutoff = Utc::now().naive_utc() - Duration::days(HIDDEN_AFTER_DAYS + 1);
     let found: i64 = services::table
         .filter(services::id.eq(id))
-        .filter(services::approval.eq("approved"))
-        .filter(services::status.eq_any(["active", "temporarily closed"]))
+        .filter(services::approval.eq(Approval::Approved))
+        .filter(services::status.eq_any(ListingStatus::SHOWN))
         .filter(services::merged_into.is_null())
         .filter(services::last_verified.gt(cutoff))
         .count()
@@ -406,7 +407,7 @@ fn build_services(
     for row in rows {
         let Some(org) = orgs.get(&row.organization_id).cloned() else { continue };
         let description = if row.description.trim().is_empty() { row.summary.clone() } else { row.description.clone() };
-        let alert = (row.status == "temporarily closed").then(|| match row.reopens_on {
+        let alert = (row.status == ListingStatus::TemporarilyClosed).then(|| match row.reopens_on {
             Some(d) => format!("Temporarily closed; reopens on {}", date(d)),
             None => "Temporarily closed".to_string(),
         });
@@ -417,7 +418,7 @@ fn build_services(
             description,
             url: row.url.clone(),
             email: row.email.clone(),
-            status: row.status.clone(),
+            status: row.status,
             fees: row.fees_description.clone(),
             minimum_age: row.minimum_age,
             maximum_age: row.maximum_age,

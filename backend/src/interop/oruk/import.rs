@@ -27,6 +27,7 @@ use crate::db::{self, DbConnection};
 use crate::directory::listing::{OrganisationView, ServiceRow, SessionRow};
 use crate::directory::outbox;
 use crate::directory::taxonomy::Taxonomy;
+use crate::domain::{Approval, AttendingType};
 use crate::error::AppError;
 
 /// Largest file imported unless told otherwise (50 MB).
@@ -366,7 +367,7 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
             name: row.name.clone(),
             summary: row.summary.clone(),
             description: row.description.clone(),
-            status: row.status.clone(),
+            status: row.status,
             url: row.url.clone(),
             email: row.email.clone(),
             phone: row.phone.clone(),
@@ -638,13 +639,13 @@ fn write_service(
             Ok(next)
         }
         None => {
-            let in_person = if plan.locations.is_empty() { "online" } else { "in_person" };
+            let in_person = if plan.locations.is_empty() { AttendingType::Online } else { AttendingType::InPerson };
             diesel::insert_into(services::table)
                 .values((
                     services::id.eq(&s.id),
                     fields,
                     services::attending_type.eq(in_person),
-                    services::approval.eq("approved"),
+                    services::approval.eq(Approval::Approved),
                     services::version.eq(1),
                     services::created_at.eq(now),
                 ))

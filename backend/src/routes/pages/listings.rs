@@ -88,7 +88,7 @@ async fn render_my_listings(
                     venue,
                     free: now.is_some_and(|c| c.free),
                     fees_description: listing.fees_description.clone().unwrap_or_default(),
-                    attending_type: listing.attending_type.clone(),
+                    attending_type: listing.attending_type.to_string(),
                     ways_in: listing.how_to_access.clone(),
                 };
                 (listing.id.clone(), form.json())
