@@ -8,10 +8,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::creating::resolve_terms;
 use super::listing::{freshness, Freshness, ServiceRow, NEEDS_REVIEW_AFTER_DAYS};
+use super::listing_input::{check_ages, check_contacts, check_text, resolve_terms, NewLocation};
+pub use super::listing_input::{safe_url, valid_phone, MAX_DESCRIPTION};
 use super::outbox;
-use super::search::FieldErrors;
+use super::sessions::{self, NewSession};
 use super::taxonomy::{Taxonomy, Vocabulary};
 use super::venue;
 use crate::accounts::audit::{self, Event};
@@ -19,11 +20,8 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
 use crate::db::schema::{organizations, service_taxonomy, service_versions, services, taxonomy_terms, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{Approval, Capacity, ListingStatus};
+use crate::domain::{Approval, Capacity, FieldErrors, ListingStatus};
 use crate::error::AppError;
-
-/// Longest description accepted.
-pub const MAX_DESCRIPTION: usize = 20_000;
 
 /// The fields an editor may change; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -69,7 +67,7 @@ pub struct ListingEdit {
     /// Free of charge; otherwise paid, as `fees_description` says. Replaces the cost option.
     pub free: Option<bool>,
     /// Where it happens (the postcode must be found), replacing the listing's venue.
-    pub location: Option<super::creating::NewLocation>,
+    pub location: Option<NewLocation>,
 }
 
 /// Loads a listing the caller may edit (404 otherwise: its editors are not public knowledge).
@@ -78,32 +76,6 @@ fn load_editable(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Resul
     match row {
         Some(row) if allows(user, Action::EditListings { organisation_id: &row.organization_id }) => Ok(row),
         _ => Err(AppError::not_found("no listing with that id that you can edit")),
-    }
-}
-
-/// Whether a web address is safe to link to: http or https only (never `javascript:` or `data:`).
-pub fn safe_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://"))
-        && lower.len() > 10
-        && !lower.contains(char::is_whitespace)
-}
-
-/// Whether a phone number looks like a UK one: 10 to 13 digits, with spaces, `+`, `-` or
-/// brackets between them.
-pub fn valid_phone(phone: &str) -> bool {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    (10..=13).contains(&digits) && phone.trim().chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
-}
-
-fn check_text(errors: &mut FieldErrors, name: &str, value: &Option<String>, required: bool, max: usize) {
-    if let Some(v) = value {
-        let trimmed = v.trim();
-        if required && trimmed.is_empty() {
-            errors.insert(name.into(), "this cannot be empty".into());
-        } else if trimmed.chars().count() > max {
-            errors.insert(name.into(), format!("at most {max} characters"));
-        }
     }
 }
 
@@ -158,26 +130,9 @@ fn save(
     if let Some(None) = capacity_given {
         errors.insert("capacity".into(), "must be accepting, waitlist, full or paused".into());
     }
-    if e.url.as_deref().is_some_and(|u| !u.trim().is_empty() && !safe_url(u)) {
-        errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
-    }
-    if e.email.as_deref().is_some_and(|m| !m.trim().is_empty() && !crate::accounts::users::valid_email(m)) {
-        errors.insert("email".into(), "enter an e-mail address like name@example.org".into());
-    }
-    if e.phone.as_deref().is_some_and(|p| !p.trim().is_empty() && !valid_phone(p)) {
-        errors.insert("phone".into(), "enter a UK phone number like 01632 960123".into());
-    }
+    check_contacts(&mut errors, e.url.as_deref(), e.email.as_deref(), e.phone.as_deref());
     let (min, max) = (e.minimum_age.or(row.minimum_age), e.maximum_age.or(row.maximum_age));
-    for (name, age) in [("minimum_age", e.minimum_age), ("maximum_age", e.maximum_age)] {
-        if age.is_some_and(|a| !(0..=120).contains(&a)) {
-            errors.insert(name.into(), "must be between 0 and 120".into());
-        }
-    }
-    if let (Some(lo), Some(hi)) = (min, max) {
-        if lo > hi {
-            errors.insert("maximum_age".into(), "must not be below the minimum age".into());
-        }
-    }
+    check_ages(&mut errors, (e.minimum_age, e.maximum_age), min, max);
     let attending_given = venue::check_access(e.attending_type.as_deref(), e.how_to_access.as_deref(), &mut errors);
     let place = match &e.location {
         Some(location) => venue::check(conn, location, taxonomy, &mut errors)?,
@@ -773,7 +728,7 @@ pub struct SessionsEdit {
     /// The version the editor read.
     pub version: i32,
     /// The sessions (none: "get in touch to arrange").
-    pub sessions: Vec<super::creating::NewSession>,
+    pub sessions: Vec<NewSession>,
 }
 
 /// Replaces a listing's sessions; answers the new version.
@@ -787,7 +742,7 @@ pub fn replace_sessions(
     use crate::db::schema::schedules;
     let row = load_editable(conn, user, id)?;
     let mut errors = FieldErrors::new();
-    let parsed = super::creating::check_sessions(&e.sessions, &mut errors);
+    let parsed = sessions::check_sessions(&e.sessions, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -796,11 +751,9 @@ pub fn replace_sessions(
     }
     let taxonomy = super::taxonomy::Taxonomy::load(conn)?;
     let before: Vec<String> = super::listing::load(conn, id, &taxonomy)?
-        .map(|l| {
-            l.schedules.iter().map(|s| super::creating::session_line(&s.description, s.notes.as_deref())).collect()
-        })
+        .map(|l| l.schedules.iter().map(|s| sessions::session_line(&s.description, s.notes.as_deref())).collect())
         .unwrap_or_default();
-    let after: Vec<String> = parsed.iter().map(super::creating::CheckedSession::line).collect();
+    let after: Vec<String> = parsed.iter().map(sessions::CheckedSession::line).collect();
     if before == after {
         return Ok(row.version);
     }
@@ -813,7 +766,7 @@ pub fn replace_sessions(
                 .execute(conn)?;
         saved_once(updated)?;
         diesel::delete(schedules::table.filter(schedules::service_id.eq(id))).execute(conn)?;
-        super::creating::insert_sessions(conn, id, &parsed)?;
+        sessions::insert_sessions(conn, id, &parsed)?;
         record_version(conn, id, next, now, user, "edit", &json!({"sessions": [before, after]}))?;
         outbox::enqueue(conn, id)?;
         audit::record(conn, &Event::by(user, "listing.edit", ip).on("service", id).detail("sessions"))?;
@@ -881,28 +834,4 @@ pub fn merge(
         audit::record(conn, &Event::by(user, "listing.merge", ip).on("service", duplicate).detail(keep))?;
         Ok(next)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_web_addresses_are_safe_links() {
-        assert!(safe_url("https://garden.example.org"));
-        assert!(safe_url("http://garden.example.org/page"));
-        for bad in [
-            "javascript:alert(1)",
-            "JAVASCRIPT:alert(1)",
-            "data:text/html;base64,AAAA",
-            "ftp://x.example.org",
-            "https://",
-            "www.example.org",
-            "https://a b.org",
-        ] {
-            assert!(!safe_url(bad), "{bad}");
-        }
-        assert_eq!(crate::spreadsheet::field("=SUM(A1)"), "\"'=SUM(A1)\"");
-        assert_eq!(crate::spreadsheet::field("Say \"hi\""), "\"Say \"\"hi\"\"\"");
-    }
 }

@@ -5,13 +5,12 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::search::FieldErrors;
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{users, CurrentUser};
 use crate::db::schema::{listing_suggestions, services};
 use crate::db::{self, DbConnection};
-use crate::domain::Approval;
+use crate::domain::{Approval, FieldErrors};
 use crate::error::AppError;
 
 /// A suggestion.

@@ -10,13 +10,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::creating::NewLocation;
 use super::geocode::{self, GeocodeError};
-use super::search::FieldErrors;
+use super::listing_input::NewLocation;
 use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations};
 use crate::db::DbConnection;
-use crate::domain::{AttendingType, Postcode};
+use crate::domain::{AttendingType, FieldErrors, Postcode};
 use crate::error::AppError;
 
 /// Ways in.

@@ -8,9 +8,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::db::DbConnection;
-use crate::directory::editing::{safe_url, MAX_DESCRIPTION};
 use crate::directory::geocode;
 use crate::directory::listing::{OrganisationView, SessionRow};
+use crate::directory::listing_input::{safe_url, MAX_DESCRIPTION};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::schedule::{Schedule, ValidDates};
 use crate::domain::{GeoPoint, ListingStatus, Postcode};
