@@ -65,9 +65,13 @@ pub fn check_text(errors: &mut FieldErrors, name: &str, value: &Option<String>, 
     }
 }
 
+/// A value given and not blank.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
 /// The web address, e-mail and phone, each when given and not blank (blank clears it).
 pub fn check_contacts(errors: &mut FieldErrors, url: Option<&str>, email: Option<&str>, phone: Option<&str>) {
-    let given = |v: Option<&str>| v.filter(|v| !v.trim().is_empty());
     if given(url).is_some_and(|u| !safe_url(u)) {
         errors.insert("url".into(), "must be a web address starting with https:// or http://".into());
     }
