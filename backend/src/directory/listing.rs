@@ -123,6 +123,29 @@ impl SessionRow {
     }
 }
 
+/// A stored venue's columns: the one row type every reader of locations selects (listings, the
+/// editor's venue, the Open Referral UK export and import).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationRow {
+    /// Id.
+    pub id: String,
+    /// Venue name.
+    pub name: String,
+    /// Street address.
+    pub address_1: String,
+    /// Town.
+    pub city: String,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Address given only on request.
+    pub masked: bool,
+}
+
 /// Where a service happens. Masked locations show only the town and outward code.
 #[derive(Debug, Clone, Serialize)]
 pub struct LocationView {
@@ -356,24 +379,13 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         contacts_by.entry(c.service_id.clone()).or_default().push(c);
     }
 
-    type LocationTuple = (String, String, String, String, String, Option<String>, Option<f64>, Option<f64>, bool);
-    let located: Vec<LocationTuple> = service_at_locations::table
+    let located: Vec<(String, LocationRow)> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq_any(ids))
         .order((service_at_locations::service_id, locations::name))
-        .select((
-            service_at_locations::service_id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::latitude,
-            locations::longitude,
-            locations::masked,
-        ))
+        .select((service_at_locations::service_id, LocationRow::as_select()))
         .load(conn)?;
-    let location_ids: Vec<&String> = located.iter().map(|l| &l.1).collect();
+    let location_ids: Vec<&String> = located.iter().map(|(_, l)| &l.id).collect();
     let mut access: HashMap<String, Vec<TermRef>> = HashMap::new();
     for (location_id, term_id) in location_accessibility::table
         .filter(location_accessibility::location_id.eq_any(location_ids))
@@ -385,7 +397,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         }
     }
     let mut locations_by: HashMap<String, Vec<LocationView>> = HashMap::new();
-    for (service_id, id, name, address_1, city, postcode, latitude, longitude, masked) in located {
+    for (service_id, LocationRow { id, name, address_1, city, postcode, latitude, longitude, masked }) in located {
         let accessibility = access.get(&id).cloned().unwrap_or_default();
         let view = if masked {
             LocationView {

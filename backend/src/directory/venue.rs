@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::geocode::{self, GeocodeError};
+use super::listing::LocationRow;
 use super::listing_input::NewLocation;
 use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations};
@@ -58,22 +59,13 @@ pub fn current_many(
     service_ids: &[String],
     taxonomy: &Taxonomy,
 ) -> QueryResult<HashMap<String, Current>> {
-    type Row = (String, String, String, String, String, Option<String>, bool);
-    let rows: Vec<Row> = service_at_locations::table
+    let rows: Vec<(String, LocationRow)> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq_any(service_ids))
         .order((locations::created_at, locations::id))
-        .select((
-            service_at_locations::service_id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::masked,
-        ))
+        .select((service_at_locations::service_id, LocationRow::as_select()))
         .load(conn)?;
-    let location_ids: Vec<&String> = rows.iter().map(|r| &r.1).collect();
+    let location_ids: Vec<&String> = rows.iter().map(|(_, l)| &l.id).collect();
     let features: Vec<(String, String)> = location_accessibility::table
         .filter(location_accessibility::location_id.eq_any(location_ids))
         .select((location_accessibility::location_id, location_accessibility::term_id))
@@ -90,7 +82,7 @@ pub fn current_many(
         })
         .collect();
     // The first venue of each listing (rows are oldest first).
-    for (service, id, name, address, town, postcode, masked) in rows {
+    for (service, LocationRow { id, name, address_1: address, city: town, postcode, masked, .. }) in rows {
         let Some(entry) = out.get_mut(&service).filter(|c| c.venue.is_none()) else { continue };
         let mut accessibility: Vec<String> = features
             .iter()
