@@ -12,6 +12,7 @@ mod fhir;
 mod geocoding;
 mod index_sync;
 mod listings;
+mod merges;
 mod migrations;
 mod openapi;
 mod operations;
