@@ -130,7 +130,7 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
         return Err(AppError::Forbidden("administrators only".into()));
     }
     let with_editor = users::table
-        .filter(users::role.eq("group_editor"))
+        .filter(users::role.eq(Role::GroupEditor.as_str()))
         .filter(users::status.eq("active"))
         .select(users::organization_id);
     let now = Utc::now().naive_utc();
