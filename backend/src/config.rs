@@ -276,8 +276,8 @@ impl Settings {
     }
 
     /// The referral workflow's working rules.
-    pub fn thresholds(&self) -> crate::referrals::Thresholds {
-        crate::referrals::Thresholds {
+    pub fn thresholds(&self) -> crate::domain::Thresholds {
+        crate::domain::Thresholds {
             first_contact_days: self.first_contact_days,
             contact_attempts: self.contact_attempts,
             introduction_days: self.introduction_days,

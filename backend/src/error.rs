@@ -9,7 +9,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::directory::search::{FieldErrors, SearchFailure};
+use crate::domain::FieldErrors;
+
+/// The message for every failed sign-in, whatever the reason.
+pub const SIGN_IN_FAILURE: &str = "The e-mail address, password or code is not right.";
 
 /// What went wrong, independent of how it is shown.
 #[derive(Debug, Clone)]
@@ -110,7 +113,7 @@ impl AppError {
             | AppError::Forbidden(message)
             | AppError::Conflict { message, .. } => message.clone(),
             AppError::SignInRequired(_) => "sign in first (your session may have ended)".into(),
-            AppError::SignInFailed => crate::accounts::sign_in::GENERIC_FAILURE.into(),
+            AppError::SignInFailed => SIGN_IN_FAILURE.into(),
             AppError::TooManyRequests(secs) => {
                 format!("too many attempts; try again in {} minute(s)", secs.div_ceil(60).max(1))
             }
@@ -243,16 +246,6 @@ impl From<search_index::SearchError> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::Internal(format!("blocking task: {e}"))
-    }
-}
-
-impl From<SearchFailure> for AppError {
-    fn from(e: SearchFailure) -> Self {
-        match e {
-            SearchFailure::Invalid(fields) => AppError::Invalid(fields),
-            SearchFailure::Db(e) => e.into(),
-            SearchFailure::Index(e) => e.into(),
-        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! index is a derived cache that can always be rebuilt from the database, so every failure to
 //! open it is answered by rebuilding, never by refusing to start.
 
+mod analysis;
 mod collector;
 mod document;
 mod engine;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::text::analyze;
+use crate::analysis::analyze;
 
 const SYNONYMS_TXT: &str = include_str!("../data/synonyms.txt");
 
@@ -67,7 +67,7 @@ impl Synonyms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::english_analyzer;
+    use crate::analysis::english_analyzer;
 
     #[test]
     fn lonely_finds_befriending_and_isolation() {

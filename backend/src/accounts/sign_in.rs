@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::db::DbConnection;
 
 /// The message for every failed sign-in, whatever the reason.
-pub const GENERIC_FAILURE: &str = "The e-mail address, password or code is not right.";
+pub const GENERIC_FAILURE: &str = crate::error::SIGN_IN_FAILURE;
 
 /// The message for a volunteer whose group has not been approved yet.
 pub const AWAITING_APPROVAL: &str = "Your group is waiting for the directory team to approve it. \

@@ -54,7 +54,7 @@ pub fn document(listing: &Listing) -> ServiceDocument {
         listing.schedules.iter().flat_map(|s| s.byday.split(',').map(|d| d.trim().to_string())).collect();
     days.sort();
     days.dedup();
-    let public = listing.approval == "approved" && matches!(listing.status.as_str(), "active" | "temporarily closed");
+    let public = listing.approval == crate::domain::Approval::Approved && listing.status.is_shown();
     ServiceDocument {
         id: listing.id.clone(),
         name: listing.name.clone(),
@@ -68,9 +68,9 @@ pub fn document(listing: &Listing) -> ServiceDocument {
         accessibility,
         days,
         free: listing.free,
-        attendance: listing.attending_type.clone(),
-        capacity: listing.capacity.clone(),
-        status: listing.status.clone(),
+        attendance: listing.attending_type.to_string(),
+        capacity: listing.capacity.to_string(),
+        status: listing.status.to_string(),
         visibility: if public { Visibility::Public } else { Visibility::Hidden },
         locations: points,
         last_verified: listing.last_verified.and_utc().timestamp(),

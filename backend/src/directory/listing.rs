@@ -14,6 +14,7 @@ use crate::db::schema::{
 use crate::db::DbConnection;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::schedule::{Schedule, ValidDates};
+use crate::domain::{Approval, AttendingType, Capacity, ListingStatus};
 
 /// Days after which a listing needs review (flagged, ranked lower).
 pub const NEEDS_REVIEW_AFTER_DAYS: i64 = 183;
@@ -30,7 +31,7 @@ pub struct ServiceRow {
     pub name: String,
     pub summary: String,
     pub description: String,
-    pub status: String,
+    pub status: ListingStatus,
     pub url: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -39,11 +40,11 @@ pub struct ServiceRow {
     pub minimum_age: Option<i32>,
     pub maximum_age: Option<i32>,
     pub how_to_access: String,
-    pub attending_type: String,
-    pub capacity: String,
+    pub attending_type: AttendingType,
+    pub capacity: Capacity,
     pub languages: String,
     pub keywords: String,
-    pub approval: String,
+    pub approval: Approval,
     pub last_verified: NaiveDateTime,
     pub version: i32,
     pub created_at: NaiveDateTime,
@@ -120,6 +121,29 @@ impl SessionRow {
     pub fn describe(&self, schedule: Option<&Schedule>) -> String {
         schedule.map_or_else(|| format!("{} {} to {}", self.byday, self.opens_at, self.closes_at), Schedule::describe)
     }
+}
+
+/// A stored venue's columns: the one row type every reader of locations selects (listings, the
+/// editor's venue, the Open Referral UK export and import).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationRow {
+    /// Id.
+    pub id: String,
+    /// Venue name.
+    pub name: String,
+    /// Street address.
+    pub address_1: String,
+    /// Town.
+    pub city: String,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Address given only on request.
+    pub masked: bool,
 }
 
 /// Where a service happens. Masked locations show only the town and outward code.
@@ -222,7 +246,7 @@ pub struct Listing {
     /// In full.
     pub description: String,
     /// `active`, `inactive`, `defunct`, `temporarily closed`.
-    pub status: String,
+    pub status: ListingStatus,
     /// When a temporarily closed activity opens again, if its group said.
     pub reopens_on: Option<NaiveDate>,
     /// The listing this duplicate was merged into (then it is `defunct` and not shown).
@@ -250,15 +274,15 @@ pub struct Listing {
     /// `self_referral`, `link_worker`, `gp_referral`.
     pub how_to_access: Vec<String>,
     /// `in_person`, `online`, `phone`, `hybrid`.
-    pub attending_type: String,
+    pub attending_type: AttendingType,
     /// `accepting`, `waitlist`, `full`, `paused`.
-    pub capacity: String,
+    pub capacity: Capacity,
     /// Languages spoken.
     pub languages: Vec<String>,
     /// Extra search words.
     pub keywords: Vec<String>,
     /// `approved`, `pending` or `rejected`.
-    pub approval: String,
+    pub approval: Approval,
     /// Categories (children and their parents).
     pub categories: Vec<TermRef>,
     /// Who it is for.
@@ -284,8 +308,8 @@ pub struct Listing {
 impl Listing {
     /// Whether the public may see it.
     pub fn is_public(&self, now: NaiveDateTime) -> bool {
-        self.approval == "approved"
-            && matches!(self.status.as_str(), "active" | "temporarily closed")
+        self.approval == Approval::Approved
+            && self.status.is_shown()
             && (now - self.last_verified).num_days() <= HIDDEN_AFTER_DAYS
     }
 }
@@ -355,24 +379,13 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         contacts_by.entry(c.service_id.clone()).or_default().push(c);
     }
 
-    type LocationTuple = (String, String, String, String, String, Option<String>, Option<f64>, Option<f64>, bool);
-    let located: Vec<LocationTuple> = service_at_locations::table
+    let located: Vec<(String, LocationRow)> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq_any(ids))
         .order((service_at_locations::service_id, locations::name))
-        .select((
-            service_at_locations::service_id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::latitude,
-            locations::longitude,
-            locations::masked,
-        ))
+        .select((service_at_locations::service_id, LocationRow::as_select()))
         .load(conn)?;
-    let location_ids: Vec<&String> = located.iter().map(|l| &l.1).collect();
+    let location_ids: Vec<&String> = located.iter().map(|(_, l)| &l.id).collect();
     let mut access: HashMap<String, Vec<TermRef>> = HashMap::new();
     for (location_id, term_id) in location_accessibility::table
         .filter(location_accessibility::location_id.eq_any(location_ids))
@@ -384,7 +397,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         }
     }
     let mut locations_by: HashMap<String, Vec<LocationView>> = HashMap::new();
-    for (service_id, id, name, address_1, city, postcode, latitude, longitude, masked) in located {
+    for (service_id, LocationRow { id, name, address_1, city, postcode, latitude, longitude, masked }) in located {
         let accessibility = access.get(&id).cloned().unwrap_or_default();
         let view = if masked {
             LocationView {

@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::directory::geocode::{self, Geocoded, Precision};
 use crate::directory::listing::{self, Listing};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::error::AppError;
 
 /// Longest text query accepted.
 pub const MAX_Q_LEN: usize = 200;
@@ -24,8 +25,7 @@ pub const MAX_PER_PAGE: usize = 100;
 /// Most values in one filter.
 const MAX_FILTER_VALUES: usize = 20;
 
-/// Field-by-field problems with a request, in the words the person needs.
-pub type FieldErrors = BTreeMap<String, String>;
+pub use crate::domain::FieldErrors;
 
 /// Why a search could not run.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,16 @@ pub enum SearchFailure {
     /// The index failed.
     #[error("search index: {0}")]
     Index(#[from] search_index::SearchError),
+}
+
+impl From<SearchFailure> for AppError {
+    fn from(e: SearchFailure) -> Self {
+        match e {
+            SearchFailure::Invalid(fields) => AppError::Invalid(fields),
+            SearchFailure::Db(e) => e.into(),
+            SearchFailure::Index(e) => e.into(),
+        }
+    }
 }
 
 /// A search, as typed (everything optional, all text until checked).
@@ -197,11 +207,25 @@ pub const DAYS: [(&str, &str); 7] = [
     ("SU", "Sunday"),
 ];
 /// Ways of attending with their names.
-pub const ATTENDANCE: [(&str, &str); 4] =
-    [("in_person", "In person"), ("online", "Online"), ("phone", "By phone"), ("hybrid", "In person or online")];
+pub const ATTENDANCE: [(&str, &str); 4] = {
+    use crate::domain::AttendingType::{Hybrid, InPerson, Online, Phone};
+    [
+        (InPerson.as_str(), InPerson.label()),
+        (Online.as_str(), Online.label()),
+        (Phone.as_str(), Phone.label()),
+        (Hybrid.as_str(), Hybrid.label()),
+    ]
+};
 /// Capacity states with their names.
-pub const CAPACITY: [(&str, &str); 4] =
-    [("accepting", "Taking new people"), ("waitlist", "Waiting list"), ("full", "Full"), ("paused", "Paused")];
+pub const CAPACITY: [(&str, &str); 4] = {
+    use crate::domain::Capacity::{Accepting, Full, Paused, Waitlist};
+    [
+        (Accepting.as_str(), Accepting.label()),
+        (Waitlist.as_str(), Waitlist.label()),
+        (Full.as_str(), Full.label()),
+        (Paused.as_str(), Paused.label()),
+    ]
+};
 /// Sorts with their names.
 pub const SORTS: [(&str, &str); 4] =
     [("relevance", "Best match"), ("distance", "Nearest"), ("last_verified", "Recently checked"), ("name", "Name")];

@@ -398,7 +398,12 @@ fn load_service(conn: &mut DbConnection, svc: &SeedService, now: NaiveDateTime) 
         diesel::update(services::table.find(&id)).set(values).execute(conn)?;
     } else {
         diesel::insert_into(services::table)
-            .values((services::id.eq(&id), services::approval.eq("approved"), services::created_at.eq(now), values))
+            .values((
+                services::id.eq(&id),
+                services::approval.eq(crate::domain::Approval::Approved),
+                services::created_at.eq(now),
+                values,
+            ))
             .execute(conn)?;
     }
 

@@ -5,12 +5,12 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::search::FieldErrors;
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{users, CurrentUser};
 use crate::db::schema::{listing_suggestions, services};
 use crate::db::{self, DbConnection};
+use crate::domain::{Approval, FieldErrors};
 use crate::error::AppError;
 
 /// A suggestion.
@@ -48,9 +48,9 @@ pub fn suggest(
     new: &NewSuggestion,
     ip: Option<&str>,
 ) -> Result<String, AppError> {
-    let approved: Option<String> =
+    let approved: Option<Approval> =
         services::table.find(service_id).select(services::approval).first(conn).optional()?;
-    if approved.as_deref() != Some("approved") {
+    if approved != Some(Approval::Approved) {
         return Err(AppError::not_found("no listing with that id"));
     }
     let mut errors = FieldErrors::new();

@@ -10,17 +10,15 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::creating::NewLocation;
 use super::geocode::{self, GeocodeError};
-use super::search::FieldErrors;
+use super::listing::LocationRow;
+use super::listing_input::NewLocation;
 use super::taxonomy::{Taxonomy, Vocabulary};
 use crate::db::schema::{cost_options, location_accessibility, locations, service_at_locations};
 use crate::db::DbConnection;
-use crate::domain::Postcode;
+use crate::domain::{AttendingType, FieldErrors, Postcode};
 use crate::error::AppError;
 
-/// How people may attend.
-pub const ATTENDING_TYPES: [&str; 4] = ["in_person", "online", "phone", "hybrid"];
 /// Ways in.
 pub const WAYS_IN: [&str; 3] = ["self_referral", "link_worker", "gp_referral"];
 
@@ -61,22 +59,13 @@ pub fn current_many(
     service_ids: &[String],
     taxonomy: &Taxonomy,
 ) -> QueryResult<HashMap<String, Current>> {
-    type Row = (String, String, String, String, String, Option<String>, bool);
-    let rows: Vec<Row> = service_at_locations::table
+    let rows: Vec<(String, LocationRow)> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq_any(service_ids))
         .order((locations::created_at, locations::id))
-        .select((
-            service_at_locations::service_id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::masked,
-        ))
+        .select((service_at_locations::service_id, LocationRow::as_select()))
         .load(conn)?;
-    let location_ids: Vec<&String> = rows.iter().map(|r| &r.1).collect();
+    let location_ids: Vec<&String> = rows.iter().map(|(_, l)| &l.id).collect();
     let features: Vec<(String, String)> = location_accessibility::table
         .filter(location_accessibility::location_id.eq_any(location_ids))
         .select((location_accessibility::location_id, location_accessibility::term_id))
@@ -93,7 +82,7 @@ pub fn current_many(
         })
         .collect();
     // The first venue of each listing (rows are oldest first).
-    for (service, id, name, address, town, postcode, masked) in rows {
+    for (service, LocationRow { id, name, address_1: address, city: town, postcode, masked, .. }) in rows {
         let Some(entry) = out.get_mut(&service).filter(|c| c.venue.is_none()) else { continue };
         let mut accessibility: Vec<String> = features
             .iter()
@@ -185,14 +174,20 @@ pub fn check(
     }))
 }
 
-/// Checks the attending type and the ways in.
-pub fn check_access(attending_type: Option<&str>, ways_in: Option<&[String]>, errors: &mut FieldErrors) {
-    if attending_type.is_some_and(|a| !ATTENDING_TYPES.contains(&a)) {
+/// Checks the attending type (answered when given and known) and the ways in.
+pub fn check_access(
+    attending_type: Option<&str>,
+    ways_in: Option<&[String]>,
+    errors: &mut FieldErrors,
+) -> Option<AttendingType> {
+    let attending = attending_type.and_then(AttendingType::parse);
+    if attending_type.is_some() && attending.is_none() {
         errors.insert("attending_type".into(), "must be in_person, online, phone or hybrid".into());
     }
     if let Some(bad) = ways_in.into_iter().flatten().find(|w| !WAYS_IN.contains(&w.as_str())) {
         errors.insert("how_to_access".into(), format!("unknown way in {:?}", bad.chars().take(40).collect::<String>()));
     }
+    attending
 }
 
 /// The venue as a version records it.

@@ -12,8 +12,8 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
 use crate::db::schema::{connection_events, connections, referrals, services};
 use crate::db::{self, DbConnection};
-use crate::directory::search::FieldErrors;
 use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 
 /// A connection as the link worker and the practice see it.

@@ -13,8 +13,8 @@ use crate::accounts::{users, CurrentUser};
 use crate::db::schema::{referral_events, referral_reasons, referrals};
 use crate::db::{self, DbConnection};
 use crate::directory::geocode;
-use crate::directory::search::FieldErrors;
 use crate::directory::taxonomy::{term_id, Taxonomy, Vocabulary};
+use crate::domain::FieldErrors;
 use crate::domain::{NhsNumber, Postcode};
 use crate::error::AppError;
 

@@ -22,25 +22,9 @@ use crate::accounts::{CurrentUser, Role};
 use crate::db::schema::referrals;
 use crate::db::DbConnection;
 use crate::domain::referral_status::Mover;
+pub use crate::domain::Thresholds;
 use crate::error::AppError;
 use model::ReferralRow;
-
-/// The service's working rules, from configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Thresholds {
-    /// Working days from referral to first contact before it needs attention.
-    pub first_contact_days: i64,
-    /// Failed contact attempts after which "unable to contact" is offered.
-    pub contact_attempts: usize,
-    /// Days an introduction may go unanswered before it is highlighted.
-    pub introduction_days: i64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self { first_contact_days: 5, contact_attempts: 3, introduction_days: 5 }
-    }
-}
 
 /// Loads a referral the caller may see, or answers 404 (never 403: its existence is private).
 pub fn load_visible(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Result<ReferralRow, AppError> {
@@ -78,7 +62,7 @@ pub fn mover(user: &CurrentUser) -> Option<Mover> {
 
 /// Checks free text: required or not, and at most `max` characters.
 pub fn text_field(
-    errors: &mut crate::directory::search::FieldErrors,
+    errors: &mut crate::domain::FieldErrors,
     name: &str,
     value: Option<&str>,
     required: bool,

@@ -10,8 +10,8 @@ use crate::accounts::audit::{self, Event};
 use crate::accounts::CurrentUser;
 use crate::db::schema::{contact_attempts, outcome_measures, referral_notes, referral_plans, referrals, users};
 use crate::db::{self, DbConnection};
-use crate::directory::search::FieldErrors;
 use crate::domain::measures::{Ons4, Swemwbs};
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 
 /// A contact attempt.

@@ -19,8 +19,8 @@ pub use filter::{Filter, Format, Scope};
 use crate::accounts::CurrentUser;
 use crate::db::DbConnection;
 use crate::directory::taxonomy::Taxonomy;
+use crate::domain::Thresholds;
 use crate::error::AppError;
-use crate::referrals::Thresholds;
 
 /// Counts below this that describe people are withheld.
 pub const SMALL_NUMBER: i64 = 5;

@@ -10,7 +10,7 @@ use super::{Cell, ChartSpec, Column, Report};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::measures::{Ons4, Swemwbs};
 use crate::domain::referral_status::ReferralStatus;
-use crate::referrals::Thresholds;
+use crate::domain::Thresholds;
 
 /// Builds the named report.
 pub fn build(name: &'static str, data: &Data, taxonomy: &Taxonomy, thresholds: &Thresholds) -> Report {
@@ -212,13 +212,14 @@ fn endings(data: &Data) -> Report {
         &[("outcome", "Outcome"), ("referrals", "Referrals"), ("share_of_ended", "Share of ended")],
         chart(0, 2, "Share of ended referrals (%)"),
     );
-    let ended = ["completed", "declined", "unable_to_contact", "rejected", "cancelled"];
+    use ReferralStatus::{Cancelled, Completed, Declined, Rejected, UnableToContact};
+    let ended = [Completed, Declined, UnableToContact, Rejected, Cancelled].map(ReferralStatus::as_str);
     let count = |status: &str| data.referrals.iter().filter(|r| r.status == status).count() as i64;
     let total_ended: i64 = ended.iter().map(|s| count(s)).sum();
     for status in ended {
         let n = count(status);
         r.rows.push(vec![Cell::Text(status_label(status)), Cell::Count(n), share(n, total_ended)]);
-        if status == "completed" {
+        if status == Completed.as_str() {
             r.headline.push(("Completed".into(), share(n, total_ended).display()));
         }
     }

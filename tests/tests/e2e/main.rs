@@ -15,6 +15,7 @@ mod geocoding;
 mod index_faults;
 mod index_sync;
 mod listings;
+mod merges;
 mod migrations;
 mod openapi;
 mod operations;

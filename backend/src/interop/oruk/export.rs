@@ -19,8 +19,9 @@ use crate::db::schema::{
     service_taxonomy, services, taxonomy_terms,
 };
 use crate::db::DbConnection;
-use crate::directory::listing::{ServiceRow, SessionRow, HIDDEN_AFTER_DAYS};
+use crate::directory::listing::{LocationRow, ServiceRow, SessionRow, HIDDEN_AFTER_DAYS};
 use crate::directory::taxonomy::{Taxonomy, Term, Vocabulary};
+use crate::domain::{Approval, ListingStatus};
 use crate::error::AppError;
 
 diesel::define_sql_function! {
@@ -145,8 +146,8 @@ pub fn public_service_ids(conn: &mut DbConnection, filter: &ServiceFilter) -> Qu
     // Public as `Listing::is_public`: verified within the last HIDDEN_AFTER_DAYS whole days.
     let cutoff = Utc::now().naive_utc() - Duration::days(HIDDEN_AFTER_DAYS + 1);
     let mut query = services::table
-        .filter(services::approval.eq("approved"))
-        .filter(services::status.eq_any(["active", "temporarily closed"]))
+        .filter(services::approval.eq(Approval::Approved))
+        .filter(services::status.eq_any(ListingStatus::SHOWN))
         .filter(services::merged_into.is_null())
         .filter(services::last_verified.gt(cutoff))
         .select(services::id)
@@ -207,8 +208,8 @@ fn is_public(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     let cutoff = Utc::now().naive_utc() - Duration::days(HIDDEN_AFTER_DAYS + 1);
     let found: i64 = services::table
         .filter(services::id.eq(id))
-        .filter(services::approval.eq("approved"))
-        .filter(services::status.eq_any(["active", "temporarily closed"]))
+        .filter(services::approval.eq(Approval::Approved))
+        .filter(services::status.eq_any(ListingStatus::SHOWN))
         .filter(services::merged_into.is_null())
         .filter(services::last_verified.gt(cutoff))
         .count()
@@ -406,7 +407,7 @@ fn build_services(
     for row in rows {
         let Some(org) = orgs.get(&row.organization_id).cloned() else { continue };
         let description = if row.description.trim().is_empty() { row.summary.clone() } else { row.description.clone() };
-        let alert = (row.status == "temporarily closed").then(|| match row.reopens_on {
+        let alert = (row.status == ListingStatus::TemporarilyClosed).then(|| match row.reopens_on {
             Some(d) => format!("Temporarily closed; reopens on {}", date(d)),
             None => "Temporarily closed".to_string(),
         });
@@ -417,7 +418,7 @@ fn build_services(
             description,
             url: row.url.clone(),
             email: row.email.clone(),
-            status: row.status.clone(),
+            status: row.status,
             fees: row.fees_description.clone(),
             minimum_age: row.minimum_age,
             maximum_age: row.maximum_age,
@@ -575,8 +576,8 @@ impl Children {
     }
 }
 
-/// SAL id, service id, location id, name, address, town, postcode, latitude, longitude, masked.
-type LocationTuple = (String, String, String, String, String, String, Option<String>, Option<f64>, Option<f64>, bool);
+/// A service at a location: its id, the service's id and the location.
+type LocationTuple = (String, String, LocationRow);
 
 fn round_km(v: Option<f64>) -> Option<f64> {
     v.map(|x| (x * 100.0).round() / 100.0)
@@ -594,18 +595,7 @@ fn load_locations(
 ) -> QueryResult<Vec<ServiceAtLocation>> {
     let mut query = service_at_locations::table
         .inner_join(locations::table)
-        .select((
-            service_at_locations::id,
-            service_at_locations::service_id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::latitude,
-            locations::longitude,
-            locations::masked,
-        ))
+        .select((service_at_locations::id, service_at_locations::service_id, LocationRow::as_select()))
         .order((locations::name, service_at_locations::id))
         .into_boxed();
     if let Some(ids) = service_ids {
@@ -617,7 +607,7 @@ fn load_locations(
     let rows: Vec<LocationTuple> = query.load(conn)?;
     let mut access: HashMap<String, Vec<Term>> = HashMap::new();
     if full {
-        let location_ids: Vec<&String> = rows.iter().map(|r| &r.2).collect();
+        let location_ids: Vec<&String> = rows.iter().map(|r| &r.2.id).collect();
         for (location_id, term_id) in location_accessibility::table
             .filter(location_accessibility::location_id.eq_any(location_ids))
             .select((location_accessibility::location_id, location_accessibility::term_id))
@@ -633,58 +623,60 @@ fn load_locations(
     }
     Ok(rows
         .into_iter()
-        .map(|(sal_id, service_id, id, name, address_1, city, postcode, latitude, longitude, masked)| {
-            let terms = access.get(&id).cloned().unwrap_or_default();
-            let (name, latitude, longitude, address) = if masked {
-                (format!("{city} (address given on request)"), round_km(latitude), round_km(longitude), None)
-            } else {
-                let has_address = !address_1.trim().is_empty() || postcode.is_some();
-                let address = has_address.then(|| Address {
-                    id: derived_id("address", &id),
-                    location_id: id.clone(),
-                    address_1,
-                    city,
-                    state_province: String::new(),
-                    postal_code: postcode.unwrap_or_default(),
-                    country: "GB".into(),
-                    address_type: "physical".into(),
-                });
-                (name, latitude, longitude, address)
-            };
-            let location = Location {
-                location_type: "physical".into(),
-                name,
-                latitude,
-                longitude,
-                addresses: full.then(|| address.into_iter().collect()),
-                accessibility: full.then(|| {
-                    terms
-                        .iter()
-                        .map(|t| Accessibility {
-                            id: derived_id("accessibility", &format!("{id}/{}", t.id)),
-                            location_id: id.clone(),
-                            description: t.name.clone(),
-                        })
-                        .collect()
-                }),
-                attributes: full.then(|| {
-                    terms
-                        .iter()
-                        .filter_map(|t| {
-                            Some(Attribute {
-                                id: derived_id("attribute", &format!("{id}/{}", t.id)),
-                                link_id: id.clone(),
-                                link_type: "location".into(),
-                                taxonomy_term_id: t.id.clone(),
-                                taxonomy_term: taxonomy_term(t)?,
+        .map(
+            |(sal_id, service_id, LocationRow { id, name, address_1, city, postcode, latitude, longitude, masked })| {
+                let terms = access.get(&id).cloned().unwrap_or_default();
+                let (name, latitude, longitude, address) = if masked {
+                    (format!("{city} (address given on request)"), round_km(latitude), round_km(longitude), None)
+                } else {
+                    let has_address = !address_1.trim().is_empty() || postcode.is_some();
+                    let address = has_address.then(|| Address {
+                        id: derived_id("address", &id),
+                        location_id: id.clone(),
+                        address_1,
+                        city,
+                        state_province: String::new(),
+                        postal_code: postcode.unwrap_or_default(),
+                        country: "GB".into(),
+                        address_type: "physical".into(),
+                    });
+                    (name, latitude, longitude, address)
+                };
+                let location = Location {
+                    location_type: "physical".into(),
+                    name,
+                    latitude,
+                    longitude,
+                    addresses: full.then(|| address.into_iter().collect()),
+                    accessibility: full.then(|| {
+                        terms
+                            .iter()
+                            .map(|t| Accessibility {
+                                id: derived_id("accessibility", &format!("{id}/{}", t.id)),
+                                location_id: id.clone(),
+                                description: t.name.clone(),
                             })
-                        })
-                        .collect()
-                }),
-                id: id.clone(),
-            };
-            ServiceAtLocation { id: sal_id, service_id, location_id: id, location, service: None }
-        })
+                            .collect()
+                    }),
+                    attributes: full.then(|| {
+                        terms
+                            .iter()
+                            .filter_map(|t| {
+                                Some(Attribute {
+                                    id: derived_id("attribute", &format!("{id}/{}", t.id)),
+                                    link_id: id.clone(),
+                                    link_type: "location".into(),
+                                    taxonomy_term_id: t.id.clone(),
+                                    taxonomy_term: taxonomy_term(t)?,
+                                })
+                            })
+                            .collect()
+                    }),
+                    id: id.clone(),
+                };
+                ServiceAtLocation { id: sal_id, service_id, location_id: id, location, service: None }
+            },
+        )
         .collect())
 }
 

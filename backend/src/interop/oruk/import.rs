@@ -24,9 +24,10 @@ use crate::db::schema::{
     service_taxonomy, service_versions, services,
 };
 use crate::db::{self, DbConnection};
-use crate::directory::listing::{OrganisationView, ServiceRow, SessionRow};
+use crate::directory::listing::{LocationRow, OrganisationView, ServiceRow, SessionRow};
 use crate::directory::outbox;
 use crate::directory::taxonomy::Taxonomy;
+use crate::domain::{Approval, AttendingType};
 use crate::error::AppError;
 
 /// Largest file imported unless told otherwise (50 MB).
@@ -292,21 +293,13 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
         .load(conn)?;
     terms.sort();
     let mut located = Vec::new();
-    for (sal_id, id, name, address_1, city, postcode, latitude, longitude) in service_at_locations::table
-        .inner_join(locations::table)
-        .filter(service_at_locations::service_id.eq(&row.id))
-        .order(service_at_locations::id)
-        .select((
-            service_at_locations::id,
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::latitude,
-            locations::longitude,
-        ))
-        .load::<(String, String, String, String, String, Option<String>, Option<f64>, Option<f64>)>(conn)?
+    for (sal_id, LocationRow { id, name, address_1, city, postcode, latitude, longitude, .. }) in
+        service_at_locations::table
+            .inner_join(locations::table)
+            .filter(service_at_locations::service_id.eq(&row.id))
+            .order(service_at_locations::id)
+            .select((service_at_locations::id, LocationRow::as_select()))
+            .load::<(String, LocationRow)>(conn)?
     {
         let mut accessibility: Vec<String> = location_accessibility::table
             .filter(location_accessibility::location_id.eq(&id))
@@ -366,7 +359,7 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
             name: row.name.clone(),
             summary: row.summary.clone(),
             description: row.description.clone(),
-            status: row.status.clone(),
+            status: row.status,
             url: row.url.clone(),
             email: row.email.clone(),
             phone: row.phone.clone(),
@@ -386,26 +379,16 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
 }
 
 /// Id, name, address, town, postcode, latitude, longitude.
-type VenueTuple = (String, String, String, String, Option<String>, Option<f64>, Option<f64>);
-
 /// Venues kept as they are here: those whose address is given only on request (an import
 /// never unmasks one; it cannot know).
 fn keep_masked(conn: &mut DbConnection, plan: &mut Plan, warnings: &mut Vec<String>) -> QueryResult<()> {
     let ids: Vec<&String> = plan.locations.iter().map(|l| &l.id).collect();
-    let masked: Vec<VenueTuple> = locations::table
+    let masked: Vec<LocationRow> = locations::table
         .filter(locations::id.eq_any(ids))
         .filter(locations::masked.eq(true))
-        .select((
-            locations::id,
-            locations::name,
-            locations::address_1,
-            locations::city,
-            locations::postcode,
-            locations::latitude,
-            locations::longitude,
-        ))
+        .select(LocationRow::as_select())
         .load(conn)?;
-    for (id, name, address_1, city, postcode, latitude, longitude) in masked {
+    for LocationRow { id, name, address_1, city, postcode, latitude, longitude, .. } in masked {
         let accessibility: Vec<String> = {
             let mut a: Vec<String> = location_accessibility::table
                 .filter(location_accessibility::location_id.eq(&id))
@@ -638,13 +621,13 @@ fn write_service(
             Ok(next)
         }
         None => {
-            let in_person = if plan.locations.is_empty() { "online" } else { "in_person" };
+            let in_person = if plan.locations.is_empty() { AttendingType::Online } else { AttendingType::InPerson };
             diesel::insert_into(services::table)
                 .values((
                     services::id.eq(&s.id),
                     fields,
                     services::attending_type.eq(in_person),
-                    services::approval.eq("approved"),
+                    services::approval.eq(Approval::Approved),
                     services::version.eq(1),
                     services::created_at.eq(now),
                 ))

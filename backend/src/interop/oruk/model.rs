@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::domain::ListingStatus;
+
 /// A paged answer (the profile's `Page` schema plus `contents`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
@@ -120,7 +122,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `active`, `inactive`, `defunct` or `temporarily closed`.
-    pub status: String,
+    pub status: ListingStatus,
     /// Words about cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fees: Option<String>,

@@ -1,8 +1,8 @@
 //! The query parameters of the ORUK API (the profile's `openapi.json`), checked: each problem
 //! is a 422 naming the parameter, never a 500 and never silently ignored.
 
-use crate::directory::search::FieldErrors;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::domain::FieldErrors;
 use crate::domain::{OutwardCode, Postcode};
 use crate::error::AppError;
 

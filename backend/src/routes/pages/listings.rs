@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::accounts::CurrentUser;
-use crate::directory::creating::NewLocation;
 use crate::directory::editing::{self, ListingEdit};
 use crate::directory::listing::{Listing, TermRef};
+use crate::directory::listing_input::NewLocation;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
@@ -88,7 +88,7 @@ async fn render_my_listings(
                     venue,
                     free: now.is_some_and(|c| c.free),
                     fees_description: listing.fees_description.clone().unwrap_or_default(),
-                    attending_type: listing.attending_type.clone(),
+                    attending_type: listing.attending_type.to_string(),
                     ways_in: listing.how_to_access.clone(),
                 };
                 (listing.id.clone(), form.json())
@@ -398,7 +398,7 @@ pub async fn sessions_submit(
             "closes_at": get(&format!("closes{row}")), "notes": get(&format!("notes{row}")),
             "valid_from": valid_from, "valid_to": valid_to,
         }));
-        sessions.push(crate::directory::creating::NewSession {
+        sessions.push(crate::directory::sessions::NewSession {
             freq,
             days: vec![day],
             week_of_month,

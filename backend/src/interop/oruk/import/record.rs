@@ -8,19 +8,17 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use crate::db::DbConnection;
-use crate::directory::editing::{safe_url, MAX_DESCRIPTION};
 use crate::directory::geocode;
 use crate::directory::listing::{OrganisationView, SessionRow};
+use crate::directory::listing_input::{safe_url, MAX_DESCRIPTION};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::schedule::{Schedule, ValidDates};
-use crate::domain::{GeoPoint, Postcode};
+use crate::domain::{GeoPoint, ListingStatus, Postcode};
 use crate::interop::oruk::derived_id;
 use crate::interop::oruk::query::parse_time;
 
 /// Most sessions kept for one listing (as the editor allows).
 const MAX_SESSIONS: usize = 20;
-/// The profile's service statuses.
-pub const STATUSES: [&str; 4] = ["active", "inactive", "defunct", "temporarily closed"];
 
 /// The service row's fields that ORUK carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +32,7 @@ pub struct PlannedService {
     /// In full.
     pub description: String,
     /// Status.
-    pub status: String,
+    pub status: ListingStatus,
     /// Web page.
     pub url: Option<String>,
     /// E-mail.
@@ -199,12 +197,20 @@ pub fn read(
         Some(n) if n.chars().count() > 200 => reasons.push("name is over 200 characters".into()),
         Some(_) => {}
     }
-    let status = text(record, "status");
-    match status.as_deref() {
-        Some(s) if STATUSES.contains(&s) => {}
-        Some(s) => reasons.push(format!("status {} is not one of {}", shown(s), STATUSES.join(", "))),
-        None => reasons.push("status is missing".into()),
-    }
+    let status = match text(record, "status") {
+        Some(s) => {
+            let status = ListingStatus::parse(&s);
+            if status.is_none() {
+                let names: Vec<&str> = ListingStatus::ALL.iter().map(|s| s.as_str()).collect();
+                reasons.push(format!("status {} is not one of {}", shown(&s), names.join(", ")));
+            }
+            status
+        }
+        None => {
+            reasons.push("status is missing".into());
+            None
+        }
+    };
     let minimum_age = age(record, "minimum_age", &mut reasons);
     let maximum_age = age(record, "maximum_age", &mut reasons);
     if let (Some(lo), Some(hi)) = (minimum_age, maximum_age) {

@@ -1,0 +1,33 @@
+//! "Still accurate": an editor confirms a listing as it is, which moves its last verified date
+//! (and its search ranking) on.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{load_editable, record_version, saved_once};
+use crate::accounts::audit::{self, Event};
+use crate::accounts::CurrentUser;
+use crate::db::schema::services;
+use crate::db::{self, DbConnection};
+use crate::directory::outbox;
+use crate::error::AppError;
+
+/// "Still accurate": sets last verified to now (a change for search ranking too).
+pub fn verify(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<&str>) -> Result<i32, AppError> {
+    let row = load_editable(conn, user, id)?;
+    let now = Utc::now().naive_utc();
+    let next = row.version + 1;
+    db::write(conn, |conn| -> Result<i32, AppError> {
+        // "Still accurate" needs no form version, but two at once must not both write `next`.
+        let updated =
+            diesel::update(services::table.filter(services::id.eq(id)).filter(services::version.eq(row.version)))
+                .set((services::last_verified.eq(now), services::version.eq(next), services::updated_at.eq(now)))
+                .execute(conn)?;
+        saved_once(updated)?;
+        record_version(conn, id, next, now, user, "verify", &json!({"last_verified": [row.last_verified, now]}))?;
+        outbox::enqueue(conn, id)?;
+        audit::record(conn, &Event::by(user, "listing.verify", ip).on("service", id))?;
+        Ok(next)
+    })
+}
