@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod authz_matrix;
+mod csrf;
 mod directory_api;
 mod directory_pages;
 mod fhir;
@@ -22,5 +23,6 @@ mod relevance;
 mod reports;
 mod seed_region;
 mod session_dates;
+mod shared_limits;
 mod sign_up;
 mod tokens;
