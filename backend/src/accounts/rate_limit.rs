@@ -46,11 +46,15 @@ impl Limiter {
 
     /// `Some(wait)` when the key has used its allowance in the current window.
     pub fn check(&self, conn: &mut DbConnection, key: &str) -> QueryResult<Option<Duration>> {
+        self.refusal(conn, key, |count| count >= self.max)
+    }
+
+    fn refusal(&self, conn: &mut DbConnection, key: &str, over: impl Fn(i32) -> bool) -> QueryResult<Option<Duration>> {
         let now = Utc::now().timestamp();
         let start = self.window_start(now);
         let count: Option<i32> =
             rate_limits::table.find((self.key(key), start)).select(rate_limits::count).first(conn).optional()?;
-        Ok(count.filter(|n| *n >= self.max).map(|_| {
+        Ok(count.filter(|n| over(*n)).map(|_| {
             let left = (start + self.window_secs - now).max(1);
             Duration::from_secs(left.unsigned_abs())
         }))
@@ -85,6 +89,15 @@ impl Limiter {
             prune(conn, now)?;
         }
         Ok(())
+    }
+
+    /// Counts one event for the key and answers `Some(wait)` when that went over the
+    /// allowance: counting first closes the gap a burst of parallel requests would otherwise
+    /// slip through between looking and counting (at worst one refused too many, never one
+    /// allowed too many).
+    pub fn take(&self, conn: &mut DbConnection, key: &str) -> QueryResult<Option<Duration>> {
+        self.hit(conn, key)?;
+        self.refusal(conn, key, |count| count > self.max)
     }
 
     /// Forgets the key (after a successful sign-in).
@@ -150,6 +163,17 @@ mod tests {
         assert_eq!(other.check(&mut conn, "a").unwrap(), None, "other limiters are unaffected");
         limiter.clear(&mut conn, "a").unwrap();
         assert_eq!(limiter.check(&mut conn, "a").unwrap(), None);
+    }
+
+    #[test]
+    fn taking_counts_first_and_refuses_past_the_allowance() {
+        let (_dir, mut conn) = database();
+        let limiter = Limiter::new("test", 3, Duration::from_secs(600));
+        for _ in 0..3 {
+            assert_eq!(limiter.take(&mut conn, "a").unwrap(), None);
+        }
+        assert!(limiter.take(&mut conn, "a").unwrap().is_some(), "the fourth is refused");
+        assert!(limiter.check(&mut conn, "a").unwrap().is_some());
     }
 
     #[test]

@@ -83,11 +83,12 @@ pub fn sign_in(
     let email = users::normalise_email(credentials.email);
     let ip_key = ip.unwrap_or("unknown");
     let minutes = |d: std::time::Duration| d.as_secs().div_ceil(60).max(1);
-    if let Some(wait) = limits.per_ip.check(conn, ip_key)? {
+    if let Some(wait) = limits.per_ip.take(conn, ip_key)? {
         return Err(SignInError::TooMany(minutes(wait)));
     }
-    limits.per_ip.hit(conn, ip_key)?;
-    if let Some(wait) = limits.per_account.check(conn, &email)? {
+    // Every attempt is counted before the password is checked, and a success forgets them:
+    // parallel guesses (on one instance or several) cannot all pass while none has failed yet.
+    if let Some(wait) = limits.per_account.take(conn, &email)? {
         return Err(SignInError::TooMany(minutes(wait)));
     }
 
@@ -101,7 +102,6 @@ pub fn sign_in(
         _ => None,
     };
     let fail = |conn: &mut DbConnection, detail: &str| -> Result<Session, SignInError> {
-        limits.per_account.hit(conn, &email)?;
         let actor = user.as_ref().map(|u| u.id.as_str());
         audit::record(
             conn,

@@ -94,3 +94,22 @@ fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
     // The proxy's own requests (no header) are the proxy's.
     assert_eq!(suggest(&app, &listing, None), 201);
 }
+
+#[test]
+fn parallel_guesses_on_two_instances_get_no_more_than_the_allowance() {
+    let first = spawn_app();
+    let second = spawn_second(&first);
+    let answers: Vec<u16> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..16)
+            .map(|n| {
+                let app = if n % 2 == 0 { &first } else { &second };
+                scope.spawn(move || wrong_password(app))
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let wrong = answers.iter().filter(|s| **s == 401).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!(wrong + refused, 16, "{answers:?}");
+    assert!((1..=5).contains(&wrong), "at most five guesses were checked, however parallel: {answers:?}");
+}

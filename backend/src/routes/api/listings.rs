@@ -147,10 +147,9 @@ pub async fn suggest(
             // Counted in the database: every instance draws on one allowance per address.
             let limit = &state.limits.public_forms;
             let key = ip.as_deref().unwrap_or("unknown");
-            if let Some(wait) = limit.check(conn, key)? {
+            if let Some(wait) = limit.take(conn, key)? {
                 return Err(crate::error::AppError::TooManyRequests(wait.as_secs().max(1)));
             }
-            limit.hit(conn, key)?;
         }
         crate::directory::suggestions::suggest(conn, user.as_ref(), &id, &body, ip.as_deref())
     })
