@@ -28,7 +28,7 @@ fn list() -> &'static HashSet<String> {
 fn unrepeated(text: &str) -> &str {
     let n = text.len();
     (1..=n / 2)
-        .filter(|unit| n % unit == 0 && text.is_char_boundary(*unit))
+        .filter(|unit| n.is_multiple_of(*unit) && text.is_char_boundary(*unit))
         .find(|unit| text.as_bytes().chunks(*unit).all(|chunk| chunk == &text.as_bytes()[..*unit]))
         .map_or(text, |unit| &text[..unit])
 }
