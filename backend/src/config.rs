@@ -2,7 +2,7 @@
 //! variables. Secrets are wrapped so they never appear in logs or `Debug` output.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -91,6 +91,8 @@ pub struct Settings {
     pub contact_attempts: usize,
     /// Days an introduction may go unanswered before it is highlighted.
     pub introduction_days: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -113,6 +115,7 @@ impl Default for Settings {
             first_contact_days: 5,
             contact_attempts: 3,
             introduction_days: 5,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -247,6 +250,7 @@ impl Settings {
                     .filter(|n| (1..=60).contains(n))
                     .ok_or_else(|| bad("expected days from 1 to 60"))?
             }
+            "COMMONGROUND_TRUSTED_PROXIES" => self.trusted_proxies = value.parse().map_err(|e: String| bad(&e))?,
             // Read by other parts (the test harness, the config file switch).
             "COMMONGROUND_CONFIG" | "COMMONGROUND_TEST_DATABASE_URL" | "COMMONGROUND_TEST_LOG" => {}
             _ => return Err(bad("unknown setting (see the README's configuration table)")),
@@ -295,6 +299,66 @@ impl Settings {
     }
 }
 
+/// The reverse proxies in front of the service, parsed once from
+/// `COMMONGROUND_TRUSTED_PROXIES` (`127.0.0.1, 10.0.0.0/8, fd00::/8`). Only a request from one
+/// of them may say, in `X-Forwarded-For`, whom it is forwarding for; anyone else could claim
+/// any address and so get a fresh sign-in allowance per request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut blocks = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let wrong = || format!("{part:?} is not an address or a block like 10.0.0.0/8");
+            let (address, prefix) = part.split_once('/').map_or((part, None), |(a, p)| (a, Some(p)));
+            let address: IpAddr = address.parse().map_err(|_| wrong())?;
+            let longest = if address.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                None => longest,
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= longest).ok_or_else(wrong)?,
+            };
+            blocks.push((address, prefix));
+        }
+        Ok(Self(blocks))
+    }
+}
+
+impl TryFrom<String> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl TrustedProxies {
+    /// Whether the address is one of the trusted proxies.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let address = address.to_canonical();
+        self.0.iter().any(|(block, prefix)| match (block, address) {
+            (IpAddr::V4(block), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+                u32::from(*block) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(block), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*prefix)).unwrap_or(0);
+                u128::from(*block) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether no proxy is trusted (the default: the peer is the client).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +402,25 @@ mod tests {
         assert!(err.to_string().contains("COMMONGROUND_PORTT"));
         let err = Settings::load_from(&vars(&[("COMMONGROUND_ENV", "staging")])).unwrap_err();
         assert!(err.to_string().contains("COMMONGROUND_ENV"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let s =
+            Settings::load_from(&vars(&[("COMMONGROUND_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,fd00::/8")])).unwrap();
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
+        let proxies = &s.trusted_proxies;
+        assert!(proxies.contains(ip("127.0.0.1")) && proxies.contains(ip("::ffff:127.0.0.1")));
+        assert!(proxies.contains(ip("10.200.3.4")) && proxies.contains(ip("fd12::1")));
+        assert!(
+            !proxies.contains(ip("127.0.0.2")) && !proxies.contains(ip("11.0.0.1")) && !proxies.contains(ip("fe80::1"))
+        );
+        assert!(Settings::default().trusted_proxies.is_empty());
+        let everyone: TrustedProxies = "0.0.0.0/0".parse().unwrap();
+        assert!(everyone.contains(ip("203.0.113.9")) && !everyone.contains(ip("::1")));
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0.0/x", "::1/129"] {
+            let err = Settings::load_from(&vars(&[("COMMONGROUND_TRUSTED_PROXIES", bad)])).unwrap_err();
+            assert!(err.to_string().contains("COMMONGROUND_TRUSTED_PROXIES"), "{bad}: {err}");
+        }
     }
 }

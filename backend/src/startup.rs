@@ -24,7 +24,7 @@ use crate::directory::index_sync::{self, Indexer};
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
 use crate::routes;
-use crate::routes::session::{session_cookie, RenewedToken, SESSION_COOKIE};
+use crate::routes::session::{cookie_name, session_cookie, RenewedToken, SESSION_COOKIE};
 use crate::state::AppState;
 use crate::templates::Templates;
 
@@ -207,9 +207,9 @@ async fn session_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let signed_in =
-        req.headers().contains_key(actix_web::http::header::AUTHORIZATION) || req.cookie(SESSION_COOKIE).is_some();
     let tls = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.tls());
+    let signed_in = req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
+        || req.cookie(&cookie_name(SESSION_COOKIE, tls)).is_some();
     let mut response = next.call(req).await?;
     let renewed = response.request().extensions().get::<RenewedToken>().cloned();
     if let Some(RenewedToken(token)) = renewed {

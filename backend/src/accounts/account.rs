@@ -27,7 +27,7 @@ pub fn accept_link(
             "this link has expired or was already used; ask an administrator for a new one",
         ));
     }
-    check_new_password(new_password, confirm, &user.email)?;
+    check_new_password(new_password, confirm, &user.email, &user.name)?;
     let hash = password::hash(new_password).map_err(AppError::Internal)?;
     db::write(conn, |conn| -> Result<String, AppError> {
         links::consume(conn, token, purpose)?.ok_or_else(|| AppError::not_found("this link was already used"))?;
@@ -50,8 +50,8 @@ pub fn accept_link(
     })
 }
 
-fn check_new_password(new_password: &str, confirm: &str, email: &str) -> Result<(), AppError> {
-    password::check_new(new_password, email).map_err(|m| AppError::invalid("new_password", m))?;
+fn check_new_password(new_password: &str, confirm: &str, email: &str, name: &str) -> Result<(), AppError> {
+    password::check_new(new_password, email, name).map_err(|m| AppError::invalid("new_password", m))?;
     if new_password != confirm {
         return Err(AppError::invalid("confirm", "the two passwords are not the same"));
     }
@@ -71,7 +71,7 @@ pub fn change_password(
     if !row.password_hash.as_deref().is_some_and(|h| password::verify(current, h)) {
         return Err(AppError::invalid("current_password", "that is not your current password"));
     }
-    check_new_password(new_password, confirm, &user.email)?;
+    check_new_password(new_password, confirm, &user.email, &user.name)?;
     let hash = password::hash(new_password).map_err(AppError::Internal)?;
     db::write(conn, |conn| -> Result<(), AppError> {
         users::set_password(conn, &user.id, &hash)?;

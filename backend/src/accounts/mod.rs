@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod approval;
 pub mod audit;
+pub mod common_passwords;
 pub mod demo;
 pub mod links;
 pub mod organisations;

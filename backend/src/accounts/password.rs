@@ -34,8 +34,13 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash("not-a-real-password-for-timing").unwrap_or_default())
 }
 
-/// Why a new password is refused.
-pub fn check_new(password: &str, email: &str) -> Result<(), String> {
+/// The answer for a password on the common-password list (or a dressed-up one).
+pub const TOO_COMMON: &str =
+    "that password is too common: it is on the lists people use to guess passwords. A few unrelated words together work well";
+
+/// Why a new password is refused: too short or long, too common (see
+/// [`super::common_passwords`]), or made of the person's own name or e-mail address.
+pub fn check_new(password: &str, email: &str, name: &str) -> Result<(), String> {
     let len = password.chars().count();
     if len < MIN_LEN {
         return Err(format!("use at least {MIN_LEN} characters (a few words together work well)"));
@@ -48,15 +53,29 @@ pub fn check_new(password: &str, email: &str) -> Result<(), String> {
     if !local.is_empty() && local.len() >= 4 && lower.contains(&local) {
         return Err("do not use your e-mail address in your password".into());
     }
-    const COMMON: [&str; 8] =
-        ["password", "123456", "qwerty", "letmein", "welcome", "commonground", "iloveyou", "admin"];
-    if COMMON.iter().any(|c| lower.replace(['-', '_', ' '], "").starts_with(c) && lower.len() < 16) {
-        return Err("that password is too easy to guess".into());
+    if is_personal(password, email, name) {
+        return Err("do not use your name or e-mail address as your password".into());
+    }
+    if super::common_passwords::is_common(password) {
+        return Err(TOO_COMMON.into());
     }
     if password.chars().collect::<std::collections::HashSet<_>>().len() < 5 {
         return Err("use more different characters".into());
     }
     Ok(())
+}
+
+/// Whether the password is the person's name (whole, or one part of it dressed up) or e-mail.
+fn is_personal(password: &str, email: &str, name: &str) -> bool {
+    let squeeze = |t: &str| -> String { t.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect() };
+    let full_name = squeeze(name);
+    if full_name.chars().count() >= 4 && squeeze(password).contains(&full_name) {
+        return true;
+    }
+    let mut personal: Vec<String> = name.split_whitespace().map(squeeze).filter(|p| p.chars().count() >= 3).collect();
+    personal.push(email.trim().to_lowercase());
+    let forms = super::common_passwords::variants(password);
+    forms.iter().any(|form| personal.iter().any(|p| p == form || squeeze(form.as_str()) == *p))
 }
 
 #[cfg(test)]
@@ -76,11 +95,22 @@ mod tests {
 
     #[test]
     fn new_password_rules() {
-        assert!(check_new("short", "a@b.org").is_err());
-        assert!(check_new("password12345", "a@b.org").is_err());
-        assert!(check_new("aaaaaaaaaaaaaaaa", "a@b.org").is_err());
-        assert!(check_new("jo.bloggs-garden-2026", "jo.bloggs@example.org").is_err());
-        assert!(check_new(&"x".repeat(300), "a@b.org").is_err());
-        assert!(check_new("green valley tea party", "jo@example.org").is_ok());
+        assert!(check_new("short", "a@b.org", "A B").is_err());
+        assert!(check_new("password12345", "a@b.org", "A B").is_err());
+        assert!(check_new("aaaaaaaaaaaaaaaa", "a@b.org", "A B").is_err());
+        assert!(check_new("jo.bloggs-garden-2026", "jo.bloggs@example.org", "Jo Bloggs").is_err());
+        assert!(check_new(&"x".repeat(300), "a@b.org", "A B").is_err());
+        assert!(check_new("green valley tea party", "jo@example.org", "Jo Bloggs").is_ok());
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        for weak in ["passwordpassword", "Password1234567890", "letmeinletmein99"] {
+            assert_eq!(check_new(weak, "pat@example.org", "Pat Green"), Err(TOO_COMMON.to_string()), "{weak}");
+        }
+        assert!(check_new("Bartholomew Featherstone", "bf@example.org", "Bartholomew Featherstone").is_err());
+        assert!(check_new("Featherstone2026!!", "bf@example.org", "Bartholomew Featherstone").is_err());
+        assert!(check_new("pat@example.org123", "pat@example.org", "Pat Green").is_err());
+        assert!(check_new("my garden by the featherstone river", "bf@example.org", "Bartholomew Featherstone").is_ok());
     }
 }

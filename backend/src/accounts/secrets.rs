@@ -1,4 +1,4 @@
-//! Random secrets and their hashes: the signing key, link tokens, CSRF tokens.
+//! Random secrets and their hashes: the signing key, link tokens, CSRF tokens; HMAC.
 
 use sha2::{Digest, Sha256};
 
@@ -24,6 +24,19 @@ pub fn random_token() -> String {
 /// What is stored instead of a token: its SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+}
+
+/// HMAC-SHA256 of the data under the key.
+pub fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    match hmac::Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().into()
+        }
+        // HMAC takes keys of any length, so this cannot happen; stay keyed all the same.
+        Err(_) => Sha256::new().chain_update(key).chain_update([0u8]).chain_update(data).finalize().into(),
+    }
 }
 
 /// Compares secrets in constant time.

@@ -83,9 +83,14 @@ pub fn sign_in(
     let email = users::normalise_email(credentials.email);
     let ip_key = ip.unwrap_or("unknown");
     let minutes = |d: std::time::Duration| d.as_secs().div_ceil(60).max(1);
-    limits.per_ip.check(ip_key).map_err(|d| SignInError::TooMany(minutes(d)))?;
-    limits.per_ip.hit(ip_key);
-    limits.per_account.check(&email).map_err(|d| SignInError::TooMany(minutes(d)))?;
+    if let Some(wait) = limits.per_ip.take(conn, ip_key)? {
+        return Err(SignInError::TooMany(minutes(wait)));
+    }
+    // Every attempt is counted before the password is checked, and a success forgets them:
+    // parallel guesses (on one instance or several) cannot all pass while none has failed yet.
+    if let Some(wait) = limits.per_account.take(conn, &email)? {
+        return Err(SignInError::TooMany(minutes(wait)));
+    }
 
     let user = users::by_email(conn, &email)?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -97,7 +102,6 @@ pub fn sign_in(
         _ => None,
     };
     let fail = |conn: &mut DbConnection, detail: &str| -> Result<Session, SignInError> {
-        limits.per_account.hit(&email);
         let actor = user.as_ref().map(|u| u.id.as_str());
         audit::record(
             conn,
@@ -155,7 +159,7 @@ pub fn sign_in(
         )?;
         return Err(SignInError::SecondFactorRequired);
     }
-    limits.per_account.clear(&email);
+    limits.per_account.clear(conn, &email)?;
     let now = Utc::now().timestamp();
     let (token, expires_at) =
         keys.issue(&current.id, row.token_version, now, now).map_err(|e| SignInError::Db(e.to_string()))?;

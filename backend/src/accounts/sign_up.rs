@@ -122,7 +122,7 @@ pub fn check(form: &SignUp) -> Result<(), FieldErrors> {
     if !users::valid_email(&form.email) {
         refuse("email", "enter your e-mail address like name@example.org");
     }
-    if let Err(why) = password::check_new(&form.password, &form.email) {
+    if let Err(why) = password::check_new(&form.password, &form.email, &form.name) {
         refuse("password", &why);
     }
     if errors.is_empty() {
@@ -139,9 +139,11 @@ pub fn check(form: &SignUp) -> Result<(), FieldErrors> {
 /// correcting a typing mistake is not locked out.
 pub fn sign_up(conn: &mut DbConnection, form: &SignUp, ip: Option<&str>, limit: &Limiter) -> Result<(), AppError> {
     let key = ip.unwrap_or("unknown");
-    limit.check(key).map_err(|wait| AppError::TooManyRequests(wait.as_secs().max(1)))?;
+    if let Some(wait) = limit.check(conn, key)? {
+        return Err(AppError::TooManyRequests(wait.as_secs().max(1)));
+    }
     check(form).map_err(AppError::Invalid)?;
-    limit.hit(key);
+    limit.hit(conn, key)?;
     // Hashed whether or not the address is known, so the time taken does not tell.
     let hash = password::hash(&form.password).map_err(AppError::Internal)?;
     match db::write(conn, |conn| create(conn, form, &hash, ip)) {

@@ -1,5 +1,7 @@
 //! Access tokens: JWTs signed with HS256 (the algorithm pinned: `none`, RS256 and anything else
-//! are refused), with `iss`, `aud`, `sub`, `exp` and `iat` all required. A token carries the
+//! are refused), with `iss`, `aud`, `sub`, `exp` and `iat` all required; a token is refused before
+//! its `nbf`, and one claiming to be issued (or signed in) in the future, beyond a small leeway
+//! for clock differences between instances. A token carries the
 //! user's token version; signing out, being disabled or changing the password bumps it, which
 //! revokes every earlier token at once.
 
@@ -15,7 +17,7 @@ pub const ISSUER: &str = "commonground";
 /// Audience of every token.
 pub const AUDIENCE: &str = "commonground";
 /// Leeway for clock differences, in seconds.
-const LEEWAY_SECS: u64 = 30;
+const LEEWAY_SECS: i64 = 30;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -48,10 +50,16 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// As `validation`, without the time checks: for telling whose a (perhaps expired) session
+    /// cookie is, never for letting anyone in.
+    identity: Validation,
     /// Lifetime of one token.
     pub ttl_secs: i64,
     /// Longest a session may be renewed for after signing in.
     pub session_secs: i64,
+    /// Key for CSRF tokens, derived from the signing secret (so a CSRF token is never a
+    /// signature over anything a token could carry).
+    csrf_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -68,15 +76,28 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-        validation.leeway = LEEWAY_SECS;
+        validation.leeway = LEEWAY_SECS.unsigned_abs();
         validation.validate_exp = true;
+        // `nbf` is optional (we do not issue it) but, when present, binding.
+        validation.validate_nbf = true;
+        let mut identity = validation.clone();
+        identity.validate_exp = false;
+        identity.validate_nbf = false;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            identity,
             ttl_secs: ttl_minutes * 60,
             session_secs: session_hours * 3600,
+            csrf_key: super::secrets::hmac(secret, b"commonground csrf key v1"),
         }
+    }
+
+    /// The CSRF token for what a form is bound to (a session's identity or a browser's random
+    /// value): an HMAC only this server can make, base64url.
+    pub fn csrf_tag(&self, binding: &str) -> String {
+        data_encoding::BASE64URL_NOPAD.encode(&super::secrets::hmac(&self.csrf_key, binding.as_bytes()))
     }
 
     /// Issues a token.
@@ -102,9 +123,28 @@ impl TokenKeys {
         if token.len() > 4096 {
             return Err(TokenError("too long".into()));
         }
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|e| TokenError(e.to_string()))
+            .map_err(|e| TokenError(e.to_string()))?;
+        // jsonwebtoken checks `exp` and `nbf` only. A token "issued" in the future would outlive
+        // its lifetime and a future `auth_time` would stretch the session limit: only a forger
+        // (or a badly wrong clock) makes either.
+        let latest = chrono::Utc::now().timestamp() + LEEWAY_SECS;
+        if claims.iat > latest || claims.auth_time > latest {
+            return Err(TokenError("issued in the future".into()));
+        }
+        Ok(claims)
+    }
+}
+
+impl TokenKeys {
+    /// The claims of a token this server signed, expired or not: whose session a form belongs
+    /// to. Never a sign-in: use [`TokenKeys::verify`] for that.
+    pub fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.len() > 4096 {
+            return Err(TokenError("too long".into()));
+        }
+        decode::<Claims>(token, &self.decoding, &self.identity).map(|d| d.claims).map_err(|e| TokenError(e.to_string()))
     }
 }
 
@@ -176,5 +216,9 @@ mod tests {
         assert!(other.verify(&token).is_err(), "wrong key");
         let (old, _) = keys.issue("user-1", 3, now - 7200, now - 3600).unwrap();
         assert!(keys.verify(&old).is_err(), "expired beyond leeway");
+        let (future, _) = keys.issue("user-1", 3, now, now + 600).unwrap();
+        assert!(keys.verify(&future).is_err(), "issued in the future");
+        let (ahead, _) = keys.issue("user-1", 3, now + 600, now).unwrap();
+        assert!(keys.verify(&ahead).is_err(), "signed in in the future");
     }
 }

@@ -414,6 +414,15 @@ diesel::joinable!(service_at_locations -> locations (location_id));
 diesel::joinable!(location_accessibility -> locations (location_id));
 diesel::joinable!(location_accessibility -> taxonomy_terms (term_id));
 
+diesel::table! {
+    /// Rate limit counts per key and fixed window, shared by every instance.
+    rate_limits (key, window_start) {
+        key -> Text,
+        window_start -> BigInt,
+        count -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -444,4 +453,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_searches,
     service_versions,
     listing_suggestions,
+    rate_limits,
 );

@@ -1,22 +1,56 @@
 //! Who is asking: the bearer token (API) or the session cookie (pages), checked against the
-//! user's current token version on every request; session renewal; and CSRF tokens for forms.
+//! user's current token version on every request; session renewal; CSRF tokens for forms; and
+//! the client's address (from `X-Forwarded-For` only when a trusted proxy sends it).
+//!
+//! The JSON API takes the session cookie for reading only (GET, HEAD): a browser sends the
+//! cookie with any request a page on another site makes it send, and API routes check no CSRF
+//! token, so a change through the API needs the bearer token, which no other site can read.
+//! Reading with the cookie stays (a signed-in person opening an API address in the browser:
+//! SameSite=Strict keeps the cookie off requests from other sites, and their scripts cannot read
+//! the answer). No page links to the API today: reports download from `/reports/...`.
+//!
+//! A form's CSRF token is an HMAC, under a key only the server has, over what the form is bound
+//! to: the signed-in session (user id and sign-in time, which renewals keep), or before signing
+//! in a random per-browser value in the CSRF cookie. A token made for one session or browser is
+//! refused for another, and an attacker who can plant a cookie still cannot make a token for it.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::accounts::tokens::Claims;
+use crate::accounts::tokens::{Claims, TokenKeys};
 use crate::accounts::{users, CurrentUser};
+use crate::config::TrustedProxies;
 use crate::error::{ApiError, AppError, PageError};
 use crate::state::AppState;
 
 /// The page session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
 pub const SESSION_COOKIE: &str = "cg_session";
-/// The CSRF cookie; forms carry the same value in a hidden field.
+/// The CSRF cookie: a random value per browser that signed-out forms are bound to.
 pub const CSRF_COOKIE: &str = "cg_csrf";
+
+/// A cookie's name: over TLS with the `__Host-` prefix, which browsers accept only from a
+/// secure origin, host-only and for the whole site, so a neighbouring subdomain cannot plant it.
+pub fn cookie_name(name: &'static str, secure: bool) -> std::borrow::Cow<'static, str> {
+    if secure {
+        format!("__Host-{name}").into()
+    } else {
+        name.into()
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Option<&web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+}
+
+fn tls(req: &HttpRequest) -> bool {
+    state_of(req).is_some_and(|s| s.settings.tls())
+}
+
 /// A page session is renewed when its token is older than this (seconds).
 const RENEW_AFTER_SECS: i64 = 5 * 60;
 
@@ -24,9 +58,35 @@ const RENEW_AFTER_SECS: i64 = 5 * 60;
 #[derive(Clone)]
 pub struct RenewedToken(pub String);
 
-/// The client address, for the audit trail and rate limits.
+/// The client address, for the audit trail and rate limits: the peer, or when the peer is a
+/// trusted proxy, the address it forwards for.
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip().to_canonical();
+    let address = match state_of(req).map(|s| &s.settings.trusted_proxies) {
+        Some(trusted) if trusted.contains(peer) => forwarded_for(req, trusted).unwrap_or(peer),
+        _ => peer,
+    };
+    Some(address.to_string())
+}
+
+/// The right-most address in `X-Forwarded-For` that is not a trusted proxy: each proxy appends
+/// the address it was reached from, so everything left of that was written by the client and
+/// may be anything. `None` (use the peer) when the header is missing or a hop is not an address.
+fn forwarded_for(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let mut hops = Vec::new();
+    for value in req.headers().get_all("x-forwarded-for") {
+        hops.extend(value.to_str().ok()?.split(',').map(str::trim).map(str::to_string));
+    }
+    let mut nearest = None;
+    for hop in hops.iter().rev() {
+        let address = hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())).ok()?.to_canonical();
+        if !trusted.contains(address) {
+            return Some(address);
+        }
+        nearest = Some(address);
+    }
+    // Every hop a trusted proxy: the farthest one is the client.
+    nearest
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -35,12 +95,16 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
 
-/// The token of the request: `Authorization: Bearer` first, else the session cookie.
+/// The token of the request: `Authorization: Bearer` first, else the session cookie, which the
+/// API takes for reading only (see the module doc).
 pub fn request_token(req: &HttpRequest) -> Option<(String, bool)> {
     if let Some(token) = bearer(req) {
         return Some((token, false));
     }
-    req.cookie(SESSION_COOKIE).map(|c| (c.value().to_string(), true))
+    if req.path().starts_with("/api/") && !req.method().is_safe() {
+        return None;
+    }
+    req.cookie(&cookie_name(SESSION_COOKIE, tls(req))).map(|c| (c.value().to_string(), true))
 }
 
 /// Checks the request's token and loads the user; `Ok(None)` when there is no token.
@@ -135,7 +199,7 @@ impl FromRequest for MaybeUser {
 
 /// The session cookie for a token.
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token.to_string())
+    Cookie::build(cookie_name(SESSION_COOKIE, secure), token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -150,14 +214,37 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
     cookie
 }
 
-/// The CSRF token for a form: the request's cookie value, or a new one (returned with the
-/// cookie to set).
-pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'static>>) {
-    if let Some(existing) = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() >= 32) {
-        return (existing, None);
+/// The CSRF token a form gets from the server: bound to the session when the session token is
+/// genuine (expired or revoked ones too: a form must still work to sign in again), else to the
+/// browser's random value; `None` with neither. Public so the tests' browser computes what the
+/// server would put in its forms.
+pub fn csrf_for(keys: &TokenKeys, session_token: Option<&str>, browser_value: Option<&str>) -> Option<String> {
+    if let Some(claims) = session_token.and_then(|t| keys.verify_signature(t).ok()) {
+        return Some(keys.csrf_tag(&format!("session\0{}\0{}", claims.sub, claims.auth_time)));
     }
-    let token = crate::accounts::secrets::random_token();
-    let cookie = Cookie::build(CSRF_COOKIE, token.clone())
+    browser_value.filter(|v| v.len() >= 32).map(|v| keys.csrf_tag(&format!("browser\0{v}")))
+}
+
+fn request_csrf(req: &HttpRequest, keys: &TokenKeys) -> Option<String> {
+    let secure = tls(req);
+    let session = req.cookie(&cookie_name(SESSION_COOKIE, secure));
+    let browser = req.cookie(&cookie_name(CSRF_COOKIE, secure));
+    csrf_for(keys, session.as_ref().map(|c| c.value()), browser.as_ref().map(|c| c.value()))
+}
+
+/// The CSRF token for a form, and the browser's random value as a cookie to set when it has
+/// none yet and is not signed in.
+pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'static>>) {
+    let Some(state) = state_of(req) else {
+        // Without the keys no token can be checked either: a random one fails safe.
+        return (crate::accounts::secrets::random_token(), None);
+    };
+    if let Some(token) = request_csrf(req, &state.keys) {
+        return (token, None);
+    }
+    let value = crate::accounts::secrets::random_token();
+    let token = csrf_for(&state.keys, None, Some(&value)).unwrap_or_default();
+    let cookie = Cookie::build(cookie_name(CSRF_COOKIE, secure), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -166,15 +253,15 @@ pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'st
     (token, Some(cookie))
 }
 
-/// Refuses a form whose hidden CSRF field does not match the cookie (403, readable page).
+/// Refuses a form whose hidden CSRF field is not the token for this session or browser (403,
+/// readable page).
 pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
-    if cookie.len() >= 32 && crate::accounts::secrets::same(&cookie, submitted) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
+    let expected = state_of(req).and_then(|state| request_csrf(req, &state.keys));
+    match expected {
+        Some(expected) if crate::accounts::secrets::same(&expected, submitted) => Ok(()),
+        _ => Err(AppError::Forbidden(
             "this form has expired or did not come from this site; go back, reload the page and try again".into(),
-        ))
+        )),
     }
 }
 

@@ -273,3 +273,54 @@ fn pages_show_each_role_its_own_world() {
         assert_eq!(browser.get("/account").status, 303, "signed out");
     }
 }
+
+/// A sign-up with the given password (and name), from the API.
+fn sign_up_with(app: &crate::helpers::TestApp, n: usize, name: &str, password: &str) -> crate::helpers::Answer {
+    let body = json!({
+        "organisation_name": format!("Weak Password Test Group {n}"),
+        "organisation_description": "We meet on Tuesdays to walk by the canal.",
+        "organisation_email": "walkers@example.org",
+        "name": name,
+        "email": format!("walker{n}@example.org"),
+        "password": password,
+    });
+    app.call("POST", "/api/v1/organisations/sign-up", None, Some(&body.to_string()))
+}
+
+#[test]
+fn common_breached_passwords_are_refused_whatever_their_length() {
+    let app = spawn_app();
+    let weak = ["passwordpassword", "Password1234567890", "letmeinletmein99", "Sunshine2024!!!!", "qwertyuiop123"];
+    for (n, password) in weak.iter().enumerate() {
+        let answer = sign_up_with(&app, n, "Pat Green", password);
+        let body = assert_error(&answer, 422, Some("password"));
+        assert!(body["error"]["fields"]["password"].as_str().unwrap().contains("common"), "{password}: {body}");
+    }
+    // The person's own name is as guessable as a common password.
+    let named = sign_up_with(&app, 10, "Bartholomew Featherstone", "Bartholomew Featherstone");
+    assert_error(&named, 422, Some("password"));
+    // A passphrase of unrelated words is fine (refusals above did not use up the allowance).
+    assert_eq!(sign_up_with(&app, 11, "Pat Green", "green valley tea party").status, 202);
+
+    // On a page, the message stands by the field.
+    let mut browser = app.browser();
+    browser.get("/join");
+    let csrf = browser.csrf();
+    let refused = browser.post(
+        "/join",
+        &[
+            ("csrf", &csrf),
+            ("organisation_name", "Canal Walkers"),
+            ("organisation_description", "We walk by the canal on Tuesdays."),
+            ("organisation_email", "canal@example.org"),
+            ("name", "Sam Walker"),
+            ("email", "sam.walker@example.org"),
+            ("password", "letmeinletmein99"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let by_field = refused.body.split(r#"id="password-error""#).nth(1).expect("an error by the field");
+    assert!(by_field[..by_field.find("</p>").unwrap()].contains("common"), "{}", refused.body);
+    assert!(refused.body.contains(r#"aria-describedby="password-hint password-error""#));
+    app.login(LINK_WORKER, DEMO_PASSWORD);
+}

@@ -566,8 +566,9 @@ fn request(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: &
         return app.call(&method.to_uppercase(), &format!("{prefix}{path}"), token, body);
     }
     // Pages: session cookie, and a valid CSRF cookie and field on every form.
-    let csrf = "matrix-csrf-token-0123456789-abcdefghijklmnop";
-    let mut cookie = format!("cg_csrf={csrf}");
+    let browser = "matrix-csrf-token-0123456789-abcdefghijklmnop";
+    let csrf = app.csrf_for(token, Some(browser)).unwrap();
+    let mut cookie = format!("cg_csrf={browser}");
     if let Some(token) = token {
         cookie.push_str(&format!("; cg_session={token}"));
     }

@@ -124,6 +124,11 @@ pub struct TestApp {
 
 /// Starts a server on a copy of the seeded template.
 pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+/// As [`spawn_app`], with settings changed first (e.g. trusted proxies).
+pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let template = template();
     let data_dir = tempfile::tempdir().unwrap();
     copy_dir(&template.dir.join("search-index"), &data_dir.path().join("search-index"));
@@ -141,6 +146,18 @@ pub fn spawn_app() -> TestApp {
             DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
         }
     };
+    let mut settings = test_settings(data_dir.path(), &database);
+    tweak(&mut settings);
+    spawn_with(settings, data_dir, database)
+}
+
+/// A second instance on the same database as `app`, as behind a load balancer: its own data
+/// folder with a copy of the seeded index, and the same signing secret.
+pub fn spawn_second(app: &TestApp) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    copy_dir(&template().dir.join("search-index"), &data_dir.path().join("search-index"));
+    std::fs::copy(app.data_dir.path().join("jwt-secret"), data_dir.path().join("jwt-secret")).unwrap();
+    let database = app.database.clone();
     spawn_with(test_settings(data_dir.path(), &database), data_dir, database)
 }
 
@@ -251,6 +268,14 @@ impl TestApp {
         keys.issue(&id, version, now, now).unwrap().0
     }
 
+    /// The CSRF token the server puts in the forms of a browser with this session cookie and
+    /// CSRF cookie (computed with the server's own function and key).
+    pub fn csrf_for(&self, session: Option<&str>, browser: Option<&str>) -> Option<String> {
+        let secret = std::fs::read_to_string(self.data_dir.path().join("jwt-secret")).unwrap();
+        let keys = backend::accounts::tokens::TokenKeys::new(secret.trim().as_bytes(), 15, 12);
+        backend::routes::session::csrf_for(&keys, session, browser)
+    }
+
     /// A database connection to the app's database.
     pub fn db(&self) -> backend::db::DbConnection {
         self.database.connect().expect("connect")
@@ -320,9 +345,11 @@ impl Browser<'_> {
         self.send("POST", path, Some(form))
     }
 
-    /// The CSRF token the last page put in its forms.
+    /// The CSRF token the pages put in this browser's forms: bound to its session, or before
+    /// signing in to the browser's CSRF cookie.
     pub fn csrf(&self) -> String {
-        self.cookies.get("cg_csrf").cloned().expect("a page with a form sets the CSRF cookie")
+        let cookie = |name: &str| self.cookies.get(name).map(String::as_str);
+        self.app.csrf_for(cookie("cg_session"), cookie("cg_csrf")).expect("a page with a form sets the CSRF cookie")
     }
 
     /// Signs in through the page.

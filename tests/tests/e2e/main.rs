@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod authz_matrix;
+mod csrf;
 mod db_faults;
 mod directory_api;
 mod directory_pages;
@@ -26,5 +27,6 @@ mod relevance;
 mod reports;
 mod seed_region;
 mod session_dates;
+mod shared_limits;
 mod sign_up;
 mod tokens;

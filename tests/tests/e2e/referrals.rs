@@ -661,7 +661,7 @@ fn a_form_page_sets_the_csrf_cookie_its_forms_carry() {
         gp.cookies.remove("cg_csrf");
         let page = gp.get(path);
         let in_form = page.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-        assert_eq!(in_form, gp.csrf(), "{path}: the form's token is the cookie's");
+        assert_eq!(in_form, gp.csrf(), "{path}: the form's token is the one for this session");
     }
 }
 

@@ -141,15 +141,16 @@ pub async fn suggest(
     // A signed-in link worker's suggestion names them; without a valid token it is the public's.
     let user = crate::routes::session::authenticate(&req).await.ok().flatten().map(|(u, _)| u);
     let ip = client_ip(&req);
-    if user.is_none() {
-        let key = ip.clone().unwrap_or_else(|| "unknown".into());
-        if let Err(wait) = state.limits.public_forms.check(&key) {
-            return Err(crate::error::AppError::TooManyRequests(wait.as_secs().max(1)).into());
-        }
-        state.limits.public_forms.hit(&key);
-    }
     let body = body.into_inner();
-    let sid = with_conn(&state, move |conn, _| {
+    let sid = with_conn(&state, move |conn, state| {
+        if user.is_none() {
+            // Counted in the database: every instance draws on one allowance per address.
+            let limit = &state.limits.public_forms;
+            let key = ip.as_deref().unwrap_or("unknown");
+            if let Some(wait) = limit.take(conn, key)? {
+                return Err(crate::error::AppError::TooManyRequests(wait.as_secs().max(1)));
+            }
+        }
         crate::directory::suggestions::suggest(conn, user.as_ref(), &id, &body, ip.as_deref())
     })
     .await?;

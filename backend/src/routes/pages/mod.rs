@@ -41,7 +41,7 @@ pub fn render_page<T: Serialize>(
 }
 
 /// A submitted form's fields as pairs (repeated keys kept, for checkboxes), once its CSRF token
-/// matches the cookie.
+/// is the one for this session or browser.
 pub fn form_pairs(req: &HttpRequest, body: &web::Bytes) -> Result<Vec<(String, String)>, AppError> {
     let pairs: Vec<(String, String)> =
         form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
