@@ -59,7 +59,7 @@ pub fn empty_database(dir: &Path) -> DatabaseUrl {
     }
 }
 
-fn url_string(url: &DatabaseUrl) -> String {
+pub fn url_string(url: &DatabaseUrl) -> String {
     match url {
         DatabaseUrl::Sqlite(p) => p.display().to_string(),
         DatabaseUrl::Postgres(u) => u.clone(),
@@ -124,6 +124,13 @@ pub struct TestApp {
 
 /// Starts a server on a copy of the seeded template.
 pub fn spawn_app() -> TestApp {
+    let (data_dir, database) = copy_template();
+    spawn_with(test_settings(data_dir.path(), &database), data_dir, database)
+}
+
+/// A copy of the seeded template (data folder and database), for a server a test starts
+/// itself (in another process, say).
+pub fn copy_template() -> (tempfile::TempDir, DatabaseUrl) {
     let template = template();
     let data_dir = tempfile::tempdir().unwrap();
     copy_dir(&template.dir.join("search-index"), &data_dir.path().join("search-index"));
@@ -141,7 +148,7 @@ pub fn spawn_app() -> TestApp {
             DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
         }
     };
-    spawn_with(test_settings(data_dir.path(), &database), data_dir, database)
+    (data_dir, database)
 }
 
 /// Starts a server with the given settings (a data folder the test prepared).

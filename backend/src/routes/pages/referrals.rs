@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::routes::input;
 use crate::accounts::{CurrentUser, Role};
 use crate::directory::search::SearchParams;
 use crate::error::{AppError, PageError};
@@ -111,7 +112,7 @@ pub async fn new_page(
 pub async fn create_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let pairs = form_pairs(&req, &body)?;
@@ -177,7 +178,7 @@ pub async fn referral_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let created = pairs.iter().any(|(k, _)| k == "created");
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
@@ -247,7 +248,7 @@ async fn referral_action(
     req: HttpRequest,
     user: CurrentUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
     action: FormAction,
 ) -> Result<HttpResponse, PageError> {
@@ -354,7 +355,7 @@ pub async fn transition_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Transition).await
@@ -365,7 +366,7 @@ pub async fn note_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Note).await
@@ -376,7 +377,7 @@ pub async fn attempt_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Attempt).await
@@ -387,7 +388,7 @@ pub async fn measure_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Measure).await
@@ -398,7 +399,7 @@ pub async fn connect_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Connect).await
@@ -409,7 +410,7 @@ pub async fn connection_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_record_id(&path.into_inner(), "connection")?;
@@ -466,7 +467,7 @@ pub async fn introductions_page(
         with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
             .await?;
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
-    let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
@@ -476,7 +477,7 @@ pub async fn plan_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Plan).await
