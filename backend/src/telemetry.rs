@@ -58,9 +58,9 @@ where
     let directives =
         if settings.log.contains("tantivy") { settings.log.clone() } else { format!("{},tantivy=warn", settings.log) };
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
-    let caps = CAPS.iter().fold(Targets::new().with_default(LevelFilter::TRACE), |t, (target, level)| {
-        t.with_target(*target, *level)
-    });
+    let caps = CAPS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |t, (target, level)| t.with_target(*target, *level));
     let (queue, guard) = Queue::start(writer);
     let layer = match settings.log_format {
         LogFormat::Pretty => fmt::layer().with_target(false).with_writer(queue).log_internal_errors(false).boxed(),

@@ -67,13 +67,25 @@ const JSON_ROUTES: &[(&str, &str, Who, &str, &str)] = &[
     ),
     ("PATCH", "/api/v1/services/{listing}", Who::Editor, r#"{"name":"Shed\u0000","version":1}"#, "name"),
     ("POST", "/api/v1/services", Who::Editor, r#"{"name":"Shed\u0000"}"#, "name"),
-    ("PUT", "/api/v1/services/{listing}/sessions", Who::Editor, r#"{"sessions":[{"notes":"x\u0000"}]}"#, "sessions[0].notes"),
+    (
+        "PUT",
+        "/api/v1/services/{listing}/sessions",
+        Who::Editor,
+        r#"{"sessions":[{"notes":"x\u0000"}]}"#,
+        "sessions[0].notes",
+    ),
     ("POST", "/api/v1/suggestions/{id}", Who::Editor, r#"{"reply":"x\u0000"}"#, "reply"),
     ("POST", "/api/v1/services/{listing}/revert", Who::Admin, r#"{"version":"\u0000"}"#, "version"),
     ("POST", "/api/v1/services/{listing}/merge", Who::Admin, r#"{"into":"\u0000"}"#, "into"),
     ("POST", "/api/v1/admin/organisations", Who::Admin, r#"{"name":"Club\u0000","kind":"community_group"}"#, "name"),
     ("POST", "/api/v1/admin/organisations/{id}/reject", Who::Admin, r#"{"reason":"no\u0000"}"#, "reason"),
-    ("POST", "/api/v1/admin/users", Who::Admin, r#"{"email":"a\u0000@example.org","name":"A","role":"admin","organisation_id":"x"}"#, "email"),
+    (
+        "POST",
+        "/api/v1/admin/users",
+        Who::Admin,
+        r#"{"email":"a\u0000@example.org","name":"A","role":"admin","organisation_id":"x"}"#,
+        "email",
+    ),
     ("POST", "/api/v1/referrals/{referral}/transitions", Who::Worker, r#"{"to":"accepted","note":"x\u0000"}"#, "note"),
     ("POST", "/api/v1/referrals/{referral}/assign", Who::Worker, r#"{"user_id":"\u0000"}"#, "user_id"),
     ("POST", "/api/v1/referrals/{referral}/notes", Who::Worker, r#"{"body":"x\u0000"}"#, "body"),
@@ -153,8 +165,8 @@ fn control_characters_in_any_json_body_form_or_query_are_a_422_never_a_500() {
     for (method, path, who, body, field) in JSON_ROUTES {
         let path = fill(path, &ids);
         let answer = app.call(method, &path, tokens.get(who).map(String::as_str), Some(body));
-        let named = answer.content_type.starts_with("application/json")
-            && answer.json()["error"]["fields"][*field].is_string();
+        let named =
+            answer.content_type.starts_with("application/json") && answer.json()["error"]["fields"][*field].is_string();
         if answer.status != 422 || !named {
             wrong.push(format!("{method} {path}: {} {}", answer.status, answer.body));
         }
@@ -185,11 +197,7 @@ fn control_characters_in_any_json_body_form_or_query_are_a_422_never_a_500() {
         let csrf = browser.csrf();
         let answer = browser.post(&path, &[("csrf", &csrf), (field, "before\u{0}after")]);
         if answer.status != 422 || !answer.content_type.starts_with("text/html") || !answer.body.contains(field) {
-            wrong.push(format!(
-                "POST {path}: {} {}",
-                answer.status,
-                answer.body.chars().take(300).collect::<String>()
-            ));
+            wrong.push(format!("POST {path}: {} {}", answer.status, answer.body.chars().take(300).collect::<String>()));
         }
     }
     assert!(wrong.is_empty(), "not a 422 naming the field ({}):\n{}", crate::helpers::engine(), wrong.join("\n"));
@@ -248,7 +256,14 @@ fn link_base(answer: &crate::helpers::Answer, key: &str, kind: &str) -> String {
     url.split_once(&format!("/{kind}/")).map(|(base, _)| base.to_string()).unwrap()
 }
 
-fn forged(app: &TestApp, method: &str, path: &str, token: &str, header: (&str, &str), body: Option<&Value>) -> crate::helpers::Answer {
+fn forged(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    header: (&str, &str),
+    body: Option<&Value>,
+) -> crate::helpers::Answer {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let request = agent
         .request(method, &format!("{}{path}", app.address))
@@ -283,9 +298,13 @@ fn links_with_forged_hosts(app: &TestApp) -> Vec<String> {
             .unwrap()
             .to_string();
     let mut bases = Vec::new();
-    for (n, header) in [("Host", "attacker.example"), ("X-Forwarded-Host", "attacker.example"), ("Forwarded", "host=attacker.example;proto=https")]
-        .into_iter()
-        .enumerate()
+    for (n, header) in [
+        ("Host", "attacker.example"),
+        ("X-Forwarded-Host", "attacker.example"),
+        ("Forwarded", "host=attacker.example;proto=https"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let reset = forged(app, "POST", &format!("/api/v1/admin/users/{user}/password-reset"), &admin, header, None);
         bases.push(link_base(&reset, "reset_url", "reset"));

@@ -88,9 +88,9 @@ impl ChildServer {
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()));
         if failing {
-            command.env(CHILD_WRITER, "fail").stderr(Stdio::from(
-                std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full"),
-            ));
+            command
+                .env(CHILD_WRITER, "fail")
+                .stderr(Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full")));
         } else {
             command.stderr(Stdio::from(std::fs::File::create(scratch.path().join("stderr.log")).unwrap()));
         }
@@ -277,7 +277,8 @@ fn every_referral_gets_its_answer_when_the_log_cannot_be_written() {
     let server = ChildServer::start("info", "pretty", true);
     let token = server.app.login(GP, DEMO_PASSWORD);
     let body = referral_body().to_string();
-    let answers: Vec<Result<u16, String>> = (0..30).map(|_| post_referral(&server.app.address, &token, &body)).collect();
+    let answers: Vec<Result<u16, String>> =
+        (0..30).map(|_| post_referral(&server.app.address, &token, &body)).collect();
     let answered = answers.iter().filter(|a| *a == &Ok(201)).count();
     assert_eq!(answered, 30, "answers with the log on a full disk: {answers:?}");
     assert_eq!(server.app.get("/healthz").status, 200, "the server still serves");

@@ -5,13 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::routes::input;
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
 use crate::accounts::approval::{self, Decision};
 use crate::accounts::audit::{self, AuditFilter};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{organisations, users, CurrentUser};
 use crate::error::{ApiError, AppError};
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiAdmin};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;

@@ -4,9 +4,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::routes::input;
 use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::error::{ApiError, AppError};
+use crate::routes::input;
 use crate::routes::session::{authenticate, client_ip, ApiUser};
 use crate::routes::with_conn;
 use crate::state::AppState;

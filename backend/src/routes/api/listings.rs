@@ -4,9 +4,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::routes::input;
 use crate::directory::editing::{self, ListingEdit};
 use crate::error::ApiError;
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiAdmin, ApiUser};
 use crate::routes::{parse_id, query_pairs, with_conn};
 use crate::state::AppState;

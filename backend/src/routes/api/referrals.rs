@@ -4,7 +4,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::routes::input;
 use crate::error::{ApiError, AppError};
 use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
 use crate::referrals::create::{self, NewReferral};
@@ -12,6 +11,7 @@ use crate::referrals::message;
 use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view::{self, ListFilter};
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote, NewPlan};
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;

@@ -5,9 +5,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::routes::input;
 use crate::accounts::sign_up::{self, SignUp, RECEIVED};
 use crate::error::ApiError;
+use crate::routes::input;
 use crate::routes::session::client_ip;
 use crate::routes::with_conn;
 use crate::state::AppState;

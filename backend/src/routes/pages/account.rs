@@ -4,9 +4,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::routes::input;
 use crate::accounts::{account, totp, CurrentUser};
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, session_cookie, PageUser};
 use crate::routes::with_conn;

@@ -5,7 +5,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::routes::input;
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
 use crate::accounts::approval::{self, Decision, WaitingGroup};
 use crate::accounts::audit::{self, AuditRow};
@@ -16,6 +15,7 @@ use crate::accounts::{CurrentUser, OrgKind, Role};
 use crate::directory::editing;
 use crate::error::{AppError, PageError};
 use crate::routes::api::admin::{audit_filter, base_url};
+use crate::routes::input;
 use crate::routes::pages::{html, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
 use crate::routes::{parse_record_id, with_conn};

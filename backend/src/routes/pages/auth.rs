@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::routes::input;
 use crate::accounts::account;
 use crate::accounts::demo::DEMO_PASSWORD;
 use crate::accounts::links::{self, Purpose};
@@ -13,6 +12,7 @@ use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::accounts::users;
 use crate::config::Environment;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::render_page;
 use crate::routes::session::{
     check_csrf, cleared_session_cookie, client_ip, csrf_token, session_cookie, MaybeUser, PageUser,

@@ -9,10 +9,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::routes::input;
 use crate::accounts::sign_up::{self, SignUp, MAX_DESCRIPTION, RECEIVED};
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::{field, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, MaybeUser};
 use crate::routes::{query_pairs, with_conn};

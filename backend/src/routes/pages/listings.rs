@@ -9,7 +9,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::routes::input;
 use crate::accounts::CurrentUser;
 use crate::directory::creating::NewLocation;
 use crate::directory::editing::{self, ListingEdit};
@@ -17,6 +16,7 @@ use crate::directory::listing::{Listing, TermRef};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, render_page, sent};
 use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_id, query_pairs, with_conn};

@@ -6,7 +6,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::routes::input;
 use crate::accounts::{CurrentUser, Role};
 use crate::directory::search::SearchParams;
 use crate::error::{AppError, PageError};
@@ -16,6 +15,7 @@ use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
+use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, optional, render_page};
 use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
