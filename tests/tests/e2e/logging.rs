@@ -17,16 +17,30 @@ const CHILD_PORT_FILE: &str = "CG_LOG_CHILD_PORT_FILE";
 /// Set in the child to `fail`: log through a writer whose every write fails.
 const CHILD_WRITER: &str = "CG_LOG_CHILD_WRITER";
 
-/// A writer standing for a full disk: every write fails.
-struct FullDisk;
+/// Set in the child with `CG_LOG_CHILD_WRITER=fail`: once this file exists, the disk is full.
+const CHILD_FULL_FLAG: &str = "CG_LOG_CHILD_FULL_FLAG";
+
+/// A writer standing for a disk that fills up while the server runs: once the flag file
+/// exists, every write fails.
+struct FullDisk(PathBuf);
+
+impl FullDisk {
+    fn check(&self) -> std::io::Result<()> {
+        if self.0.exists() {
+            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"))
+        } else {
+            Ok(())
+        }
+    }
+}
 
 impl std::io::Write for FullDisk {
-    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-        Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"))
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.check().map(|_| buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"))
+        self.check()
     }
 }
 
@@ -37,7 +51,8 @@ fn child_server() {
     let Ok(port_file) = std::env::var(CHILD_PORT_FILE) else { return };
     let settings = backend::config::Settings::load().expect("settings from the environment");
     let _log = if std::env::var(CHILD_WRITER).as_deref() == Ok("fail") {
-        backend::telemetry::init_with_writer(&settings, || FullDisk)
+        let flag = PathBuf::from(std::env::var(CHILD_FULL_FLAG).expect("the full-disk flag"));
+        backend::telemetry::init_with_writer(&settings, move || FullDisk(flag.clone()))
     } else {
         backend::telemetry::init(&settings)
     };
@@ -54,7 +69,7 @@ struct ChildServer {
     app: TestApp,
     process: std::process::Child,
     log: PathBuf,
-    _scratch: tempfile::TempDir,
+    scratch: tempfile::TempDir,
 }
 
 impl Drop for ChildServer {
@@ -90,6 +105,7 @@ impl ChildServer {
         if failing {
             command
                 .env(CHILD_WRITER, "fail")
+                .env(CHILD_FULL_FLAG, scratch.path().join("full"))
                 .stderr(Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full")));
         } else {
             command.stderr(Stdio::from(std::fs::File::create(scratch.path().join("stderr.log")).unwrap()));
@@ -108,7 +124,7 @@ impl ChildServer {
             std::thread::sleep(Duration::from_millis(50));
         };
         let app = TestApp { address: format!("http://127.0.0.1:{port}"), data_dir, database };
-        ChildServer { app, process, log, _scratch: scratch }
+        ChildServer { app, process, log, scratch }
     }
 
     /// The log so far, once the line for a last `GET /readyz` is in it (lines may be written
@@ -272,14 +288,23 @@ fn post_referral(address: &str, token: &str, body: &str) -> Result<u16, String> 
     }
 }
 
+fn referrals_stored(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    backend::db::schema::referrals::table.count().get_result(&mut app.db()).unwrap()
+}
+
 #[test]
 fn every_referral_gets_its_answer_when_the_log_cannot_be_written() {
+    // stderr is /dev/full from the start; the log's disk fills once the server is serving.
     let server = ChildServer::start("info", "pretty", true);
     let token = server.app.login(GP, DEMO_PASSWORD);
     let body = referral_body().to_string();
+    let before = referrals_stored(&server.app);
+    std::fs::write(server.scratch.path().join("full"), "").unwrap();
     let answers: Vec<Result<u16, String>> =
         (0..30).map(|_| post_referral(&server.app.address, &token, &body)).collect();
     let answered = answers.iter().filter(|a| *a == &Ok(201)).count();
-    assert_eq!(answered, 30, "answers with the log on a full disk: {answers:?}");
+    let stored = referrals_stored(&server.app) - before;
+    assert_eq!((answered, stored), (30, 30), "answered and stored with the log on a full disk: {answers:?}");
     assert_eq!(server.app.get("/healthz").status, 200, "the server still serves");
 }
