@@ -268,10 +268,14 @@ fn the_request_log_names_route_patterns_not_paths() {
     let server = ChildServer::start("info", "json", false);
     assert_eq!(server.app.get("/reset/a-made-up-token-value").status, 404);
     assert_eq!(server.app.get("/no/such/page-with-a-secret-looking-name").status, 404);
+    assert_eq!(server.app.get("/api/v1/no-such-route/an-api-secret-looking-name").status, 404);
+    assert_eq!(server.app.get("/oruk/no-such-route/an-oruk-secret-looking-name").status, 404);
     let log = server.log_after_marker();
     assert!(log.contains("/reset/{token}"), "{log}");
     assert!(!log.contains("a-made-up-token-value"), "{log}");
-    assert!(!log.contains("page-with-a-secret-looking-name"), "an unmatched path logs a placeholder: {log}");
+    for unmatched in ["page-with-a-secret-looking-name", "an-api-secret-looking-name", "an-oruk-secret-looking-name"] {
+        assert!(!log.contains(unmatched), "an unmatched path logs a placeholder: {log}");
+    }
 }
 
 fn post_referral(address: &str, token: &str, body: &str) -> Result<u16, String> {
