@@ -83,6 +83,12 @@ impl ChildServer {
     /// Starts the server with `COMMONGROUND_LOG=level` and `COMMONGROUND_LOG_FORMAT=format`;
     /// `failing` logs through a writer that always fails, with stderr on `/dev/full` too.
     fn start(level: &str, format: &str, failing: bool) -> Self {
+        Self::start_with(level, format, failing, false)
+    }
+
+    /// As [`ChildServer::start`]; `stalled` puts stdout on a pipe nobody reads (a log shipper
+    /// that hangs): once its buffer is full, every write to it waits.
+    fn start_with(level: &str, format: &str, failing: bool, stalled: bool) -> Self {
         let (data_dir, database) = copy_template();
         let scratch = tempfile::tempdir().unwrap();
         let port_file = scratch.path().join("port");
@@ -101,7 +107,7 @@ impl ChildServer {
             .env("COMMONGROUND_LOG", level)
             .env("COMMONGROUND_LOG_FORMAT", format)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()));
+            .stdout(if stalled { Stdio::piped() } else { Stdio::from(std::fs::File::create(&log).unwrap()) });
         if failing {
             command
                 .env(CHILD_WRITER, "fail")
@@ -311,4 +317,20 @@ fn every_referral_gets_its_answer_when_the_log_cannot_be_written() {
     let stored = referrals_stored(&server.app) - before;
     assert_eq!((answered, stored), (30, 30), "answered and stored with the log on a full disk: {answers:?}");
     assert_eq!(server.app.get("/healthz").status, 200, "the server still serves");
+}
+
+#[test]
+fn a_stalled_log_never_holds_up_an_answer() {
+    let server = ChildServer::start_with("info", "json", false, true);
+    let token = server.app.login(GP, DEMO_PASSWORD);
+    // Enough request lines to fill the pipe's buffer (64 KiB) several times over.
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+    for n in 0..2000 {
+        let answer = agent.get(&format!("{}/healthz", server.app.address)).call();
+        assert!(answer.is_ok(), "request {n} with the log's pipe full: {:?}", answer.err());
+    }
+    let body = referral_body().to_string();
+    let answers: Vec<Result<u16, String>> =
+        (0..30).map(|_| post_referral(&server.app.address, &token, &body)).collect();
+    assert!(answers.iter().all(|a| a == &Ok(201)), "{answers:?}");
 }
