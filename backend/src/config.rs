@@ -72,8 +72,10 @@ pub struct Settings {
     pub dev_templates: bool,
     /// Connections in the database pool.
     pub db_pool_size: u32,
-    /// Public base URL, used in printed links (defaults to `http://{bind}`). An `https://`
-    /// URL marks cookies Secure and turns on HSTS.
+    /// Public base URL: invitation and password-reset links are built on it (never on a
+    /// request's `Host` or `X-Forwarded-Host`, which the caller chooses). Required in
+    /// production; in development it defaults to `http://{bind}`. An `https://` URL marks
+    /// cookies Secure and turns on HSTS.
     pub public_url: Option<String>,
     /// Key for signing access tokens (required in production; generated in development).
     pub jwt_secret: Option<Secret>,
@@ -198,7 +200,12 @@ impl Settings {
                 self.db_pool_size =
                     value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("expected a positive number"))?
             }
-            "COMMONGROUND_PUBLIC_URL" => self.public_url = Some(value.trim_end_matches('/').to_string()),
+            "COMMONGROUND_PUBLIC_URL" => {
+                if !(value.starts_with("https://") || value.starts_with("http://")) {
+                    return Err(bad("expected an address starting https:// (or http://)"));
+                }
+                self.public_url = Some(value.trim_end_matches('/').to_string())
+            }
             "COMMONGROUND_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
             "COMMONGROUND_ACCESS_TOKEN_MINUTES" => {
                 self.access_token_minutes = value
@@ -264,6 +271,35 @@ impl Settings {
             name: "COMMONGROUND_BIND".into(),
             message: format!("{:?} is not an address like 127.0.0.1:8080", self.bind),
         })
+    }
+
+    /// Checks what serving needs beyond each value being well formed: production needs a
+    /// public URL (links sent to people must not be built from request headers).
+    pub fn check_for_serving(&self) -> Result<(), ConfigError> {
+        if self.env == Environment::Production && self.public_url.is_none() {
+            return Err(ConfigError::Env {
+                name: "COMMONGROUND_PUBLIC_URL".into(),
+                message: "required in production: the address people reach the service at, e.g. \
+                          https://directory.example.nhs.uk (invitation and password-reset links are built on it)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The public base URL: the configured one, or (development) the address served on, given
+    /// the port actually bound.
+    pub fn public_base(&self, port: u16) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = self.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+        let host = match host {
+            "0.0.0.0" => "127.0.0.1",
+            "[::]" => "[::1]",
+            other => other,
+        };
+        format!("http://{host}:{port}")
     }
 
     /// The database to use: the configured URL, or the SQLite file in the data folder.
@@ -394,6 +430,23 @@ mod tests {
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_CONTACT_ATTEMPTS", "0")])).is_err());
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_INTRODUCTION_DAYS", "soon")])).is_err());
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_TOTP_REQUIRED_ROLES", "admin,wizard")])).is_err());
+    }
+
+    #[test]
+    fn production_needs_a_public_url_and_development_serves_links_on_its_address() {
+        let production = Settings::load_from(&vars(&[("COMMONGROUND_ENV", "production")])).unwrap();
+        let err = production.check_for_serving().unwrap_err();
+        assert!(err.to_string().contains("COMMONGROUND_PUBLIC_URL"), "{err}");
+        let s = Settings::load_from(&vars(&[
+            ("COMMONGROUND_ENV", "production"),
+            ("COMMONGROUND_PUBLIC_URL", "https://cg.example.org/"),
+        ]))
+        .unwrap();
+        s.check_for_serving().unwrap();
+        assert_eq!(s.public_base(8080), "https://cg.example.org");
+        let dev = Settings::load_from(&vars(&[("COMMONGROUND_BIND", "0.0.0.0:0")])).unwrap();
+        assert_eq!(dev.public_base(4321), "http://127.0.0.1:4321");
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_PUBLIC_URL", "cg.example.org")])).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes,
 //! import-oruk.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -67,15 +68,16 @@ fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             return ExitCode::from(2);
         }
     };
-    backend::telemetry::init(&settings);
+    // Held to the end: dropping it writes out the log lines still queued.
+    let _log = backend::telemetry::init(&settings);
     match run(cli.command.unwrap_or(Command::Serve), settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -176,37 +178,37 @@ fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    let public_url = settings.public_url.clone();
     let env = settings.env;
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         let mut out = std::io::stdout();
         let app = Application::build(settings.clone(), &mut out)?;
-        let url = public_url.unwrap_or_else(|| {
-            let host = settings.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-            let host = if host == "0.0.0.0" { "127.0.0.1" } else { host };
-            format!("http://{host}:{}", app.port())
-        });
-        println!();
-        println!("Common Ground is running at {url}/  (ready in {:.1} s)", app.startup_ms as f64 / 1000.0);
+        let url = settings.public_base(app.port());
+        // Written, not `println!`: a full disk or a closed pipe on stdout must not stop the
+        // server (println! panics when the write fails).
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Common Ground is running at {url}/  (ready in {:.1} s)", app.startup_ms as f64 / 1000.0);
         if let Some(seeded) = &app.seeded {
-            println!(
+            let _ = writeln!(
+                out,
                 "  Seeded {} community assets from {} organisations in {} categories.",
                 seeded.services, seeded.organisations, seeded.top_categories
             );
         }
-        println!("  Try: {url}/?q=gardening&near=GL5+1HE&radius_km=10");
-        println!("  API: {url}/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10");
+        let _ = writeln!(out, "  Try: {url}/?q=gardening&near=GL5+1HE&radius_km=10");
+        let _ = writeln!(out, "  API: {url}/api/v1/services?q=gardening&near=GL5%201HE&radius_km=10");
         if env == Environment::Development && !app.demo_accounts.is_empty() {
-            println!(
+            let _ = writeln!(
+                out,
                 "  Demo mode: sign in at {url}/sign-in with password \"{}\" and one of:",
                 backend::accounts::demo::DEMO_PASSWORD
             );
             for account in &app.demo_accounts {
-                println!("    {:<34} {:<24} {}", account.email, account.role.label(), account.organisation);
+                let _ =
+                    writeln!(out, "    {:<34} {:<24} {}", account.email, account.role.label(), account.organisation);
             }
         }
-        println!("  Stop with Ctrl-C.");
+        let _ = writeln!(out, "  Stop with Ctrl-C.");
         app.run_until_stopped().await.context("server stopped with an error")
     })
 }

@@ -120,13 +120,16 @@ pub struct Application {
 
 impl Application {
     /// Prepares everything and binds the listener (port 0 picks a free port).
-    pub fn build(settings: Settings, progress: &mut dyn Write) -> anyhow::Result<Self> {
+    pub fn build(mut settings: Settings, progress: &mut dyn Write) -> anyhow::Result<Self> {
         let started = Instant::now();
+        settings.check_for_serving()?;
         let addr = settings.bind_addr()?;
         let listener = TcpListener::bind(addr).with_context(|| {
             format!("cannot listen on {addr}: is another program using it? Set COMMONGROUND_BIND, e.g. 127.0.0.1:8081")
         })?;
         let port = listener.local_addr()?.port();
+        // Links are built on this, never on request headers.
+        settings.public_url = Some(settings.public_base(port));
         let prepared = prepare(&settings, progress)?;
         let templates = Templates::load(settings.dev_templates)?;
         let secret = tokens::signing_secret(&settings)?;
@@ -234,19 +237,21 @@ async fn session_headers(
     Ok(response)
 }
 
-/// One log line per request: method, path (never the query string, which may hold a
-/// person's postcode), status, duration.
+/// One log line per request: method, route pattern, status, duration. The pattern
+/// (`/reset/{token}`), never the path: a path may hold a secret (a reset or invitation token)
+/// or a person's details, and the query string may hold a postcode. A path no route matches
+/// is logged as a placeholder, since it is whatever the caller typed.
 async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().to_string();
-    let path = req.path().to_string();
     let response = next.call(req).await?;
+    let route = response.request().match_pattern().unwrap_or_else(|| "(no route)".to_string());
     tracing::info!(
         http.method = %method,
-        http.path = %path,
+        http.route = %route,
         http.status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,
         "request"

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod health;
+pub mod input;
 pub mod oruk;
 pub mod pages;
 pub mod session;
@@ -41,9 +42,20 @@ macro_rules! spec {
             path: $path,
             access: $access,
             summary: $summary,
-            route: || web::$method().to($handler),
+            route: || method::$method().to($handler),
         }
     };
+}
+
+/// The route for each method the tables use. `get` also answers `HEAD` (monitors and link
+/// checkers use it): the same handler runs and the server sends the head without the body.
+mod method {
+    use actix_web::{guard, web, Route};
+
+    pub fn get() -> Route {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    }
+    pub use web::{patch, post, put};
 }
 
 /// Every JSON API route, under `/api/v1`.
@@ -220,7 +232,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         oruk = oruk.route(spec.path, (spec.route)());
     }
     // `/oruk` without the slash is the API information too.
-    cfg.route("/oruk", web::get().to(oruk::api_info));
+    cfg.route("/oruk", method::get().to(oruk::api_info));
     cfg.service(oruk.default_service(web::to(oruk_not_found)));
     for spec in PAGE_ROUTES {
         cfg.route(spec.path, (spec.route)());
@@ -259,9 +271,13 @@ where
     .await?
 }
 
-/// The query string as (key, value) pairs, repeated keys kept.
-pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+/// The query string as (key, value) pairs, repeated keys kept; a control character in any
+/// of them is a 422 naming the parameter (see [`input`]).
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, AppError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(req.query_string().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    input::check_pairs(&pairs)?;
+    Ok(pairs)
 }
 
 /// Checks a listing id from the path: anything but a UUID is a 404 naming the field.

@@ -10,7 +10,7 @@ use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
 
 fn paged(req: &HttpRequest, kind: ListKind, state: &AppState) -> Result<query::ListQuery, AppError> {
-    query::parse(&query_pairs(req), kind, &state.taxonomy())
+    query::parse(&query_pairs(req)?, kind, &state.taxonomy())
 }
 
 fn page_json<T: serde::Serialize>(page: Page<T>) -> HttpResponse {

@@ -59,7 +59,7 @@ pub fn empty_database(dir: &Path) -> DatabaseUrl {
     }
 }
 
-fn url_string(url: &DatabaseUrl) -> String {
+pub fn url_string(url: &DatabaseUrl) -> String {
     match url {
         DatabaseUrl::Sqlite(p) => p.display().to_string(),
         DatabaseUrl::Postgres(u) => u.clone(),
@@ -129,6 +129,15 @@ pub fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], with settings changed first (e.g. trusted proxies).
 pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (data_dir, database) = copy_template();
+    let mut settings = test_settings(data_dir.path(), &database);
+    tweak(&mut settings);
+    spawn_with(settings, data_dir, database)
+}
+
+/// A copy of the seeded template (data folder and database), for a server a test starts
+/// itself (in another process, say).
+pub fn copy_template() -> (tempfile::TempDir, DatabaseUrl) {
     let template = template();
     let data_dir = tempfile::tempdir().unwrap();
     copy_dir(&template.dir.join("search-index"), &data_dir.path().join("search-index"));
@@ -146,9 +155,7 @@ pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
             DatabaseUrl::Postgres(pg_url_with_db(&admin, &name))
         }
     };
-    let mut settings = test_settings(data_dir.path(), &database);
-    tweak(&mut settings);
-    spawn_with(settings, data_dir, database)
+    (data_dir, database)
 }
 
 /// A second instance on the same database as `app`, as behind a load balancer: its own data

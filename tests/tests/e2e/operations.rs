@@ -42,6 +42,7 @@ fn production_needs_a_signing_secret_and_gets_no_demo_data() {
     let database = empty_database(dir.path());
     let mut settings = test_settings(dir.path(), &database);
     settings.env = backend::config::Environment::Production;
+    settings.public_url = Some("https://directory.example.nhs.uk".into());
     let refused = start_server(settings.clone()).unwrap_err();
     assert!(refused.contains("COMMONGROUND_JWT_SECRET"), "{refused}");
     settings.jwt_secret = Some(backend::config::Secret::new("short"));

@@ -11,6 +11,7 @@ use crate::accounts::audit::{self, AuditFilter};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::{organisations, users, CurrentUser};
 use crate::error::{ApiError, AppError};
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiAdmin};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
@@ -23,12 +24,10 @@ fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
     }
 }
 
-/// The public base URL for links.
-pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    state.settings.public_url.clone().unwrap_or_else(|| {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    })
+/// The public base URL for links: the configured one (start-up fills it in), never the
+/// request's `Host` or `X-Forwarded-Host`, which whoever sends the request chooses.
+pub fn base_url(_req: &HttpRequest, state: &AppState) -> String {
+    state.settings.public_url.clone().unwrap_or_else(|| state.settings.public_base(0))
 }
 
 /// Every organisation.
@@ -45,7 +44,7 @@ pub async fn list_organisations(
 pub async fn create_organisation(
     req: HttpRequest,
     ApiAdmin(user): ApiAdmin,
-    body: web::Json<NewOrganisation>,
+    body: input::Json<NewOrganisation>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require(&user, Action::ManageOrganisations)?;
@@ -93,7 +92,7 @@ pub async fn reject_organisation(
     req: HttpRequest,
     ApiAdmin(user): ApiAdmin,
     path: web::Path<String>,
-    body: web::Json<RejectBody>,
+    body: input::Json<RejectBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "organisation")?;
@@ -117,7 +116,7 @@ pub async fn list_users(ApiAdmin(user): ApiAdmin, state: web::Data<AppState>) ->
 pub async fn invite_user(
     req: HttpRequest,
     ApiAdmin(user): ApiAdmin,
-    body: web::Json<InviteRequest>,
+    body: input::Json<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require(&user, Action::ManageUsers)?;
@@ -190,7 +189,7 @@ pub async fn reset_link(
 /// Reads audit filters from a query string, checking each.
 pub fn audit_filter(req: &HttpRequest) -> Result<AuditFilter, AppError> {
     let mut filter = AuditFilter { limit: 100, ..Default::default() };
-    for (key, value) in query_pairs(req) {
+    for (key, value) in query_pairs(req)? {
         let value = value.trim().to_string();
         if value.is_empty() {
             continue;

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::error::{ApiError, AppError};
+use crate::routes::input;
 use crate::routes::session::{authenticate, client_ip, ApiUser};
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -38,7 +39,7 @@ pub fn sign_in_error(error: SignInError) -> AppError {
 /// Signs in; answers a bearer token.
 pub async fn login(
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: input::Json<LoginBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();

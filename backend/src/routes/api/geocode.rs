@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 /// Resolves `q`.
 pub async fn geocode(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let q = query_pairs(&req).into_iter().find(|(k, _)| k == "q").map(|(_, v)| v).unwrap_or_default();
+    let q = query_pairs(&req)?.into_iter().find(|(k, _)| k == "q").map(|(_, v)| v).unwrap_or_default();
     let found = with_conn(&state, move |conn, _| {
         geo::geocode(conn, &q).map_err(|e| match e {
             GeocodeError::Db(detail) => AppError::Internal(detail),

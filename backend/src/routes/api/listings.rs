@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::directory::editing::{self, ListingEdit};
 use crate::error::ApiError;
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiAdmin, ApiUser};
 use crate::routes::{parse_id, query_pairs, with_conn};
 use crate::state::AppState;
@@ -15,7 +16,7 @@ pub async fn edit_listing(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<ListingEdit>,
+    body: input::Json<ListingEdit>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;
@@ -58,7 +59,7 @@ pub async fn my_listings(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let needs_review = query_pairs(&req).iter().any(|(k, v)| k == "view" && v == "needs_review");
+    let needs_review = query_pairs(&req)?.iter().any(|(k, v)| k == "view" && v == "needs_review");
     let list = with_conn(&state, move |conn, _| editing::my_listings(conn, &user, needs_review)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "listings": list })))
 }
@@ -77,7 +78,7 @@ pub async fn reminders(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Re
 pub async fn create_listing(
     req: HttpRequest,
     ApiUser(user): ApiUser,
-    body: web::Json<crate::directory::creating::NewListing>,
+    body: input::Json<crate::directory::creating::NewListing>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
@@ -134,7 +135,7 @@ pub async fn reject_listing(
 pub async fn suggest(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<crate::directory::suggestions::NewSuggestion>,
+    body: input::Json<crate::directory::suggestions::NewSuggestion>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;
@@ -173,7 +174,7 @@ pub async fn answer_suggestion(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<crate::directory::suggestions::Answer>,
+    body: input::Json<crate::directory::suggestions::Answer>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::routes::parse_record_id(&path.into_inner(), "suggestion")?;
@@ -189,7 +190,7 @@ pub async fn revert_listing(
     req: HttpRequest,
     ApiAdmin(user): ApiAdmin,
     path: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    body: input::Json<serde_json::Value>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;
@@ -213,7 +214,7 @@ pub async fn replace_sessions(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<editing::SessionsEdit>,
+    body: input::Json<editing::SessionsEdit>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;
@@ -230,7 +231,7 @@ pub async fn merge_listing(
     req: HttpRequest,
     ApiAdmin(user): ApiAdmin,
     path: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    body: input::Json<serde_json::Value>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path.into_inner())?;

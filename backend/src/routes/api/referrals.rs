@@ -11,6 +11,7 @@ use crate::referrals::message;
 use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view::{self, ListFilter};
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote, NewPlan};
+use crate::routes::input;
 use crate::routes::session::{client_ip, ApiUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
@@ -26,7 +27,7 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 pub async fn create_referral(
     req: HttpRequest,
     ApiUser(user): ApiUser,
-    body: web::Json<NewReferral>,
+    body: input::Json<NewReferral>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
@@ -39,7 +40,7 @@ pub async fn create_referral(
 /// Reads the list filters from a query string, checking each.
 pub fn list_filter(req: &HttpRequest) -> Result<ListFilter, AppError> {
     let mut filter = ListFilter::default();
-    for (key, value) in query_pairs(req) {
+    for (key, value) in query_pairs(req)? {
         let value = value.trim().to_string();
         if value.is_empty() {
             continue;
@@ -101,7 +102,7 @@ pub async fn transition_referral(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<Transition>,
+    body: input::Json<Transition>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -116,7 +117,7 @@ pub async fn add_note(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<NewNote>,
+    body: input::Json<NewNote>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -134,7 +135,7 @@ pub async fn add_contact_attempt(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<NewAttempt>,
+    body: input::Json<NewAttempt>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -152,7 +153,7 @@ pub async fn add_measure(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<NewMeasure>,
+    body: input::Json<NewMeasure>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -167,7 +168,7 @@ pub async fn save_plan(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<NewPlan>,
+    body: input::Json<NewPlan>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -182,7 +183,7 @@ pub async fn add_connection(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<NewConnection>,
+    body: input::Json<NewConnection>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
@@ -230,7 +231,7 @@ pub async fn transition_connection(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<ConnectionTransition>,
+    body: input::Json<ConnectionTransition>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "connection")?;
@@ -258,7 +259,7 @@ pub async fn search_for_referral(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
-    let params = crate::directory::search::SearchParams::from_pairs(query_pairs(&req));
+    let params = crate::directory::search::SearchParams::from_pairs(query_pairs(&req)?);
     let outcome = with_conn(&state, move |conn, state| {
         crate::referrals::case_search::search_for(conn, &state.index, &state.taxonomy(), &user, &id, params)
     })
@@ -271,7 +272,7 @@ pub async fn assign_referral(
     req: HttpRequest,
     ApiUser(user): ApiUser,
     path: web::Path<String>,
-    body: web::Json<crate::referrals::transitions::Assignment>,
+    body: input::Json<crate::referrals::transitions::Assignment>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;

@@ -28,7 +28,7 @@ pub async fn get_report(
 ) -> Result<HttpResponse, ApiError> {
     // Who may ask comes before what they asked, so a refused caller learns nothing of the rules.
     Scope::for_user(&user)?;
-    let filter = Filter::parse(&query_pairs(&req), Format::Json)?;
+    let filter = Filter::parse(&query_pairs(&req)?, Format::Json)?;
     let name = path.into_inner();
     let (report, filter) = with_conn(&state, move |conn, state| {
         let report = reports::run(conn, &user, &state.taxonomy(), &state.settings.thresholds(), &name, &filter)?;

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// Searches the public directory.
 pub async fn search_services(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let params = SearchParams::from_pairs(query_pairs(&req));
+    let params = SearchParams::from_pairs(query_pairs(&req)?);
     let outcome =
         with_conn(&state, move |conn, state| Ok(search::search(conn, &state.index, &state.taxonomy(), &params, true)?))
             .await?;

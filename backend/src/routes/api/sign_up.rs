@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::accounts::sign_up::{self, SignUp, RECEIVED};
 use crate::error::ApiError;
+use crate::routes::input;
 use crate::routes::session::client_ip;
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -15,7 +16,7 @@ use crate::state::AppState;
 /// has sent too many.
 pub async fn sign_up(
     req: HttpRequest,
-    body: web::Json<SignUp>,
+    body: input::Json<SignUp>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{account, totp, CurrentUser};
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::render_page;
 use crate::routes::session::{check_csrf, client_ip, csrf_token, session_cookie, PageUser};
 use crate::routes::with_conn;
@@ -80,7 +81,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     req: HttpRequest,
     PageUser(user): PageUser,
-    form: web::Form<PasswordForm>,
+    form: input::Form<PasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -140,7 +141,7 @@ pub struct TotpForm {
 pub async fn totp_start(
     req: HttpRequest,
     PageUser(user): PageUser,
-    form: web::Form<TotpForm>,
+    form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
@@ -153,7 +154,7 @@ pub async fn totp_start(
 pub async fn totp_confirm(
     req: HttpRequest,
     PageUser(user): PageUser,
-    form: web::Form<TotpForm>,
+    form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -175,7 +176,7 @@ pub async fn totp_confirm(
 pub async fn totp_disable(
     req: HttpRequest,
     PageUser(user): PageUser,
-    form: web::Form<TotpForm>,
+    form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();

@@ -15,6 +15,7 @@ use crate::accounts::{CurrentUser, OrgKind, Role};
 use crate::directory::editing;
 use crate::error::{AppError, PageError};
 use crate::routes::api::admin::{audit_filter, base_url};
+use crate::routes::input;
 use crate::routes::pages::{html, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
 use crate::routes::{parse_record_id, with_conn};
@@ -124,7 +125,7 @@ pub struct OrganisationForm {
 pub async fn create_organisation(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
-    form: web::Form<OrganisationForm>,
+    form: input::Form<OrganisationForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     require(&user, Action::ManageOrganisations)?;
@@ -170,7 +171,7 @@ fn listing_id_in(text: &str) -> Option<String> {
 pub async fn merge_listings(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
-    form: web::Form<MergeForm>,
+    form: input::Form<MergeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     require(&user, Action::Administer)?;
@@ -220,7 +221,7 @@ pub struct InviteForm {
 pub async fn invite_user(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
-    form: web::Form<InviteForm>,
+    form: input::Form<InviteForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     require(&user, Action::ManageUsers)?;
@@ -256,7 +257,7 @@ async fn user_button(
     req: HttpRequest,
     user: CurrentUser,
     path: web::Path<String>,
-    form: web::Form<ButtonForm>,
+    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
     action: UserAction,
 ) -> Result<HttpResponse, PageError> {
@@ -283,7 +284,7 @@ pub async fn disable_user(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
     path: web::Path<String>,
-    form: web::Form<ButtonForm>,
+    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     user_button(req, user, path, form, state, UserAction::Disable).await
@@ -294,7 +295,7 @@ pub async fn enable_user(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
     path: web::Path<String>,
-    form: web::Form<ButtonForm>,
+    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     user_button(req, user, path, form, state, UserAction::Enable).await
@@ -305,7 +306,7 @@ pub async fn reset_link(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
     path: web::Path<String>,
-    form: web::Form<ButtonForm>,
+    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     user_button(req, user, path, form, state, UserAction::ResetLink).await
@@ -354,7 +355,7 @@ pub async fn approve_organisation(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
     path: web::Path<String>,
-    form: web::Form<ButtonForm>,
+    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     require(&user, Action::ManageOrganisations)?;
@@ -368,7 +369,7 @@ pub async fn reject_organisation(
     req: HttpRequest,
     PageAdmin(user): PageAdmin,
     path: web::Path<String>,
-    form: web::Form<RejectForm>,
+    form: input::Form<RejectForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     require(&user, Action::ManageOrganisations)?;

@@ -12,6 +12,7 @@ use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::accounts::users;
 use crate::config::Environment;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::render_page;
 use crate::routes::session::{
     check_csrf, cleared_session_cookie, client_ip, csrf_token, session_cookie, MaybeUser, PageUser,
@@ -67,7 +68,7 @@ pub async fn sign_in_page(
 /// `POST /sign-in`.
 pub async fn sign_in_submit(
     req: HttpRequest,
-    form: web::Form<SignInForm>,
+    form: input::Form<SignInForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -134,7 +135,7 @@ pub struct CsrfOnly {
 pub async fn sign_out(
     req: HttpRequest,
     PageUser(user): PageUser,
-    form: web::Form<CsrfOnly>,
+    form: input::Form<CsrfOnly>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
@@ -216,7 +217,7 @@ pub async fn link_page(
 pub async fn link_submit(
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<SetPasswordForm>,
+    form: input::Form<SetPasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::accounts::sign_up::{self, SignUp, MAX_DESCRIPTION, RECEIVED};
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::{field, render_page};
 use crate::routes::session::{check_csrf, client_ip, csrf_token, MaybeUser};
 use crate::routes::{query_pairs, with_conn};
@@ -67,7 +68,7 @@ pub async fn join_page(
     MaybeUser(user): MaybeUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let sent = query_pairs(&req).iter().any(|(k, v)| k == "sent" && v == "1");
+    let sent = query_pairs(&req)?.iter().any(|(k, v)| k == "sent" && v == "1");
     let page = JoinPage { user, received: sent.then_some(RECEIVED), ..Default::default() };
     render(&req, &state, page, StatusCode::OK)
 }
@@ -76,7 +77,7 @@ pub async fn join_page(
 pub async fn join_submit(
     req: HttpRequest,
     MaybeUser(user): MaybeUser,
-    form: web::Form<Vec<(String, String)>>,
+    form: input::Form<Vec<(String, String)>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let pairs = form.into_inner();

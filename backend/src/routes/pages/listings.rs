@@ -16,6 +16,7 @@ use crate::directory::listing_input::NewLocation;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
+use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, render_page, sent};
 use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_id, query_pairs, with_conn};
@@ -47,7 +48,7 @@ pub async fn my_listings_page(
     PageUser(user): PageUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let needs_review = pairs.iter().any(|(k, v)| k == "view" && v == "needs_review");
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.chars().take(300).collect::<String>());
     let (notice, error) = (get("done"), get("error"));
@@ -152,7 +153,7 @@ pub async fn terms_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
@@ -240,7 +241,7 @@ pub async fn verify_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
@@ -255,7 +256,7 @@ pub async fn edit_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
@@ -309,7 +310,7 @@ pub async fn venue_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;
@@ -372,7 +373,7 @@ pub async fn sessions_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path.into_inner())?;

@@ -15,6 +15,7 @@ use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
+use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, optional, render_page};
 use crate::routes::session::{client_ip, csrf_token, PageUser};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
@@ -111,7 +112,7 @@ pub async fn new_page(
 pub async fn create_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let pairs = form_pairs(&req, &body)?;
@@ -177,7 +178,7 @@ pub async fn referral_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_record_id(&path.into_inner(), "referral")?;
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let created = pairs.iter().any(|(k, _)| k == "created");
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
@@ -249,7 +250,7 @@ async fn referral_action(
     req: HttpRequest,
     user: CurrentUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
     action: FormAction,
 ) -> Result<HttpResponse, PageError> {
@@ -356,7 +357,7 @@ pub async fn transition_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Transition).await
@@ -367,7 +368,7 @@ pub async fn note_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Note).await
@@ -378,7 +379,7 @@ pub async fn attempt_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Attempt).await
@@ -389,7 +390,7 @@ pub async fn measure_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Measure).await
@@ -400,7 +401,7 @@ pub async fn connect_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Connect).await
@@ -411,7 +412,7 @@ pub async fn connection_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_record_id(&path.into_inner(), "connection")?;
@@ -468,7 +469,7 @@ pub async fn introductions_page(
         with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
             .await?;
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
-    let error = query_pairs(&req).into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
@@ -478,7 +479,7 @@ pub async fn plan_submit(
     req: HttpRequest,
     PageUser(user): PageUser,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     referral_action(req, user, path, body, state, FormAction::Plan).await

@@ -79,7 +79,7 @@ async fn render(
     name: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     Scope::for_user(&user)?;
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let parsed = Filter::parse(&pairs, Format::Html);
     let for_page = user.clone();
     let name_for_query = name.clone();

@@ -83,7 +83,7 @@ fn href(pairs: &[(String, String)], set: &[(&str, String)], drop: &[&str]) -> St
 
 /// The search page; with no "what" or "where" yet it shows just the form.
 pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let params = SearchParams::from_pairs(pairs.clone());
     let searched = pairs.iter().any(|(k, v)| !v.is_empty() && k != "sort");
     let run = params.clone();
