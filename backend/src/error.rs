@@ -378,6 +378,44 @@ impl ResponseError for PageError {
     }
 }
 
+/// An error from an extractor (who is asking, which record): an extractor serves API and page
+/// handlers alike, so the request's path decides the answer's form, JSON under `/api/` and a
+/// page elsewhere.
+#[derive(Debug)]
+pub struct RequestError {
+    /// What went wrong.
+    pub error: AppError,
+    /// Answer as JSON (an API route) rather than a page.
+    pub json: bool,
+}
+
+impl RequestError {
+    /// The error, in the form the request's path calls for.
+    pub fn for_path(path: &str, error: AppError) -> Self {
+        RequestError { error, json: path.starts_with("/api/") }
+    }
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for RequestError {
+    fn status_code(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.json {
+            json_response(&self.error)
+        } else {
+            page_response(&self.error)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::result::{DatabaseErrorKind, Error};

@@ -1,6 +1,7 @@
 //! Thin handlers: parse the request, call one use-case off the async runtime, render JSON or a
 //! page. Every route is wired in [`configure`].
 
+pub mod actor;
 pub mod api;
 pub mod health;
 pub mod input;

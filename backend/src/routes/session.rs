@@ -14,18 +14,15 @@
 //! in a random per-browser value in the CSRF cookie. A token made for one session or browser is
 //! refused for another, and an attacker who can plant a cookie still cannot make a token for it.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 
 use crate::accounts::tokens::{Claims, TokenKeys};
 use crate::accounts::{users, CurrentUser};
 use crate::config::TrustedProxies;
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// The page session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
@@ -137,66 +134,6 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Option<(CurrentUser, Clai
     Ok(Some((user, claims)))
 }
 
-type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
-
-/// Who must be asking: anyone signed in, or an administrator (asked of the policy before the
-/// body is read, so a non-admin learns nothing from validation errors).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
-    SignedIn,
-    Admin,
-}
-
-async fn require(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
-    match authenticate(&req).await? {
-        Some((user, _)) if need == Need::SignedIn => Ok(user),
-        Some((user, _)) if crate::accounts::policy::allows(&user, crate::accounts::policy::Action::Administer) => {
-            Ok(user)
-        }
-        Some(_) => Err(AppError::Forbidden("this is for administrators".into())),
-        None => Err(AppError::SignInRequired("no token or session".into())),
-    }
-}
-
-/// A signed-in person on an API route (401 JSON otherwise).
-pub struct ApiUser(pub CurrentUser);
-
-impl FromRequest for ApiUser {
-    type Error = ApiError;
-    type Future = Boxed<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, Need::SignedIn).await.map(ApiUser).map_err(ApiError) })
-    }
-}
-
-/// A signed-in person on a page (redirect to sign-in otherwise).
-pub struct PageUser(pub CurrentUser);
-
-impl FromRequest for PageUser {
-    type Error = PageError;
-    type Future = Boxed<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, Need::SignedIn).await.map(PageUser).map_err(PageError) })
-    }
-}
-
-/// Whoever is asking on a page: signed in or not (an invalid cookie counts as not).
-pub struct MaybeUser(pub Option<CurrentUser>);
-
-impl FromRequest for MaybeUser {
-    type Error = PageError;
-    type Future = Boxed<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Ok(MaybeUser(authenticate(&req).await.ok().flatten().map(|(u, _)| u))) })
-    }
-}
-
 /// The session cookie for a token.
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
     Cookie::build(cookie_name(SESSION_COOKIE, secure), token.to_string())
@@ -262,34 +199,5 @@ pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
         _ => Err(AppError::Forbidden(
             "this form has expired or did not come from this site; go back, reload the page and try again".into(),
         )),
-    }
-}
-
-/// An administrator on an API route: 401 when not signed in, 403 otherwise, decided by the
-/// policy before the handler checks any field, so a non-admin learns nothing from validation.
-/// (actix runs a handler's extractors together: a body that is not JSON at all may still be
-/// answered 400 first.)
-pub struct ApiAdmin(pub CurrentUser);
-
-impl FromRequest for ApiAdmin {
-    type Error = ApiError;
-    type Future = Boxed<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, Need::Admin).await.map(ApiAdmin).map_err(ApiError) })
-    }
-}
-
-/// An administrator on a page: sign-in redirect, or a 403 page.
-pub struct PageAdmin(pub CurrentUser);
-
-impl FromRequest for PageAdmin {
-    type Error = PageError;
-    type Future = Boxed<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, Need::Admin).await.map(PageAdmin).map_err(PageError) })
     }
 }

@@ -8,21 +8,13 @@ use serde_json::json;
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
 use crate::accounts::approval::{self, Decision};
 use crate::accounts::audit::{self, AuditFilter};
-use crate::accounts::policy::{allows, Action};
-use crate::accounts::{organisations, users, CurrentUser};
+use crate::accounts::{organisations, users};
 use crate::error::{ApiError, AppError};
+use crate::ids::{OrganisationId, UserId};
+use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::input;
-use crate::routes::session::{client_ip, ApiAdmin};
-use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
-
-fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
-    if allows(user, action) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("administrators only".into()))
-    }
-}
 
 /// The public base URL for links: the configured one (start-up fills it in), never the
 /// request's `Host` or `X-Forwarded-Host`, which whoever sends the request chooses.
@@ -32,23 +24,19 @@ pub fn base_url(_req: &HttpRequest, state: &AppState) -> String {
 
 /// Every organisation.
 pub async fn list_organisations(
-    ApiAdmin(user): ApiAdmin,
+    _: Authorized<ManageOrganisations>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ManageOrganisations)?;
     let orgs = with_conn(&state, |conn, _| Ok(organisations::list(conn, &[])?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "organisations": orgs })))
 }
 
 /// Creates an organisation.
 pub async fn create_organisation(
-    req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
+    Authorized { user, ip, .. }: Authorized<ManageOrganisations>,
     body: input::Json<NewOrganisation>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ManageOrganisations)?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let id = with_conn(&state, move |conn, _| admin::create_organisation(conn, &user, &body, ip.as_deref())).await?;
     Ok(HttpResponse::Created().json(json!({ "id": id })))
@@ -57,7 +45,7 @@ pub async fn create_organisation(
 /// `GET /api/v1/admin/organisations/pending`: community groups that signed themselves up and
 /// wait for approval, with what they sent and who sent it.
 pub async fn waiting_organisations(
-    ApiAdmin(user): ApiAdmin,
+    Authorized { user, .. }: Authorized<Administer>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let groups = with_conn(&state, move |conn, _| approval::waiting(conn, &user)).await?;
@@ -66,13 +54,10 @@ pub async fn waiting_organisations(
 
 /// `POST /api/v1/admin/organisations/{id}/approve`: the group and its editors become active.
 pub async fn approve_organisation(
-    req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
-    path: web::Path<String>,
+    Authorized { user, ip, .. }: Authorized<Administer>,
+    id: OrganisationId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "organisation")?;
-    let ip = client_ip(&req);
     with_conn(&state, move |conn, _| approval::decide(conn, &user, &id, Decision::Approve, ip.as_deref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -89,14 +74,11 @@ pub struct RejectBody {
 /// `POST /api/v1/admin/organisations/{id}/reject`: `{reason}`; the group's accounts are
 /// disabled and their tokens revoked.
 pub async fn reject_organisation(
-    req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
-    path: web::Path<String>,
+    Authorized { user, ip, .. }: Authorized<Administer>,
+    id: OrganisationId,
     body: input::Json<RejectBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "organisation")?;
-    let ip = client_ip(&req);
     let reason = body.into_inner().reason;
     with_conn(&state, move |conn, _| {
         approval::decide(conn, &user, &id, Decision::Reject { reason: &reason }, ip.as_deref())
@@ -106,8 +88,7 @@ pub async fn reject_organisation(
 }
 
 /// Every account.
-pub async fn list_users(ApiAdmin(user): ApiAdmin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ManageUsers)?;
+pub async fn list_users(_: Authorized<ManageUsers>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let list = with_conn(&state, |conn, _| Ok(users::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "users": list })))
 }
@@ -115,12 +96,10 @@ pub async fn list_users(ApiAdmin(user): ApiAdmin, state: web::Data<AppState>) ->
 /// Invites a person: creates the account and answers the single-use link to send them.
 pub async fn invite_user(
     req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
+    Authorized { user, ip, .. }: Authorized<ManageUsers>,
     body: input::Json<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ManageUsers)?;
-    let ip = client_ip(&req);
     let base = base_url(&req, &state);
     let body = body.into_inner();
     let (id, token) = with_conn(&state, move |conn, state| {
@@ -135,14 +114,11 @@ pub async fn invite_user(
 
 async fn user_action(
     req: HttpRequest,
-    user: CurrentUser,
-    path: web::Path<String>,
+    Authorized { user, ip, .. }: Authorized<ManageUsers>,
+    target: UserId,
     state: web::Data<AppState>,
     action: UserAction,
 ) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ManageUsers)?;
-    let target = parse_record_id(&path.into_inner(), "user")?;
-    let ip = client_ip(&req);
     let base = base_url(&req, &state);
     let token = with_conn(&state, move |conn, state| {
         admin::change_user(conn, &user, &target, action, state.settings.link_days, ip.as_deref())
@@ -159,31 +135,31 @@ async fn user_action(
 /// Disables an account.
 pub async fn disable_user(
     req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, user, path, state, UserAction::Disable).await
+    user_action(req, actor, target, state, UserAction::Disable).await
 }
 
 /// Enables an account.
 pub async fn enable_user(
     req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, user, path, state, UserAction::Enable).await
+    user_action(req, actor, target, state, UserAction::Enable).await
 }
 
 /// Issues a password-reset link.
 pub async fn reset_link(
     req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, user, path, state, UserAction::ResetLink).await
+    user_action(req, actor, target, state, UserAction::ResetLink).await
 }
 
 /// Reads audit filters from a query string, checking each.
@@ -227,10 +203,9 @@ pub fn audit_filter(req: &HttpRequest) -> Result<AuditFilter, AppError> {
 /// Browses the audit trail, newest first.
 pub async fn list_audit(
     req: HttpRequest,
-    ApiAdmin(user): ApiAdmin,
+    _: Authorized<ViewAudit>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&user, Action::ViewAudit)?;
     let filter = audit_filter(&req)?;
     let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &filter)?)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "events": events })))

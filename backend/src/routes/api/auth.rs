@@ -6,8 +6,9 @@ use serde_json::json;
 
 use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::error::{ApiError, AppError};
+use crate::routes::actor::{Actor, ClientIp};
 use crate::routes::input;
-use crate::routes::session::{authenticate, client_ip, ApiUser};
+use crate::routes::session::authenticate;
 use crate::routes::with_conn;
 use crate::state::AppState;
 
@@ -38,12 +39,11 @@ pub fn sign_in_error(error: SignInError) -> AppError {
 
 /// Signs in; answers a bearer token.
 pub async fn login(
-    req: HttpRequest,
+    ClientIp(ip): ClientIp,
     body: input::Json<LoginBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let ip = client_ip(&req);
     let session = with_conn(&state, move |conn, state| {
         let credentials = Credentials { email: &body.email, password: &body.password, code: body.code.as_deref() };
         sign_in::sign_in(conn, &credentials, ip.as_deref(), &state.keys, &state.limits, &state.settings)
@@ -59,12 +59,7 @@ pub async fn login(
 }
 
 /// Signs out everywhere: every token issued so far stops working.
-pub async fn logout(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req);
+pub async fn logout(Actor { user, ip }: Actor, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     with_conn(&state, move |conn, _| crate::accounts::account::sign_out(conn, &user, ip.as_deref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -83,6 +78,6 @@ pub async fn refresh(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
 }
 
 /// Who I am.
-pub async fn me(ApiUser(user): ApiUser) -> HttpResponse {
+pub async fn me(Actor { user, .. }: Actor) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(user)
 }

@@ -5,15 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::error::{ApiError, AppError};
+use crate::ids::{ConnectionId, ReferralId};
 use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
 use crate::referrals::create::{self, NewReferral};
 use crate::referrals::message;
 use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view::{self, ListFilter};
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote, NewPlan};
+use crate::routes::actor::Actor;
 use crate::routes::input;
-use crate::routes::session::{client_ip, ApiUser};
-use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
@@ -25,12 +26,10 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 
 /// `POST /api/v1/referrals`.
 pub async fn create_referral(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
+    Actor { user, ip }: Actor,
     body: input::Json<NewReferral>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let id = with_conn(&state, move |conn, state| create::create(conn, &user, &state.taxonomy(), &body, ip.as_deref()))
         .await?;
@@ -73,7 +72,7 @@ pub fn list_filter(req: &HttpRequest) -> Result<ListFilter, AppError> {
 /// `reason`, `urgency`, `view=needs_attention`.
 pub async fn list_referrals(
     req: HttpRequest,
-    ApiUser(user): ApiUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = list_filter(&req)?;
@@ -84,13 +83,10 @@ pub async fn list_referrals(
 
 /// `GET /api/v1/referrals/{id}`.
 pub async fn get_referral(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let found =
         with_conn(&state, move |conn, state| view::get(conn, &user, &id, &state.settings.thresholds(), ip.as_deref()))
             .await?;
@@ -99,14 +95,11 @@ pub async fn get_referral(
 
 /// `POST /api/v1/referrals/{id}/transitions`: `{to, reason, note, version}`.
 pub async fn transition_referral(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<Transition>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let version = with_conn(&state, move |conn, _| transitions::apply(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))
@@ -114,14 +107,11 @@ pub async fn transition_referral(
 
 /// `POST /api/v1/referrals/{id}/notes`.
 pub async fn add_note(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<NewNote>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let work = with_conn(&state, move |conn, state| {
         work::add_note(conn, &user, &id, &body, &state.settings.thresholds(), ip.as_deref())
@@ -132,14 +122,11 @@ pub async fn add_note(
 
 /// `POST /api/v1/referrals/{id}/contact-attempts`.
 pub async fn add_contact_attempt(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<NewAttempt>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let work = with_conn(&state, move |conn, state| {
         work::add_attempt(conn, &user, &id, &body, &state.settings.thresholds(), ip.as_deref())
@@ -150,14 +137,11 @@ pub async fn add_contact_attempt(
 
 /// `POST /api/v1/referrals/{id}/measures`.
 pub async fn add_measure(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<NewMeasure>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let measures = with_conn(&state, move |conn, _| work::add_measure(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Created().json(measures)))
@@ -165,14 +149,11 @@ pub async fn add_measure(
 
 /// `PUT /api/v1/referrals/{id}/plan`.
 pub async fn save_plan(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<NewPlan>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let plan = with_conn(&state, move |conn, _| work::save_plan(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Ok().json(plan)))
@@ -180,14 +161,11 @@ pub async fn save_plan(
 
 /// `POST /api/v1/referrals/{id}/connections`.
 pub async fn add_connection(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<NewConnection>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let connection = with_conn(&state, move |conn, _| connections::add(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Created().json(connection)))
@@ -195,13 +173,10 @@ pub async fn add_connection(
 
 /// `GET /api/v1/referrals/{id}/message`: the message back to the GP once closed.
 pub async fn message_back(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let message = with_conn(&state, move |conn, state| {
         message::message(conn, &user, &id, &state.settings.thresholds(), ip.as_deref())
     })
@@ -212,13 +187,10 @@ pub async fn message_back(
 /// `GET /api/v1/referrals/{id}/fhir`: the referral as a FHIR R4 Bundle
 /// (`application/fhir+json`), for GP systems that take FHIR.
 pub async fn fhir_export(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let bundle = with_conn(&state, move |conn, state| {
         crate::interop::fhir::export(conn, &user, &id, &state.settings.thresholds(), ip.as_deref())
     })
@@ -228,14 +200,11 @@ pub async fn fhir_export(
 
 /// `POST /api/v1/connections/{id}/transitions`: `{to, reason, version}`.
 pub async fn transition_connection(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ConnectionId,
     body: input::Json<ConnectionTransition>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "connection")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let version =
         with_conn(&state, move |conn, _| connections::transition(conn, &user, &id, &body, ip.as_deref())).await?;
@@ -243,7 +212,10 @@ pub async fn transition_connection(
 }
 
 /// `GET /api/v1/introductions`: for group editors.
-pub async fn list_introductions(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_introductions(
+    Actor { user, .. }: Actor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let list =
         with_conn(&state, move |conn, state| connections::introductions(conn, &user, &state.settings.thresholds()))
             .await?;
@@ -254,11 +226,10 @@ pub async fn list_introductions(ApiUser(user): ApiUser, state: web::Data<AppStat
 /// starting from the referral's reasons; recorded without the person.
 pub async fn search_for_referral(
     req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, .. }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
     let params = crate::directory::search::SearchParams::from_pairs(query_pairs(&req)?);
     let outcome = with_conn(&state, move |conn, state| {
         crate::referrals::case_search::search_for(conn, &state.index, &state.taxonomy(), &user, &id, params)
@@ -269,14 +240,11 @@ pub async fn search_for_referral(
 
 /// `POST /api/v1/referrals/{id}/assign`: `{owner_id, version}`.
 pub async fn assign_referral(
-    req: HttpRequest,
-    ApiUser(user): ApiUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::Json<crate::referrals::transitions::Assignment>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
-    let ip = client_ip(&req);
     let body = body.into_inner();
     let version = with_conn(&state, move |conn, _| transitions::assign(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))

@@ -5,12 +5,12 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::reports::{self, Filter, Format, Report, Scope};
-use crate::routes::session::ApiUser;
+use crate::routes::actor::Actor;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 /// `GET /api/v1/reports`: the reports there are.
-pub async fn list_reports(ApiUser(user): ApiUser) -> Result<HttpResponse, ApiError> {
+pub async fn list_reports(Actor { user, .. }: Actor) -> Result<HttpResponse, ApiError> {
     Scope::for_user(&user)?;
     let list: Vec<_> = reports::REPORTS
         .iter()
@@ -22,7 +22,7 @@ pub async fn list_reports(ApiUser(user): ApiUser) -> Result<HttpResponse, ApiErr
 /// `GET /api/v1/reports/{name}?from=&to=&practice=&format=json|csv`.
 pub async fn get_report(
     req: HttpRequest,
-    ApiUser(user): ApiUser,
+    Actor { user, .. }: Actor,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

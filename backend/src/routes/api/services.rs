@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::directory::listing;
 use crate::directory::search::{self, SearchParams};
 use crate::error::{ApiError, AppError};
-use crate::routes::{parse_id, query_pairs, with_conn};
+use crate::ids::ServiceId;
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 /// Searches the public directory.
@@ -18,8 +19,7 @@ pub async fn search_services(req: HttpRequest, state: web::Data<AppState>) -> Re
 }
 
 /// One public listing in full.
-pub async fn get_service(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path.into_inner())?;
+pub async fn get_service(id: ServiceId, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let found = with_conn(&state, move |conn, state| Ok(listing::load(conn, &id, &state.taxonomy())?)).await?;
     let now = chrono::Utc::now().naive_utc();
     match found {

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{account, totp, CurrentUser};
 use crate::error::{AppError, PageError};
+use crate::routes::actor::Actor;
 use crate::routes::input;
 use crate::routes::pages::render_page;
-use crate::routes::session::{check_csrf, client_ip, csrf_token, session_cookie, PageUser};
+use crate::routes::session::{check_csrf, csrf_token, session_cookie};
 use crate::routes::with_conn;
 use crate::state::AppState;
 
@@ -61,7 +62,7 @@ async fn render(
 /// `GET /account`.
 pub async fn account_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let notice = req.query_string().contains("done=").then(|| "Saved.".to_string());
@@ -80,13 +81,12 @@ pub struct PasswordForm {
 /// `POST /account/password`: every other session ends; this one gets a fresh token.
 pub async fn change_password(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, ip }: Actor,
     form: input::Form<PasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let result = with_conn(&state, move |conn, state| {
         match account::change_password(
@@ -140,7 +140,7 @@ pub struct TotpForm {
 /// `POST /account/totp/start`: shows the QR code and secret to add to an authenticator app.
 pub async fn totp_start(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -153,13 +153,12 @@ pub async fn totp_start(
 /// `POST /account/totp/confirm`: a code from the app turns the second factor on.
 pub async fn totp_confirm(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, ip }: Actor,
     form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let result =
         with_conn(&state, move |conn, _| Ok(account::confirm_totp(conn, &who, &form.code, ip.as_deref()))).await?;
@@ -175,13 +174,12 @@ pub async fn totp_confirm(
 /// `POST /account/totp/disable`: removes the second factor (password required).
 pub async fn totp_disable(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, ip }: Actor,
     form: input::Form<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let required = state.settings.totp_required(user.role);
     let result = with_conn(&state, move |conn, _| {

@@ -9,25 +9,18 @@ use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
 use crate::accounts::approval::{self, Decision, WaitingGroup};
 use crate::accounts::audit::{self, AuditRow};
 use crate::accounts::organisations::{self, OrgRow};
-use crate::accounts::policy::{allows, Action};
 use crate::accounts::users::{self, UserListing};
 use crate::accounts::{CurrentUser, OrgKind, Role};
 use crate::directory::editing;
 use crate::error::{AppError, PageError};
+use crate::ids::{OrganisationId, UserId};
+use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::api::admin::{audit_filter, base_url};
 use crate::routes::input;
 use crate::routes::pages::{html, render_page};
-use crate::routes::session::{check_csrf, client_ip, csrf_token, PageAdmin};
-use crate::routes::{parse_record_id, with_conn};
+use crate::routes::session::{check_csrf, csrf_token};
+use crate::routes::with_conn;
 use crate::state::AppState;
-
-fn require(user: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
-    if allows(user, action) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("this page is for administrators".into()))
-    }
-}
 
 #[derive(Serialize)]
 struct Choice {
@@ -104,10 +97,9 @@ async fn render_with(
 /// `GET /admin`.
 pub async fn admin_page(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
+    Authorized { user, .. }: Authorized<Administer>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::Administer)?;
     render(&req, &state, user, None, Vec::new(), StatusCode::OK).await
 }
 
@@ -124,14 +116,12 @@ pub struct OrganisationForm {
 /// `POST /admin/organisations`.
 pub async fn create_organisation(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
+    Authorized { user, ip, .. }: Authorized<ManageOrganisations>,
     form: input::Form<OrganisationForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ManageOrganisations)?;
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let new =
         NewOrganisation { name: form.name, kind: form.kind, served_by: Some(form.served_by).filter(|s| !s.is_empty()) };
@@ -170,11 +160,10 @@ fn listing_id_in(text: &str) -> Option<String> {
 /// kept.
 pub async fn merge_listings(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
+    Authorized { user, ip, .. }: Authorized<Administer>,
     form: input::Form<MergeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::Administer)?;
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
     let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -188,7 +177,7 @@ pub async fn merge_listings(
         }
         return render_with(&req, &state, user, None, errors, status, form).await;
     };
-    let (who, ip, kept) = (user.clone(), client_ip(&req), keep.clone());
+    let (who, kept) = (user.clone(), keep.clone());
     // No version: the admin named both listings just now, so the merge is of them as they are.
     let result =
         with_conn(&state, move |conn, _| Ok(editing::merge(conn, &who, &duplicate, &kept, None, ip.as_deref())))
@@ -220,14 +209,12 @@ pub struct InviteForm {
 /// `POST /admin/users`: creates the account and shows the invitation link once.
 pub async fn invite_user(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
+    Authorized { user, ip, .. }: Authorized<ManageUsers>,
     form: input::Form<InviteForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ManageUsers)?;
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let invite =
         InviteRequest { email: form.email, name: form.name, role: form.role, organisation_id: form.organisation_id };
@@ -255,16 +242,13 @@ pub struct ButtonForm {
 
 async fn user_button(
     req: HttpRequest,
-    user: CurrentUser,
-    path: web::Path<String>,
+    Authorized { user, ip, .. }: Authorized<ManageUsers>,
+    target: UserId,
     form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
     action: UserAction,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ManageUsers)?;
     check_csrf(&req, &form.csrf)?;
-    let target = parse_record_id(&path.into_inner(), "user")?;
-    let ip = client_ip(&req);
     let who = user.clone();
     let base = base_url(&req, &state);
     let token = with_conn(&state, move |conn, state| {
@@ -282,34 +266,34 @@ async fn user_button(
 /// `POST /admin/users/{id}/disable`.
 pub async fn disable_user(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, user, path, form, state, UserAction::Disable).await
+    user_button(req, actor, target, form, state, UserAction::Disable).await
 }
 
 /// `POST /admin/users/{id}/enable`.
 pub async fn enable_user(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, user, path, form, state, UserAction::Enable).await
+    user_button(req, actor, target, form, state, UserAction::Enable).await
 }
 
 /// `POST /admin/users/{id}/reset-link`.
 pub async fn reset_link(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageUsers>,
+    target: UserId,
     form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, user, path, form, state, UserAction::ResetLink).await
+    user_button(req, actor, target, form, state, UserAction::ResetLink).await
 }
 
 /// The turn-down form: why.
@@ -324,13 +308,12 @@ pub struct RejectForm {
 /// comes back (422) next to that group's form.
 async fn decide(
     req: HttpRequest,
-    user: CurrentUser,
-    path: web::Path<String>,
+    Authorized { user, ip, .. }: Authorized<ManageOrganisations>,
+    id: OrganisationId,
     reason: Option<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_record_id(&path.into_inner(), "organisation")?;
-    let (who, ip, organisation) = (user.clone(), client_ip(&req), id.clone());
+    let (who, organisation) = (user.clone(), id.clone());
     let result = with_conn(&state, move |conn, _| {
         let decision = match &reason {
             Some(reason) => Decision::Reject { reason: reason.as_str() },
@@ -353,29 +336,27 @@ async fn decide(
 /// `POST /admin/organisations/{id}/approve`: the group and its editors become active.
 pub async fn approve_organisation(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageOrganisations>,
+    id: OrganisationId,
     form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ManageOrganisations)?;
     check_csrf(&req, &form.csrf)?;
-    decide(req, user, path, None, state).await
+    decide(req, actor, id, None, state).await
 }
 
 /// `POST /admin/organisations/{id}/reject`: turned down with a reason; its accounts are
 /// disabled.
 pub async fn reject_organisation(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
-    path: web::Path<String>,
+    actor: Authorized<ManageOrganisations>,
+    id: OrganisationId,
     form: input::Form<RejectForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ManageOrganisations)?;
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    decide(req, user, path, Some(form.reason), state).await
+    decide(req, actor, id, Some(form.reason), state).await
 }
 
 #[derive(Serialize)]
@@ -389,10 +370,9 @@ struct AuditPage {
 /// `GET /admin/audit`.
 pub async fn audit_page(
     req: HttpRequest,
-    PageAdmin(user): PageAdmin,
+    Authorized { user, .. }: Authorized<ViewAudit>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    require(&user, Action::ViewAudit)?;
     let filter = audit_filter(&req)?;
     let query = filter.clone();
     let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &query)?)).await?;

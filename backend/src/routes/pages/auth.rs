@@ -12,11 +12,10 @@ use crate::accounts::sign_in::{self, Credentials, SignInError};
 use crate::accounts::users;
 use crate::config::Environment;
 use crate::error::{AppError, PageError};
+use crate::routes::actor::{Actor, ClientIp, Visitor};
 use crate::routes::input;
 use crate::routes::pages::render_page;
-use crate::routes::session::{
-    check_csrf, cleared_session_cookie, client_ip, csrf_token, session_cookie, MaybeUser, PageUser,
-};
+use crate::routes::session::{check_csrf, cleared_session_cookie, csrf_token, session_cookie};
 use crate::routes::with_conn;
 use crate::state::AppState;
 
@@ -59,7 +58,7 @@ fn render_sign_in(
 /// `GET /sign-in`.
 pub async fn sign_in_page(
     req: HttpRequest,
-    MaybeUser(user): MaybeUser,
+    Visitor { user, .. }: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     render_sign_in(&req, &state, SignInPage { user, ..Default::default() }, StatusCode::OK)
@@ -68,12 +67,12 @@ pub async fn sign_in_page(
 /// `POST /sign-in`.
 pub async fn sign_in_submit(
     req: HttpRequest,
+    ClientIp(ip): ClientIp,
     form: input::Form<SignInForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     let email = form.email.clone();
     let result = with_conn(&state, move |conn, state| {
         let credentials = Credentials { email: &form.email, password: &form.password, code: Some(form.code.as_str()) };
@@ -134,12 +133,11 @@ pub struct CsrfOnly {
 /// `POST /sign-out`: ends every session of this person.
 pub async fn sign_out(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, ip }: Actor,
     form: input::Form<CsrfOnly>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
-    let ip = client_ip(&req);
     with_conn(&state, move |conn, _| crate::accounts::account::sign_out(conn, &user, ip.as_deref())).await?;
     let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish();
     response
@@ -216,6 +214,7 @@ pub async fn link_page(
 /// `POST /invite/{token}` and `/reset/{token}`: sets the password, then asks to sign in.
 pub async fn link_submit(
     req: HttpRequest,
+    ClientIp(ip): ClientIp,
     path: web::Path<String>,
     form: input::Form<SetPasswordForm>,
     state: web::Data<AppState>,
@@ -224,7 +223,6 @@ pub async fn link_submit(
     check_csrf(&req, &form.csrf)?;
     let token = path.into_inner();
     let purpose = purpose_of(&req);
-    let ip = client_ip(&req);
     let used = token.clone();
     let result = with_conn(&state, move |conn, _| {
         Ok(account::accept_link(conn, &used, purpose, &form.new_password, &form.confirm, ip.as_deref()))

@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::accounts::sign_up::{self, SignUp, MAX_DESCRIPTION, RECEIVED};
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, PageError};
+use crate::routes::actor::Visitor;
 use crate::routes::input;
 use crate::routes::pages::{field, render_page};
-use crate::routes::session::{check_csrf, client_ip, csrf_token, MaybeUser};
+use crate::routes::session::{check_csrf, csrf_token};
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
@@ -65,7 +66,7 @@ fn render(
 /// `GET /join` (and `?sent=1`, the thank-you page after a sign-up).
 pub async fn join_page(
     req: HttpRequest,
-    MaybeUser(user): MaybeUser,
+    Visitor { user, .. }: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let sent = query_pairs(&req)?.iter().any(|(k, v)| k == "sent" && v == "1");
@@ -76,7 +77,7 @@ pub async fn join_page(
 /// `POST /join`: the sign-up form.
 pub async fn join_submit(
     req: HttpRequest,
-    MaybeUser(user): MaybeUser,
+    Visitor { user, ip }: Visitor,
     form: input::Form<Vec<(String, String)>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -92,7 +93,6 @@ pub async fn join_submit(
         email: field(&pairs, "email"),
         password: field(&pairs, "password"),
     };
-    let ip = client_ip(&req);
     let sent = answers.clone();
     let result =
         with_conn(&state, move |conn, state| Ok(sign_up::sign_up(conn, &sent, ip.as_deref(), &state.limits.sign_ups)))

@@ -16,10 +16,12 @@ use crate::directory::listing_input::NewLocation;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
+use crate::ids::ServiceId;
+use crate::routes::actor::Actor;
 use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, render_page, sent};
-use crate::routes::session::{client_ip, csrf_token, PageUser};
-use crate::routes::{parse_id, query_pairs, with_conn};
+use crate::routes::session::csrf_token;
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -45,7 +47,7 @@ struct Typed {
 /// `GET /my/listings` (`?view=needs_review`).
 pub async fn my_listings_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req)?;
@@ -151,12 +153,11 @@ fn term_choices(taxonomy: &Taxonomy, categories: &[String], audiences: &[String]
 /// `POST /my/listings/{id}/terms`: what the activity is (categories) and who it is for.
 pub async fn terms_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path.into_inner())?;
     let pairs = form_pairs(&req, &body)?;
     let (categories, audiences) = (all(&pairs, "categories"), all(&pairs, "audiences"));
     let edit = ListingEdit {
@@ -167,20 +168,19 @@ pub async fn terms_submit(
     };
     let mut typed = serde_json::Map::new();
     typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
-    save(&req, user, &state, id, edit, typed, "Saved what it is and who it is for").await
+    save(&req, Actor { user, ip }, &state, id, edit, typed, "Saved what it is and who it is for").await
 }
 
 /// Saves a listing form's edit and answers it (see [`answer`]).
 async fn save(
     req: &HttpRequest,
-    user: CurrentUser,
+    Actor { user, ip }: Actor,
     state: &web::Data<AppState>,
-    id: String,
+    id: ServiceId,
     edit: ListingEdit,
     typed: serde_json::Map<String, serde_json::Value>,
     done: &str,
 ) -> Result<HttpResponse, PageError> {
-    let ip = client_ip(req);
     let (who, listing) = (user.clone(), id.clone());
     let result = with_conn(state, move |conn, state| {
         Ok(editing::edit(conn, &who, &listing, &edit, &state.taxonomy(), ip.as_deref()))
@@ -195,14 +195,14 @@ async fn answer(
     req: &HttpRequest,
     user: CurrentUser,
     state: &web::Data<AppState>,
-    id: String,
+    id: ServiceId,
     result: Result<i32, AppError>,
     typed: serde_json::Map<String, serde_json::Value>,
     done: &str,
 ) -> Result<HttpResponse, PageError> {
     match result.as_ref().err().and_then(field_errors) {
         Some(error) => {
-            let typed = Typed { id, fields: typed, error };
+            let typed = Typed { id: id.to_string(), fields: typed, error };
             render_my_listings(req, user, state, false, None, None, Some(typed)).await
         }
         None => back(result, done),
@@ -239,14 +239,12 @@ fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageE
 /// `POST /my/listings/{id}/verify`: still accurate.
 pub async fn verify_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path.into_inner())?;
     form_pairs(&req, &body)?;
-    let ip = client_ip(&req);
     let result = with_conn(&state, move |conn, _| Ok(editing::verify(conn, &user, &id, ip.as_deref()))).await?;
     back(result, "Thank you: marked as still accurate")
 }
@@ -254,12 +252,11 @@ pub async fn verify_submit(
 /// `POST /my/listings/{id}`: places, open or closed, contact, summary.
 pub async fn edit_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path.into_inner())?;
     let pairs = form_pairs(&req, &body)?;
     let get = |key: &str| sent(&pairs, key);
     let edit = ListingEdit {
@@ -279,7 +276,7 @@ pub async fn edit_submit(
             typed.insert(key.into(), value.into());
         }
     }
-    save(&req, user, &state, id, edit, typed, "Saved").await
+    save(&req, Actor { user, ip }, &state, id, edit, typed, "Saved").await
 }
 
 /// The venue form's values: as stored, or as typed into a refused form (shown open).
@@ -308,12 +305,11 @@ impl VenueForm {
 /// join. A refused form comes back open with what was typed.
 pub async fn venue_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path.into_inner())?;
     let pairs = form_pairs(&req, &body)?;
     let get = |key: &str| field(&pairs, key).trim().to_string();
     let form = VenueForm {
@@ -349,7 +345,6 @@ pub async fn venue_submit(
         how_to_access: Some(form.ways_in.clone()),
         ..Default::default()
     };
-    let ip = client_ip(&req);
     let (who, listing) = (user.clone(), id.clone());
     let result = with_conn(&state, move |conn, state| {
         let taxonomy = state.taxonomy();
@@ -371,12 +366,11 @@ pub async fn venue_submit(
 /// notes and first and last dates.
 pub async fn sessions_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path.into_inner())?;
     let pairs = form_pairs(&req, &body)?;
     let get = |key: &str| field(&pairs, key).trim().to_string();
     let mut sessions = Vec::new();
@@ -411,7 +405,6 @@ pub async fn sessions_submit(
         });
     }
     let edit = editing::SessionsEdit { version: get("version").parse().unwrap_or(-1), sessions };
-    let ip = client_ip(&req);
     let (who, listing) = (user.clone(), id.clone());
     let result =
         with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &who, &listing, &edit, ip.as_deref())))

@@ -9,16 +9,18 @@ use serde::Serialize;
 use crate::accounts::{CurrentUser, Role};
 use crate::directory::search::SearchParams;
 use crate::error::{AppError, PageError};
+use crate::ids::{ConnectionId, ReferralId};
 use crate::referrals::connections::{self, ConnectionTransition, NewConnection};
 use crate::referrals::create::{self, NewReferral};
 use crate::referrals::transitions::{self, Transition};
 use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
+use crate::routes::actor::Actor;
 use crate::routes::input;
 use crate::routes::pages::{all, field, form_pairs, optional, render_page};
-use crate::routes::session::{client_ip, csrf_token, PageUser};
-use crate::routes::{parse_record_id, query_pairs, with_conn};
+use crate::routes::session::csrf_token;
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 fn back_to(path: &str) -> HttpResponse {
@@ -38,7 +40,7 @@ struct ListPage {
 /// `GET /referrals`: the practice's referrals, or the service's caseload (`?view=needs_attention`).
 pub async fn list_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let filter = crate::routes::api::referrals::list_filter(&req)?;
@@ -91,7 +93,7 @@ async fn render_new(
 /// `GET /referrals/new`: the referral form.
 pub async fn new_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     if user.role != Role::Referrer {
@@ -111,7 +113,7 @@ pub async fn new_page(
 /// `POST /referrals`: creates it, or shows the form again with what to fix (keeping what was typed).
 pub async fn create_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, ip }: Actor,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -141,7 +143,6 @@ pub async fn create_submit(
         consent_share: !field(&pairs, "consent_share").is_empty(),
         service_id: None,
     };
-    let ip = client_ip(&req);
     let who = user.clone();
     let result =
         with_conn(&state, move |conn, state| Ok(create::create(conn, &who, &state.taxonomy(), &new, ip.as_deref())))
@@ -173,16 +174,14 @@ struct ReferralPage {
 /// may take. `?q=` searches the directory from the person's postcode.
 pub async fn referral_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
     let pairs = query_pairs(&req)?;
     let created = pairs.iter().any(|(k, _)| k == "created");
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
-    let ip = client_ip(&req);
     let who = user.clone();
     let q = search_q.clone();
     let (referral, search, message) = with_conn(&state, move |conn, state| {
@@ -248,15 +247,13 @@ pub enum FormAction {
 
 async fn referral_action(
     req: HttpRequest,
-    user: CurrentUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
     action: FormAction,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
     let pairs = form_pairs(&req, &body)?;
-    let ip = client_ip(&req);
     let rid = id.clone();
     let result = with_conn(&state, move |conn, state| {
         let outcome = match action {
@@ -355,69 +352,67 @@ async fn referral_action(
 /// `POST /referrals/{id}/transitions`.
 pub async fn transition_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Transition).await
+    referral_action(req, actor, id, body, state, FormAction::Transition).await
 }
 
 /// `POST /referrals/{id}/notes`.
 pub async fn note_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Note).await
+    referral_action(req, actor, id, body, state, FormAction::Note).await
 }
 
 /// `POST /referrals/{id}/contact-attempts`.
 pub async fn attempt_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Attempt).await
+    referral_action(req, actor, id, body, state, FormAction::Attempt).await
 }
 
 /// `POST /referrals/{id}/measures`.
 pub async fn measure_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Measure).await
+    referral_action(req, actor, id, body, state, FormAction::Measure).await
 }
 
 /// `POST /referrals/{id}/connections`.
 pub async fn connect_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Connect).await
+    referral_action(req, actor, id, body, state, FormAction::Connect).await
 }
 
 /// `POST /connections/{id}/transitions`: back to the referral (link workers) or the inbox (groups).
 pub async fn connection_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, ip }: Actor,
+    id: ConnectionId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_record_id(&path.into_inner(), "connection")?;
     let pairs = form_pairs(&req, &body)?;
-    let ip = client_ip(&req);
     let back = if user.role == Role::GroupEditor {
         "/introductions".to_string()
     } else {
@@ -461,7 +456,7 @@ struct IntroductionsPage {
 /// `GET /introductions`: the group's inbox.
 pub async fn introductions_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
@@ -477,12 +472,12 @@ pub async fn introductions_page(
 /// `POST /referrals/{id}/plan`.
 pub async fn plan_submit(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    actor: Actor,
+    id: ReferralId,
     body: input::FormBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, user, path, body, state, FormAction::Plan).await
+    referral_action(req, actor, id, body, state, FormAction::Plan).await
 }
 
 #[derive(Serialize)]
@@ -500,11 +495,10 @@ struct PlanPage {
 /// read the clinical text: the practice and the link worker service).
 pub async fn plan_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
-    path: web::Path<String>,
+    Actor { user, .. }: Actor,
+    id: ReferralId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_record_id(&path.into_inner(), "referral")?;
     let who = user.clone();
     let (name, service, plan) = with_conn(&state, move |conn, _| {
         let row = crate::referrals::load_visible(conn, &who, &id)?;

@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, PageError};
 use crate::reports::{self, Cell, Filter, Format, Report, Scope};
+use crate::routes::actor::Actor;
 use crate::routes::pages::render_page;
-use crate::routes::session::{csrf_token, PageUser};
+use crate::routes::session::csrf_token;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
@@ -132,7 +133,7 @@ async fn render(
 /// `GET /reports`: the overview.
 pub async fn reports_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     render(req, user, state, None).await
@@ -141,7 +142,7 @@ pub async fn reports_page(
 /// `GET /reports/{name}`: one report (`?format=csv` or `json` downloads it).
 pub async fn report_page(
     req: HttpRequest,
-    PageUser(user): PageUser,
+    Actor { user, .. }: Actor,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
