@@ -11,6 +11,7 @@ mod directory_pages;
 mod fhir;
 mod geocoding;
 mod index_sync;
+mod keep_alive;
 mod listings;
 mod migrations;
 mod openapi;
