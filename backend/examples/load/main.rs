@@ -3,7 +3,7 @@
 //! connections, as browsers and API clients do.
 //!
 //! ```sh
-//! cargo run --release -p backend --example load            # about 80 s
+//! cargo run --release -p backend --example load            # about 95 s
 //! LOAD_SECONDS=2 cargo run --release -p backend --example load
 //! ```
 //!
