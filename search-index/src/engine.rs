@@ -234,10 +234,15 @@ impl Scores {
 
 impl Drop for Scores {
     fn drop(&mut self) {
-        for doc in self.matched.iter() {
-            self.score[doc as usize] = 0.0;
-        }
         let score = std::mem::take(&mut self.score);
+        // An array past the cap is freed, not kept (nor put back to zero).
+        if score.capacity() > KEEP_SCORES {
+            return;
+        }
+        let mut score = score;
+        for doc in self.matched.iter() {
+            score[doc as usize] = 0.0;
+        }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
             if scratch.scores.capacity() < score.capacity() {
@@ -247,13 +252,33 @@ impl Drop for Scores {
     }
 }
 
-/// Memory a search thread keeps between searches.
+/// Most score entries a thread keeps between searches (4 MiB: a segment of a million
+/// listings). Every search thread keeps its own scratch, so what one keeps is multiplied by the
+/// threads there are; a larger segment's array is allocated per search and freed after it.
+const KEEP_SCORES: usize = 1 << 20;
+
+/// Most bit sets a thread keeps (a search uses a few), and the largest kept (128 KiB: a million
+/// listings).
+const KEEP_SETS: usize = 8;
+const KEEP_SET_WORDS: usize = (1 << 20) / 64;
+
+/// Memory a search thread keeps between searches, within [`KEEP_SCORES`], [`KEEP_SETS`] and
+/// [`KEEP_SET_WORDS`]: at most 5 MiB a thread.
 #[derive(Default)]
 struct Scratch {
     /// All zeros between searches.
     scores: Vec<f32>,
     /// Bit set words, contents undefined.
     words: Vec<Vec<u64>>,
+}
+
+impl Scratch {
+    /// Bytes kept.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.scores.capacity() * std::mem::size_of::<f32>()
+            + self.words.iter().map(|w| w.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
+    }
 }
 
 thread_local! {
@@ -451,10 +476,12 @@ impl BitSet {
 impl Drop for BitSet {
     fn drop(&mut self) {
         let words = std::mem::take(&mut self.words);
-        // A few sets a search; keep no more than that.
+        if words.capacity() > KEEP_SET_WORDS {
+            return;
+        }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            if scratch.words.len() < 8 {
+            if scratch.words.len() < KEEP_SETS {
                 scratch.words.push(words);
             }
         });
@@ -502,5 +529,29 @@ mod tests {
         let second = Scores::new(2000);
         assert!(second.score.iter().all(|s| *s == 0.0));
         assert_eq!(second.matched.len(), 0);
+    }
+
+    #[test]
+    fn a_thread_keeps_no_more_scratch_than_its_cap() {
+        // A search over a segment larger than the cap uses a larger array, then frees it.
+        let big = (2 * KEEP_SCORES) as DocId;
+        let mut scores = Scores::new(big);
+        scores.add(big - 1, 1.0);
+        let mut sets: Vec<BitSet> = (0..KEEP_SETS + 2).map(|_| BitSet::new(big)).collect();
+        sets[0].insert(big - 1);
+        drop(sets);
+        drop(scores);
+        let kept = SCRATCH.with(|s| s.borrow().bytes());
+        let cap = KEEP_SCORES * 4 + KEEP_SETS * KEEP_SET_WORDS * 8;
+        assert!(kept <= cap, "kept {kept} bytes, cap {cap}");
+        // Within the cap, memory is still reused, and starts clean.
+        let mut small = Scores::new(1000);
+        small.add(999, 1.0);
+        drop(small);
+        let (scores_kept, sets_kept) = SCRATCH.with(|s| (s.borrow().scores.capacity(), s.borrow().words.len()));
+        assert!(scores_kept >= 1000, "a small array is kept for the next search");
+        assert!(sets_kept >= 1, "a small set is kept for the next search");
+        let again = Scores::new(1000);
+        assert!(again.score.iter().all(|s| *s == 0.0));
     }
 }

@@ -17,6 +17,7 @@ mod head;
 mod hostile_input;
 mod index_faults;
 mod index_sync;
+mod keep_alive;
 mod listings;
 mod logging;
 mod merges;
