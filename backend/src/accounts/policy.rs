@@ -50,6 +50,13 @@ pub enum Action<'a> {
         /// The link worker service it went to.
         service_id: &'a str,
     },
+    /// See the introductions to community groups' listings (the group's inbox).
+    ViewIntroductions,
+    /// Answer an introduction to one of an organisation's listings (the group's side of the loop).
+    AnswerIntroductions {
+        /// The organisation that owns the listing.
+        organisation_id: &'a str,
+    },
     /// See reports (a service's, or all when `None`).
     ViewReports {
         /// The service the report is limited to.
@@ -82,12 +89,20 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         Action::WorkReferral { service_id } => {
             matches!(user.role, Role::LinkWorker | Role::LinkWorkerLead) && own_org(service_id)
         }
+        Action::ViewIntroductions => user.role == Role::GroupEditor,
+        Action::AnswerIntroductions { organisation_id } => user.role == Role::GroupEditor && own_org(organisation_id),
         Action::ViewReports { service_id } => match (user.role, service_id) {
             (Role::Admin, _) => true,
             (Role::LinkWorkerLead, Some(service)) => own_org(service),
             _ => false,
         },
     }
+}
+
+/// The service a caller's reports are limited to: a lead sees their own service's; anyone else
+/// is either an admin (everything) or refused by [`Action::ViewReports`].
+pub fn report_service(user: &CurrentUser) -> Option<&str> {
+    (user.role == Role::LinkWorkerLead).then_some(user.organisation_id.as_str())
 }
 
 #[cfg(test)]
@@ -135,5 +150,11 @@ mod tests {
         assert!(!allows(&user(Role::LinkWorker, "service"), Action::ViewReports { service_id: Some("service") }));
         assert!(allows(&user(Role::Referrer, "practice"), Action::CreateReferral));
         assert!(!allows(&user(Role::LinkWorker, "service"), Action::CreateReferral));
+        assert!(allows(&user(Role::GroupEditor, "club"), Action::AnswerIntroductions { organisation_id: "club" }));
+        assert!(!allows(&user(Role::GroupEditor, "club"), Action::AnswerIntroductions { organisation_id: "other" }));
+        assert!(!allows(&user(Role::Admin, "icb"), Action::AnswerIntroductions { organisation_id: "icb" }));
+        assert!(!allows(&user(Role::LinkWorker, "service"), Action::ViewIntroductions));
+        assert_eq!(report_service(&user(Role::LinkWorkerLead, "service")), Some("service"));
+        assert_eq!(report_service(&user(Role::Admin, "icb")), None);
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{load_workable, text_field};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::CurrentUser;
 use crate::db::schema::{connection_events, connections, referrals, services};
 use crate::db::{self, DbConnection};
 use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
@@ -182,17 +182,13 @@ pub fn transition(
         .optional()?;
     let not_found = || AppError::not_found("no connection with that id");
     let Some((status, referral_service, version, group_org, _referral_id)) = row else { return Err(not_found()) };
-    let mover =
-        if matches!(user.role, Role::LinkWorker | Role::LinkWorkerLead) && user.organisation_id == referral_service {
-            ConnectionMover::LinkWorker
-        } else if allows(user, Action::EditListings { organisation_id: &group_org })
-            && user.role == Role::GroupEditor
-            && status != "suggested"
-        {
-            ConnectionMover::Group
-        } else {
-            return Err(not_found());
-        };
+    let mover = if allows(user, Action::WorkReferral { service_id: &referral_service }) {
+        ConnectionMover::LinkWorker
+    } else if allows(user, Action::AnswerIntroductions { organisation_id: &group_org }) && status != "suggested" {
+        ConnectionMover::Group
+    } else {
+        return Err(not_found());
+    };
     let from = ConnectionStatus::parse(&status).ok_or_else(|| AppError::Internal(format!("stored status {status}")))?;
     let to = ConnectionStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a connection status"))?;
     if !from.allowed_moves().contains(&to) {
@@ -293,7 +289,7 @@ pub fn introductions(
     user: &CurrentUser,
     rules: &super::Thresholds,
 ) -> Result<Vec<Introduction>, AppError> {
-    if user.role != Role::GroupEditor {
+    if !allows(user, Action::ViewIntroductions) {
         return Err(AppError::Forbidden("introductions are for community group editors".into()));
     }
     type Row = (

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::accounts::policy::{allows, Action};
-use crate::accounts::{CurrentUser, OrgKind, Role};
+use crate::accounts::{CurrentUser, OrgKind};
 use crate::db::schema::{organizations, practice_services};
 use crate::db::DbConnection;
 use crate::directory::search::FieldErrors;
@@ -39,7 +39,7 @@ impl Scope {
     /// What the caller may see: admins everything, a link worker lead their own service;
     /// anyone else is refused.
     pub fn for_user(user: &CurrentUser) -> Result<Scope, AppError> {
-        let service_id = (user.role == Role::LinkWorkerLead).then(|| user.organisation_id.clone());
+        let service_id = crate::accounts::policy::report_service(user).map(str::to_string);
         if allows(user, Action::ViewReports { service_id: service_id.as_deref() }) {
             Ok(Scope { service_id })
         } else {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::directory::editing::{self, ListingEdit};
 use crate::error::ApiError;
-use crate::ids::ServiceId;
+use crate::ids::{ServiceId, SuggestionId};
 use crate::routes::actor::{Actor, Administer, Authorized, Visitor};
 use crate::routes::input;
 use crate::routes::{parse_id, query_pairs, with_conn};
@@ -151,11 +151,10 @@ pub async fn list_suggestions(
 /// `POST /api/v1/suggestions/{id}`: `{action: accept|reply|dismiss, answer}`.
 pub async fn answer_suggestion(
     Actor { user, ip }: Actor,
-    path: web::Path<String>,
+    id: SuggestionId,
     body: input::Json<crate::directory::suggestions::Answer>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::routes::parse_record_id(&path.into_inner(), "suggestion")?;
     let body = body.into_inner();
     with_conn(&state, move |conn, _| crate::directory::suggestions::answer(conn, &user, &id, &body, ip.as_deref()))
         .await?;

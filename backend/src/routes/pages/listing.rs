@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use crate::directory::listing::{self, Listing};
 use crate::error::{AppError, PageError};
+use crate::ids::ServiceId;
 use crate::routes::pages::html;
-use crate::routes::{parse_id, with_conn};
+use crate::routes::with_conn;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -24,8 +25,7 @@ enum Found {
     MergedInto(String),
 }
 
-async fn load_public(id: String, state: &AppState) -> Result<Found, PageError> {
-    let id = parse_id(&id)?;
+async fn load_public(id: ServiceId, state: &AppState) -> Result<Found, PageError> {
     let found = with_conn(state, move |conn, state| Ok(listing::load(conn, &id, &state.taxonomy())?)).await?;
     if let Some(kept) = found.as_ref().and_then(|l| l.merged_into.clone()) {
         return Ok(Found::MergedInto(kept));
@@ -54,13 +54,13 @@ fn respond(found: Found, state: &AppState, template: &str, suffix: &str) -> Resu
 }
 
 /// The listing page.
-pub async fn listing_page(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let found = load_public(path.into_inner(), &state).await?;
+pub async fn listing_page(id: ServiceId, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let found = load_public(id, &state).await?;
     respond(found, &state, "pages/listing", "")
 }
 
 /// A one-page print view a link worker can hand to a patient.
-pub async fn listing_print(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let found = load_public(path.into_inner(), &state).await?;
+pub async fn listing_print(id: ServiceId, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let found = load_public(id, &state).await?;
     respond(found, &state, "pages/listing_print", "/print")
 }

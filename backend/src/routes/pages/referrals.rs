@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, Role};
 use crate::directory::search::SearchParams;
 use crate::error::{AppError, PageError};
@@ -49,10 +50,11 @@ pub async fn list_page(
     let referrals =
         with_conn(&state, move |conn, state| view::list(conn, &who, &filter, &state.settings.thresholds())).await?;
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let can_refer = allows(&user, Action::CreateReferral);
     let page = ListPage {
-        title: if user.role == Role::Referrer { "Your practice's referrals" } else { "Caseload" },
+        title: if can_refer { "Your practice's referrals" } else { "Caseload" },
         csrf,
-        can_refer: user.role == Role::Referrer,
+        can_refer,
         user,
         referrals,
         needs_attention,
