@@ -66,7 +66,12 @@ impl SearchIndex {
             Ok((opened, payload)) => Ok((Self::with(opened, dir), OpenOutcome::Opened { payload })),
             Err(problem) => {
                 let reason = problem.to_string();
-                tracing::warn!(index.dir = %dir.display(), reason = %reason, "search index will be rebuilt");
+                // A first start has no index yet: nothing is wrong, so no warning.
+                if dir.join("meta.json").exists() {
+                    tracing::warn!(index.dir = %dir.display(), reason = %reason, "search index will be rebuilt");
+                } else {
+                    tracing::info!(index.dir = %dir.display(), "no search index yet; building one");
+                }
                 let opened = create_empty(dir)?;
                 Ok((Self::with(opened, dir), OpenOutcome::Created { reason }))
             }
