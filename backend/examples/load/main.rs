@@ -204,7 +204,7 @@ fn search_path(n: usize) -> String {
 fn request(kind: Kind, n: usize, ids: &[String]) -> String {
     match kind {
         Kind::Search => search_path(n),
-        Kind::Listing if n % 2 == 0 => format!("/api/v1/services/{}", ids[(n / 2) % ids.len()]),
+        Kind::Listing if n.is_multiple_of(2) => format!("/api/v1/services/{}", ids[(n / 2) % ids.len()]),
         Kind::Listing => format!("/services/{}", ids[(n / 2) % ids.len()]),
         Kind::SignedIn => "/api/v1/referrals".to_string(),
     }
