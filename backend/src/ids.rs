@@ -39,6 +39,12 @@ macro_rules! record_id {
                 is_id(text).then(|| Self(text.to_ascii_lowercase()))
             }
 
+            /// A new random id, for a record being created.
+            #[expect(clippy::new_without_default, reason = "a fresh id is made on purpose, never by default")]
+            pub fn new() -> Self {
+                Self(new_id())
+            }
+
             /// The id as stored.
             pub fn as_str(&self) -> &str {
                 &self.0

@@ -16,6 +16,7 @@ use crate::db::schema::{contacts, organizations, service_taxonomy, services};
 use crate::db::{self, DbConnection};
 use crate::domain::{Approval, FieldErrors, ListingStatus};
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// A new listing.
 #[derive(Debug, Clone, Deserialize)]
@@ -201,10 +202,12 @@ pub fn pending(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<Pendin
 pub fn moderate(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ServiceId,
     approve: bool,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     if !allows(user, Action::Administer) {
         return Err(AppError::Forbidden("administrators only".into()));
     }

@@ -12,6 +12,7 @@ use crate::db::schema::{listing_suggestions, services};
 use crate::db::{self, DbConnection};
 use crate::domain::{Approval, FieldErrors};
 use crate::error::AppError;
+use crate::ids::{ServiceId, SuggestionId};
 
 /// A suggestion.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,10 +45,12 @@ pub struct SuggestionView {
 pub fn suggest(
     conn: &mut DbConnection,
     user: Option<&CurrentUser>,
-    service_id: &str,
+    service_id: &ServiceId,
     new: &NewSuggestion,
     ip: Option<&str>,
 ) -> Result<String, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let service_id = service_id.as_str();
     let approved: Option<Approval> =
         services::table.find(service_id).select(services::approval).first(conn).optional()?;
     if approved != Some(Approval::Approved) {
@@ -95,8 +98,10 @@ fn owner_of(conn: &mut DbConnection, service_id: &str) -> Result<Option<String>,
 pub fn for_listing(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    service_id: &str,
+    service_id: &ServiceId,
 ) -> Result<Vec<SuggestionView>, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let service_id = service_id.as_str();
     match owner_of(conn, service_id)? {
         Some(org) if allows(user, Action::EditListings { organisation_id: &org }) => {}
         _ => return Err(AppError::not_found("no listing with that id that you can edit")),
@@ -129,10 +134,12 @@ pub struct Answer {
 pub fn answer(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &SuggestionId,
     a: &Answer,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let found: Option<(String, String)> = listing_suggestions::table
         .find(id)
         .select((listing_suggestions::service_id, listing_suggestions::status))

@@ -21,6 +21,7 @@ use crate::accounts::CurrentUser;
 use crate::db::DbConnection;
 use crate::domain::measures::ONS4_ITEMS;
 use crate::error::AppError;
+use crate::ids::ReferralId;
 use crate::referrals::model::ReferralRow;
 use crate::referrals::view::{self, ReferralView};
 use crate::referrals::{load_visible, Thresholds};
@@ -98,10 +99,12 @@ fn entry(full_url: &str, mut resource: Value) -> Value {
 pub fn export(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     rules: &Thresholds,
     ip: Option<&str>,
 ) -> Result<Value, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_visible(conn, user, id)?;
     let view = view::build(conn, user, &row, rules)?;
     let referrer = crate::accounts::users::by_id(conn, &row.referrer_id)?.map(|u| u.name).unwrap_or_default();

@@ -14,6 +14,7 @@ use crate::db::DbConnection;
 use crate::directory::search::{self, SearchOutcome, SearchParams};
 use crate::directory::taxonomy::Taxonomy;
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// The directory categories that are a sensible first search for a referral reason.
 pub fn starting_categories(reason: &str) -> &'static [&'static str] {
@@ -40,9 +41,11 @@ pub fn search_for(
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     mut params: SearchParams,
 ) -> Result<SearchOutcome, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_workable(conn, user, id)?;
     let (Some(lat), Some(lon)) = (row.latitude, row.longitude) else {
         return Err(AppError::invalid("near", "this referral has no location"));

@@ -15,6 +15,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::ids::{ConnectionId, ReferralId};
 
 /// A connection as the link worker and the practice see it.
 #[derive(Debug, Clone, Serialize)]
@@ -101,10 +102,12 @@ pub struct NewConnection {
 pub fn add(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    referral_id: &str,
+    referral_id: &ReferralId,
     new: &NewConnection,
     ip: Option<&str>,
 ) -> Result<ConnectionView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let referral_id = referral_id.as_str();
     load_workable(conn, user, referral_id)?;
     let mut errors = FieldErrors::new();
     let note = text_field(&mut errors, "note", new.note.as_deref(), false, 2000);
@@ -163,10 +166,12 @@ pub struct ConnectionTransition {
 pub fn transition(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ConnectionId,
     t: &ConnectionTransition,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row: Option<(String, String, i32, String, String)> = connections::table
         .inner_join(services::table)
         .inner_join(referrals::table.on(referrals::id.eq(connections::referral_id)))

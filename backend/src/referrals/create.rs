@@ -17,6 +17,7 @@ use crate::directory::taxonomy::{term_id, Taxonomy, Vocabulary};
 use crate::domain::FieldErrors;
 use crate::domain::{NhsNumber, Postcode};
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// What the GP practice team fills in.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -96,7 +97,7 @@ pub fn create(
     taxonomy: &Taxonomy,
     new: &NewReferral,
     ip: Option<&str>,
-) -> Result<String, AppError> {
+) -> Result<ReferralId, AppError> {
     if !allows(user, Action::CreateReferral) {
         return Err(AppError::Forbidden("only GP practice teams make referrals".into()));
     }
@@ -221,12 +222,12 @@ pub fn create(
         return Err(AppError::Internal("validated referral is incomplete".into()));
     };
 
-    let id = crate::ids::new_id();
+    let id = ReferralId::new();
     let now = Utc::now().naive_utc();
     db::write(conn, |conn| -> Result<(), AppError> {
         diesel::insert_into(referrals::table)
             .values((
-                referrals::id.eq(&id),
+                referrals::id.eq(id.as_str()),
                 referrals::practice_id.eq(&user.organisation_id),
                 referrals::service_id.eq(&service_id),
                 referrals::referrer_id.eq(&user.id),
@@ -261,12 +262,12 @@ pub fn create(
             .execute(conn)?;
         for reason in &reason_ids {
             diesel::insert_into(referral_reasons::table)
-                .values((referral_reasons::referral_id.eq(&id), referral_reasons::term_id.eq(reason)))
+                .values((referral_reasons::referral_id.eq(id.as_str()), referral_reasons::term_id.eq(reason)))
                 .execute(conn)?;
         }
         diesel::insert_into(referral_events::table)
             .values((
-                referral_events::referral_id.eq(&id),
+                referral_events::referral_id.eq(id.as_str()),
                 referral_events::at.eq(now),
                 referral_events::actor_id.eq(&user.id),
                 referral_events::to_status.eq("received"),

@@ -17,6 +17,7 @@ use crate::db::DbConnection;
 use crate::directory::taxonomy::Taxonomy;
 use crate::domain::NhsNumber;
 use crate::error::AppError;
+use crate::ids::ConnectionId;
 
 const GIVEN: [&str; 20] = [
     "Margaret", "Peter", "Susan", "David", "Joan", "Graham", "Aisha", "Tomasz", "Brenda", "Keith", "Priya", "Colin",
@@ -278,10 +279,13 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                     },
                                     None,
                                 ) {
+                                    let connection_id = ConnectionId::parse(&c.id).ok_or_else(|| {
+                                        AppError::Internal("a connection id that is not a UUID".into())
+                                    })?;
                                     let v = connections::transition(
                                         conn,
                                         owner,
-                                        &c.id,
+                                        &connection_id,
                                         &ConnectionTransition {
                                             to: "introduced".into(),
                                             reason: None,
@@ -294,7 +298,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                             let v = connections::transition(
                                                 conn,
                                                 editor,
-                                                &c.id,
+                                                &connection_id,
                                                 &ConnectionTransition {
                                                     to: "accepted".into(),
                                                     reason: None,
@@ -305,7 +309,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                             connections::transition(
                                                 conn,
                                                 editor,
-                                                &c.id,
+                                                &connection_id,
                                                 &ConnectionTransition {
                                                     to: "attended".into(),
                                                     reason: None,
@@ -355,9 +359,11 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
             // something: each referral moves back in time as a whole.
             let days_back = if final_status == "received" { (i % 3) as i64 } else { 10 + ((i * 53) % 340) as i64 };
             let shift = Duration::days(days_back);
-            let row: (chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) =
-                referrals::table.find(&id).select((referrals::created_at, referrals::first_contact_at)).first(conn)?;
-            diesel::update(referrals::table.find(&id))
+            let row: (chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = referrals::table
+                .find(id.as_str())
+                .select((referrals::created_at, referrals::first_contact_at))
+                .first(conn)?;
+            diesel::update(referrals::table.find(id.as_str()))
                 .set((
                     referrals::created_at.eq(row.0 - shift),
                     // First contact from 1 to 12 days after the referral, as in life.
@@ -367,7 +373,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                 ))
                 .execute(conn)?;
             let events: Vec<(i64, chrono::NaiveDateTime)> = referral_events::table
-                .filter(referral_events::referral_id.eq(&id))
+                .filter(referral_events::referral_id.eq(id.as_str()))
                 .select((referral_events::id, referral_events::at))
                 .load(conn)?;
             for (k, (event_id, at)) in events.into_iter().enumerate() {
@@ -376,7 +382,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                     .execute(conn)?;
             }
             let links: Vec<String> = connection_rows::table
-                .filter(connection_rows::referral_id.eq(&id))
+                .filter(connection_rows::referral_id.eq(id.as_str()))
                 .select(connection_rows::id)
                 .load(conn)?;
             for link in links {

@@ -10,6 +10,7 @@ use crate::accounts::CurrentUser;
 use crate::db::DbConnection;
 use crate::domain::ReferralStatus;
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// A SNOMED CT concept.
 #[derive(Debug, Clone, Serialize)]
@@ -50,10 +51,12 @@ pub struct MessageBack {
 pub fn message(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<MessageBack, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_visible(conn, user, id)?;
     let view = build(conn, user, &row, rules)?;
     let message =

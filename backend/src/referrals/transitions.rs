@@ -13,6 +13,7 @@ use crate::db::schema::{referral_events, referrals, users};
 use crate::db::{self, DbConnection};
 use crate::domain::referral_status::{check_move, MoveError, ReferralStatus};
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// A requested move.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,10 +48,12 @@ pub fn refused(error: MoveError) -> AppError {
 pub fn apply(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     t: &Transition,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_visible(conn, user, id)?;
     let to = ReferralStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a referral status"))?;
     let from = ReferralStatus::parse(&row.status)
@@ -136,10 +139,12 @@ pub struct Assignment {
 pub fn assign(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     a: &Assignment,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = super::load_workable(conn, user, id)?;
     let status = ReferralStatus::parse(&row.status)
         .ok_or_else(|| AppError::Internal(format!("stored status {}", row.status)))?;

@@ -13,6 +13,7 @@ use crate::accounts::{CurrentUser, Role};
 use crate::db::schema::{organizations, referral_events, referral_reasons, referrals, taxonomy_terms, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// One move in the history.
 #[derive(Debug, Clone, Serialize, Queryable)]
@@ -177,10 +178,12 @@ pub fn build(
 pub fn get(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<ReferralView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_visible(conn, user, id)?;
     let view = build(conn, user, &row, rules)?;
     audit::record(conn, &Event::by(user, "referral.read", ip).on("referral", id))?;

@@ -13,6 +13,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::measures::{Ons4, Swemwbs};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::ids::ReferralId;
 
 /// A contact attempt.
 #[derive(Debug, Clone, Serialize, Queryable)]
@@ -127,11 +128,13 @@ pub struct NewAttempt {
 pub fn add_attempt(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     new: &NewAttempt,
     rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<WorkView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_workable(conn, user, id)?;
     let mut errors = FieldErrors::new();
     if !matches!(new.method.as_str(), "phone" | "text" | "email" | "letter" | "visit") {
@@ -181,11 +184,13 @@ pub struct NewNote {
 pub fn add_note(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     new: &NewNote,
     rules: &super::Thresholds,
     ip: Option<&str>,
 ) -> Result<WorkView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     load_workable(conn, user, id)?;
     let mut errors = FieldErrors::new();
     let body = text_field(&mut errors, "body", Some(&new.body), true, 10_000);
@@ -303,10 +308,12 @@ pub fn measures(conn: &mut DbConnection, id: &str) -> QueryResult<MeasuresView> 
 pub fn add_measure(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     new: &NewMeasure,
     ip: Option<&str>,
 ) -> Result<MeasuresView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     load_workable(conn, user, id)?;
     if !matches!(new.timepoint.as_str(), "baseline" | "follow_up") {
         return Err(AppError::invalid("timepoint", "must be baseline or follow_up"));
@@ -361,10 +368,12 @@ pub struct NewPlan {
 pub fn save_plan(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ReferralId,
     new: &NewPlan,
     ip: Option<&str>,
 ) -> Result<PlanView, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     load_workable(conn, user, id)?;
     let mut errors = FieldErrors::new();
     let what_matters = text_field(&mut errors, "what_matters", Some(&new.what_matters), true, 5000);

@@ -19,6 +19,7 @@ use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::directory::venue;
 use crate::domain::{Capacity, FieldErrors, ListingStatus};
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// The fields an editor may change; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,11 +72,13 @@ pub struct ListingEdit {
 pub fn edit(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ServiceId,
     e: &ListingEdit,
     taxonomy: &Taxonomy,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     save(conn, user, id, e, taxonomy, ip, Kind::Edit)
 }
 

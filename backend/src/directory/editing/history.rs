@@ -10,6 +10,7 @@ use crate::accounts::CurrentUser;
 use crate::db::schema::{service_versions, users};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// One version in a listing's history.
 #[derive(Debug, Clone, Serialize)]
@@ -27,7 +28,9 @@ pub struct VersionView {
 }
 
 /// The history of a listing, newest first (its editors and admins).
-pub fn history(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Result<Vec<VersionView>, AppError> {
+pub fn history(conn: &mut DbConnection, user: &CurrentUser, id: &ServiceId) -> Result<Vec<VersionView>, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     load_editable(conn, user, id)?;
     let rows: Vec<(i32, NaiveDateTime, String, String, String)> = service_versions::table
         .inner_join(users::table.on(users::id.eq(service_versions::actor_id)))

@@ -15,6 +15,7 @@ use crate::directory::sessions::{self, NewSession};
 use crate::directory::{listing, outbox, taxonomy};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// New sessions for a listing, replacing the old ones.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,10 +31,12 @@ pub struct SessionsEdit {
 pub fn replace_sessions(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ServiceId,
     e: &SessionsEdit,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     use crate::db::schema::schedules;
     let row = load_editable(conn, user, id)?;
     let mut errors = FieldErrors::new();

@@ -12,17 +12,20 @@ use crate::db::schema::service_versions;
 use crate::db::DbConnection;
 use crate::directory::taxonomy::Taxonomy;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// Reverts a listing to an earlier version (admins): the fields changed since then get their
 /// earlier values back, recorded as a new version of kind `revert`.
 pub fn revert(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    id: &str,
+    id: &ServiceId,
     to_version: i32,
     taxonomy: &Taxonomy,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     if !allows(user, Action::Administer) {
         return Err(AppError::Forbidden("administrators revert listings".into()));
     }

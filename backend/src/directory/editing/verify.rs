@@ -12,9 +12,12 @@ use crate::db::schema::services;
 use crate::db::{self, DbConnection};
 use crate::directory::outbox;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// "Still accurate": sets last verified to now (a change for search ranking too).
-pub fn verify(conn: &mut DbConnection, user: &CurrentUser, id: &str, ip: Option<&str>) -> Result<i32, AppError> {
+pub fn verify(conn: &mut DbConnection, user: &CurrentUser, id: &ServiceId, ip: Option<&str>) -> Result<i32, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let id = id.as_str();
     let row = load_editable(conn, user, id)?;
     let now = Utc::now().naive_utc();
     let next = row.version + 1;
