@@ -51,7 +51,8 @@ macro_rules! record_id {
             }
         }
 
-        // Use-cases still take `&str` ids: a typed id lends its text where one is asked for.
+        // Merges (whose ids are pasted into a form) and internal helpers take `&str`: a typed id
+        // lends its text where one is asked for.
         impl std::ops::Deref for $name {
             type Target = str;
             fn deref(&self) -> &str {

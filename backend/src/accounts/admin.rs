@@ -8,6 +8,7 @@ use super::{organisations, users, CurrentUser, OrgKind, Role};
 use crate::db::{self, DbConnection};
 use crate::directory::search::FieldErrors;
 use crate::error::AppError;
+use crate::ids::UserId;
 
 /// A new organisation.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -150,11 +151,13 @@ pub enum UserAction {
 pub fn change_user(
     conn: &mut DbConnection,
     by: &CurrentUser,
-    target: &str,
+    target: &UserId,
     action: UserAction,
     link_days: i64,
     ip: Option<&str>,
 ) -> Result<Option<String>, AppError> {
+    // Checked where it came in; the queries below take its text.
+    let target = target.as_str();
     if users::by_id(conn, target)?.is_none() {
         return Err(AppError::not_found("no such account"));
     }

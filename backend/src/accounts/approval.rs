@@ -15,6 +15,7 @@ use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
 use crate::directory::listing::OrganisationView;
 use crate::error::AppError;
+use crate::ids::OrganisationId;
 
 /// Longest reason for turning a group down.
 const MAX_REASON: usize = 500;
@@ -87,10 +88,12 @@ pub enum Decision<'a> {
 pub fn decide(
     conn: &mut DbConnection,
     by: &CurrentUser,
-    organisation_id: &str,
+    organisation_id: &OrganisationId,
     decision: Decision<'_>,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
+    // Checked where it came in; the queries below take its text.
+    let organisation_id = organisation_id.as_str();
     require(by)?;
     let reason = match decision {
         Decision::Approve => None,
