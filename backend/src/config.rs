@@ -224,7 +224,7 @@ impl Settings {
             "COMMONGROUND_TOTP_REQUIRED_ROLES" => {
                 let roles: Vec<String> =
                     value.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_string).collect();
-                if let Some(unknown) = roles.iter().find(|r| crate::accounts::Role::parse(r).is_none()) {
+                if let Some(unknown) = roles.iter().find(|r| crate::domain::roles::Role::parse(r).is_none()) {
                     return Err(bad(&format!("unknown role {unknown:?}")));
                 }
                 self.totp_required_roles = roles;
@@ -325,7 +325,7 @@ impl Settings {
     }
 
     /// Whether a role must use a second factor.
-    pub fn totp_required(&self, role: crate::accounts::Role) -> bool {
+    pub fn totp_required(&self, role: crate::domain::roles::Role) -> bool {
         self.totp_required_roles.iter().any(|r| r == role.as_str())
     }
 

@@ -6,7 +6,7 @@ use super::audit::{self, Event};
 use super::links::{self, Purpose};
 use super::{organisations, users, CurrentUser, OrgKind, Role};
 use crate::db::{self, DbConnection};
-use crate::directory::search::FieldErrors;
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::ids::UserId;
 

@@ -11,9 +11,9 @@ use super::audit::{self, Event};
 use super::organisations::{self, OrgStatus};
 use super::policy::{allows, Action};
 use super::{users, CurrentUser, Role};
+use crate::accounts::organisations::OrganisationView;
 use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
-use crate::directory::listing::OrganisationView;
 use crate::error::AppError;
 use crate::ids::OrganisationId;
 

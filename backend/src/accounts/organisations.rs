@@ -162,3 +162,24 @@ pub fn change_status(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// The public face of an organisation: what a listing shows of who runs it (also what an Open
+/// Referral UK import plans to store).
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+pub struct OrganisationView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// About the organisation.
+    pub description: String,
+    /// Website.
+    pub website: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Registered charity number.
+    pub charity_number: Option<String>,
+}

@@ -12,8 +12,8 @@ use super::organisations::{self, GroupDetails};
 use super::rate_limit::Limiter;
 use super::{password, users, Role};
 use crate::db::{self, DbConnection};
-use crate::directory::editing::{safe_url, valid_phone};
-use crate::directory::search::FieldErrors;
+use crate::domain::contact::{safe_url, valid_phone};
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 
 /// The answer to every accepted sign-up, on the page and from the API.

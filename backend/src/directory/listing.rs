@@ -7,6 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
+pub use crate::accounts::organisations::OrganisationView;
 use crate::db::schema::{
     contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
     service_taxonomy, services,
@@ -60,26 +61,6 @@ pub struct TermRef {
     pub slug: String,
     /// Display name.
     pub name: String,
-}
-
-/// The organisation that runs a service (also what an Open Referral UK import plans to store).
-#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable)]
-#[diesel(table_name = organizations)]
-pub struct OrganisationView {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// About the organisation.
-    pub description: String,
-    /// Website.
-    pub website: Option<String>,
-    /// E-mail.
-    pub email: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Registered charity number.
-    pub charity_number: Option<String>,
 }
 
 /// A stored session's columns (also what an Open Referral UK import plans to store).

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::taxonomy::{Taxonomy, Vocabulary};
+use crate::domain::contact::{safe_url, valid_phone};
 use crate::domain::FieldErrors;
 
 /// Longest description accepted.
@@ -29,21 +30,6 @@ pub struct NewLocation {
     /// Show the address only on request.
     #[serde(default)]
     pub masked: bool,
-}
-
-/// Whether a web address is safe to link to: http or https only (never `javascript:` or `data:`).
-pub fn safe_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://"))
-        && lower.len() > 10
-        && !lower.contains(char::is_whitespace)
-}
-
-/// Whether a phone number looks like a UK one: 10 to 13 digits, with spaces, `+`, `-` or
-/// brackets between them.
-pub fn valid_phone(phone: &str) -> bool {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    (10..=13).contains(&digits) && phone.trim().chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
 }
 
 /// A text of at most `max` characters (counted as typed).

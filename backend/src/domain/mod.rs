@@ -1,12 +1,14 @@
 //! Types that validate themselves. Nothing here knows of HTTP, the database or search.
 
 pub mod connection_status;
+pub mod contact;
 pub mod geo_point;
 pub mod listing_state;
 pub mod measures;
 pub mod nhs_number;
 pub mod postcode;
 pub mod referral_status;
+pub mod roles;
 pub mod schedule;
 pub mod thresholds;
 

@@ -14,6 +14,7 @@ use crate::db::schema::{referral_events, referral_reasons, referrals};
 use crate::db::{self, DbConnection};
 use crate::directory::geocode;
 use crate::directory::taxonomy::{term_id, Taxonomy, Vocabulary};
+use crate::domain::contact::valid_phone;
 use crate::domain::FieldErrors;
 use crate::domain::{NhsNumber, Postcode};
 use crate::error::AppError;
@@ -82,12 +83,6 @@ pub struct NewReferral {
     pub consent_share: bool,
     /// The link worker service; must be the one serving the practice (defaults to it).
     pub service_id: Option<String>,
-}
-
-/// Valid phone: digits, spaces, a leading +, 10 to 13 digits.
-fn valid_phone(phone: &str) -> bool {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    phone.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+' || c == '-') && (10..=13).contains(&digits)
 }
 
 /// Checks the form and creates the referral; answers its id.

@@ -27,7 +27,7 @@ pub use self::revert::revert;
 pub use self::verify::verify;
 use super::listing::ServiceRow;
 // Where callers outside the directory (organisation sign-up) have found these checks.
-pub use super::listing_input::{safe_url, valid_phone, MAX_DESCRIPTION};
+pub use super::listing_input::MAX_DESCRIPTION;
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::CurrentUser;
 use crate::db::schema::{service_versions, services, users};

@@ -1,0 +1,107 @@
+//! The roles people hold and the kinds of organisation they belong to, with their stored
+//! names. Who may do what with them is `accounts::policy`'s.
+
+use serde::Serialize;
+
+/// What a person does here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// GP practice team: refers people, follows their referrals.
+    Referrer,
+    /// Social prescribing link worker.
+    LinkWorker,
+    /// Leads a link worker service: the whole caseload and its reports.
+    LinkWorkerLead,
+    /// Keeps a community organisation's listings true.
+    GroupEditor,
+    /// ICB or council directory team: organisations, accounts, moderation, reports.
+    Admin,
+}
+
+impl Role {
+    /// Every role, for forms and the authorization matrix.
+    pub const ALL: [Role; 5] = [Role::Referrer, Role::LinkWorker, Role::LinkWorkerLead, Role::GroupEditor, Role::Admin];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Referrer => "referrer",
+            Role::LinkWorker => "link_worker",
+            Role::LinkWorkerLead => "link_worker_lead",
+            Role::GroupEditor => "group_editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Referrer => "GP practice referrer",
+            Role::LinkWorker => "Link worker",
+            Role::LinkWorkerLead => "Link worker lead",
+            Role::GroupEditor => "Community group editor",
+            Role::Admin => "Administrator",
+        }
+    }
+
+    /// The organisation kind a person in this role belongs to.
+    pub fn organisation_kind(self) -> OrgKind {
+        match self {
+            Role::Referrer => OrgKind::GpPractice,
+            Role::LinkWorker | Role::LinkWorkerLead => OrgKind::LinkWorkerService,
+            Role::GroupEditor => OrgKind::CommunityOrg,
+            Role::Admin => OrgKind::AdminBody,
+        }
+    }
+}
+
+/// What an organisation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    /// A GP practice (its team refers).
+    GpPractice,
+    /// A PCN or VCSE hub employing link workers; serves practices.
+    LinkWorkerService,
+    /// Runs community assets listed in the directory.
+    CommunityOrg,
+    /// ICB or council directory team.
+    AdminBody,
+}
+
+impl OrgKind {
+    /// Every kind.
+    pub const ALL: [OrgKind; 4] =
+        [OrgKind::GpPractice, OrgKind::LinkWorkerService, OrgKind::CommunityOrg, OrgKind::AdminBody];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::GpPractice => "gp_practice",
+            OrgKind::LinkWorkerService => "link_worker_service",
+            OrgKind::CommunityOrg => "community_org",
+            OrgKind::AdminBody => "admin_body",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        OrgKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrgKind::GpPractice => "GP practice",
+            OrgKind::LinkWorkerService => "Link worker service",
+            OrgKind::CommunityOrg => "Community organisation",
+            OrgKind::AdminBody => "Directory team (ICB or council)",
+        }
+    }
+}
