@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -138,10 +138,6 @@ impl IndexerHealth {
         self.state().failing_since.take().map(|since| since.elapsed())
     }
 
-    fn failing_for(&self) -> Option<Duration> {
-        self.state().failing_since.map(|since| since.elapsed())
-    }
-
     fn set_rebuilding(&self, rebuilding: bool) {
         self.state().rebuilding = rebuilding;
     }
@@ -177,6 +173,7 @@ impl Indexer {
             next_rebuild: Instant::now(),
             last_verified: Instant::now(),
             failures: 0,
+            index_failing_since: None,
         };
         let stop_flag = stop.clone();
         let handle =
@@ -223,9 +220,18 @@ struct Worker {
     last_verified: Instant,
     /// Failures in a row, for the back-off.
     failures: u32,
+    /// Since when the index itself (not the database) has kept failing: only that makes a
+    /// rebuild worth doing, so a database outage never throws away a good index.
+    index_failing_since: Option<Instant>,
 }
 
 impl Worker {
+    /// The vocabularies; a lock poisoned by a panic elsewhere still holds them (an empty
+    /// default would index every listing without its categories).
+    fn taxonomy(&self) -> Arc<Taxonomy> {
+        self.taxonomy.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     fn run(&mut self, stop: &AtomicBool) {
         loop {
             let stopping = stop.load(Ordering::Acquire);
@@ -270,14 +276,14 @@ impl Worker {
 
     /// One poll (rebuilding first when needed); true when a full batch was read.
     fn turn(&mut self, stopping: bool) -> Result<bool, IndexSyncError> {
-        let failing_long = self.health.failing_for().is_some_and(|d| d >= REBUILD_AFTER);
+        let failing_long = self.index_failing_since.is_some_and(|since| since.elapsed() >= REBUILD_AFTER);
         if !stopping
             && (self.rebuild_wanted || self.index.damage_reported() || failing_long)
             && Instant::now() >= self.next_rebuild
         {
             self.rebuild()?;
         }
-        let taxonomy = self.taxonomy.read().map(|t| t.clone()).unwrap_or_default();
+        let taxonomy = self.taxonomy();
         let mut conn = self.pool.get()?;
         let writer = match self.writer.take() {
             Some(writer) => writer,
@@ -291,6 +297,7 @@ impl Worker {
                     // Never reuse a writer that failed: go back to the last commit.
                     self.writer = None;
                     self.tail = Tail::new(self.tail.committed);
+                    self.index_failing_since.get_or_insert_with(Instant::now);
                 }
                 return Err(e);
             }
@@ -306,6 +313,7 @@ impl Worker {
         }
         if !self.tail.pending {
             self.failures = 0;
+            self.index_failing_since = None;
             if let Some(took) = self.health.recovered() {
                 tracing::info!(failing_ms = took.as_millis() as u64, "search indexer recovered");
             }
@@ -322,14 +330,16 @@ impl Worker {
         let result = (|| {
             let mut rebuild = self.index.start_rebuild(WRITER_HEAP)?;
             let mut conn = self.pool.get()?;
-            let taxonomy = self.taxonomy.read().map(|t| t.clone()).unwrap_or_default();
+            let taxonomy = self.taxonomy();
             let (_, position) = index_sync::rebuild(&mut conn, rebuild.writer(), &taxonomy, &mut std::io::sink())?;
             self.index.finish_rebuild(rebuild)?;
             Ok::<i64, IndexSyncError>(position)
         })();
         self.health.set_rebuilding(false);
         let position = result?;
-        self.tail = Tail::new(position);
+        // Not past what was committed before: on PostgreSQL an outbox row below `position` may
+        // still have been in flight when the rebuild read the outbox, and replaying is harmless.
+        self.tail = Tail::new(self.tail.committed.min(position));
         self.rebuild_wanted = false;
         self.next_rebuild = Instant::now();
         Ok(())
