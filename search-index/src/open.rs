@@ -105,6 +105,11 @@ impl SearchIndex {
         self.damaged.load(Ordering::Acquire)
     }
 
+    /// Withdraws a report of damage that a check of the files did not confirm.
+    pub fn clear_damage(&self) {
+        self.damaged.store(false, Ordering::Release);
+    }
+
     /// Checks every file of the searchable index against its checksum (reads it all).
     pub fn verify(&self) -> Result<()> {
         check_files(&self.opened().index).map_err(SearchError::Damaged)

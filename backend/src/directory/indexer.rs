@@ -232,6 +232,25 @@ impl Worker {
         self.taxonomy.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Whether a search's report of damage holds: the files are checked against their
+    /// checksums first, so a search that fails for another reason (a bug, an input tantivy
+    /// refuses) cannot make anyone rebuild the whole index again and again. Called at most once
+    /// per `REBUILD_RETRY`.
+    fn damage_confirmed(&mut self) -> bool {
+        if !self.index.damage_reported() {
+            return false;
+        }
+        match self.index.verify() {
+            Err(_) => true,
+            Ok(()) => {
+                tracing::error!("a search failed on an index whose files are sound: not rebuilding");
+                self.index.clear_damage();
+                self.next_rebuild = Instant::now() + REBUILD_RETRY;
+                false
+            }
+        }
+    }
+
     fn run(&mut self, stop: &AtomicBool) {
         loop {
             let stopping = stop.load(Ordering::Acquire);
@@ -278,8 +297,8 @@ impl Worker {
     fn turn(&mut self, stopping: bool) -> Result<bool, IndexSyncError> {
         let failing_long = self.index_failing_since.is_some_and(|since| since.elapsed() >= REBUILD_AFTER);
         if !stopping
-            && (self.rebuild_wanted || self.index.damage_reported() || failing_long)
             && Instant::now() >= self.next_rebuild
+            && (self.rebuild_wanted || failing_long || self.damage_confirmed())
         {
             self.rebuild()?;
         }
