@@ -68,19 +68,22 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
 
 /// The right-most address in `X-Forwarded-For` that is not a trusted proxy: each proxy appends
 /// the address it was reached from, so everything left of that was written by the client and
-/// may be anything. `None` (use the peer) when the header is missing or a hop is not an address.
+/// may be anything. Hops are read from the right and only as far as needed, so nothing the
+/// client wrote (not even bytes that are not text) can hide the address a proxy added. `None`
+/// (use the peer) when the header is missing or a hop a trusted proxy wrote is not an address.
 fn forwarded_for(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> {
-    let mut hops = Vec::new();
-    for value in req.headers().get_all("x-forwarded-for") {
-        hops.extend(value.to_str().ok()?.split(',').map(str::trim).map(str::to_string));
-    }
+    let values: Vec<_> = req.headers().get_all("x-forwarded-for").collect();
     let mut nearest = None;
-    for hop in hops.iter().rev() {
-        let address = hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())).ok()?.to_canonical();
-        if !trusted.contains(address) {
-            return Some(address);
+    for value in values.iter().rev() {
+        for hop in value.as_bytes().rsplit(|b| *b == b',') {
+            let hop = std::str::from_utf8(hop).ok()?.trim();
+            let address =
+                hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())).ok()?.to_canonical();
+            if !trusted.contains(address) {
+                return Some(address);
+            }
+            nearest = Some(address);
         }
-        nearest = Some(address);
     }
     // Every hop a trusted proxy: the farthest one is the client.
     nearest

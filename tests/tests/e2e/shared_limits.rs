@@ -113,3 +113,40 @@ fn parallel_guesses_on_two_instances_get_no_more_than_the_allowance() {
     assert_eq!(wrong + refused, 16, "{answers:?}");
     assert!((1..=5).contains(&wrong), "at most five guesses were checked, however parallel: {answers:?}");
 }
+
+/// A suggestion sent over a raw socket, so the `X-Forwarded-For` value can hold bytes that are
+/// not text (as a client can send and a proxy passes on, adding the address it saw).
+fn suggest_raw(app: &TestApp, listing: &str, forwarded_for: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let body = br#"{"body": "The phone number has changed"}"#;
+    let mut request = format!(
+        "POST /api/v1/services/{listing}/suggestions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nX-Forwarded-For: ",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(forwarded_for);
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body);
+    stream.write_all(&request).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn bytes_a_client_writes_in_x_forwarded_for_cannot_make_it_the_proxy() {
+    let app = spawn_app_with(|settings| {
+        settings.trusted_proxies = "127.0.0.1".parse().unwrap();
+    });
+    let listing = a_listing(&app);
+    for n in 0..10 {
+        // What the client wrote (not text), then the address the proxy saw.
+        assert_eq!(suggest_raw(&app, &listing, b"\xff\xfe, 203.0.113.9"), 201, "suggestion {n}");
+    }
+    // Counted against the client, whatever it wrote in front...
+    assert_eq!(suggest(&app, &listing, Some("203.0.113.9")), 429);
+    // ...and not against the proxy, whose everyone else's requests come through.
+    assert_eq!(suggest(&app, &listing, None), 201);
+}
