@@ -143,7 +143,11 @@ pub fn sign_up(conn: &mut DbConnection, form: &SignUp, ip: Option<&str>, limit: 
         return Err(AppError::TooManyRequests(wait.as_secs().max(1)));
     }
     check(form).map_err(AppError::Invalid)?;
-    limit.hit(conn, key)?;
+    // Counted and checked in one step: sign-ups sent together cannot all pass a check made
+    // before any of them was counted.
+    if let Some(wait) = limit.take(conn, key)? {
+        return Err(AppError::TooManyRequests(wait.as_secs().max(1)));
+    }
     // Hashed whether or not the address is known, so the time taken does not tell.
     let hash = password::hash(&form.password).map_err(AppError::Internal)?;
     match db::write(conn, |conn| create(conn, form, &hash, ip)) {
