@@ -100,6 +100,22 @@ impl Limiter {
         self.refusal(conn, key, |count| count > self.max)
     }
 
+    /// Gives back one event counted in the current window: for a step that was right but not
+    /// yet the end (a correct password before its code), so a person with a second factor
+    /// spends one attempt per sign-in, not two.
+    pub fn give_back(&self, conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+        let start = self.window_start(Utc::now().timestamp());
+        diesel::update(
+            rate_limits::table
+                .filter(rate_limits::key.eq(self.key(key)))
+                .filter(rate_limits::window_start.eq(start))
+                .filter(rate_limits::count.gt(0)),
+        )
+        .set(rate_limits::count.eq(rate_limits::count - 1))
+        .execute(conn)?;
+        Ok(())
+    }
+
     /// Forgets the key (after a successful sign-in).
     pub fn clear(&self, conn: &mut DbConnection, key: &str) -> QueryResult<()> {
         diesel::delete(rate_limits::table.filter(rate_limits::key.eq(self.key(key)))).execute(conn)?;

@@ -144,7 +144,13 @@ pub fn sign_in(
     let row = user.as_ref().ok_or(SignInError::Refused)?;
     if row.totp_enabled {
         match credentials.code.filter(|c| !c.trim().is_empty()) {
-            None => return Err(SignInError::CodeNeeded),
+            None => {
+                // The password was right: this round asks for the code and costs no attempt
+                // (the code itself is counted when it comes, so codes cannot be guessed freely).
+                limits.per_account.give_back(conn, &email)?;
+                limits.per_ip.give_back(conn, ip_key)?;
+                return Err(SignInError::CodeNeeded);
+            }
             Some(code) => {
                 let secret = row.totp_secret.as_deref().unwrap_or("");
                 if !totp::verify(secret, code, Utc::now().timestamp().max(0) as u64) {

@@ -175,6 +175,12 @@ fn totp_second_factor() {
     assert_error(&without, 400, Some("code"));
     let with_wrong = json!({"email": REFERRER, "password": DEMO_PASSWORD, "code": "123456"});
     assert_error(&app.call("POST", "/api/v1/auth/login", None, Some(&with_wrong.to_string())), 401, None);
+    // Being asked for the code after a right password costs no attempt: a person who signs in
+    // with a second factor gets their five tries, not half of them.
+    for _ in 0..4 {
+        let again = app.call("POST", "/api/v1/auth/login", None, Some(&login_body(REFERRER, DEMO_PASSWORD)));
+        assert_error(&again, 400, Some("code"));
+    }
     let code = backend::accounts::totp::code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
     let with = json!({"email": REFERRER, "password": DEMO_PASSWORD, "code": code});
     assert_eq!(app.call("POST", "/api/v1/auth/login", None, Some(&with.to_string())).status, 200);
