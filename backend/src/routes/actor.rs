@@ -16,6 +16,7 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, RequestError};
 use crate::ids::{ConnectionId, OrganisationId, ReferralId, ServiceId, SuggestionId, UserId};
+use crate::routes::not_a_record_id;
 use crate::routes::session::{authenticate, client_ip};
 
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, RequestError>>>>;
@@ -152,15 +153,10 @@ macro_rules! id_from_path {
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
                 let text = req.match_info().get("id").unwrap_or_default();
-                ready($name::parse(text).ok_or_else(|| {
-                    RequestError::for_path(
-                        req.path(),
-                        AppError::NotFound {
-                            message: format!("no {} with that id", $name::WHAT),
-                            fields: [("id".to_string(), format!("not a {} id", $name::WHAT))].into(),
-                        },
-                    )
-                }))
+                ready(
+                    $name::parse(text)
+                        .ok_or_else(|| RequestError::for_path(req.path(), not_a_record_id($name::WHAT))),
+                )
             }
         }
     )*};

@@ -281,19 +281,19 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, AppError>
     Ok(pairs)
 }
 
-/// Checks a listing id from the path: anything but a UUID is a 404 naming the field.
-pub fn parse_id(id: &str) -> Result<String, AppError> {
-    parse_record_id(id, "listing")
-}
-
 /// Checks a record id from the path: anything but a UUID is a 404 naming the field.
 pub fn parse_record_id(id: &str, what: &str) -> Result<String, AppError> {
     if crate::ids::is_id(id) {
         Ok(id.to_ascii_lowercase())
     } else {
-        Err(AppError::NotFound {
-            message: format!("no {what} with that id"),
-            fields: [("id".to_string(), format!("not a {what} id"))].into(),
-        })
+        Err(not_a_record_id(what))
+    }
+}
+
+/// The answer for a path id that cannot name a record: a 404, as for one that does not exist.
+pub fn not_a_record_id(what: &str) -> AppError {
+    AppError::NotFound {
+        message: format!("no {what} with that id"),
+        fields: [("id".to_string(), format!("not a {what} id"))].into(),
     }
 }

@@ -16,6 +16,7 @@ use crate::db::{self, DbConnection};
 use crate::directory::outbox;
 use crate::domain::{Approval, ListingStatus};
 use crate::error::AppError;
+use crate::ids::ServiceId;
 
 /// Merges a duplicate listing into the one kept (admins): the duplicate becomes `defunct`,
 /// leaves search, and points at the kept one, so its old address leads there. Listings merged
@@ -26,11 +27,13 @@ use crate::error::AppError;
 pub fn merge(
     conn: &mut DbConnection,
     user: &CurrentUser,
-    duplicate: &str,
-    keep: &str,
+    duplicate: &ServiceId,
+    keep: &ServiceId,
     version: Option<i32>,
     ip: Option<&str>,
 ) -> Result<i32, AppError> {
+    // Checked where they came in; the queries below take their text.
+    let (duplicate, keep) = (duplicate.as_str(), keep.as_str());
     if !allows(user, Action::Administer) {
         return Err(AppError::Forbidden("administrators merge listings".into()));
     }

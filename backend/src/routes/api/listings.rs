@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::ids::{ServiceId, SuggestionId};
 use crate::routes::actor::{Actor, Administer, Authorized, Visitor};
 use crate::routes::input;
-use crate::routes::{parse_id, query_pairs, with_conn};
+use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 /// `PATCH /api/v1/services/{id}`: `{version, ...fields}`; 409 with what changed when stale.
@@ -204,7 +204,8 @@ pub async fn merge_listing(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let into = body.get("into").and_then(serde_json::Value::as_str).unwrap_or_default();
-    let into = parse_id(into).map_err(|_| crate::error::AppError::invalid("into", "the id of the listing to keep"))?;
+    let into = ServiceId::parse(into)
+        .ok_or_else(|| crate::error::AppError::invalid("into", "the id of the listing to keep"))?;
     let version = body.get("version").and_then(serde_json::Value::as_i64).and_then(|v| i32::try_from(v).ok());
     let version = version.ok_or_else(|| crate::error::AppError::invalid("version", "the version you read"))?;
     let kept = into.clone();

@@ -13,7 +13,7 @@ use crate::accounts::users::{self, UserListing};
 use crate::accounts::{CurrentUser, OrgKind, Role};
 use crate::directory::editing;
 use crate::error::{AppError, PageError};
-use crate::ids::{OrganisationId, UserId};
+use crate::ids::{OrganisationId, ServiceId, UserId};
 use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::api::admin::{audit_filter, base_url};
 use crate::routes::input;
@@ -150,10 +150,9 @@ pub struct MergeForm {
 }
 
 /// The listing id in what an admin pasted: an id, or a listing's address on this site.
-fn listing_id_in(text: &str) -> Option<String> {
+fn listing_id_in(text: &str) -> Option<ServiceId> {
     let text = text.trim().trim_end_matches('/');
-    let last = text.trim_end_matches("/print").rsplit('/').next().unwrap_or_default();
-    crate::ids::is_id(last).then(|| last.to_ascii_lowercase())
+    ServiceId::parse(text.trim_end_matches("/print").rsplit('/').next().unwrap_or_default())
 }
 
 /// `POST /admin/listings/merge`: merges a duplicate into the listing kept, then shows the one
@@ -218,7 +217,7 @@ pub async fn invite_user(
     let who = user.clone();
     let invite =
         InviteRequest { email: form.email, name: form.name, role: form.role, organisation_id: form.organisation_id };
-    let base = base_url(&req, &state);
+    let base = base_url(&state);
     let result = with_conn(&state, move |conn, state| {
         Ok(admin::invite(conn, &who, &invite, state.settings.link_days, ip.as_deref()))
     })
@@ -250,7 +249,7 @@ async fn user_button(
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&req, &form.csrf)?;
     let who = user.clone();
-    let base = base_url(&req, &state);
+    let base = base_url(&state);
     let token = with_conn(&state, move |conn, state| {
         admin::change_user(conn, &who, &target, action, state.settings.link_days, ip.as_deref())
     })
