@@ -38,8 +38,40 @@ pub struct ListingSummary {
     pub reopens_on: Option<NaiveDate>,
 }
 
-/// id, name, organisation, status, capacity, last verified, version, organisation id.
-type SummaryRow = (String, String, String, ListingStatus, Capacity, NaiveDateTime, i32, String);
+/// id, name, organisation, status, capacity, last verified, version.
+type SummaryRow = (String, String, String, ListingStatus, Capacity, NaiveDateTime, i32);
+
+/// The columns of a [`SummaryRow`], for a query over services joined to their organisation.
+macro_rules! summary_columns {
+    () => {
+        (
+            services::id,
+            services::name,
+            organizations::name,
+            services::status,
+            services::capacity,
+            services::last_verified,
+            services::version,
+        )
+    };
+}
+
+/// A summary row as the lists show it, with its freshness as of `now`.
+fn summary(now: NaiveDateTime, row: SummaryRow) -> ListingSummary {
+    let (id, name, organisation, status, capacity, last_verified, version) = row;
+    ListingSummary {
+        freshness: freshness(now, last_verified),
+        id,
+        name,
+        organisation,
+        status,
+        capacity,
+        last_verified,
+        version,
+        sessions: Vec::new(),
+        reopens_on: None,
+    }
+}
 
 /// Listings of the editor's organisation (or, for admins, those needing review: unverified for
 /// six months), oldest-verified first.
@@ -48,19 +80,7 @@ pub fn my_listings(
     user: &CurrentUser,
     needs_review_only: bool,
 ) -> Result<Vec<ListingSummary>, AppError> {
-    let mut query = services::table
-        .inner_join(organizations::table)
-        .select((
-            services::id,
-            services::name,
-            organizations::name,
-            services::status,
-            services::capacity,
-            services::last_verified,
-            services::version,
-            services::organization_id,
-        ))
-        .into_boxed();
+    let mut query = services::table.inner_join(organizations::table).select(summary_columns!()).into_boxed();
     match user.role {
         Role::GroupEditor => query = query.filter(services::organization_id.eq(user.organisation_id.clone())),
         Role::Admin => {}
@@ -71,21 +91,7 @@ pub fn my_listings(
         query = query.filter(services::last_verified.lt(now - chrono::Duration::days(NEEDS_REVIEW_AFTER_DAYS)));
     }
     let rows: Vec<SummaryRow> = query.order(services::last_verified).limit(2000).load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, organisation, status, capacity, last_verified, version, _)| ListingSummary {
-            freshness: freshness(now, last_verified),
-            id,
-            name,
-            organisation,
-            status,
-            capacity,
-            last_verified,
-            version,
-            sessions: Vec::new(),
-            reopens_on: None,
-        })
-        .collect())
+    Ok(rows.into_iter().map(|row| summary(now, row)).collect())
 }
 
 /// The reminders export: organisations with listings due for review, their contact, and the
@@ -134,33 +140,11 @@ pub fn without_editor(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec
         .filter(users::status.eq("active"))
         .select(users::organization_id);
     let now = Utc::now().naive_utc();
-    let rows: Vec<(String, String, String, ListingStatus, Capacity, NaiveDateTime, i32)> = services::table
+    let rows: Vec<SummaryRow> = services::table
         .inner_join(organizations::table)
         .filter(services::organization_id.ne_all(with_editor))
         .order((organizations::name, services::name))
-        .select((
-            services::id,
-            services::name,
-            organizations::name,
-            services::status,
-            services::capacity,
-            services::last_verified,
-            services::version,
-        ))
+        .select(summary_columns!())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, organisation, status, capacity, last_verified, version)| ListingSummary {
-            freshness: freshness(now, last_verified),
-            id,
-            name,
-            organisation,
-            status,
-            capacity,
-            last_verified,
-            version,
-            sessions: Vec::new(),
-            reopens_on: None,
-        })
-        .collect())
+    Ok(rows.into_iter().map(|row| summary(now, row)).collect())
 }
