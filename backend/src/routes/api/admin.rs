@@ -16,10 +16,11 @@ use crate::routes::input;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
-/// The public base URL for links: the configured one (start-up fills it in), never the
-/// request's `Host` or `X-Forwarded-Host`, which whoever sends the request chooses.
-pub fn base_url(_req: &HttpRequest, state: &AppState) -> String {
-    state.settings.public_url.clone().unwrap_or_else(|| state.settings.public_base(0))
+/// The public base URL for links: the configured one (start-up fills it in from the address it
+/// listens on when none is set), never the request's `Host` or `X-Forwarded-Host`, which
+/// whoever sends the request chooses.
+pub fn base_url(state: &AppState) -> String {
+    state.settings.public_base(0)
 }
 
 /// Every organisation.
@@ -95,12 +96,11 @@ pub async fn list_users(_: Authorized<ManageUsers>, state: web::Data<AppState>) 
 
 /// Invites a person: creates the account and answers the single-use link to send them.
 pub async fn invite_user(
-    req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<ManageUsers>,
     body: input::Json<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let base = base_url(&req, &state);
+    let base = base_url(&state);
     let body = body.into_inner();
     let (id, token) = with_conn(&state, move |conn, state| {
         admin::invite(conn, &user, &body, state.settings.link_days, ip.as_deref())
@@ -113,13 +113,12 @@ pub async fn invite_user(
 }
 
 async fn user_action(
-    req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<ManageUsers>,
     target: UserId,
     state: web::Data<AppState>,
     action: UserAction,
 ) -> Result<HttpResponse, ApiError> {
-    let base = base_url(&req, &state);
+    let base = base_url(&state);
     let token = with_conn(&state, move |conn, state| {
         admin::change_user(conn, &user, &target, action, state.settings.link_days, ip.as_deref())
     })
@@ -134,32 +133,29 @@ async fn user_action(
 
 /// Disables an account.
 pub async fn disable_user(
-    req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, actor, target, state, UserAction::Disable).await
+    user_action(actor, target, state, UserAction::Disable).await
 }
 
 /// Enables an account.
 pub async fn enable_user(
-    req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, actor, target, state, UserAction::Enable).await
+    user_action(actor, target, state, UserAction::Enable).await
 }
 
 /// Issues a password-reset link.
 pub async fn reset_link(
-    req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user_action(req, actor, target, state, UserAction::ResetLink).await
+    user_action(actor, target, state, UserAction::ResetLink).await
 }
 
 /// Reads audit filters from a query string, checking each.
