@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-pub use crate::accounts::organisations::OrganisationView;
+use crate::accounts::organisations::OrganisationView;
 use crate::db::schema::{
     contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
     service_taxonomy, services,

@@ -25,7 +25,7 @@ pub const MAX_PER_PAGE: usize = 100;
 /// Most values in one filter.
 const MAX_FILTER_VALUES: usize = 20;
 
-pub use crate::domain::FieldErrors;
+use crate::domain::FieldErrors;
 
 /// Why a search could not run.
 #[derive(Debug, thiserror::Error)]

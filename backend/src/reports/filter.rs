@@ -9,7 +9,7 @@ use crate::accounts::policy::{allows, Action};
 use crate::accounts::{CurrentUser, OrgKind};
 use crate::db::schema::{organizations, practice_services};
 use crate::db::DbConnection;
-use crate::directory::search::FieldErrors;
+use crate::domain::FieldErrors;
 use crate::error::AppError;
 
 /// The longest range a report covers: long enough for five years' trends, short enough that a

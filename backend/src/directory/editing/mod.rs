@@ -26,8 +26,6 @@ pub use self::replace_sessions::{replace_sessions, SessionsEdit};
 pub use self::revert::revert;
 pub use self::verify::verify;
 use super::listing::ServiceRow;
-// Where callers outside the directory (organisation sign-up) have found these checks.
-pub use super::listing_input::MAX_DESCRIPTION;
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::CurrentUser;
 use crate::db::schema::{service_versions, services, users};

@@ -18,13 +18,14 @@ use serde_json::{json, Value};
 
 use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedService};
 use crate::accounts::audit::{self, Event};
+use crate::accounts::organisations::OrganisationView;
 use crate::accounts::{users, CurrentUser, Role};
 use crate::db::schema::{
     contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
     service_taxonomy, service_versions, services,
 };
 use crate::db::{self, DbConnection};
-use crate::directory::listing::{LocationRow, OrganisationView, ServiceRow, SessionRow};
+use crate::directory::listing::{LocationRow, ServiceRow, SessionRow};
 use crate::directory::outbox;
 use crate::directory::taxonomy::Taxonomy;
 use crate::domain::{Approval, AttendingType};

@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::directory::search::{self, FieldErrors, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS};
+use crate::directory::search::{self, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::domain::FieldErrors;
 use crate::error::{AppError, PageError};
 use crate::routes::pages::html;
 use crate::routes::{query_pairs, with_conn};

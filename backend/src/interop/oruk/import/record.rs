@@ -7,9 +7,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
+use crate::accounts::organisations::OrganisationView;
 use crate::db::DbConnection;
 use crate::directory::geocode;
-use crate::directory::listing::{OrganisationView, SessionRow};
+use crate::directory::listing::SessionRow;
 use crate::directory::listing_input::MAX_DESCRIPTION;
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::contact::safe_url;
