@@ -261,8 +261,8 @@ mod tests {
                 );
                 assert_eq!(html.matches("name=\"day").count(), 4, "four session rows");
                 assert!(
-                    html.contains(r#"name="from0" type="date" value="2027-06-01""#)
-                        && html.contains(r#"name="to0" type="date" value="2027-08-31""#),
+                    html.contains(r#"name="from" type="date" value="2027-06-01""#)
+                        && html.contains(r#"name="to" type="date" value="2027-08-31""#),
                     "the session editor shows a session's first and last dates"
                 );
             }

@@ -71,6 +71,15 @@ pub fn waiting(conn: &mut DbConnection, by: &CurrentUser) -> Result<Vec<WaitingG
     Ok(groups)
 }
 
+/// Why a group is turned down: the API's body and the admin page's form.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// In the directory team's words (kept with the organisation).
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// What the directory team decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision<'a> {

@@ -57,6 +57,11 @@ pub enum Action<'a> {
         /// The organisation that owns the listing.
         organisation_id: &'a str,
     },
+    /// See who the person referred is (name, contact details): everyone who may see the
+    /// referral except admins, whose oversight is of the record, not the person.
+    ViewPersonIdentity,
+    /// Publish a new listing at once, without the directory team's review.
+    PublishWithoutReview,
     /// See reports (a service's, or all when `None`).
     ViewReports {
         /// The service the report is limited to.
@@ -90,6 +95,8 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
             matches!(user.role, Role::LinkWorker | Role::LinkWorkerLead) && own_org(service_id)
         }
         Action::ViewIntroductions => user.role == Role::GroupEditor,
+        Action::ViewPersonIdentity => user.role != Role::Admin,
+        Action::PublishWithoutReview => user.role == Role::Admin,
         Action::AnswerIntroductions { organisation_id } => user.role == Role::GroupEditor && own_org(organisation_id),
         Action::ViewReports { service_id } => match (user.role, service_id) {
             (Role::Admin, _) => true,
@@ -97,6 +104,12 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
             _ => false,
         },
     }
+}
+
+/// Whether an account (its organisation and role, as stored) may own a referral of a link
+/// worker service: one of that service's link workers or leads.
+pub fn may_own_referral(organisation_id: &str, role: &str, service_id: &str) -> bool {
+    organisation_id == service_id && matches!(Role::parse(role), Some(Role::LinkWorker | Role::LinkWorkerLead))
 }
 
 /// The service a caller's reports are limited to: a lead sees their own service's; anyone else
@@ -156,5 +169,23 @@ mod tests {
         assert!(!allows(&user(Role::LinkWorker, "service"), Action::ViewIntroductions));
         assert_eq!(report_service(&user(Role::LinkWorkerLead, "service")), Some("service"));
         assert_eq!(report_service(&user(Role::Admin, "icb")), None);
+    }
+
+    #[test]
+    fn admins_oversee_records_but_not_people_and_publish_at_once() {
+        for role in Role::ALL {
+            let someone = user(role, "org");
+            assert_eq!(allows(&someone, Action::ViewPersonIdentity), role != Role::Admin, "{role:?}");
+            assert_eq!(allows(&someone, Action::PublishWithoutReview), role == Role::Admin, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_services_link_workers_may_own_its_referrals() {
+        assert!(may_own_referral("service", "link_worker", "service"));
+        assert!(may_own_referral("service", "link_worker_lead", "service"));
+        assert!(!may_own_referral("other", "link_worker", "service"));
+        assert!(!may_own_referral("service", "admin", "service"));
+        assert!(!may_own_referral("service", "not-a-role", "service"));
     }
 }

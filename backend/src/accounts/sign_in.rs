@@ -60,27 +60,36 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// What the person typed.
-#[derive(Debug, Clone, Default)]
-pub struct Credentials<'a> {
+/// What the person typed: the API's login body and the sign-in page's form alike.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
     /// E-mail.
-    pub email: &'a str,
+    pub email: String,
     /// Password.
-    pub password: &'a str,
+    pub password: String,
     /// TOTP code, when asked.
-    pub code: Option<&'a str>,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// Never the password or the code, so a stray `{:?}` cannot log them.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("email", &self.email).finish_non_exhaustive()
+    }
 }
 
 /// Checks the credentials, writes the audit row (success or failure) and issues a token.
 pub fn sign_in(
     conn: &mut DbConnection,
-    credentials: &Credentials<'_>,
+    credentials: &Credentials,
     ip: Option<&str>,
     keys: &TokenKeys,
     limits: &SignInLimits,
     settings: &Settings,
 ) -> Result<Session, SignInError> {
-    let email = users::normalise_email(credentials.email);
+    let email = users::normalise_email(&credentials.email);
     let ip_key = ip.unwrap_or("unknown");
     let minutes = |d: std::time::Duration| d.as_secs().div_ceil(60).max(1);
     if let Some(wait) = limits.per_ip.take(conn, ip_key)? {
@@ -96,7 +105,7 @@ pub fn sign_in(
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     // Verify against a dummy hash when there is no account, so timing tells nothing.
     let password_ok =
-        password::verify(credentials.password, hash.as_deref().unwrap_or(password::dummy_hash())) && hash.is_some();
+        password::verify(&credentials.password, hash.as_deref().unwrap_or(password::dummy_hash())) && hash.is_some();
     let current = match (&user, password_ok) {
         (Some(row), true) => users::current(conn, row)?,
         _ => None,
@@ -143,7 +152,7 @@ pub fn sign_in(
     };
     let row = user.as_ref().ok_or(SignInError::Refused)?;
     if row.totp_enabled {
-        match credentials.code.filter(|c| !c.trim().is_empty()) {
+        match credentials.code.as_deref().filter(|c| !c.trim().is_empty()) {
             None => {
                 // The password was right: this round asks for the code and costs no attempt
                 // (the code itself is counted when it comes, so codes cannot be guessed freely).

@@ -118,7 +118,7 @@ pub fn create(
 
     let id = crate::ids::new_id();
     let now = Utc::now().naive_utc();
-    let approval = if user.role == Role::Admin { Approval::Approved } else { Approval::Pending };
+    let approval = if allows(user, Action::PublishWithoutReview) { Approval::Approved } else { Approval::Pending };
     let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     db::write(conn, |conn| -> Result<(), AppError> {
         diesel::insert_into(services::table)

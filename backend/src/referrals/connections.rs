@@ -89,7 +89,7 @@ pub fn for_referral(
 }
 
 /// A connection to add.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewConnection {
     /// The community asset (a directory service id).
@@ -151,7 +151,7 @@ pub fn add(
 }
 
 /// A requested move of a connection.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionTransition {
     /// The status to move to.

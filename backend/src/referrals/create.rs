@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::text_field;
 use crate::accounts::audit::{self, Event};
@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::ids::ReferralId;
 
 /// What the GP practice team fills in.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewReferral {
     /// Given name.

@@ -4,11 +4,12 @@
 
 use chrono::Utc;
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{load_visible, mover};
 use crate::accounts::audit::{self, Event};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::policy::may_own_referral;
+use crate::accounts::CurrentUser;
 use crate::db::schema::{referral_events, referrals, users};
 use crate::db::{self, DbConnection};
 use crate::domain::referral_status::{check_move, MoveError, ReferralStatus};
@@ -16,7 +17,7 @@ use crate::error::AppError;
 use crate::ids::ReferralId;
 
 /// A requested move.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// The status to move to.
@@ -75,9 +76,7 @@ pub fn apply(
         let owner = t.owner_id.clone().unwrap_or_else(|| user.id.clone());
         let ok: Option<(String, String)> =
             users::table.find(&owner).select((users::organization_id, users::role)).first(conn).optional()?;
-        let is_worker = ok.is_some_and(|(org, role)| {
-            org == row.service_id && matches!(Role::parse(&role), Some(Role::LinkWorker | Role::LinkWorkerLead))
-        });
+        let is_worker = ok.is_some_and(|(org, role)| may_own_referral(&org, &role, &row.service_id));
         if !is_worker {
             return Err(AppError::invalid("owner_id", "must be a link worker of this service"));
         }
@@ -159,12 +158,9 @@ pub fn assign(
         .select((users::organization_id, users::role, users::name))
         .first(conn)
         .optional()?;
-    let Some((org, role, name)) = owner.filter(|(org, role, _)| {
-        *org == row.service_id && matches!(Role::parse(role), Some(Role::LinkWorker | Role::LinkWorkerLead))
-    }) else {
+    let Some((_, _, name)) = owner.filter(|(org, role, _)| may_own_referral(org, role, &row.service_id)) else {
         return Err(AppError::invalid("owner_id", "must be a link worker of this service"));
     };
-    let _ = (org, role);
     if a.version != row.version {
         return Err(stale(row.version));
     }

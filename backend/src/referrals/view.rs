@@ -154,7 +154,7 @@ pub fn build(
         service: org_name(conn, &row.service_id)?,
         owner: row.owner_id.as_deref().map(|o| user_name(conn, o)).transpose()?,
         reasons: reasons(conn, &row.id)?,
-        person: (user.role != Role::Admin).then(|| row.person()),
+        person: allows(user, Action::ViewPersonIdentity).then(|| row.person()),
         age: row.age_on(Utc::now().date_naive()),
         area: row.outward_code.clone(),
         clinical: clinical_allowed.then(|| ClinicalText {
@@ -309,7 +309,7 @@ pub fn list(
             id: row.id.clone(),
             status: row.status.clone(),
             urgency: row.urgency.clone(),
-            name: (user.role != Role::Admin).then(|| format!("{} {}", row.given_name, row.family_name)),
+            name: allows(user, Action::ViewPersonIdentity).then(|| format!("{} {}", row.given_name, row.family_name)),
             age: row.age_on(now.date()),
             area: row.outward_code.clone(),
             practice_id: row.practice_id.clone(),

@@ -113,7 +113,7 @@ pub fn plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PlanView>> 
 }
 
 /// A contact attempt to log.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAttempt {
     /// `phone`, `text`, `email`, `letter`, `visit`.
@@ -173,7 +173,7 @@ pub fn add_attempt(
 }
 
 /// A note to add.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     /// The note.
@@ -212,7 +212,7 @@ pub fn add_note(
 }
 
 /// A measure to record.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewMeasure {
     /// `ons4` or `swemwbs`.
@@ -349,7 +349,7 @@ pub fn add_measure(
 }
 
 /// The plan to save.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     /// What matters to me.

@@ -1,4 +1,4 @@
-//! The one edge where text enters: JSON bodies ([`Json`]), page forms ([`Form`], [`FormBody`])
+//! The one edge where text enters: JSON bodies ([`Json`]), page forms ([`PageForm`])
 //! and query strings ([`query_pairs`](super::query_pairs)). Each refuses control characters
 //! before anything reads the values: a C0 control other than tab, line feed and carriage
 //! return is a 422 naming the field (the JSON error shape on the API, a readable page for
@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{ApiError, AppError, PageError};
+use crate::routes::session::check_csrf;
 
 /// What a refused field is told.
 pub const REFUSED: &str = "must not contain control characters";
@@ -109,19 +110,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// A page form, refused with a 422 page when any field holds a control character; use instead
-/// of `web::Form` (the same `FormConfig` limits and errors apply).
+/// A submitted page form, read into `T` once three checks pass: no field holds a control
+/// character (else a 422 page naming it), the `csrf` field is the token of this session or
+/// browser (else a 403 page), and the fields read into `T` (else a 400 page). A repeated field
+/// (checkboxes) reads into a `Vec`, and an empty field into `None`; `csrf` is taken out first.
+///
+/// `T` is the API's own input struct wherever the page asks the same questions, so a page and
+/// the API cannot drift apart; a page that lays its questions out differently (one row per
+/// session, say) has a form struct of its own that converts into the API's.
 #[derive(Debug)]
-pub struct Form<T>(pub T);
+pub struct PageForm<T>(pub T);
 
-impl<T> Form<T> {
+impl<T> PageForm<T> {
     /// The value.
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T> Deref for Form<T> {
+impl<T> Deref for PageForm<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -129,56 +136,37 @@ impl<T> Deref for Form<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
+impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
     type Error = actix_web::Error;
     type Future = Extracted<Self, Self::Error>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        // `web::Form` for the body, so the `FormConfig` limit, content type and errors apply.
         let body = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
-            let pairs = body.await?.into_inner();
+            let mut pairs = body.await?.into_inner();
             check_pairs(&pairs).map_err(PageError)?;
-            // Through the pairs again, so `T` reads exactly what was checked.
-            let malformed = |e: &dyn std::fmt::Display| {
-                PageError(AppError::BadRequest {
-                    code: "malformed_form",
-                    message: format!("the form could not be read: {e}"),
-                    fields: Default::default(),
-                })
-            };
-            let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| malformed(&e))?;
-            Ok(Form(serde_urlencoded::from_str(&encoded).map_err(|e| malformed(&e))?))
+            let token = pairs.iter().position(|(k, _)| k == "csrf").map(|i| pairs.remove(i).1).unwrap_or_default();
+            check_csrf(&req, &token).map_err(PageError)?;
+            Ok(PageForm(read_form(&pairs).map_err(PageError)?))
         })
     }
 }
 
-/// A page form's raw body (read into pairs by `pages::form_pairs`), refused with a 422 page
-/// when a field holds a control character; use instead of `web::Bytes` for form bodies.
-#[derive(Debug)]
-pub struct FormBody(pub web::Bytes);
+/// A form that is only a button (sign out, approve): nothing to read but its CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct Button {}
 
-impl Deref for FormBody {
-    type Target = web::Bytes;
-
-    fn deref(&self) -> &web::Bytes {
-        &self.0
-    }
-}
-
-impl FromRequest for FormBody {
-    type Error = actix_web::Error;
-    type Future = Extracted<Self, Self::Error>;
-
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = body.await?;
-            let pairs: Vec<(String, String)> =
-                form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-            check_pairs(&pairs).map_err(PageError)?;
-            Ok(FormBody(bytes))
-        })
-    }
+/// Reads checked pairs into `T`; a value that does not fit its field (a word where a number
+/// goes) is a 400 saying so.
+pub fn read_form<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<T, AppError> {
+    let encoded = serde_html_form::to_string(pairs).map_err(|e| AppError::Internal(e.to_string()))?;
+    serde_html_form::from_str(&encoded).map_err(|e| AppError::BadRequest {
+        code: "malformed_form",
+        message: format!("the form could not be read ({e}); go back, check what you typed and try again"),
+        fields: Default::default(),
+    })
 }
 
 #[cfg(test)]

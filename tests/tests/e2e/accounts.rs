@@ -211,7 +211,7 @@ fn forms_without_a_valid_csrf_token_are_refused() {
     for (path, fields) in forms {
         let mut with_bad: Vec<(&str, &str)> = fields.to_vec();
         with_bad.push(("csrf", "wrong-wrong-wrong-wrong-wrong-wrong-wrong"));
-        assert_eq!(browser.post(path, fields).status, 400, "{path} without a token at all");
+        assert_eq!(browser.post(path, fields).status, 403, "{path} without a token at all");
         assert_eq!(browser.post(path, &with_bad).status, 403, "{path} with a wrong token");
     }
     assert_eq!(browser.get("/account").status, 200, "still signed in: nothing was changed");

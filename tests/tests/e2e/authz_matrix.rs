@@ -205,7 +205,7 @@ const PAGES: &[Row] = &[
         "/referrals/{id}/measures",
         Access::ReferralWorkPage,
         "/referrals/{referral}/measures",
-        "timepoint=baseline&a1=5&a2=5&a3=5&a4=5",
+        "instrument=ons4&timepoint=baseline&answers=5&answers=5&answers=5&answers=5",
     ),
     (
         "post",
@@ -220,7 +220,7 @@ const PAGES: &[Row] = &[
         "/referrals/{id}/plan",
         Access::ReferralWorkPage,
         "/referrals/{referral}/plan",
-        "plan_version=0&what_matters=a&goals=b&actions=c",
+        "version=0&what_matters=a&goals=b&actions=c",
     ),
     (
         "post",
@@ -237,9 +237,15 @@ const PAGES: &[Row] = &[
         "/my/listings/{id}/sessions",
         Access::ListingEdit,
         "/my/listings/{listing}/sessions",
-        "version=999&day0=TU&week0=every&opens0=10%3A00&closes0=12%3A00",
+        "version=999&day=TU&week=every&opens=10%3A00&closes=12%3A00",
     ),
-    ("post", "/my/listings/{id}", Access::ListingEdit, "/my/listings/{listing}", "version=999&capacity=waitlist"),
+    (
+        "post",
+        "/my/listings/{id}",
+        Access::ListingEdit,
+        "/my/listings/{listing}",
+        "version=999&capacity=waitlist&status=active",
+    ),
     (
         "post",
         "/my/listings/{id}/terms",

@@ -26,6 +26,7 @@ mod openapi;
 mod operations;
 mod oruk_api;
 mod oruk_import;
+mod page_forms;
 mod referrals;
 mod relevance;
 mod reports;

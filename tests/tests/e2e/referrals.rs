@@ -499,8 +499,8 @@ fn through_the_pages_gp_link_worker_and_group() {
         ("reasons", "long-term-condition"),
         ("referrer_words", "Lonely since her husband died; type 2 diabetes."),
         ("urgency", "routine"),
-        ("consent_referral", "1"),
-        ("consent_share", "1"),
+        ("consent_referral", "true"),
+        ("consent_share", "true"),
     ];
     let wrong = gp.post("/referrals", &fields);
     assert_eq!(wrong.status, 422);
@@ -534,8 +534,8 @@ fn through_the_pages_gp_link_worker_and_group() {
         303
     );
     let stale = worker.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "contacting")]);
-    assert_eq!(stale.status, 303);
-    assert!(worker.get(stale.header("location").unwrap()).body.contains("someone else changed this referral"));
+    assert_eq!(stale.status, 422, "the referral page again, saying why");
+    assert!(stale.body.contains("someone else changed this referral"));
     // Searches near the person and connects the gardening club, then introduces it.
     let found = worker.get(&format!("{path}?q=gardening"));
     assert!(found.body.contains("Stroud Community Gardening Club"));
@@ -560,15 +560,16 @@ fn through_the_pages_gp_link_worker_and_group() {
     let page = worker.get(&path);
     let connection = page.body.split("/connections/").nth(1).unwrap().split('/').next().unwrap().to_string();
     let introduced = worker.post(
-        &format!("/connections/{connection}/transitions"),
-        &[("csrf", &csrf), ("version", "1"), ("to", "introduced"), ("back", &path)],
+        &format!("/connections/{connection}/transitions?back={path}"),
+        &[("csrf", &csrf), ("version", "1"), ("to", "introduced")],
     );
     assert_eq!(introduced.status, 303);
     // A forged "back" (a line break for header injection, another site) leads to the caseload.
     for back in ["/referrals/\nSet-Cookie: x=1", "https://evil.example/referrals/", "/referrals/../admin"] {
+        let encoded: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
         let moved = worker.post(
-            &format!("/connections/{connection}/transitions"),
-            &[("csrf", &csrf), ("version", "1"), ("to", "introduced"), ("back", back)],
+            &format!("/connections/{connection}/transitions?back={encoded}"),
+            &[("csrf", &csrf), ("version", "1"), ("to", "introduced")],
         );
         assert_eq!(moved.status, 303, "{back:?}: {}", moved.body);
         assert!(moved.header("location").unwrap().starts_with("/referrals?error="), "{back:?}");

@@ -417,8 +417,10 @@ fn only_admins_decide_and_only_on_groups_that_wait() {
     let refused = team.post(&format!("/admin/organisations/{second}/reject"), &[("csrf", &csrf), ("reason", "")]);
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains(&format!(r##"<a href="#reason-{second}">"##)), "{}", refused.body);
+    // Deciding twice is said on the admin page, not a bare error page.
     let twice = team.post(&format!("/admin/organisations/{id}/approve"), &[("csrf", &csrf)]);
-    assert_eq!(twice.status, 409);
+    assert_eq!(twice.status, 422);
+    assert!(twice.body.contains("There is a problem"), "{}", twice.body);
 }
 
 #[test]

@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedService};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::organisations::OrganisationView;
-use crate::accounts::{users, CurrentUser, Role};
+use crate::accounts::policy::{allows, Action};
+use crate::accounts::{users, CurrentUser};
 use crate::db::schema::{
     contacts, cost_options, location_accessibility, locations, organizations, schedules, service_at_locations,
     service_taxonomy, service_versions, services,
@@ -181,7 +182,7 @@ pub fn importer(conn: &mut DbConnection, email: &str) -> Result<CurrentUser, Imp
         None => None,
     };
     match current {
-        Some(user) if user.role == Role::Admin => Ok(user),
+        Some(user) if allows(&user, Action::Administer) => Ok(user),
         _ => Err(ImportError::NotAllowed(format!(
             "{email} is not an active administrator here; imports are made as one (--as EMAIL)"
         ))),

@@ -2,11 +2,10 @@
 //! disable, enable, password-reset links) and the audit trail. Admins only; every change is audited in its own transaction.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
-use crate::accounts::approval::{self, Decision};
+use crate::accounts::approval::{self, Decision, Rejection};
 use crate::accounts::audit::{self, AuditFilter};
 use crate::accounts::{organisations, users};
 use crate::error::{ApiError, AppError};
@@ -63,21 +62,12 @@ pub async fn approve_organisation(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Why a group is turned down.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RejectBody {
-    /// In the directory team's words (kept with the organisation).
-    #[serde(default)]
-    reason: String,
-}
-
 /// `POST /api/v1/admin/organisations/{id}/reject`: `{reason}`; the group's accounts are
 /// disabled and their tokens revoked.
 pub async fn reject_organisation(
     Authorized { user, ip, .. }: Authorized<Administer>,
     id: OrganisationId,
-    body: input::Json<RejectBody>,
+    body: input::Json<Rejection>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.into_inner().reason;

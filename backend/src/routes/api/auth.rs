@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/login`, `/logout`, `/refresh` and `GET /api/v1/me`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::sign_in::{self, Credentials, SignInError};
@@ -11,16 +10,6 @@ use crate::routes::input;
 use crate::routes::session::authenticate;
 use crate::routes::with_conn;
 use crate::state::AppState;
-
-/// The login body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    email: String,
-    password: String,
-    #[serde(default)]
-    code: Option<String>,
-}
 
 /// Maps a sign-in failure to its HTTP answer (one message for every refusal).
 pub fn sign_in_error(error: SignInError) -> AppError {
@@ -40,12 +29,11 @@ pub fn sign_in_error(error: SignInError) -> AppError {
 /// Signs in; answers a bearer token.
 pub async fn login(
     ClientIp(ip): ClientIp,
-    body: input::Json<LoginBody>,
+    credentials: input::Json<Credentials>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let credentials = credentials.into_inner();
     let session = with_conn(&state, move |conn, state| {
-        let credentials = Credentials { email: &body.email, password: &body.password, code: body.code.as_deref() };
         sign_in::sign_in(conn, &credentials, ip.as_deref(), &state.keys, &state.limits, &state.settings)
             .map_err(sign_in_error)
     })

@@ -1,15 +1,15 @@
 //! `GET /account`: who I am, change my password, set up or remove the second factor.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{account, totp, CurrentUser};
 use crate::error::{AppError, PageError};
 use crate::routes::actor::Actor;
-use crate::routes::input;
-use crate::routes::pages::render_page;
-use crate::routes::session::{check_csrf, csrf_token, session_cookie};
+use crate::routes::input::{Button, PageForm};
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
+use crate::routes::session::{csrf_token, session_cookie};
 use crate::routes::with_conn;
 use crate::state::AppState;
 
@@ -72,7 +72,6 @@ pub async fn account_page(
 /// The change-password form.
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     confirm: String,
@@ -82,11 +81,10 @@ pub struct PasswordForm {
 pub async fn change_password(
     req: HttpRequest,
     Actor { user, ip }: Actor,
-    form: input::Form<PasswordForm>,
+    form: PageForm<PasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
     let result = with_conn(&state, move |conn, state| {
         match account::change_password(
@@ -111,26 +109,23 @@ pub async fn change_password(
         }
     })
     .await?;
-    match result {
-        Ok(token) => {
-            let mut response =
-                HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=password")).finish();
+    match submitted(result)? {
+        Submitted::Saved(token) => {
+            let mut response = see_other("/account?done=password");
             response
                 .add_cookie(&session_cookie(&token, state.settings.tls()))
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(response)
         }
-        Err(AppError::Invalid(fields)) => {
-            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
 /// The TOTP forms.
 #[derive(Debug, Deserialize)]
 pub struct TotpForm {
-    csrf: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -141,10 +136,9 @@ pub struct TotpForm {
 pub async fn totp_start(
     req: HttpRequest,
     Actor { user, .. }: Actor,
-    form: input::Form<TotpForm>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
     with_conn(&state, move |conn, _| account::start_totp(conn, &who)).await?;
     render(&req, &state, user, None, Vec::new(), StatusCode::OK).await
@@ -154,20 +148,18 @@ pub async fn totp_start(
 pub async fn totp_confirm(
     req: HttpRequest,
     Actor { user, ip }: Actor,
-    form: input::Form<TotpForm>,
+    form: PageForm<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
     let result =
         with_conn(&state, move |conn, _| Ok(account::confirm_totp(conn, &who, &form.code, ip.as_deref()))).await?;
-    match result {
-        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=totp")).finish()),
-        Err(AppError::Invalid(fields)) => {
-            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+    match submitted(result)? {
+        Submitted::Saved(()) => Ok(see_other("/account?done=totp")),
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -175,22 +167,20 @@ pub async fn totp_confirm(
 pub async fn totp_disable(
     req: HttpRequest,
     Actor { user, ip }: Actor,
-    form: input::Form<TotpForm>,
+    form: PageForm<TotpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
     let required = state.settings.totp_required(user.role);
     let result = with_conn(&state, move |conn, _| {
         Ok(account::disable_totp(conn, &who, &form.current_password, required, ip.as_deref()))
     })
     .await?;
-    match result {
-        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/account?done=totp")).finish()),
-        Err(AppError::Invalid(fields)) => {
-            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+    match submitted(result)? {
+        Submitted::Saved(()) => Ok(see_other("/account?done=totp")),
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }

@@ -1,12 +1,12 @@
 //! The admin pages: community groups waiting for approval, organisations, accounts and
 //! invitations, merging listings, and the audit trail.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::admin::{self, InviteRequest, NewOrganisation, UserAction};
-use crate::accounts::approval::{self, Decision, WaitingGroup};
+use crate::accounts::approval::{self, Decision, Rejection, WaitingGroup};
 use crate::accounts::audit::{self, AuditRow};
 use crate::accounts::organisations::{self, OrgRow};
 use crate::accounts::users::{self, UserListing};
@@ -16,9 +16,9 @@ use crate::error::{AppError, PageError};
 use crate::ids::{OrganisationId, ServiceId, UserId};
 use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::api::admin::{audit_filter, base_url};
-use crate::routes::input;
-use crate::routes::pages::{html, render_page};
-use crate::routes::session::{check_csrf, csrf_token};
+use crate::routes::input::{Button, PageForm};
+use crate::routes::pages::{html, render_page, see_other, submitted, Submitted};
+use crate::routes::session::csrf_token;
 use crate::routes::with_conn;
 use crate::state::AppState;
 
@@ -103,44 +103,27 @@ pub async fn admin_page(
     render(&req, &state, user, None, Vec::new(), StatusCode::OK).await
 }
 
-/// The new-organisation form.
-#[derive(Debug, Deserialize)]
-pub struct OrganisationForm {
-    csrf: String,
-    name: String,
-    kind: String,
-    #[serde(default)]
-    served_by: String,
-}
-
 /// `POST /admin/organisations`.
 pub async fn create_organisation(
     req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<ManageOrganisations>,
-    form: input::Form<OrganisationForm>,
+    PageForm(new): PageForm<NewOrganisation>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
-    let new =
-        NewOrganisation { name: form.name, kind: form.kind, served_by: Some(form.served_by).filter(|s| !s.is_empty()) };
     let result =
         with_conn(&state, move |conn, _| Ok(admin::create_organisation(conn, &who, &new, ip.as_deref()))).await?;
-    match result {
-        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
-        Err(AppError::Invalid(fields)) => {
-            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+    match submitted(result)? {
+        Submitted::Saved(_) => Ok(see_other("/admin")),
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
 /// The merge form: two listings, each as its address (`…/services/{id}`) or its id.
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct MergeForm {
-    #[serde(default, skip_serializing)]
-    csrf: String,
     /// The duplicate, to be merged away.
     #[serde(default)]
     duplicate: String,
@@ -160,11 +143,10 @@ fn listing_id_in(text: &str) -> Option<ServiceId> {
 pub async fn merge_listings(
     req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<Administer>,
-    form: input::Form<MergeForm>,
+    form: PageForm<MergeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     let (Some(duplicate), Some(keep)) = (listing_id_in(&form.duplicate), listing_id_in(&form.keep)) else {
         let mut errors = Vec::new();
@@ -181,73 +163,51 @@ pub async fn merge_listings(
     let result =
         with_conn(&state, move |conn, _| Ok(editing::merge(conn, &who, &duplicate, &kept, None, ip.as_deref())))
             .await?;
-    let errors = match result {
-        Ok(_) => {
-            return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/services/{keep}"))).finish())
-        }
+    // A listing that is not there is the duplicate field's problem here, not a 404 page.
+    let result = match result {
+        Err(AppError::NotFound { .. }) => Err(AppError::invalid("duplicate", "no listing with that id")),
+        other => other,
+    };
+    let errors = match submitted(result)? {
+        Submitted::Saved(_) => return Ok(see_other(&format!("/services/{keep}"))),
         // The use-case names the listing kept `into`; this form calls it `keep`.
-        Err(AppError::Invalid(fields)) => {
-            fields.into_iter().map(|(k, v)| (if k == "into" { "keep".to_string() } else { k }, v)).collect()
+        Submitted::Refused(problems) => {
+            problems.into_iter().map(|(k, v)| (if k == "into" { "keep".to_string() } else { k }, v)).collect()
         }
-        Err(AppError::NotFound { .. }) => vec![("duplicate".to_string(), "no listing with that id".to_string())],
-        Err(other) => return Err(other.into()),
     };
     render_with(&req, &state, user, None, errors, status, form).await
-}
-
-/// The invitation form.
-#[derive(Debug, Deserialize)]
-pub struct InviteForm {
-    csrf: String,
-    email: String,
-    name: String,
-    role: String,
-    organisation_id: String,
 }
 
 /// `POST /admin/users`: creates the account and shows the invitation link once.
 pub async fn invite_user(
     req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<ManageUsers>,
-    form: input::Form<InviteForm>,
+    PageForm(invite): PageForm<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
-    let invite =
-        InviteRequest { email: form.email, name: form.name, role: form.role, organisation_id: form.organisation_id };
     let base = base_url(&state);
     let result = with_conn(&state, move |conn, state| {
         Ok(admin::invite(conn, &who, &invite, state.settings.link_days, ip.as_deref()))
     })
     .await?;
-    match result {
-        Ok((_, token)) => {
+    match submitted(result)? {
+        Submitted::Saved((_, token)) => {
             render(&req, &state, user, Some(format!("{base}/invite/{token}")), Vec::new(), StatusCode::OK).await
         }
-        Err(AppError::Invalid(fields)) => {
-            render(&req, &state, user, None, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
-}
-
-/// A button's form.
-#[derive(Debug, Deserialize)]
-pub struct ButtonForm {
-    csrf: String,
 }
 
 async fn user_button(
     req: HttpRequest,
     Authorized { user, ip, .. }: Authorized<ManageUsers>,
     target: UserId,
-    form: input::Form<ButtonForm>,
     state: web::Data<AppState>,
     action: UserAction,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &form.csrf)?;
     let who = user.clone();
     let base = base_url(&state);
     let token = with_conn(&state, move |conn, state| {
@@ -258,7 +218,7 @@ async fn user_button(
         Some(token) => {
             render(&req, &state, user, Some(format!("{base}/reset/{token}")), Vec::new(), StatusCode::OK).await
         }
-        None => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+        None => Ok(see_other("/admin")),
     }
 }
 
@@ -267,10 +227,10 @@ pub async fn disable_user(
     req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
-    form: input::Form<ButtonForm>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, actor, target, form, state, UserAction::Disable).await
+    user_button(req, actor, target, state, UserAction::Disable).await
 }
 
 /// `POST /admin/users/{id}/enable`.
@@ -278,10 +238,10 @@ pub async fn enable_user(
     req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
-    form: input::Form<ButtonForm>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, actor, target, form, state, UserAction::Enable).await
+    user_button(req, actor, target, state, UserAction::Enable).await
 }
 
 /// `POST /admin/users/{id}/reset-link`.
@@ -289,18 +249,10 @@ pub async fn reset_link(
     req: HttpRequest,
     actor: Authorized<ManageUsers>,
     target: UserId,
-    form: input::Form<ButtonForm>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    user_button(req, actor, target, form, state, UserAction::ResetLink).await
-}
-
-/// The turn-down form: why.
-#[derive(Debug, Deserialize)]
-pub struct RejectForm {
-    csrf: String,
-    #[serde(default)]
-    reason: String,
+    user_button(req, actor, target, state, UserAction::ResetLink).await
 }
 
 /// Approves or turns down a waiting group, then back to the admin page; a missing reason
@@ -321,14 +273,13 @@ async fn decide(
         Ok(approval::decide(conn, &who, &organisation, decision, ip.as_deref()))
     })
     .await?;
-    match result {
-        Ok(()) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+    match submitted(result)? {
+        Submitted::Saved(()) => Ok(see_other("/admin")),
         // Each waiting group has its own reason field: the summary links to this one's.
-        Err(AppError::Invalid(fields)) => {
-            let errors = fields.into_iter().map(|(k, v)| (format!("{k}-{id}"), v)).collect();
+        Submitted::Refused(problems) => {
+            let errors = problems.into_iter().map(|(k, v)| (format!("{k}-{id}"), v)).collect();
             render(&req, &state, user, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -337,10 +288,9 @@ pub async fn approve_organisation(
     req: HttpRequest,
     actor: Authorized<ManageOrganisations>,
     id: OrganisationId,
-    form: input::Form<ButtonForm>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &form.csrf)?;
     decide(req, actor, id, None, state).await
 }
 
@@ -350,12 +300,10 @@ pub async fn reject_organisation(
     req: HttpRequest,
     actor: Authorized<ManageOrganisations>,
     id: OrganisationId,
-    form: input::Form<RejectForm>,
+    PageForm(rejection): PageForm<Rejection>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
-    decide(req, actor, id, Some(form.reason), state).await
+    decide(req, actor, id, Some(rejection.reason), state).await
 }
 
 #[derive(Serialize)]

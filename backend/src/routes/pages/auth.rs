@@ -1,6 +1,5 @@
 //! Sign in, sign out, and the pages behind invitation and password-reset links.
 
-use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -13,21 +12,11 @@ use crate::accounts::users;
 use crate::config::Environment;
 use crate::error::{AppError, PageError};
 use crate::routes::actor::{Actor, ClientIp, Visitor};
-use crate::routes::input;
-use crate::routes::pages::render_page;
-use crate::routes::session::{check_csrf, cleared_session_cookie, csrf_token, session_cookie};
+use crate::routes::input::{Button, PageForm};
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
+use crate::routes::session::{cleared_session_cookie, csrf_token, session_cookie};
 use crate::routes::with_conn;
 use crate::state::AppState;
-
-/// The sign-in form.
-#[derive(Debug, Deserialize)]
-pub struct SignInForm {
-    csrf: String,
-    email: String,
-    password: String,
-    #[serde(default)]
-    code: String,
-}
 
 #[derive(Serialize, Default)]
 struct SignInPage {
@@ -68,20 +57,17 @@ pub async fn sign_in_page(
 pub async fn sign_in_submit(
     req: HttpRequest,
     ClientIp(ip): ClientIp,
-    form: input::Form<SignInForm>,
+    PageForm(credentials): PageForm<Credentials>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
-    let email = form.email.clone();
+    let email = credentials.email.clone();
     let result = with_conn(&state, move |conn, state| {
-        let credentials = Credentials { email: &form.email, password: &form.password, code: Some(form.code.as_str()) };
         Ok(sign_in::sign_in(conn, &credentials, ip.as_deref(), &state.keys, &state.limits, &state.settings))
     })
     .await?;
     match result {
         Ok(session) => {
-            let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/account")).finish();
+            let mut response = see_other("/account");
             response
                 .add_cookie(&session_cookie(&session.token, state.settings.tls()))
                 .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -124,22 +110,14 @@ pub async fn sign_in_submit(
     }
 }
 
-/// The sign-out form (a button with the CSRF token).
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// `POST /sign-out`: ends every session of this person.
 pub async fn sign_out(
-    req: HttpRequest,
     Actor { user, ip }: Actor,
-    form: input::Form<CsrfOnly>,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&req, &form.csrf)?;
     with_conn(&state, move |conn, _| crate::accounts::account::sign_out(conn, &user, ip.as_deref())).await?;
-    let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish();
+    let mut response = see_other("/");
     response
         .add_cookie(&cleared_session_cookie(state.settings.tls()))
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -149,7 +127,6 @@ pub async fn sign_out(
 /// The set-password form of an invitation or reset link.
 #[derive(Debug, Deserialize)]
 pub struct SetPasswordForm {
-    csrf: String,
     new_password: String,
     confirm: String,
 }
@@ -216,11 +193,9 @@ pub async fn link_submit(
     req: HttpRequest,
     ClientIp(ip): ClientIp,
     path: web::Path<String>,
-    form: input::Form<SetPasswordForm>,
+    PageForm(form): PageForm<SetPasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(&req, &form.csrf)?;
     let token = path.into_inner();
     let purpose = purpose_of(&req);
     let used = token.clone();
@@ -228,11 +203,10 @@ pub async fn link_submit(
         Ok(account::accept_link(conn, &used, purpose, &form.new_password, &form.confirm, ip.as_deref()))
     })
     .await?;
-    match result {
-        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in?done=password")).finish()),
-        Err(AppError::Invalid(fields)) => {
-            render_link(&req, &state, token, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+    match submitted(result)? {
+        Submitted::Saved(_) => Ok(see_other("/sign-in?done=password")),
+        Submitted::Refused(problems) => {
+            render_link(&req, &state, token, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }

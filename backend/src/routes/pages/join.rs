@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -13,9 +13,9 @@ use crate::accounts::sign_up::{self, SignUp, MAX_DESCRIPTION, RECEIVED};
 use crate::accounts::CurrentUser;
 use crate::error::{AppError, PageError};
 use crate::routes::actor::Visitor;
-use crate::routes::input;
-use crate::routes::pages::{field, render_page};
-use crate::routes::session::{check_csrf, csrf_token};
+use crate::routes::input::PageForm;
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
+use crate::routes::session::csrf_token;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
@@ -78,38 +78,32 @@ pub async fn join_page(
 pub async fn join_submit(
     req: HttpRequest,
     Visitor { user, ip }: Visitor,
-    form: input::Form<Vec<(String, String)>>,
+    PageForm(answers): PageForm<SignUp>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form.into_inner();
-    check_csrf(&req, &field(&pairs, "csrf"))?;
-    let answers = SignUp {
-        organisation_name: field(&pairs, "organisation_name"),
-        organisation_description: field(&pairs, "organisation_description"),
-        website: field(&pairs, "website"),
-        organisation_email: field(&pairs, "organisation_email"),
-        organisation_phone: field(&pairs, "organisation_phone"),
-        name: field(&pairs, "name"),
-        email: field(&pairs, "email"),
-        password: field(&pairs, "password"),
-    };
     let sent = answers.clone();
     let result =
         with_conn(&state, move |conn, state| Ok(sign_up::sign_up(conn, &sent, ip.as_deref(), &state.limits.sign_ups)))
             .await?;
-    let (field_errors, problem, status) = match result {
-        Ok(()) => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/join?sent=1")).finish()),
-        Err(AppError::Invalid(fields)) => (fields, None, StatusCode::UNPROCESSABLE_ENTITY),
+    // Too many sign-ups from one connection is said above the form, which keeps what was typed.
+    let result = match result {
         Err(AppError::TooManyRequests(secs)) => {
             let minutes = secs.div_ceil(60).max(1);
             let problem = format!(
                 "Several groups have been signed up from this connection in the last hour. \
                  Please try again in {minutes} minutes: what you typed is kept below."
             );
-            (BTreeMap::new(), Some(problem), StatusCode::TOO_MANY_REQUESTS)
+            let page = JoinPage { user, values: answers, problem: Some(problem), ..Default::default() };
+            return render(&req, &state, page, StatusCode::TOO_MANY_REQUESTS);
         }
-        Err(other) => return Err(other.into()),
+        other => other,
     };
-    let page = JoinPage { user, values: answers, field_errors, problem, ..Default::default() };
-    render(&req, &state, page, status)
+    match submitted(result)? {
+        Submitted::Saved(()) => Ok(see_other("/join?sent=1")),
+        Submitted::Refused(problems) => {
+            let page =
+                JoinPage { user, values: answers, field_errors: problems.into_iter().collect(), ..Default::default() };
+            render(&req, &state, page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
 }

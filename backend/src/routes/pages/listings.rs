@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::accounts::CurrentUser;
@@ -18,8 +18,8 @@ use crate::directory::venue::Venue;
 use crate::error::{AppError, PageError};
 use crate::ids::ServiceId;
 use crate::routes::actor::Actor;
-use crate::routes::input;
-use crate::routes::pages::{all, field, form_pairs, render_page, sent};
+use crate::routes::input::{Button, PageForm};
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
@@ -150,25 +150,34 @@ fn term_choices(taxonomy: &Taxonomy, categories: &[String], audiences: &[String]
     json!({ "categories": tree, "audiences": audiences })
 }
 
+/// The "what it is and who it is for" form: every category and audience ticked (none ticked
+/// clears them).
+#[derive(Debug, Deserialize)]
+pub struct TermsForm {
+    version: i32,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    audiences: Vec<String>,
+}
+
 /// `POST /my/listings/{id}/terms`: what the activity is (categories) and who it is for.
 pub async fn terms_submit(
     req: HttpRequest,
-    Actor { user, ip }: Actor,
+    actor: Actor,
     id: ServiceId,
-    body: input::FormBody,
+    PageForm(form): PageForm<TermsForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let (categories, audiences) = (all(&pairs, "categories"), all(&pairs, "audiences"));
+    let mut typed = serde_json::Map::new();
+    typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &form.categories, &form.audiences));
     let edit = ListingEdit {
-        version: field(&pairs, "version").parse().unwrap_or(-1),
-        categories: Some(categories.clone()),
-        audiences: Some(audiences.clone()),
+        version: form.version,
+        categories: Some(form.categories),
+        audiences: Some(form.audiences),
         ..Default::default()
     };
-    let mut typed = serde_json::Map::new();
-    typed.insert("term_choices".into(), term_choices(&state.taxonomy(), &categories, &audiences));
-    save(&req, Actor { user, ip }, &state, id, edit, typed, "Saved what it is and who it is for").await
+    save(&req, actor, &state, id, edit, typed, "Saved what it is and who it is for").await
 }
 
 /// Saves a listing form's edit and answers it (see [`answer`]).
@@ -189,51 +198,32 @@ async fn save(
     answer(req, user, state, id, result, typed, done).await
 }
 
-/// Answers a listing form: back to the page with what happened or, when a field was refused,
-/// the page again (422) with what was typed in place of the saved values.
-async fn answer(
+/// Answers a listing form: back to the page with what happened or, when refused, the page
+/// again (422) with the problems and what was typed in place of the saved values.
+async fn answer<R>(
     req: &HttpRequest,
     user: CurrentUser,
     state: &web::Data<AppState>,
     id: ServiceId,
-    result: Result<i32, AppError>,
+    result: Result<R, AppError>,
     typed: serde_json::Map<String, serde_json::Value>,
     done: &str,
 ) -> Result<HttpResponse, PageError> {
-    match result.as_ref().err().and_then(field_errors) {
-        Some(error) => {
+    match submitted(result)? {
+        Submitted::Saved(_) => Ok(see_other(&format!(
+            "/my/listings?done={}",
+            form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>()
+        ))),
+        Submitted::Refused(problems) => {
+            let error = problems
+                .iter()
+                .map(|(k, v)| if k.is_empty() { v.clone() } else { format!("{}: {v}", k.replace('_', " ")) })
+                .collect::<Vec<_>>()
+                .join("; ");
             let typed = Typed { id: id.to_string(), fields: typed, error };
             render_my_listings(req, user, state, false, None, None, Some(typed)).await
         }
-        None => back(result, done),
     }
-}
-
-/// A refused form's field errors in one line, as the error summary shows them.
-fn field_errors(e: &AppError) -> Option<String> {
-    match e {
-        AppError::Invalid(fields) => {
-            Some(fields.iter().map(|(k, v)| format!("{}: {v}", k.replace('_', " "))).collect::<Vec<_>>().join("; "))
-        }
-        _ => None,
-    }
-}
-
-fn back(result: Result<i32, AppError>, done: &str) -> Result<HttpResponse, PageError> {
-    let location = match result {
-        Ok(_) => format!("/my/listings?done={}", form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>()),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let message = match &e {
-                AppError::Invalid(fields) => {
-                    fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
-                }
-                other => other.public_message(),
-            };
-            format!("/my/listings?error={}", form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>())
-        }
-        Err(other) => return Err(other.into()),
-    };
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
 /// `POST /my/listings/{id}/verify`: still accurate.
@@ -241,42 +231,71 @@ pub async fn verify_submit(
     req: HttpRequest,
     Actor { user, ip }: Actor,
     id: ServiceId,
-    body: input::FormBody,
+    _: PageForm<Button>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    form_pairs(&req, &body)?;
-    let result = with_conn(&state, move |conn, _| Ok(editing::verify(conn, &user, &id, ip.as_deref()))).await?;
-    back(result, "Thank you: marked as still accurate")
+    let (who, listing) = (user.clone(), id.clone());
+    let result = with_conn(&state, move |conn, _| Ok(editing::verify(conn, &who, &listing, ip.as_deref()))).await?;
+    answer(&req, user, &state, id, result, Default::default(), "Thank you: marked as still accurate").await
 }
 
-/// `POST /my/listings/{id}`: places, open or closed, contact, summary.
+/// The short form for what changes most: places, open or closed, the reopening date (every
+/// field is on the form, so an empty date clears it).
+#[derive(Debug, Deserialize)]
+pub struct PlacesForm {
+    version: i32,
+    capacity: String,
+    status: String,
+    #[serde(default)]
+    reopens_on: String,
+}
+
+/// `POST /my/listings/{id}`: places, open or closed, reopening date.
 pub async fn edit_submit(
     req: HttpRequest,
-    Actor { user, ip }: Actor,
+    actor: Actor,
     id: ServiceId,
-    body: input::FormBody,
+    PageForm(form): PageForm<PlacesForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let get = |key: &str| sent(&pairs, key);
+    let mut typed = serde_json::Map::new();
+    typed.insert("capacity".into(), form.capacity.clone().into());
+    typed.insert("status".into(), form.status.clone().into());
+    typed.insert("reopens_on".into(), form.reopens_on.clone().into());
     let edit = ListingEdit {
-        version: get("version").and_then(|v| v.parse().ok()).unwrap_or(-1),
-        capacity: get("capacity"),
-        status: get("status"),
-        reopens_on: get("reopens_on"),
-        summary: get("summary"),
-        phone: get("phone"),
-        email: get("email"),
-        url: get("url"),
+        version: form.version,
+        capacity: Some(form.capacity),
+        status: Some(form.status),
+        reopens_on: Some(form.reopens_on),
         ..Default::default()
     };
-    let mut typed = serde_json::Map::new();
-    for key in ["capacity", "status", "reopens_on"] {
-        if let Some(value) = get(key) {
-            typed.insert(key.into(), value.into());
-        }
-    }
-    save(&req, Actor { user, ip }, &state, id, edit, typed, "Saved").await
+    save(&req, actor, &state, id, edit, typed, "Saved").await
+}
+
+/// The venue form as sent: where, what it costs, how people take part and join.
+#[derive(Debug, Deserialize)]
+pub struct VenueFields {
+    version: i32,
+    #[serde(default)]
+    venue_name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    town: String,
+    #[serde(default)]
+    postcode: String,
+    /// `yes` to show only the area, not the address.
+    #[serde(default)]
+    masked: String,
+    /// `yes` when free.
+    #[serde(default)]
+    free: String,
+    #[serde(default)]
+    fees_description: String,
+    #[serde(default)]
+    attending_type: String,
+    #[serde(default)]
+    how_to_access: Vec<String>,
 }
 
 /// The venue form's values: as stored, or as typed into a refused form (shown open).
@@ -307,25 +326,23 @@ pub async fn venue_submit(
     req: HttpRequest,
     Actor { user, ip }: Actor,
     id: ServiceId,
-    body: input::FormBody,
+    PageForm(sent): PageForm<VenueFields>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let get = |key: &str| field(&pairs, key).trim().to_string();
     let form = VenueForm {
         open: true,
         venue: Venue {
-            name: get("venue_name"),
-            address: get("address"),
-            town: get("town"),
-            postcode: get("postcode"),
+            name: sent.venue_name.trim().to_string(),
+            address: sent.address.trim().to_string(),
+            town: sent.town.trim().to_string(),
+            postcode: sent.postcode.trim().to_string(),
             accessibility: Vec::new(),
-            masked: get("masked") == "yes",
+            masked: sent.masked.trim() == "yes",
         },
-        free: get("free") == "yes",
-        fees_description: get("fees_description"),
-        attending_type: get("attending_type"),
-        ways_in: all(&pairs, "how_to_access"),
+        free: sent.free.trim() == "yes",
+        fees_description: sent.fees_description.trim().to_string(),
+        attending_type: sent.attending_type.trim().to_string(),
+        ways_in: sent.how_to_access,
     };
     // No venue name and no postcode means "no venue": online or by phone only.
     let location = (!(form.venue.name.is_empty() && form.venue.postcode.is_empty())).then(|| NewLocation {
@@ -337,7 +354,7 @@ pub async fn venue_submit(
         masked: form.venue.masked,
     });
     let mut edit = ListingEdit {
-        version: get("version").parse().unwrap_or(-1),
+        version: sent.version,
         location,
         free: Some(form.free),
         fees_description: Some(form.fees_description.clone()),
@@ -361,6 +378,30 @@ pub async fn venue_submit(
     answer(&req, user, &state, id, result, typed, "Saved where and how").await
 }
 
+/// The session editor as sent: each field once per row, rows in order (a browser sends every
+/// field of every row, empty or not).
+#[derive(Debug, Deserialize)]
+pub struct SessionRows {
+    version: i32,
+    #[serde(default)]
+    day: Vec<String>,
+    #[serde(default)]
+    week: Vec<String>,
+    #[serde(default)]
+    opens: Vec<String>,
+    #[serde(default)]
+    closes: Vec<String>,
+    #[serde(default)]
+    notes: Vec<String>,
+    #[serde(default)]
+    from: Vec<String>,
+    #[serde(default)]
+    to: Vec<String>,
+}
+
+/// The page shows four rows.
+const SESSION_ROWS: usize = 4;
+
 /// `POST /my/listings/{id}/sessions`: the friendly session editor ("every Tuesday 10-12",
 /// "2nd Thursday of the month", "this summer only"): up to four rows of day, week, times,
 /// notes and first and last dates.
@@ -368,43 +409,41 @@ pub async fn sessions_submit(
     req: HttpRequest,
     Actor { user, ip }: Actor,
     id: ServiceId,
-    body: input::FormBody,
+    PageForm(rows): PageForm<SessionRows>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let get = |key: &str| field(&pairs, key).trim().to_string();
+    let cell = |column: &[String], row: usize| column.get(row).map(|v| v.trim().to_string()).unwrap_or_default();
     let mut sessions = Vec::new();
     // The rows as typed, in the shape the session editor reads, to show again if refused.
     let mut typed_rows = Vec::new();
-    for row in 0..4 {
-        let day = get(&format!("day{row}"));
+    for row in 0..SESSION_ROWS {
+        let day = cell(&rows.day, row);
         if day.is_empty() {
             continue;
         }
-        let week = get(&format!("week{row}"));
+        let week = cell(&rows.week, row);
         let (freq, week_of_month) = match week.as_str() {
             "" | "every" => ("weekly".to_string(), Vec::new()),
             other => ("monthly".to_string(), vec![other.parse::<i8>().unwrap_or(0)]),
         };
-        let notes = Some(get(&format!("notes{row}"))).filter(|n| !n.is_empty());
-        let (valid_from, valid_to) = (get(&format!("from{row}")), get(&format!("to{row}")));
-        typed_rows.push(serde_json::json!({
-            "byday": day, "week_of_month": week, "opens_at": get(&format!("opens{row}")),
-            "closes_at": get(&format!("closes{row}")), "notes": get(&format!("notes{row}")),
+        let (opens_at, closes_at, notes) = (cell(&rows.opens, row), cell(&rows.closes, row), cell(&rows.notes, row));
+        let (valid_from, valid_to) = (cell(&rows.from, row), cell(&rows.to, row));
+        typed_rows.push(json!({
+            "byday": day, "week_of_month": week, "opens_at": opens_at, "closes_at": closes_at, "notes": notes,
             "valid_from": valid_from, "valid_to": valid_to,
         }));
         sessions.push(crate::directory::sessions::NewSession {
             freq,
             days: vec![day],
             week_of_month,
-            opens_at: get(&format!("opens{row}")),
-            closes_at: get(&format!("closes{row}")),
-            notes,
+            opens_at,
+            closes_at,
+            notes: Some(notes).filter(|n| !n.is_empty()),
             valid_from: Some(valid_from),
             valid_to: Some(valid_to),
         });
     }
-    let edit = editing::SessionsEdit { version: get("version").parse().unwrap_or(-1), sessions };
+    let edit = editing::SessionsEdit { version: rows.version, sessions };
     let (who, listing) = (user.clone(), id.clone());
     let result =
         with_conn(&state, move |conn, _| Ok(editing::replace_sessions(conn, &who, &listing, &edit, ip.as_deref())))

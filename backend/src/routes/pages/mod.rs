@@ -13,7 +13,7 @@ pub mod search;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 
 use crate::error::{AppError, PageError};
@@ -40,31 +40,32 @@ pub fn render_page<T: Serialize>(
     Ok(response)
 }
 
-/// A submitted form's fields as pairs (repeated keys kept, for checkboxes), once its CSRF token
-/// is the one for this session or browser.
-pub fn form_pairs(req: &HttpRequest, body: &web::Bytes) -> Result<Vec<(String, String)>, AppError> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    crate::routes::session::check_csrf(req, &field(&pairs, "csrf"))?;
-    Ok(pairs)
+/// What a page form came to: saved, or refused with what to fix.
+#[derive(Debug)]
+pub enum Submitted<R> {
+    /// Saved: answer "go back" ([`see_other`]).
+    Saved(R),
+    /// Refused: show the form again (422) with what was typed and these problems, each a
+    /// field's id and what to do about it; the id is empty for a problem with the whole form
+    /// (someone else saved it first, or the move is not allowed from where it is now).
+    Refused(Vec<(String, String)>),
 }
 
-/// A field's first value, if the form sent it (sent empty is `Some("")`: "clear it").
-pub fn sent(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+/// Sorts a use-case's answer to a page form the one way every page does: field problems and
+/// conflicts are [`Submitted::Refused`]; any other failure (not allowed, gone, a fault) is its
+/// error page.
+pub fn submitted<R>(result: Result<R, AppError>) -> Result<Submitted<R>, PageError> {
+    match result {
+        Ok(saved) => Ok(Submitted::Saved(saved)),
+        Err(AppError::Invalid(fields)) => Ok(Submitted::Refused(fields.into_iter().collect())),
+        Err(conflict @ AppError::Conflict { .. }) => {
+            Ok(Submitted::Refused(vec![(String::new(), conflict.public_message())]))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
-/// A field's first value, empty when not sent.
-pub fn field(pairs: &[(String, String)], name: &str) -> String {
-    sent(pairs, name).unwrap_or_default()
-}
-
-/// A field's value, or `None` when missing or blank.
-pub fn optional(pairs: &[(String, String)], name: &str) -> Option<String> {
-    sent(pairs, name).filter(|v| !v.trim().is_empty())
-}
-
-/// Every value of a repeated field (checkboxes).
-pub fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+/// "Saved, go back": a 303 to a path of this site.
+pub fn see_other(path: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, path.to_string())).finish()
 }

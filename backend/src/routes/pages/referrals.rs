@@ -2,12 +2,13 @@
 //! everything that can be done to it, the groups' introductions. Forms post back here (with
 //! the CSRF token), call the same use-cases as the API, and redirect back (or show what to fix).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::accounts::policy::{allows, Action};
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::CurrentUser;
 use crate::directory::search::SearchParams;
 use crate::error::{AppError, PageError};
 use crate::ids::{ConnectionId, ReferralId};
@@ -18,15 +19,11 @@ use crate::referrals::view;
 use crate::referrals::work::{self, NewAttempt, NewMeasure, NewNote};
 use crate::referrals::{case_search, message};
 use crate::routes::actor::Actor;
-use crate::routes::input;
-use crate::routes::pages::{all, field, form_pairs, optional, render_page};
+use crate::routes::input::PageForm;
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
-
-fn back_to(path: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, path.to_string())).finish()
-}
 
 #[derive(Serialize)]
 struct ListPage {
@@ -68,7 +65,7 @@ struct NewPage {
     csrf: String,
     user: CurrentUser,
     reasons: Vec<(String, String, bool)>,
-    values: std::collections::BTreeMap<String, String>,
+    values: serde_json::Value,
     errors: Vec<(String, String)>,
 }
 
@@ -76,18 +73,17 @@ async fn render_new(
     req: &HttpRequest,
     state: &AppState,
     user: CurrentUser,
-    pairs: &[(String, String)],
+    typed: &NewReferral,
     errors: Vec<(String, String)>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let taxonomy = state.taxonomy();
-    let chosen: Vec<String> = all(pairs, "reasons");
     let reasons = taxonomy
         .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
-        .map(|t| (t.slug.clone(), t.name.clone(), chosen.contains(&t.slug)))
+        .map(|t| (t.slug.clone(), t.name.clone(), typed.reasons.contains(&t.slug)))
         .collect();
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
-    let values = pairs.iter().filter(|(k, _)| k != "csrf" && k != "reasons").cloned().collect();
+    let values = serde_json::to_value(typed).map_err(|e| AppError::Internal(e.to_string()))?;
     let page = NewPage { title: "Refer to social prescribing", csrf, user, reasons, values, errors };
     render_page(state, "pages/referral_new", &page, status, cookie)
 }
@@ -98,63 +94,29 @@ pub async fn new_page(
     Actor { user, .. }: Actor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if user.role != Role::Referrer {
+    if !allows(&user, Action::CreateReferral) {
         return Err(AppError::Forbidden("only GP practice teams make referrals".into()).into());
     }
-    render_new(
-        &req,
-        &state,
-        user,
-        &[("urgency".into(), "routine".into()), ("preferred_contact".into(), "phone".into())],
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
+    let blank = NewReferral { urgency: "routine".into(), preferred_contact: "phone".into(), ..Default::default() };
+    render_new(&req, &state, user, &blank, Vec::new(), StatusCode::OK).await
 }
 
 /// `POST /referrals`: creates it, or shows the form again with what to fix (keeping what was typed).
 pub async fn create_submit(
     req: HttpRequest,
     Actor { user, ip }: Actor,
-    body: input::FormBody,
+    PageForm(new): PageForm<NewReferral>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let new = NewReferral {
-        given_name: field(&pairs, "given_name"),
-        family_name: field(&pairs, "family_name"),
-        date_of_birth: field(&pairs, "date_of_birth"),
-        nhs_number: field(&pairs, "nhs_number"),
-        postcode: field(&pairs, "postcode"),
-        phone: optional(&pairs, "phone"),
-        email: optional(&pairs, "email"),
-        preferred_contact: field(&pairs, "preferred_contact"),
-        contact_times: optional(&pairs, "contact_times"),
-        language: optional(&pairs, "language"),
-        interpreter_needed: !field(&pairs, "interpreter_needed").is_empty(),
-        access_needs: optional(&pairs, "access_needs"),
-        do_not_contact_directly: !field(&pairs, "do_not_contact_directly").is_empty(),
-        sex: optional(&pairs, "sex"),
-        ethnicity: optional(&pairs, "ethnicity"),
-        reasons: all(&pairs, "reasons"),
-        referrer_words: field(&pairs, "referrer_words"),
-        what_matters: optional(&pairs, "what_matters"),
-        risk_notes: optional(&pairs, "risk_notes"),
-        urgency: field(&pairs, "urgency"),
-        consent_referral: !field(&pairs, "consent_referral").is_empty(),
-        consent_share: !field(&pairs, "consent_share").is_empty(),
-        service_id: None,
-    };
-    let who = user.clone();
+    let (who, form) = (user.clone(), new.clone());
     let result =
-        with_conn(&state, move |conn, state| Ok(create::create(conn, &who, &state.taxonomy(), &new, ip.as_deref())))
+        with_conn(&state, move |conn, state| Ok(create::create(conn, &who, &state.taxonomy(), &form, ip.as_deref())))
             .await?;
-    match result {
-        Ok(id) => Ok(back_to(&format!("/referrals/{id}?created=1"))),
-        Err(AppError::Invalid(fields)) => {
-            render_new(&req, &state, user, &pairs, fields.into_iter().collect(), StatusCode::UNPROCESSABLE_ENTITY).await
+    match submitted(result)? {
+        Submitted::Saved(id) => Ok(see_other(&format!("/referrals/{id}?created=1"))),
+        Submitted::Refused(problems) => {
+            render_new(&req, &state, user, &new, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -170,15 +132,32 @@ struct ReferralPage {
     search_q: String,
     message: Option<message::MessageBack>,
     error: Option<String>,
+    #[serde(skip)]
+    status: StatusCode,
+    /// A refused form's problems, for the error summary.
+    errors: Vec<(String, String)>,
+    /// What was typed into the refused form, under its name (`typed.plan.goals`).
+    typed: serde_json::Value,
 }
 
 /// `GET /referrals/{id}`: everything about a referral the caller may see, with the actions they
 /// may take. `?q=` searches the directory from the person's postcode.
 pub async fn referral_page(
     req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    render_referral(req, actor, id, state, None).await
+}
+
+/// The referral page; after a refused form, with its problems and what was typed (422).
+async fn render_referral(
+    req: HttpRequest,
     Actor { user, ip }: Actor,
     id: ReferralId,
     state: web::Data<AppState>,
+    refused: Option<(Vec<(String, String)>, serde_json::Value)>,
 ) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req)?;
     let created = pairs.iter().any(|(k, _)| k == "created");
@@ -226,128 +205,31 @@ pub async fn referral_page(
         search_q: search_q.unwrap_or_default(),
         message,
         error,
+        status: if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        errors: refused.as_ref().map(|(problems, _)| problems.clone()).unwrap_or_default(),
+        typed: refused.map(|(_, typed)| typed).unwrap_or_default(),
     };
-    render_page(&state, "pages/referral", &page, StatusCode::OK, cookie)
+    render_page(&state, "pages/referral", &page, page.status, cookie)
 }
 
-/// What a referral action form does.
-#[derive(Debug, Clone, Copy)]
-pub enum FormAction {
-    /// Move the status.
-    Transition,
-    /// Add a note.
-    Note,
-    /// Log a contact attempt.
-    Attempt,
-    /// Record an ONS4.
-    Measure,
-    /// Connect to a listing.
-    Connect,
-    /// Save the plan.
-    Plan,
-}
-
-async fn referral_action(
+/// Answers a form on the referral page: back to the referral when saved; when refused, the
+/// referral page again (422) with the problems and, in `typed.<form>`, what was typed into
+/// the form that was refused (a long note is not lost to a missing field).
+async fn answer_action<R>(
     req: HttpRequest,
-    Actor { user, ip }: Actor,
+    actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
     state: web::Data<AppState>,
-    action: FormAction,
+    result: Result<R, AppError>,
+    form: &'static str,
+    typed: impl Serialize,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let rid = id.clone();
-    let result = with_conn(&state, move |conn, state| {
-        let outcome = match action {
-            FormAction::Transition => {
-                let version = field(&pairs, "version").parse().unwrap_or(-1);
-                transitions::apply(
-                    conn,
-                    &user,
-                    &rid,
-                    &Transition {
-                        to: field(&pairs, "to"),
-                        reason: optional(&pairs, "reason"),
-                        note: optional(&pairs, "note"),
-                        version,
-                        owner_id: None,
-                    },
-                    ip.as_deref(),
-                )
-                .map(|_| ())
-            }
-            FormAction::Note => work::add_note(
-                conn,
-                &user,
-                &rid,
-                &NewNote { body: field(&pairs, "body") },
-                &state.settings.thresholds(),
-                ip.as_deref(),
-            )
-            .map(|_| ()),
-            FormAction::Attempt => work::add_attempt(
-                conn,
-                &user,
-                &rid,
-                &NewAttempt {
-                    method: field(&pairs, "method"),
-                    outcome: field(&pairs, "outcome"),
-                    note: optional(&pairs, "note"),
-                },
-                &state.settings.thresholds(),
-                ip.as_deref(),
-            )
-            .map(|_| ()),
-            FormAction::Measure => {
-                let answers: Vec<i64> =
-                    ["a1", "a2", "a3", "a4"].iter().filter_map(|k| field(&pairs, k).trim().parse().ok()).collect();
-                work::add_measure(
-                    conn,
-                    &user,
-                    &rid,
-                    &NewMeasure { instrument: "ons4".into(), timepoint: field(&pairs, "timepoint"), answers },
-                    ip.as_deref(),
-                )
-                .map(|_| ())
-            }
-            FormAction::Connect => connections::add(
-                conn,
-                &user,
-                &rid,
-                &NewConnection { service_id: field(&pairs, "service_id"), note: optional(&pairs, "note") },
-                ip.as_deref(),
-            )
-            .map(|_| ()),
-            FormAction::Plan => {
-                let version =
-                    field(&pairs, "plan_version").parse().map_err(|_| AppError::invalid("plan_version", "missing"))?;
-                let plan = work::NewPlan {
-                    what_matters: field(&pairs, "what_matters"),
-                    goals: field(&pairs, "goals"),
-                    actions: field(&pairs, "actions"),
-                    review_date: optional(&pairs, "review_date"),
-                    version,
-                };
-                work::save_plan(conn, &user, &rid, &plan, ip.as_deref()).map(|_| ())
-            }
-        };
-        Ok(outcome)
-    })
-    .await?;
-    match result {
-        Ok(()) => Ok(back_to(&format!("/referrals/{id}"))),
-        // What to fix comes back to the referral, shown at the top; a refusal is a 403 page.
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let message = match &e {
-                AppError::Invalid(fields) => {
-                    fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
-                }
-                other => other.public_message(),
-            };
-            let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
-            Ok(back_to(&format!("/referrals/{id}?error={encoded}")))
+    match submitted(result)? {
+        Submitted::Saved(_) => Ok(see_other(&format!("/referrals/{id}"))),
+        Submitted::Refused(problems) => {
+            let typed = json!({ form: typed });
+            render_referral(req, actor, id, state, Some((problems, typed))).await
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -356,10 +238,13 @@ pub async fn transition_submit(
     req: HttpRequest,
     actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
+    PageForm(moved): PageForm<Transition>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Transition).await
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), moved.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(transitions::apply(conn, &who, &rid, &form, ip.as_deref()))).await?;
+    answer_action(req, actor, id, state, result, "transition", moved).await
 }
 
 /// `POST /referrals/{id}/notes`.
@@ -367,10 +252,15 @@ pub async fn note_submit(
     req: HttpRequest,
     actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
+    PageForm(note): PageForm<NewNote>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Note).await
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), note.clone());
+    let result = with_conn(&state, move |conn, state| {
+        Ok(work::add_note(conn, &who, &rid, &form, &state.settings.thresholds(), ip.as_deref()))
+    })
+    .await?;
+    answer_action(req, actor, id, state, result, "note", note).await
 }
 
 /// `POST /referrals/{id}/contact-attempts`.
@@ -378,10 +268,15 @@ pub async fn attempt_submit(
     req: HttpRequest,
     actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
+    PageForm(attempt): PageForm<NewAttempt>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Attempt).await
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), attempt.clone());
+    let result = with_conn(&state, move |conn, state| {
+        Ok(work::add_attempt(conn, &who, &rid, &form, &state.settings.thresholds(), ip.as_deref()))
+    })
+    .await?;
+    answer_action(req, actor, id, state, result, "attempt", attempt).await
 }
 
 /// `POST /referrals/{id}/measures`.
@@ -389,10 +284,13 @@ pub async fn measure_submit(
     req: HttpRequest,
     actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
+    PageForm(measure): PageForm<NewMeasure>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Measure).await
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), measure.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(work::add_measure(conn, &who, &rid, &form, ip.as_deref()))).await?;
+    answer_action(req, actor, id, state, result, "measure", measure).await
 }
 
 /// `POST /referrals/{id}/connections`.
@@ -400,49 +298,58 @@ pub async fn connect_submit(
     req: HttpRequest,
     actor: Actor,
     id: ReferralId,
-    body: input::FormBody,
+    PageForm(connection): PageForm<NewConnection>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Connect).await
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), connection.clone());
+    let result = with_conn(&state, move |conn, _| Ok(connections::add(conn, &who, &rid, &form, ip.as_deref()))).await?;
+    answer_action(req, actor, id, state, result, "connect", connection).await
 }
 
-/// `POST /connections/{id}/transitions`: back to the referral (link workers) or the inbox (groups).
-pub async fn connection_submit(
+/// `POST /referrals/{id}/plan`.
+pub async fn plan_submit(
     req: HttpRequest,
-    Actor { user, ip }: Actor,
-    id: ConnectionId,
-    body: input::FormBody,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(plan): PageForm<work::NewPlan>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs = form_pairs(&req, &body)?;
-    let back = if user.role == Role::GroupEditor {
-        "/introductions".to_string()
-    } else {
-        // Only back to a referral page: an id checked, so no header injection and no open redirect.
-        optional(&pairs, "back")
-            .and_then(|b| {
-                b.strip_prefix("/referrals/").filter(|id| crate::ids::is_id(id)).map(|id| format!("/referrals/{id}"))
-            })
-            .unwrap_or_else(|| "/referrals".into())
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), plan.clone());
+    let result = with_conn(&state, move |conn, _| Ok(work::save_plan(conn, &who, &rid, &form, ip.as_deref()))).await?;
+    answer_action(req, actor, id, state, result, "plan", plan).await
+}
+
+/// Where a connection's form goes back to (`?back=` on the form's address).
+#[derive(Debug, Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// `POST /connections/{id}/transitions?back=/referrals/{referral}`: back to the referral (link
+/// workers) or the inbox (groups); a refusal is said at the top of the page gone back to.
+pub async fn connection_submit(
+    Actor { user, ip }: Actor,
+    id: ConnectionId,
+    back: web::Query<Back>,
+    PageForm(moved): PageForm<ConnectionTransition>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    // Only back to a referral page: an id checked, so no header injection and no open redirect.
+    let referral = back.into_inner().back.and_then(|b| b.strip_prefix("/referrals/").and_then(ReferralId::parse));
+    let back = match referral {
+        _ if allows(&user, Action::ViewIntroductions) => "/introductions".to_string(),
+        Some(referral) => format!("/referrals/{referral}"),
+        None => "/referrals".to_string(),
     };
-    let result = with_conn(&state, move |conn, _| {
-        let version = field(&pairs, "version").parse().unwrap_or(-1);
-        Ok(connections::transition(
-            conn,
-            &user,
-            &id,
-            &ConnectionTransition { to: field(&pairs, "to"), reason: optional(&pairs, "reason"), version },
-            ip.as_deref(),
-        ))
-    })
-    .await?;
-    match result {
-        Ok(_) => Ok(back_to(&back)),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let encoded: String = form_urlencoded::byte_serialize(e.public_message().as_bytes()).collect();
-            Ok(back_to(&format!("{back}?error={encoded}")))
+    let result =
+        with_conn(&state, move |conn, _| Ok(connections::transition(conn, &user, &id, &moved, ip.as_deref()))).await?;
+    match submitted(result)? {
+        Submitted::Saved(_) => Ok(see_other(&back)),
+        Submitted::Refused(problems) => {
+            let said = problems.into_iter().map(|(_, message)| message).collect::<Vec<_>>().join("; ");
+            let encoded: String = form_urlencoded::byte_serialize(said.as_bytes()).collect();
+            Ok(see_other(&format!("{back}?error={encoded}")))
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -469,17 +376,6 @@ pub async fn introductions_page(
     let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
-}
-
-/// `POST /referrals/{id}/plan`.
-pub async fn plan_submit(
-    req: HttpRequest,
-    actor: Actor,
-    id: ReferralId,
-    body: input::FormBody,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    referral_action(req, actor, id, body, state, FormAction::Plan).await
 }
 
 #[derive(Serialize)]
