@@ -20,7 +20,7 @@ pub const AWAITING_APPROVAL: &str = "Your group is waiting for the directory tea
     You can sign in once it is approved; they will get in touch.";
 
 /// Why signing in did not work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     /// Wrong e-mail, password or code, or the account is not active (one answer for all).
     #[error("{GENERIC_FAILURE}")]
@@ -38,15 +38,12 @@ pub enum SignInError {
     /// Too many attempts.
     #[error("too many attempts; try again in {0} minutes")]
     TooMany(u64),
-    /// The database failed.
+    /// The database failed (kept whole, so a lost database is a 503, not a 500).
     #[error("database: {0}")]
-    Db(String),
-}
-
-impl From<diesel::result::Error> for SignInError {
-    fn from(e: diesel::result::Error) -> Self {
-        SignInError::Db(e.to_string())
-    }
+    Db(#[from] diesel::result::Error),
+    /// A token could not be signed.
+    #[error("token: {0}")]
+    Token(String),
 }
 
 /// A successful sign-in.
@@ -177,7 +174,7 @@ pub fn sign_in(
     limits.per_account.clear(conn, &email)?;
     let now = Utc::now().timestamp();
     let (token, expires_at) =
-        keys.issue(&current.id, row.token_version, now, now).map_err(|e| SignInError::Db(e.to_string()))?;
+        keys.issue(&current.id, row.token_version, now, now).map_err(|e| SignInError::Token(e.to_string()))?;
     audit::record(conn, &Event::by(&current, "sign_in.success", ip).on("user", &current.id))?;
     Ok(Session { user: current, token, expires_at })
 }

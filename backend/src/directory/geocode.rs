@@ -41,7 +41,7 @@ pub struct Geocoded {
 }
 
 /// Why a place could not be resolved. Each says what to type instead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum GeocodeError {
     /// Nothing given.
     #[error("enter a postcode, or a town or village")]
@@ -61,15 +61,9 @@ pub enum GeocodeError {
     /// Not a postcode and not a known town or village.
     #[error("no town or village called {0:?} in the directory's area; try a postcode")]
     PlaceNotFound(String),
-    /// The database failed.
+    /// The database failed (kept whole, so a lost database is a 503, not a 500).
     #[error("database: {0}")]
-    Db(String),
-}
-
-impl From<diesel::result::Error> for GeocodeError {
-    fn from(e: diesel::result::Error) -> Self {
-        GeocodeError::Db(e.to_string())
-    }
+    Db(#[from] diesel::result::Error),
 }
 
 /// The lookup key of a place name: lower case, letters and digits, single spaces.

@@ -296,9 +296,7 @@ pub fn search(
     } else if !params.near.trim().is_empty() {
         match geocode::geocode(conn, &params.near) {
             Ok(found) => place = Some(found),
-            Err(geocode::GeocodeError::Db(e)) => {
-                return Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(e.into())))
-            }
+            Err(geocode::GeocodeError::Db(e)) => return Err(SearchFailure::Db(e)),
             Err(e) => {
                 errors.insert("near".into(), e.to_string());
             }
@@ -444,9 +442,7 @@ fn place_in_text(conn: &mut DbConnection, q: &str) -> Result<Option<(String, Geo
     let resolve = |conn: &mut DbConnection, candidate: &str| -> Result<Option<Geocoded>, SearchFailure> {
         match geocode::geocode(conn, candidate) {
             Ok(found) => Ok(Some(found)),
-            Err(geocode::GeocodeError::Db(e)) => {
-                Err(SearchFailure::Db(diesel::result::Error::QueryBuilderError(e.into())))
-            }
+            Err(geocode::GeocodeError::Db(e)) => Err(SearchFailure::Db(e)),
             Err(_) => Ok(None),
         }
     };

@@ -148,7 +148,7 @@ pub fn check(
     let found = match Postcode::parse(&location.postcode) {
         Ok(postcode) => match geocode::geocode(conn, postcode.as_str()) {
             Ok(found) => Some((postcode, found)),
-            Err(GeocodeError::Db(e)) => return Err(AppError::Internal(e)),
+            Err(GeocodeError::Db(e)) => return Err(e.into()),
             Err(e) => {
                 errors.insert("location.postcode".into(), e.to_string());
                 None

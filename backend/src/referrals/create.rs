@@ -125,7 +125,7 @@ pub fn create(
     let place = match Postcode::parse(&new.postcode) {
         Ok(postcode) => match geocode::geocode(conn, postcode.as_str()) {
             Ok(found) => Some((postcode, found)),
-            Err(geocode::GeocodeError::Db(e)) => return Err(AppError::Internal(e)),
+            Err(geocode::GeocodeError::Db(e)) => return Err(e.into()),
             Err(e) => {
                 errors.insert("postcode".into(), e.to_string());
                 None

@@ -66,6 +66,20 @@ fn a_write_to_a_locked_sqlite_database_answers_503_with_retry_after_quickly() {
         "{}",
         page.body
     );
+    // Signing in writes (the audit row, the attempt count): while locked it is a 503 too, on
+    // the API and the page, not a 500 (the sign-in use-case once turned database errors into
+    // strings before they reached `error.rs`).
+    let body = r#"{"email": "garden.editor@demo.example.org", "password": "green-valley-tea-party"}"#;
+    let (login, took) = timed(|| app.call("POST", "/api/v1/auth/login", None, Some(body)));
+    assert_unavailable_json(&login, took, "API sign-in while locked");
+    let mut visitor = app.browser();
+    visitor.get("/sign-in");
+    let token = visitor.csrf();
+    let fields =
+        [("csrf", token.as_str()), ("email", "garden.editor@demo.example.org"), ("password", "green-valley-tea-party")];
+    let (signing_in, took) = timed(|| visitor.post("/sign-in", &fields));
+    assert_eq!(signing_in.status, 503, "page sign-in while locked: {}", signing_in.body);
+    assert!(took < QUICK, "page sign-in took {took:?}");
     // Reads go on beside the lock (WAL).
     assert_eq!(app.get(&format!("/api/v1/services/{}", garden_club())).status, 200);
     assert_eq!(app.get("/readyz").status, 200);

@@ -243,7 +243,7 @@ pub fn service_at_locations_page(
         None => None,
         Some(near) => match crate::directory::geocode::geocode(conn, &near.postcode) {
             Ok(found) => Some((found.lat, found.lon, near.within_m)),
-            Err(crate::directory::geocode::GeocodeError::Db(e)) => return Err(AppError::Internal(e)),
+            Err(crate::directory::geocode::GeocodeError::Db(e)) => return Err(e.into()),
             Err(e) => return Err(AppError::invalid("postcode", e.to_string())),
         },
     };

@@ -22,7 +22,8 @@ pub fn sign_in_error(error: SignInError) -> AppError {
         },
         SignInError::SecondFactorRequired | SignInError::AwaitingApproval => AppError::Forbidden(error.to_string()),
         SignInError::TooMany(minutes) => AppError::TooManyRequests(minutes * 60),
-        SignInError::Db(detail) => AppError::Internal(detail),
+        SignInError::Db(e) => e.into(),
+        SignInError::Token(detail) => AppError::Internal(detail),
     }
 }
 

@@ -12,7 +12,7 @@ pub async fn geocode(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     let q = query_pairs(&req)?.into_iter().find(|(k, _)| k == "q").map(|(_, v)| v).unwrap_or_default();
     let found = with_conn(&state, move |conn, _| {
         geo::geocode(conn, &q).map_err(|e| match e {
-            GeocodeError::Db(detail) => AppError::Internal(detail),
+            GeocodeError::Db(e) => e.into(),
             GeocodeError::PostcodeNotFound(_) | GeocodeError::OutwardNotFound(_) | GeocodeError::PlaceNotFound(_) => {
                 AppError::NotFound { message: e.to_string(), fields: [("q".to_string(), e.to_string())].into() }
             }

@@ -94,7 +94,8 @@ pub async fn sign_in_submit(
             },
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        Err(SignInError::Db(detail)) => Err(AppError::Internal(detail).into()),
+        Err(SignInError::Db(e)) => Err(AppError::from(e).into()),
+        Err(SignInError::Token(detail)) => Err(AppError::Internal(detail).into()),
         Err(SignInError::AwaitingApproval) => render_sign_in(
             &req,
             &state,
