@@ -317,10 +317,45 @@ pub fn startup_connection(url: &DatabaseUrl) -> Result<DbConnection, diesel::Con
         DbConnection::Sqlite(c) => {
             c.batch_execute(&format!("PRAGMA busy_timeout = {}", STARTUP_BUSY_TIMEOUT.as_millis()))
         }
-        DbConnection::Pg(c) => c.batch_execute(&format!("SELECT pg_advisory_lock({STARTUP_LOCK})")),
+        DbConnection::Pg(c) => return take_startup_lock(c).map(|()| conn),
     };
     setup.map_err(|e| diesel::ConnectionError::BadConnection(format!("start-up lock: {e}")))?;
     Ok(conn)
+}
+
+/// Takes the PostgreSQL start-up lock, saying so when another instance holds it, and giving
+/// up with a reason after [`STARTUP_BUSY_TIMEOUT`] rather than waiting for ever on an instance
+/// that hangs (a plain `pg_advisory_lock` would wait silently without end).
+fn take_startup_lock(conn: &mut diesel::PgConnection) -> Result<(), diesel::ConnectionError> {
+    use diesel::sql_types::Bool;
+    use diesel::RunQueryDsl;
+    let failed = |e: diesel::result::Error| diesel::ConnectionError::BadConnection(format!("start-up lock: {e}"));
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let taken: bool = diesel::select(diesel::dsl::sql::<Bool>(&format!("pg_try_advisory_lock({STARTUP_LOCK})")))
+            .get_result(conn)
+            .map_err(failed)?;
+        if taken {
+            if said {
+                tracing::info!(waited_ms = started.elapsed().as_millis() as u64, "start-up lock taken");
+            }
+            return Ok(());
+        }
+        if started.elapsed() >= STARTUP_BUSY_TIMEOUT {
+            return Err(diesel::ConnectionError::BadConnection(format!(
+                "another instance has held the start-up lock (migrations and first seed) for {} minutes; \
+                 if none is starting, look for a stuck one in pg_locks (objid {})",
+                STARTUP_BUSY_TIMEOUT.as_secs() / 60,
+                STARTUP_LOCK & 0xffff_ffff
+            )));
+        }
+        if !said {
+            tracing::info!("another instance is migrating or seeding this database; waiting for it to finish");
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Which engine a connection talks to.
