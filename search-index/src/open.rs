@@ -129,14 +129,30 @@ impl SearchIndex {
     pub fn finish_rebuild(&self, rebuild: Rebuild) -> Result<()> {
         let Rebuild { writer, dir: built } = rebuild;
         writer.finish()?;
+        // The new index must open before it replaces the old one: a rebuild that failed half
+        // way leaves the index that was there, not a broken one.
+        drop(open_existing(&built)?);
         let old = sibling(&self.dir, "old");
         let _ = fs::remove_dir_all(&old);
         // The old files stay readable by searches in flight (open files and maps survive).
-        if fs::symlink_metadata(&self.dir).is_ok() {
+        let had_old = fs::symlink_metadata(&self.dir).is_ok();
+        if had_old {
             fs::rename(&self.dir, &old)?;
         }
-        fs::rename(&built, &self.dir)?;
-        let (opened, _) = open_existing(&self.dir)?;
+        let swapped = fs::rename(&built, &self.dir).map_err(SearchError::from).and_then(|()| open_existing(&self.dir));
+        let (opened, _) = match swapped {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Put the old index back where it was, so the next start still finds it.
+                if fs::symlink_metadata(&self.dir).is_ok() {
+                    let _ = fs::rename(&self.dir, &built);
+                }
+                if had_old {
+                    let _ = fs::rename(&old, &self.dir);
+                }
+                return Err(e);
+            }
+        };
         match self.current.write() {
             Ok(mut current) => *current = Arc::new(opened),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(opened),

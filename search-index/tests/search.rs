@@ -506,3 +506,25 @@ fn typos_keep_the_first_letter() {
     assert_eq!(ids(&index, &request("livng")), ["garden"], "one edit, same first letter");
     assert!(ids(&index, &request("diving")).is_empty(), "\"diving\" is not a typo of \"living\"");
 }
+
+#[test]
+fn a_rebuild_that_cannot_open_leaves_the_index_that_was_there() {
+    let docs = sample();
+    let (dir, index) = build(&docs);
+    let before = ids(&index, &request("garden"));
+    let payload = index.committed_payload().unwrap();
+    let mut rebuild = index.start_rebuild(20_000_000).unwrap();
+    rebuild.writer().add_new(&docs[0]).unwrap();
+    rebuild.writer().commit("99").unwrap();
+    // The rebuilt folder loses a file it needs to open (a disk fault, a full disk).
+    let mut built = dir.path().file_name().unwrap().to_os_string();
+    built.push(".rebuild");
+    std::fs::remove_file(dir.path().with_file_name(built).join("schema_version")).unwrap();
+    assert!(index.finish_rebuild(rebuild).is_err());
+    // Searches and the folder on disk are still the old index, whole.
+    assert_eq!(ids(&index, &request("garden")), before);
+    drop(index);
+    let (reopened, outcome) = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(outcome, OpenOutcome::Opened { payload: payload.unwrap_or_default() });
+    assert_eq!(reopened.num_docs(), docs.len() as u64);
+}
