@@ -24,7 +24,7 @@ use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 
 use crate::collector::{Collected, Params, SegmentTop, BATCH};
 use crate::facts::FactsCache;
-use crate::text::Leaf;
+use crate::text::{quality, Matcher, TextQuery, PHRASE_BONUS};
 
 /// When a filter leaves fewer candidates than a word's postings divided by this, the word's skip
 /// list is used to jump to each candidate instead of scanning its postings: a jump costs about
@@ -37,8 +37,8 @@ const OTHER_SEEK_RATIO: usize = 2;
 
 /// What to search for, independent of segments.
 pub(crate) struct Plan {
-    /// Text leaves; none for a search without words.
-    pub leaves: Vec<Leaf>,
+    /// The text query; no leaves for a search without words.
+    pub text: TextQuery,
     /// Facet filters: one list of terms per dimension; a listing must have one of each.
     pub facet_filters: Vec<Vec<Term>>,
     /// Grid cell terms covering the circle (empty without a radius).
@@ -47,9 +47,23 @@ pub(crate) struct Plan {
 
 /// A leaf made ready for the segments: BM25 statistics are over the whole index.
 enum Ready {
-    Term { term: Term, bm25: Box<Bm25Weight> },
-    Other { weight: Box<dyn Weight>, boost: f32, required: Vec<Term> },
+    /// A word, with its BM25 weight and the most that weight can give (to see how strongly a
+    /// listing has the word, 0 to 1).
+    Term { term: Term, bm25: Box<Bm25Weight>, max: f32 },
+    Facet { term: Term },
+    Other { weight: Box<dyn Weight>, required: Vec<Term> },
 }
+
+struct ReadyLeaf {
+    ready: Ready,
+    covers: std::ops::Range<usize>,
+    quality: f32,
+}
+
+/// How much of a word's evidence is its mere presence; the rest grows with how strongly the
+/// listing has the word (BM25 against its most). Mostly presence: a listing that says
+/// "walking" once fits a walking need as well as one that says it five times.
+pub(crate) const PRESENCE: f32 = 0.85;
 
 /// Runs the plan over every segment.
 pub(crate) fn execute(
@@ -59,22 +73,25 @@ pub(crate) fn execute(
     facts: &FactsCache,
 ) -> tantivy::Result<Collected> {
     let ready = plan
+        .text
         .leaves
         .iter()
         .map(|leaf| {
-            Ok(match leaf {
-                Leaf::Term { term, boost } => {
-                    let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(*boost);
-                    Ready::Term { term: term.clone(), bm25: Box::new(bm25) }
+            let ready = match &leaf.matcher {
+                Matcher::Term(term) => {
+                    let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
+                    let max = bm25.max_score().max(f32::MIN_POSITIVE);
+                    Ready::Term { term: term.clone(), bm25: Box::new(bm25), max }
                 }
-                Leaf::Query { query, boost, required } => Ready::Other {
+                Matcher::Facet(term) => Ready::Facet { term: term.clone() },
+                Matcher::Query { query, required } => Ready::Other {
                     weight: query.weight(EnableScoring::enabled_from_searcher(searcher))?,
-                    boost: *boost,
                     required: required.clone(),
                 },
-            })
+            };
+            Ok(ReadyLeaf { ready, covers: leaf.covers.clone(), quality: quality(leaf.kind) })
         })
-        .collect::<tantivy::Result<Vec<Ready>>>()?;
+        .collect::<tantivy::Result<Vec<ReadyLeaf>>>()?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let ord = SegmentOrdinal::try_from(ord).unwrap_or(SegmentOrdinal::MAX);
@@ -87,7 +104,7 @@ fn search_segment(
     ord: SegmentOrdinal,
     segment: &SegmentReader,
     plan: &Plan,
-    ready: &[Ready],
+    ready: &[ReadyLeaf],
     params: Params,
     facts: &FactsCache,
 ) -> tantivy::Result<Collected> {
@@ -123,11 +140,14 @@ fn search_segment(
     let count = filter.as_ref().map_or(usize::MAX, BitSet::len);
     let candidates = Candidates { filter: filter.as_ref(), count, listed: OnceCell::new() };
     let mut scores = Scores::new(max_doc);
-    // Which listings have each word a phrase needs: recorded while the words are scored, read
-    // from their postings for the others.
+    // Listings having a word that carries the need: only they count as matches when the query
+    // has such a word (a listing matching "group" alone is no answer to "walkin group").
+    let mut specific = plan.text.has_specific().then(|| BitSet::new(max_doc));
+    // Which listings have each word of the name phrase: recorded while the words are scored.
+    let bonus: Vec<&ReadyLeaf> = ready.iter().filter(|l| l.covers.is_empty()).collect();
     let mut needed: Vec<(Term, BitSet)> = Vec::new();
-    for leaf in ready {
-        if let Ready::Other { required, .. } = leaf {
+    for leaf in &bonus {
+        if let Ready::Other { required, .. } = &leaf.ready {
             for term in required {
                 if !needed.iter().any(|(t, _)| t == term) {
                     needed.push((term.clone(), BitSet::new(max_doc)));
@@ -135,28 +155,59 @@ fn search_segment(
             }
         }
     }
-    for leaf in ready {
-        let Ready::Term { term, bm25 } = leaf else { continue };
-        let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
-        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
-        for_each_match(segment, term, &candidates, |doc, freq| {
-            scores.add(doc, bm25.score(fieldnorms.fieldnorm_id(doc), freq));
-            if let Some(set) = record.as_mut() {
-                set.insert(doc);
+    // Each word of the need: its best evidence in each listing, weighted.
+    let mut best = Best::new(max_doc);
+    for (c, concept) in plan.text.concepts.iter().enumerate() {
+        for leaf in ready.iter().filter(|l| l.covers.contains(&c)) {
+            let quality = leaf.quality;
+            match &leaf.ready {
+                Ready::Term { term, bm25, max } => {
+                    let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
+                    let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
+                    for_each_match(segment, term, &candidates, |doc, freq| {
+                        let strength = (bm25.score(fieldnorms.fieldnorm_id(doc), freq) / max).min(1.0);
+                        best.offer(doc, quality * (PRESENCE + (1.0 - PRESENCE) * strength));
+                        if let Some(set) = record.as_mut() {
+                            set.insert(doc);
+                        }
+                    })?;
+                }
+                Ready::Facet { term } => for_each_match(segment, term, &candidates, |doc, _| best.offer(doc, quality))?,
+                Ready::Other { weight, required } => {
+                    // A synonym phrase can only match where all its words are.
+                    let mut within: Option<BitSet> = None;
+                    for term in required {
+                        let mut set = BitSet::new(max_doc);
+                        for_each_match(segment, term, &candidates, |doc, _| set.insert(doc))?;
+                        match within.as_mut() {
+                            Some(w) => w.intersect(&set),
+                            None => within = Some(set),
+                        }
+                    }
+                    let narrowed = within
+                        .as_ref()
+                        .map(|w| Candidates { filter: Some(w), count: w.len(), listed: OnceCell::new() });
+                    let scope = narrowed.as_ref().unwrap_or(&candidates);
+                    score_other(segment, weight.as_ref(), scope, |doc| best.offer(doc, quality))?;
+                }
             }
-        })?;
+        }
+        best.fold(|doc, value| {
+            scores.add(doc, concept.weight * value);
+            if concept.specific {
+                if let Some(set) = specific.as_mut() {
+                    set.insert(doc);
+                }
+            }
+        });
     }
     for (term, set) in &mut needed {
-        if !ready.iter().any(|leaf| matches!(leaf, Ready::Term { term: t, .. } if t == term)) {
+        if !ready.iter().any(|leaf| matches!(&leaf.ready, Ready::Term { term: t, .. } if t == term)) {
             for_each_match(segment, term, &candidates, |doc, _| set.insert(doc))?;
         }
     }
-    for leaf in ready {
-        let Ready::Other { weight, boost, required } = leaf else { continue };
-        if required.is_empty() {
-            score_other(segment, weight.as_ref(), *boost, &candidates, &mut scores)?;
-            continue;
-        }
+    for leaf in bonus {
+        let Ready::Other { weight, required } = &leaf.ready else { continue };
         // A phrase can only match where all its words are: often far fewer listings than the
         // filter leaves, and a phrase's positions are the dearest thing to check.
         let mut within: Option<BitSet> = None;
@@ -169,15 +220,16 @@ fn search_segment(
         }
         let Some(within) = within else { continue };
         let narrowed = Candidates { filter: Some(&within), count: within.len(), listed: OnceCell::new() };
-        score_other(segment, weight.as_ref(), *boost, &narrowed, &mut scores)?;
+        score_other(segment, weight.as_ref(), &narrowed, |doc| scores.add(doc, PHRASE_BONUS))?;
     }
 
     // 3. Collection. Matches inside a filter are scattered over the segment: their facts are
     // read in batches (see `SegmentTop::offer_batch`). Without one they are dense, and read in
     // order the processor fetches ahead by itself.
+    let matched = specific.as_ref().unwrap_or(&scores.matched);
     if filter.is_some() {
         let mut batch: Vec<(DocId, f32)> = Vec::with_capacity(BATCH);
-        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
+        for doc in matched.iter().filter(|&doc| alive(doc)) {
             batch.push((doc, scores.score[doc as usize]));
             if batch.len() == BATCH {
                 top.offer_batch(&batch);
@@ -186,11 +238,68 @@ fn search_segment(
         }
         top.offer_batch(&batch);
     } else {
-        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
+        for doc in matched.iter().filter(|&doc| alive(doc)) {
             top.offer(doc, scores.score[doc as usize]);
         }
     }
     Ok(top.harvest())
+}
+
+/// The best evidence of one word of the need in each listing, while its leaves are scored.
+struct Best {
+    value: Vec<f32>,
+    touched: Vec<DocId>,
+}
+
+impl Best {
+    fn new(max_doc: DocId) -> Self {
+        let (mut value, mut touched) =
+            SCRATCH.with(|s| { let mut s = s.borrow_mut(); (std::mem::take(&mut s.best), std::mem::take(&mut s.touched)) });
+        // Every entry is zero here: `fold` puts back to zero what it read.
+        value.resize(max_doc as usize, 0.0);
+        touched.clear();
+        Self { value, touched }
+    }
+
+    #[inline]
+    fn offer(&mut self, doc: DocId, value: f32) {
+        if let Some(slot) = self.value.get_mut(doc as usize) {
+            if *slot == 0.0 {
+                self.touched.push(doc);
+            }
+            if value > *slot {
+                *slot = value;
+            }
+        }
+    }
+
+    /// Hands each touched listing's best value to `to` and starts again.
+    fn fold(&mut self, mut to: impl FnMut(DocId, f32)) {
+        for &doc in &self.touched {
+            let slot = &mut self.value[doc as usize];
+            to(doc, *slot);
+            *slot = 0.0;
+        }
+        self.touched.clear();
+    }
+}
+
+impl Drop for Best {
+    fn drop(&mut self) {
+        let (value, touched) = (std::mem::take(&mut self.value), std::mem::take(&mut self.touched));
+        if value.capacity() > KEEP_SCORES || touched.capacity() > KEEP_SCORES {
+            return;
+        }
+        SCRATCH.with(|s| {
+            let mut scratch = s.borrow_mut();
+            if scratch.best.capacity() < value.capacity() {
+                scratch.best = value;
+            }
+            if scratch.touched.capacity() < touched.capacity() {
+                scratch.touched = touched;
+            }
+        });
+    }
 }
 
 /// The listings the filters leave, if any filter applies.
@@ -270,13 +379,18 @@ struct Scratch {
     scores: Vec<f32>,
     /// Bit set words, contents undefined.
     words: Vec<Vec<u64>>,
+    /// All zeros between searches (see [`Best`]).
+    best: Vec<f32>,
+    /// Contents undefined.
+    touched: Vec<DocId>,
 }
 
 impl Scratch {
     /// Bytes kept.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.scores.capacity() * std::mem::size_of::<f32>()
+        (self.scores.capacity() + self.best.capacity()) * std::mem::size_of::<f32>()
+            + self.touched.capacity() * std::mem::size_of::<DocId>()
             + self.words.iter().map(|w| w.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
     }
 }
@@ -310,7 +424,8 @@ fn for_each_match(
                     }
                 }
                 if let Ok(i) = postings.docs().binary_search(&doc) {
-                    found(doc, postings.freqs()[i]);
+                    // A field indexed without frequencies (facets) has none: count one.
+                    found(doc, postings.freqs().get(i).copied().unwrap_or(1));
                 }
             }
         }
@@ -319,9 +434,9 @@ fn for_each_match(
             if docs.is_empty() {
                 break;
             }
-            for (&doc, &freq) in docs.iter().zip(freqs) {
+            for (i, &doc) in docs.iter().enumerate() {
                 if filter.is_none_or(|f| f.contains(doc)) {
-                    found(doc, freq);
+                    found(doc, freqs.get(i).copied().unwrap_or(1));
                 }
             }
             match (filter, docs.last()) {
@@ -344,16 +459,15 @@ fn for_each_match(
     Ok(())
 }
 
-/// Scores a phrase or prefix leaf with tantivy's own scorer: jumping to each candidate when they
-/// are few next to what the leaf may match, else walking its matches.
+/// Calls `found` for each candidate a phrase or prefix leaf matches: jumping to each candidate
+/// when they are few next to what the leaf may match, else walking its matches.
 fn score_other(
     segment: &SegmentReader,
     weight: &dyn Weight,
-    boost: f32,
     candidates: &Candidates<'_>,
-    scores: &mut Scores,
+    mut found: impl FnMut(DocId),
 ) -> tantivy::Result<()> {
-    let mut scorer = weight.scorer(segment, boost)?;
+    let mut scorer = weight.scorer(segment, 1.0)?;
     let few = candidates.count < scorer.size_hint() as usize / OTHER_SEEK_RATIO;
     match if few { candidates.listed() } else { None } {
         Some(candidates) => {
@@ -362,7 +476,7 @@ fn score_other(
                     break;
                 }
                 if scorer.doc() == doc {
-                    scores.add(doc, scorer.score());
+                    found(doc);
                 }
             }
         }
@@ -370,7 +484,7 @@ fn score_other(
             let mut doc = scorer.doc();
             while doc != TERMINATED {
                 if candidates.filter.is_none_or(|f| f.contains(doc)) {
-                    scores.add(doc, scorer.score());
+                    found(doc);
                 }
                 doc = scorer.advance();
             }

@@ -9,14 +9,35 @@ pub const STALE_AFTER_DAYS: i64 = 183;
 /// Listings unverified for longer than this are hidden from public searches.
 pub const HIDDEN_AFTER_DAYS: i64 = 365;
 
-/// Distance multiplier: nearer is better, but a good match 15 km away still beats a poor one
-/// next door (link workers often travel with people to the right group).
+/// A listing fits the words closely when it covers at least this share of the need (see
+/// `text::TextQuery::weigh`); below, it is a partial match, shown after the close ones and
+/// labelled, and a search with no close match says so.
+pub const CLOSE_FIT: f32 = 0.5;
+
+/// Taken from a partial match's score so it ranks after every close match (scores of close
+/// matches are at most about 1.05).
+pub(crate) const PARTIAL_SINK: f64 = 2.0;
+
+/// Distance multiplier: among listings that fit about equally the nearer comes first; a listing
+/// that fits much better can still come first from farther away (a quarter better fit
+/// outweighs about 5 km, see the README's blend).
 pub(crate) fn distance_factor(distance_km: Option<f64>) -> f64 {
     match distance_km {
-        Some(d) => 0.4 + 0.6 * (-d / 10.0).exp(),
-        None => 0.4,
+        Some(d) => DISTANCE_FLOOR + (1.0 - DISTANCE_FLOOR) * (-d / DISTANCE_SCALE_KM).exp(),
+        None => DISTANCE_FLOOR,
     }
 }
+
+/// What distance can take away at most: a listing far away keeps this share of its score.
+const DISTANCE_FLOOR: f64 = 0.3;
+
+/// How fast distance counts: at this many km a listing has lost about two thirds of what
+/// distance can take.
+const DISTANCE_SCALE_KM: f64 = 8.0;
+
+/// Freshness multiplier of a listing unverified for six months: it ranks lower among equals,
+/// and is flagged, but does not lose to an equal listing three times as far away.
+const STALE: f64 = 0.8;
 
 /// Freshness multiplier at one "now": a listing nobody has confirmed for six months sinks, after
 /// a year it sinks further (and public searches no longer see it at all). Ages count in whole
@@ -43,7 +64,7 @@ impl Freshness {
         if last_verified >= self.stale_before {
             1.0
         } else if last_verified >= self.hidden_before {
-            0.55
+            STALE
         } else {
             0.3
         }
@@ -74,8 +95,8 @@ mod tests {
         assert_eq!(at_age(0, 0), 1.0);
         assert_eq!(at_age(-3, 0), 1.0, "a date in the future is fresh");
         assert_eq!(at_age(STALE_AFTER_DAYS, DAY_SECS - 1), 1.0);
-        assert_eq!(at_age(STALE_AFTER_DAYS + 1, 0), 0.55);
-        assert_eq!(at_age(HIDDEN_AFTER_DAYS, DAY_SECS - 1), 0.55);
+        assert_eq!(at_age(STALE_AFTER_DAYS + 1, 0), STALE);
+        assert_eq!(at_age(HIDDEN_AFTER_DAYS, DAY_SECS - 1), STALE);
         assert_eq!(at_age(HIDDEN_AFTER_DAYS + 1, 0), 0.3);
     }
 

@@ -42,9 +42,10 @@ impl Region {
     /// The search's answer as its JSON, as an API client would read it.
     pub fn search(&self, pairs: &[(String, String)]) -> Value {
         let params = SearchParams::from_pairs(pairs.iter().cloned());
+        let explain = params.wants_explain();
         let mut conn = self.prepared.pool.get().expect("connection");
         let taxonomy = self.prepared.taxonomy.read().expect("taxonomy").clone();
-        match search::search(&mut conn, &self.prepared.index, &taxonomy, &params, true) {
+        match search::search_with(&mut conn, &self.prepared.index, &taxonomy, &params, true, explain) {
             Ok(outcome) => serde_json::to_value(outcome).expect("json"),
             Err(e) => panic!("search {pairs:?} failed: {e}"),
         }
