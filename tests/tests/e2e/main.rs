@@ -28,6 +28,8 @@ mod oruk_api;
 mod oruk_import;
 mod referrals;
 mod relevance;
+mod relevance_eval;
+mod relevance_floor;
 mod reports;
 mod seed_region;
 mod session_dates;

@@ -54,6 +54,8 @@ struct SearchPage {
     previous: Option<String>,
     next: Option<String>,
     wider: Vec<PageLink>,
+    /// Whether any result is a partial match (shown apart, labelled).
+    partial: bool,
 }
 
 fn choices(table: &[(&str, &str)], selected: &[String]) -> Vec<Choice> {
@@ -177,6 +179,7 @@ pub async fn search_page(req: HttpRequest, visitor: Visitor, state: web::Data<Ap
         previous,
         next,
         wider,
+        partial: outcome.as_ref().is_some_and(|o| o.results.iter().any(|r| r.fit == "partial")),
         outcome,
         params,
     };
