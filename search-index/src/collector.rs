@@ -266,8 +266,7 @@ impl SegmentTop {
                 let availability = u64::from(fact.availability);
                 let full = self.heap.len() >= self.params.keep;
                 let most = blend(text, None, false, freshness, availability) - if close { 0.0 } else { PARTIAL_SINK };
-                if full && self.heap.peek().is_some_and(|worst| most < worst.key)
-                {
+                if full && self.heap.peek().is_some_and(|worst| most < worst.key) {
                     // Even next door it would not make the page: skip the distance decay.
                     return;
                 }

@@ -49,9 +49,18 @@ pub(crate) struct Plan {
 enum Ready {
     /// A word, with its BM25 weight and the most that weight can give (to see how strongly a
     /// listing has the word, 0 to 1).
-    Term { term: Term, bm25: Box<Bm25Weight>, max: f32 },
-    Facet { term: Term },
-    Other { weight: Box<dyn Weight>, required: Vec<Term> },
+    Term {
+        term: Term,
+        bm25: Box<Bm25Weight>,
+        max: f32,
+    },
+    Facet {
+        term: Term,
+    },
+    Other {
+        weight: Box<dyn Weight>,
+        required: Vec<Term>,
+    },
 }
 
 struct ReadyLeaf {
@@ -184,9 +193,11 @@ fn search_segment(
                             None => within = Some(set),
                         }
                     }
-                    let narrowed = within
-                        .as_ref()
-                        .map(|w| Candidates { filter: Some(w), count: w.len(), listed: OnceCell::new() });
+                    let narrowed = within.as_ref().map(|w| Candidates {
+                        filter: Some(w),
+                        count: w.len(),
+                        listed: OnceCell::new(),
+                    });
                     let scope = narrowed.as_ref().unwrap_or(&candidates);
                     score_other(segment, weight.as_ref(), scope, |doc| best.offer(doc, quality))?;
                 }
@@ -253,8 +264,10 @@ struct Best {
 
 impl Best {
     fn new(max_doc: DocId) -> Self {
-        let (mut value, mut touched) =
-            SCRATCH.with(|s| { let mut s = s.borrow_mut(); (std::mem::take(&mut s.best), std::mem::take(&mut s.touched)) });
+        let (mut value, mut touched) = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            (std::mem::take(&mut s.best), std::mem::take(&mut s.touched))
+        });
         // Every entry is zero here: `fold` puts back to zero what it read.
         value.resize(max_doc as usize, 0.0);
         touched.clear();

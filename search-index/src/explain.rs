@@ -65,7 +65,10 @@ pub(crate) fn evidence(
                 let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
                 let norm = segment.get_fieldnorms_reader(term.field())?.fieldnorm_id(doc.doc_id);
                 let strength = (bm25.score(norm, freq) / bm25.max_score().max(f32::MIN_POSITIVE)).min(1.0);
-                (quality(leaf.kind) * (crate::engine::PRESENCE + (1.0 - crate::engine::PRESENCE) * strength), Some(term))
+                (
+                    quality(leaf.kind) * (crate::engine::PRESENCE + (1.0 - crate::engine::PRESENCE) * strength),
+                    Some(term),
+                )
             }
             Matcher::Facet(term) => {
                 if freq_in(searcher, doc, term)?.is_none() {

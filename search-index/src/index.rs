@@ -10,6 +10,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, SnippetGenerator, TantivyDocument, Term};
 
 use crate::collector::Params;
+use crate::concepts::Concepts;
 use crate::document::ServiceDocument;
 use crate::engine::{self, Plan};
 use crate::error::{Result, SearchError};
@@ -19,7 +20,6 @@ use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
 use crate::request::{Explanation, Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
 use crate::schema::Fields;
 use crate::suggest;
-use crate::concepts::Concepts;
 use crate::synonyms::Synonyms;
 use crate::text::{analyze_query, build_text_query, Matcher};
 
@@ -246,11 +246,8 @@ impl SearchIndex {
         distance_km: Option<f64>,
         scored: bool,
     ) -> Result<Explanation> {
-        let (evidence, bonus) = if scored {
-            crate::explain::evidence(searcher, &plan.text, &self.fields, doc)?
-        } else {
-            (Vec::new(), 0.0)
-        };
+        let (evidence, bonus) =
+            if scored { crate::explain::evidence(searcher, &plan.text, &self.fields, doc)? } else { (Vec::new(), 0.0) };
         let fit = evidence.iter().map(|e| e.weight * e.strength).sum::<f64>() + bonus;
         let fact = facts.get(searcher.segment_reader(doc.segment_ord))?.fact(doc.doc_id);
         Ok(Explanation {

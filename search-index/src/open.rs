@@ -16,11 +16,11 @@ use tantivy::directory::Directory;
 use tantivy::query::AllQuery;
 use tantivy::{Index, IndexWriter, ReloadPolicy, SegmentComponent, TantivyDocument, Warmer};
 
+use crate::concepts::Concepts;
 use crate::error::{Result, SearchError};
 use crate::facts::FactsCache;
 use crate::index::{IndexWriterHandle, OpenOutcome, Opened, SearchIndex};
 use crate::schema::{self, Fields, PLAIN_ANALYZER, SCHEMA_VERSION, TEXT_ANALYZER};
-use crate::concepts::Concepts;
 use crate::synonyms::Synonyms;
 use crate::text::{english_analyzer, plain_analyzer};
 

@@ -11,8 +11,8 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Term;
 
 pub(crate) use crate::analysis::{analyze, english_analyzer, plain_analyzer};
-use crate::schema::Fields;
 use crate::concepts::Concepts;
+use crate::schema::Fields;
 use crate::synonyms::Synonyms;
 
 /// At most this many words of a query are used; the rest of a pasted essay is ignored.
@@ -176,10 +176,8 @@ pub(crate) fn build_text_query(
     let mut leaves = Vec::new();
     let terms = &analyzed.terms;
     let stems: Vec<String> = terms.iter().map(|(_, t)| t.clone()).collect();
-    let mut words: Vec<Concept> = stems
-        .iter()
-        .map(|s| Concept { stem: s.clone(), specific: !concepts.is_filler(s), weight: 0.0 })
-        .collect();
+    let mut words: Vec<Concept> =
+        stems.iter().map(|s| Concept { stem: s.clone(), specific: !concepts.is_filler(s), weight: 0.0 }).collect();
 
     for (i, (_, text)) in terms.iter().enumerate() {
         leaves.push(term_leaf(f.name, text, i, LeafKind::Name));
@@ -273,7 +271,12 @@ mod tests {
         let concepts = Concepts::load(&mut a);
         for q in ["!!! ??? ...", "the and of to", ""] {
             let analyzed = analyze_query(&mut a, q);
-            assert!(build_text_query(&fields, &synonyms, &concepts, &analyzed, &|_| true, &|_| Vec::new()).leaves.is_empty(), "{q}");
+            assert!(
+                build_text_query(&fields, &synonyms, &concepts, &analyzed, &|_| true, &|_| Vec::new())
+                    .leaves
+                    .is_empty(),
+                "{q}"
+            );
         }
     }
 

@@ -36,10 +36,7 @@ fn main() {
         println!("{line}");
     }
     if let Some(path) = tsv {
-        let rows: String = figures
-            .iter()
-            .map(|f| format!("{}\t{}\n", f.ndcg5.map_or(-1.0, |n| n), f.label))
-            .collect();
+        let rows: String = figures.iter().map(|f| format!("{}\t{}\n", f.ndcg5.map_or(-1.0, |n| n), f.label)).collect();
         std::fs::write(&path, rows).expect("write tsv");
     }
 }

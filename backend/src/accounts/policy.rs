@@ -74,9 +74,7 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         | Action::ManageOrganisations
         | Action::ManageUsers
         | Action::ViewAudit
-        | Action::ExplainSearch => {
-            user.role == Role::Admin
-        }
+        | Action::ExplainSearch => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }

@@ -657,7 +657,9 @@ fn named_facets(facets: search_index::Facets, taxonomy: &Taxonomy) -> BTreeMap<S
 fn weak_help(index: &search_index::SearchIndex, request: &search_index::SearchRequest) -> ZeroResultHelp {
     let mut wider = Vec::new();
     let closer = |r: search_index::SearchRequest| -> usize {
-        index.search(&search_index::SearchRequest { limit: 0, offset: 0, facets: false, explain: false, ..r }).map_or(0, |f| f.close)
+        index
+            .search(&search_index::SearchRequest { limit: 0, offset: 0, facets: false, explain: false, ..r })
+            .map_or(0, |f| f.close)
     };
     if let Some(radius) = request.radius_km.filter(|r| *r < MAX_RADIUS_KM) {
         for wider_km in [25.0, 50.0, MAX_RADIUS_KM] {

@@ -90,7 +90,8 @@ fn explain_is_for_admins() {
 #[test]
 fn odd_queries_answer_without_error() {
     let app = spawn_app();
-    for q in ["group", "help", "support+group", "%21%21%21", "the+of+and", "a", "walkin", "zzzzzzzz+qqqq", "%E2%9D%A4"] {
+    for q in ["group", "help", "support+group", "%21%21%21", "the+of+and", "a", "walkin", "zzzzzzzz+qqqq", "%E2%9D%A4"]
+    {
         let answer = app.get(&format!("/api/v1/services?q={q}&near=Stroud"));
         assert_eq!(answer.status, 200, "{q}: {}", answer.body);
         let body = answer.json();

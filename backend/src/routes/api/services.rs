@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::accounts::policy::{self, Action};
 use crate::directory::listing;
-use crate::routes::actor::Visitor;
 use crate::directory::search::{self, SearchParams};
 use crate::error::{ApiError, AppError};
 use crate::ids::ServiceId;
+use crate::routes::actor::Visitor;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 

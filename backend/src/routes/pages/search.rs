@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::accounts::policy::{self, Action};
-use crate::routes::actor::Visitor;
 use crate::directory::search::{self, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::FieldErrors;
 use crate::error::{AppError, PageError};
+use crate::routes::actor::Visitor;
 use crate::routes::pages::html;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
@@ -88,7 +88,11 @@ fn href(pairs: &[(String, String)], set: &[(&str, String)], drop: &[&str]) -> St
 
 /// The search page; with no "what" or "where" yet it shows just the form. Admins asking
 /// `explain=1` see why each result ranks where it does; anyone else gets the normal page.
-pub async fn search_page(req: HttpRequest, visitor: Visitor, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn search_page(
+    req: HttpRequest,
+    visitor: Visitor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req)?;
     let params = SearchParams::from_pairs(pairs.clone());
     let explain =
@@ -96,10 +100,12 @@ pub async fn search_page(req: HttpRequest, visitor: Visitor, state: web::Data<Ap
     let searched = pairs.iter().any(|(k, v)| !v.is_empty() && k != "sort");
     let run = params.clone();
     let result = if searched {
-        with_conn(&state, move |conn, state| match search::search_with(conn, &state.index, &state.taxonomy(), &run, true, explain) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
-            Err(other) => Err(AppError::from(other)),
+        with_conn(&state, move |conn, state| {
+            match search::search_with(conn, &state.index, &state.taxonomy(), &run, true, explain) {
+                Ok(outcome) => Ok(Ok(outcome)),
+                Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
+                Err(other) => Err(AppError::from(other)),
+            }
         })
         .await?
     } else {

@@ -49,7 +49,8 @@ fn parse_rule(text: &str, line: &str) -> Rule {
         .map(|alt| {
             alt.split('+')
                 .map(|c| {
-                    let (kind, value) = c.trim().split_once(':').unwrap_or_else(|| panic!("bad condition {c:?} in {line}"));
+                    let (kind, value) =
+                        c.trim().split_once(':').unwrap_or_else(|| panic!("bad condition {c:?} in {line}"));
                     let value = value.trim().to_string();
                     match kind {
                         "cat" => Cond::Category(value),

@@ -16,6 +16,9 @@ pub struct Shown {
 /// Two fitting listings this close in distance count as equally near.
 const SAME_DISTANCE_KM: f64 = 1.0;
 
+/// One result of the top five: grade, name, km, shown as a match, explanation.
+pub type TopRow = (u8, String, Option<f64>, bool, Option<String>);
+
 /// One query's figures; `None` where a figure does not apply to it.
 pub struct QueryFigures {
     pub label: String,
@@ -28,7 +31,7 @@ pub struct QueryFigures {
     /// Something reachable fits: whether the answer said nothing close matches.
     pub false_alarm: Option<bool>,
     /// The top five: grade, name, km, shown as a match, explanation.
-    pub top: Vec<(u8, String, Option<f64>, bool, Option<String>)>,
+    pub top: Vec<TopRow>,
 }
 
 fn gain(grade: u8) -> f64 {
@@ -49,8 +52,7 @@ pub fn measure(label: String, shown: &[Shown], reachable: &[(u8, Option<f64>)], 
     let grades: Vec<u8> = shown.iter().map(|s| s.grade).collect();
     let ndcg5 = (relevant > 0).then(|| dcg(grades.iter().copied()) / dcg(ideal.iter().copied()));
     let hit1 = (fitting > 0).then(|| grades.first() == Some(&2));
-    let p3 = (relevant > 0)
-        .then(|| grades.iter().take(3).filter(|g| **g >= 1).count() as f64 / relevant.min(3) as f64);
+    let p3 = (relevant > 0).then(|| grades.iter().take(3).filter(|g| **g >= 1).count() as f64 / relevant.min(3) as f64);
     // Among listings that fit equally well (grade 2), the first shown should be the nearest
     // one reachable (or within SAME_DISTANCE_KM of it).
     let nearest_fitting = reachable.iter().filter(|(g, _)| *g == 2).filter_map(|(_, d)| *d).reduce(f64::min);

@@ -99,8 +99,7 @@ impl Region {
                 }
             })
             .collect();
-        let reachable: Vec<(u8, Option<f64>)> =
-            self.reachable(&answer).iter().map(|(id, d)| (grade(id), *d)).collect();
+        let reachable: Vec<(u8, Option<f64>)> = self.reachable(&answer).iter().map(|(id, d)| (grade(id), *d)).collect();
         let says_weak = answer["match_strength"].as_str() == Some("weak");
         metrics::measure(judged.label(), &shown, &reachable, says_weak)
     }
