@@ -53,7 +53,13 @@ enum Ready {
         term: Term,
         bm25: Box<Bm25Weight>,
         max: f32,
+        /// A listing having the word gets `presence + per_score × BM25` (at most `max`):
+        /// [`PRESENCE`] and the leaf's quality folded in once a search, not per listing.
+        presence: f32,
+        per_score: f32,
     },
+    /// A term whose presence is all that counts: a category or audience, or any word when
+    /// only matches are wanted.
     Facet {
         term: Term,
     },
@@ -86,11 +92,19 @@ pub(crate) fn execute(
         .leaves
         .iter()
         .map(|leaf| {
+            let quality = quality(leaf.kind);
             let ready = match &leaf.matcher {
+                // Only matches count: no BM25 statistics to read.
+                Matcher::Term(term) if !params.scored => Ready::Facet { term: term.clone() },
+                Matcher::Query { query, required } if !params.scored => Ready::Other {
+                    weight: query.weight(EnableScoring::disabled_from_searcher(searcher))?,
+                    required: required.clone(),
+                },
                 Matcher::Term(term) => {
                     let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
                     let max = bm25.max_score().max(f32::MIN_POSITIVE);
-                    Ready::Term { term: term.clone(), bm25: Box::new(bm25), max }
+                    let (presence, per_score) = (quality * PRESENCE, quality * (1.0 - PRESENCE) / max);
+                    Ready::Term { term: term.clone(), bm25: Box::new(bm25), max, presence, per_score }
                 }
                 Matcher::Facet(term) => Ready::Facet { term: term.clone() },
                 Matcher::Query { query, required } => Ready::Other {
@@ -98,7 +112,7 @@ pub(crate) fn execute(
                     required: required.clone(),
                 },
             };
-            Ok(ReadyLeaf { ready, covers: leaf.covers.clone(), quality: quality(leaf.kind) })
+            Ok(ReadyLeaf { ready, covers: leaf.covers.clone(), quality })
         })
         .collect::<tantivy::Result<Vec<ReadyLeaf>>>()?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
@@ -148,6 +162,31 @@ fn search_segment(
     }
     let count = filter.as_ref().map_or(usize::MAX, BitSet::len);
     let candidates = Candidates { filter: filter.as_ref(), count, listed: OnceCell::new() };
+    if !params.scored {
+        // Only which listings match counts (a count for the zero-result help, or an order
+        // that is not relevance): no scores, no best evidence, no phrase bonus, and when a
+        // word carries the need, no filler word at all (it can make no listing a match).
+        let concepts = &plan.text.concepts;
+        let needs_specific = plan.text.has_specific();
+        let mut matched = BitSet::new(max_doc);
+        for leaf in ready {
+            if leaf.covers.is_empty() || (needs_specific && !leaf.covers.clone().any(|c| concepts[c].specific)) {
+                continue;
+            }
+            match &leaf.ready {
+                Ready::Term { term, .. } | Ready::Facet { term } => {
+                    for_each_match(segment, term, &candidates, |doc, _| matched.insert(doc))?;
+                }
+                Ready::Other { weight, required } => {
+                    for_each_other(segment, weight.as_ref(), required, &candidates, max_doc, |doc| {
+                        matched.insert(doc)
+                    })?;
+                }
+            }
+        }
+        collect(&mut top, &matched, filter.is_some(), alive, |_| 0.0);
+        return Ok(top.harvest());
+    }
     let mut scores = Scores::new(max_doc);
     // Listings having a word that carries the need: only they count as matches when the query
     // has such a word (a listing matching "group" alone is no answer to "walkin group").
@@ -164,53 +203,55 @@ fn search_segment(
             }
         }
     }
-    // Each word of the need: its best evidence in each listing, weighted.
+    // Each word of the need: its best evidence in each listing, weighted. Words carrying the
+    // need come first: when there is one, a listing having only filler words is no match, so a
+    // filler word ("group", "help") is only looked for in the listings that already matched,
+    // not through its long postings.
     let mut best = Best::new(max_doc);
-    for (c, concept) in plan.text.concepts.iter().enumerate() {
-        for leaf in ready.iter().filter(|l| l.covers.contains(&c)) {
-            let quality = leaf.quality;
-            match &leaf.ready {
-                Ready::Term { term, bm25, max } => {
-                    let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
-                    let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
-                    for_each_match(segment, term, &candidates, |doc, freq| {
-                        let strength = (bm25.score(fieldnorms.fieldnorm_id(doc), freq) / max).min(1.0);
-                        best.offer(doc, quality * (PRESENCE + (1.0 - PRESENCE) * strength));
-                        if let Some(set) = record.as_mut() {
-                            set.insert(doc);
-                        }
-                    })?;
+    let mut order: Vec<usize> = (0..plan.text.concepts.len()).collect();
+    order.sort_by_key(|&c| !plan.text.concepts[c].specific);
+    for c in order {
+        let concept = &plan.text.concepts[c];
+        {
+            let restricted;
+            let scope = match specific.as_ref() {
+                Some(set) if !concept.specific => {
+                    restricted = Candidates { filter: Some(set), count: set.len(), listed: OnceCell::new() };
+                    &restricted
                 }
-                Ready::Facet { term } => for_each_match(segment, term, &candidates, |doc, _| best.offer(doc, quality))?,
-                Ready::Other { weight, required } => {
-                    // A synonym phrase can only match where all its words are.
-                    let mut within: Option<BitSet> = None;
-                    for term in required {
-                        let mut set = BitSet::new(max_doc);
-                        for_each_match(segment, term, &candidates, |doc, _| set.insert(doc))?;
-                        match within.as_mut() {
-                            Some(w) => w.intersect(&set),
-                            None => within = Some(set),
-                        }
+                _ => &candidates,
+            };
+            for leaf in ready.iter().filter(|l| l.covers.contains(&c)) {
+                let quality = leaf.quality;
+                match &leaf.ready {
+                    Ready::Term { term, bm25, max, presence, per_score } => {
+                        let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
+                        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
+                        for_each_match(segment, term, scope, |doc, freq| {
+                            let score = bm25.score(fieldnorms.fieldnorm_id(doc), freq).min(*max);
+                            best.offer(doc, presence + per_score * score);
+                            if let Some(set) = record.as_mut() {
+                                set.insert(doc);
+                            }
+                        })?;
                     }
-                    let narrowed = within.as_ref().map(|w| Candidates {
-                        filter: Some(w),
-                        count: w.len(),
-                        listed: OnceCell::new(),
-                    });
-                    let scope = narrowed.as_ref().unwrap_or(&candidates);
-                    score_other(segment, weight.as_ref(), scope, |doc| best.offer(doc, quality))?;
+                    Ready::Facet { term } => for_each_match(segment, term, scope, |doc, _| best.offer(doc, quality))?,
+                    Ready::Other { weight, required } => {
+                        for_each_other(segment, weight.as_ref(), required, scope, max_doc, |doc| {
+                            best.offer(doc, quality);
+                        })?;
+                    }
                 }
             }
         }
-        best.fold(|doc, value| {
-            scores.add(doc, concept.weight * value);
-            if concept.specific {
-                if let Some(set) = specific.as_mut() {
-                    set.insert(doc);
-                }
-            }
-        });
+        let weight = concept.weight;
+        match specific.as_mut() {
+            Some(set) if concept.specific => best.fold(|doc, value| {
+                scores.add(doc, weight * value);
+                set.insert(doc);
+            }),
+            _ => best.fold(|doc, value| scores.add(doc, weight * value)),
+        }
     }
     for (term, set) in &mut needed {
         if !ready.iter().any(|leaf| matches!(&leaf.ready, Ready::Term { term: t, .. } if t == term)) {
@@ -234,14 +275,27 @@ fn search_segment(
         score_other(segment, weight.as_ref(), &narrowed, |doc| scores.add(doc, PHRASE_BONUS))?;
     }
 
-    // 3. Collection. Matches inside a filter are scattered over the segment: their facts are
-    // read in batches (see `SegmentTop::offer_batch`). Without one they are dense, and read in
-    // order the processor fetches ahead by itself.
+    // 3. Collection.
     let matched = specific.as_ref().unwrap_or(&scores.matched);
-    if filter.is_some() {
+    collect(&mut top, matched, filter.is_some(), alive, |doc| scores.score[doc as usize]);
+    Ok(top.harvest())
+}
+
+/// Offers the live listings of `matched` with their scores. Matches inside a filter are
+/// scattered over the segment: their facts are read in batches (see
+/// `SegmentTop::offer_batch`). Without one they are dense, and read in order the processor
+/// fetches ahead by itself.
+fn collect(
+    top: &mut SegmentTop,
+    matched: &BitSet,
+    filtered: bool,
+    alive: impl Fn(DocId) -> bool,
+    score: impl Fn(DocId) -> f32,
+) {
+    if filtered {
         let mut batch: Vec<(DocId, f32)> = Vec::with_capacity(BATCH);
         for doc in matched.iter().filter(|&doc| alive(doc)) {
-            batch.push((doc, scores.score[doc as usize]));
+            batch.push((doc, score(doc)));
             if batch.len() == BATCH {
                 top.offer_batch(&batch);
                 batch.clear();
@@ -250,16 +304,44 @@ fn search_segment(
         top.offer_batch(&batch);
     } else {
         for doc in matched.iter().filter(|&doc| alive(doc)) {
-            top.offer(doc, scores.score[doc as usize]);
+            top.offer(doc, score(doc));
         }
     }
-    Ok(top.harvest())
+}
+
+/// Calls `found` for each candidate a synonym phrase (or prefix: no `required` words) matches,
+/// looked for only where all its words are.
+fn for_each_other(
+    segment: &SegmentReader,
+    weight: &dyn Weight,
+    required: &[Term],
+    candidates: &Candidates<'_>,
+    max_doc: DocId,
+    found: impl FnMut(DocId),
+) -> tantivy::Result<()> {
+    let mut within: Option<BitSet> = None;
+    for term in required {
+        let mut set = BitSet::new(max_doc);
+        for_each_match(segment, term, candidates, |doc, _| set.insert(doc))?;
+        match within.as_mut() {
+            Some(w) => w.intersect(&set),
+            None => within = Some(set),
+        }
+    }
+    let narrowed = within.as_ref().map(|w| Candidates { filter: Some(w), count: w.len(), listed: OnceCell::new() });
+    score_other(segment, weight, narrowed.as_ref().unwrap_or(candidates), found)
 }
 
 /// The best evidence of one word of the need in each listing, while its leaves are scored.
+///
+/// Offering is branch-free (a listing is written to `touched` every time, and the count moves
+/// only for its first offer): whether a listing was seen is unpredictable, and a mispredicted
+/// branch a posting cost more than the rest of the work on it.
 struct Best {
     value: Vec<f32>,
+    /// The listings offered since the last fold are `touched[..len]`; sized to the segment.
     touched: Vec<DocId>,
+    len: usize,
 }
 
 impl Best {
@@ -268,32 +350,40 @@ impl Best {
             let mut s = s.borrow_mut();
             (std::mem::take(&mut s.best), std::mem::take(&mut s.touched))
         });
-        // Every entry is zero here: `fold` puts back to zero what it read.
-        value.resize(max_doc as usize, 0.0);
-        touched.clear();
-        Self { value, touched }
+        // Every entry is zero here (`fold` puts back to zero what it read), also past this
+        // segment's end: the arrays only grow, so a search over segments of different sizes
+        // does not fill them again for each.
+        if value.len() < max_doc as usize {
+            value.resize(max_doc as usize, 0.0);
+        }
+        // One slot past the last listing: a repeated offer writes there (see `offer`).
+        if touched.len() <= max_doc as usize {
+            touched.resize(max_doc as usize + 1, 0);
+        }
+        Self { value, touched, len: 0 }
     }
 
     #[inline]
     fn offer(&mut self, doc: DocId, value: f32) {
         if let Some(slot) = self.value.get_mut(doc as usize) {
-            if *slot == 0.0 {
-                self.touched.push(doc);
+            let old = *slot;
+            // `len` stays below the number of distinct listings, so within the segment's size.
+            if let Some(entry) = self.touched.get_mut(self.len) {
+                *entry = doc;
             }
-            if value > *slot {
-                *slot = value;
-            }
+            self.len += usize::from(old == 0.0);
+            *slot = old.max(value);
         }
     }
 
     /// Hands each touched listing's best value to `to` and starts again.
     fn fold(&mut self, mut to: impl FnMut(DocId, f32)) {
-        for &doc in &self.touched {
+        for &doc in &self.touched[..self.len] {
             let slot = &mut self.value[doc as usize];
             to(doc, *slot);
             *slot = 0.0;
         }
-        self.touched.clear();
+        self.len = 0;
     }
 }
 
@@ -342,8 +432,12 @@ struct Scores {
 impl Scores {
     fn new(max_doc: DocId) -> Self {
         let mut score = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().scores));
-        // Every entry is zero here: Drop puts back to zero what a search wrote.
-        score.resize(max_doc as usize, 0.0);
+        // Every entry is zero here, also past this segment's end: Drop puts back to zero what
+        // a search wrote, and the array only grows (filling it again for each segment of a
+        // different size cost a tenth of a text search).
+        if score.len() < max_doc as usize {
+            score.resize(max_doc as usize, 0.0);
+        }
         Self { score, matched: BitSet::new(max_doc) }
     }
 

@@ -190,7 +190,8 @@ impl SearchIndex {
             now: request.now,
             sort: request.sort,
             keep: if with_page { request.offset.saturating_add(request.limit) } else { 0 },
-            scored: has_text && request.sort == crate::Sort::Relevance,
+            // A count (the zero-result help's) needs no scores: the engine only finds matches.
+            scored: has_text && request.sort == crate::Sort::Relevance && with_page,
             facets: request.facets && with_page,
             count_within,
         };

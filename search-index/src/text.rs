@@ -185,9 +185,9 @@ pub(crate) fn build_text_query(
         leaves.push(term_leaf(f.all_text, text, i, LeafKind::Text));
         let is_last_prefix = analyzed.last_is_prefix && i + 1 == terms.len();
         if !known(text) && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN {
-            // Typo tolerance: the words one edit away that the directory knows.
+            // Typo tolerance: the words one edit away that the directory knows. (Only in the
+            // whole text, which holds the tags too: a spelling guess is worth the same there.)
             for correction in corrections(analyzed.raw.get(terms[i].0).map_or(text.as_str(), String::as_str)) {
-                leaves.push(term_leaf(f.tags, &correction, i, LeafKind::Spelling));
                 leaves.push(term_leaf(f.all_text, &correction, i, LeafKind::Spelling));
             }
         }
