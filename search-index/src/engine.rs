@@ -189,8 +189,11 @@ fn search_segment(
     }
     let mut scores = Scores::new(max_doc);
     // Listings having a word that carries the need: only they count as matches when the query
-    // has such a word (a listing matching "group" alone is no answer to "walkin group").
-    let mut specific = plan.text.has_specific().then(|| BitSet::new(max_doc));
+    // has such a word (a listing matching "group" alone is no answer to "walkin group"). Those
+    // words are scored first, so this is what matched once they are done (a copy, taken when
+    // the first filler word comes), and filler words and the phrase add no listing to it.
+    let has_specific = plan.text.has_specific();
+    let mut specific: Option<BitSet> = None;
     // Which listings have each word of the name phrase: recorded while the words are scored.
     let bonus: Vec<&ReadyLeaf> = ready.iter().filter(|l| l.covers.is_empty()).collect();
     let mut needed: Vec<(Term, BitSet)> = Vec::new();
@@ -207,15 +210,17 @@ fn search_segment(
     // need come first: when there is one, a listing having only filler words is no match, so a
     // filler word ("group", "help") is only looked for in the listings that already matched,
     // not through its long postings.
-    let mut best = Best::new(max_doc);
     let mut order: Vec<usize> = (0..plan.text.concepts.len()).collect();
     order.sort_by_key(|&c| !plan.text.concepts[c].specific);
     for c in order {
         let concept = &plan.text.concepts[c];
+        if has_specific && !concept.specific && specific.is_none() {
+            specific = Some(scores.matched.copy());
+        }
         {
             let restricted;
             let scope = match specific.as_ref() {
-                Some(set) if !concept.specific => {
+                Some(set) => {
                     restricted = Candidates { filter: Some(set), count: set.len(), listed: OnceCell::new() };
                     &restricted
                 }
@@ -229,29 +234,22 @@ fn search_segment(
                         let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
                         for_each_match(segment, term, scope, |doc, freq| {
                             let score = bm25.score(fieldnorms.fieldnorm_id(doc), freq).min(*max);
-                            best.offer(doc, presence + per_score * score);
+                            scores.offer(doc, presence + per_score * score);
                             if let Some(set) = record.as_mut() {
                                 set.insert(doc);
                             }
                         })?;
                     }
-                    Ready::Facet { term } => for_each_match(segment, term, scope, |doc, _| best.offer(doc, quality))?,
+                    Ready::Facet { term } => for_each_match(segment, term, scope, |doc, _| scores.offer(doc, quality))?,
                     Ready::Other { weight, required } => {
                         for_each_other(segment, weight.as_ref(), required, scope, max_doc, |doc| {
-                            best.offer(doc, quality);
+                            scores.offer(doc, quality);
                         })?;
                     }
                 }
             }
         }
-        let weight = concept.weight;
-        match specific.as_mut() {
-            Some(set) if concept.specific => best.fold(|doc, value| {
-                scores.add(doc, weight * value);
-                set.insert(doc);
-            }),
-            _ => best.fold(|doc, value| scores.add(doc, weight * value)),
-        }
+        scores.fold(concept.weight);
     }
     for (term, set) in &mut needed {
         if !ready.iter().any(|leaf| matches!(&leaf.ready, Ready::Term { term: t, .. } if t == term)) {
@@ -276,8 +274,10 @@ fn search_segment(
     }
 
     // 3. Collection.
-    let matched = specific.as_ref().unwrap_or(&scores.matched);
-    collect(&mut top, matched, filter.is_some(), alive, |doc| scores.score[doc as usize]);
+    // With a word carrying the need, `scores.matched` is `specific`: the filler words were
+    // looked for only there, and the name phrase holds that word.
+    let matched = &scores.matched;
+    collect(&mut top, matched, filter.is_some(), alive, |doc| scores.score(doc));
     Ok(top.harvest())
 }
 
@@ -332,79 +332,6 @@ fn for_each_other(
     score_other(segment, weight, narrowed.as_ref().unwrap_or(candidates), found)
 }
 
-/// The best evidence of one word of the need in each listing, while its leaves are scored.
-///
-/// Offering is branch-free (a listing is written to `touched` every time, and the count moves
-/// only for its first offer): whether a listing was seen is unpredictable, and a mispredicted
-/// branch a posting cost more than the rest of the work on it.
-struct Best {
-    value: Vec<f32>,
-    /// The listings offered since the last fold are `touched[..len]`; sized to the segment.
-    touched: Vec<DocId>,
-    len: usize,
-}
-
-impl Best {
-    fn new(max_doc: DocId) -> Self {
-        let (mut value, mut touched) = SCRATCH.with(|s| {
-            let mut s = s.borrow_mut();
-            (std::mem::take(&mut s.best), std::mem::take(&mut s.touched))
-        });
-        // Every entry is zero here (`fold` puts back to zero what it read), also past this
-        // segment's end: the arrays only grow, so a search over segments of different sizes
-        // does not fill them again for each.
-        if value.len() < max_doc as usize {
-            value.resize(max_doc as usize, 0.0);
-        }
-        // One slot past the last listing: a repeated offer writes there (see `offer`).
-        if touched.len() <= max_doc as usize {
-            touched.resize(max_doc as usize + 1, 0);
-        }
-        Self { value, touched, len: 0 }
-    }
-
-    #[inline]
-    fn offer(&mut self, doc: DocId, value: f32) {
-        if let Some(slot) = self.value.get_mut(doc as usize) {
-            let old = *slot;
-            // `len` stays below the number of distinct listings, so within the segment's size.
-            if let Some(entry) = self.touched.get_mut(self.len) {
-                *entry = doc;
-            }
-            self.len += usize::from(old == 0.0);
-            *slot = old.max(value);
-        }
-    }
-
-    /// Hands each touched listing's best value to `to` and starts again.
-    fn fold(&mut self, mut to: impl FnMut(DocId, f32)) {
-        for &doc in &self.touched[..self.len] {
-            let slot = &mut self.value[doc as usize];
-            to(doc, *slot);
-            *slot = 0.0;
-        }
-        self.len = 0;
-    }
-}
-
-impl Drop for Best {
-    fn drop(&mut self) {
-        let (value, touched) = (std::mem::take(&mut self.value), std::mem::take(&mut self.touched));
-        if value.capacity() > KEEP_SCORES || touched.capacity() > KEEP_SCORES {
-            return;
-        }
-        SCRATCH.with(|s| {
-            let mut scratch = s.borrow_mut();
-            if scratch.best.capacity() < value.capacity() {
-                scratch.best = value;
-            }
-            if scratch.touched.capacity() < touched.capacity() {
-                scratch.touched = touched;
-            }
-        });
-    }
-}
-
 /// The listings the filters leave, if any filter applies.
 struct Candidates<'f> {
     filter: Option<&'f BitSet>,
@@ -420,56 +347,114 @@ impl Candidates<'_> {
     }
 }
 
+/// One listing's text score so far, and the best evidence of the word being scored (see
+/// [`Scores::offer`]): side by side, so folding the one into the other touches the line the
+/// offer just brought into cache.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    score: f32,
+    best: f32,
+}
+
 /// Text scores of one segment's listings, and which listings any leaf matched.
+///
+/// A word of the need is scored by offering each leaf's evidence ([`Scores::offer`]: each
+/// listing keeps the best) and then folding the best, weighted, into the score
+/// ([`Scores::fold`]). Offering is branch-free: a listing is written to `touched` every time
+/// and the count moves only on its first offer, because whether a listing was seen is
+/// unpredictable and a mispredicted branch a posting cost more than the rest of its work.
 ///
 /// Its memory is reused from search to search on the same thread (see [`Scratch`]): a fresh
 /// array for a million listings per search was mostly the kernel zeroing pages.
 struct Scores {
-    score: Vec<f32>,
+    slots: Vec<Slot>,
     matched: BitSet,
+    /// The listings offered since the last fold are `touched[..touched_len]`; one entry more
+    /// than the segment's listings (a repeated offer writes past the count).
+    touched: Vec<DocId>,
+    touched_len: usize,
 }
 
 impl Scores {
     fn new(max_doc: DocId) -> Self {
-        let mut score = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().scores));
-        // Every entry is zero here, also past this segment's end: Drop puts back to zero what
-        // a search wrote, and the array only grows (filling it again for each segment of a
+        let (mut slots, mut touched) = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            (std::mem::take(&mut s.slots), std::mem::take(&mut s.touched))
+        });
+        // Every slot is zero here, also past this segment's end: Drop puts back to zero what a
+        // search wrote, and the arrays only grow (filling them again for each segment of a
         // different size cost a tenth of a text search).
-        if score.len() < max_doc as usize {
-            score.resize(max_doc as usize, 0.0);
+        if slots.len() < max_doc as usize {
+            slots.resize(max_doc as usize, Slot::default());
         }
-        Self { score, matched: BitSet::new(max_doc) }
+        if touched.len() <= max_doc as usize {
+            touched.resize(max_doc as usize + 1, 0);
+        }
+        Self { slots, matched: BitSet::new(max_doc), touched, touched_len: 0 }
+    }
+
+    /// Evidence for the word being scored: the listing keeps its best.
+    #[inline]
+    fn offer(&mut self, doc: DocId, value: f32) {
+        if let Some(slot) = self.slots.get_mut(doc as usize) {
+            let old = slot.best;
+            if let Some(entry) = self.touched.get_mut(self.touched_len) {
+                *entry = doc;
+            }
+            self.touched_len += usize::from(old == 0.0);
+            slot.best = old.max(value);
+        }
+    }
+
+    /// Adds each offered listing's best evidence, times `weight`, to its score.
+    fn fold(&mut self, weight: f32) {
+        for &doc in &self.touched[..self.touched_len] {
+            if let Some(slot) = self.slots.get_mut(doc as usize) {
+                slot.score += weight * slot.best;
+                slot.best = 0.0;
+            }
+            self.matched.insert(doc);
+        }
+        self.touched_len = 0;
     }
 
     #[inline]
     fn add(&mut self, doc: DocId, score: f32) {
-        self.score[doc as usize] += score;
+        self.slots[doc as usize].score += score;
         self.matched.insert(doc);
+    }
+
+    #[inline]
+    fn score(&self, doc: DocId) -> f32 {
+        self.slots[doc as usize].score
     }
 }
 
 impl Drop for Scores {
     fn drop(&mut self) {
-        let score = std::mem::take(&mut self.score);
+        let (slots, touched) = (std::mem::take(&mut self.slots), std::mem::take(&mut self.touched));
         // An array past the cap is freed, not kept (nor put back to zero).
-        if score.capacity() > KEEP_SCORES {
+        if slots.capacity() > KEEP_SCORES || touched.capacity() > KEEP_SCORES + 1 {
             return;
         }
-        let mut score = score;
+        let mut slots = slots;
         for doc in self.matched.iter() {
-            score[doc as usize] = 0.0;
+            slots[doc as usize] = Slot::default();
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            if scratch.scores.capacity() < score.capacity() {
-                scratch.scores = score;
+            if scratch.slots.capacity() < slots.capacity() {
+                scratch.slots = slots;
+            }
+            if scratch.touched.capacity() < touched.capacity() {
+                scratch.touched = touched;
             }
         });
     }
 }
 
-/// Most score entries a thread keeps between searches (4 MiB: a segment of a million
-/// listings). Every search thread keeps its own scratch, so what one keeps is multiplied by the
+/// Most score slots a thread keeps between searches (12 MiB with the touched list: a segment
+/// of a million listings). Every search thread keeps its own scratch, so what one keeps is multiplied by the
 /// threads there are; a larger segment's array is allocated per search and freed after it.
 const KEEP_SCORES: usize = 1 << 20;
 
@@ -479,15 +464,13 @@ const KEEP_SETS: usize = 8;
 const KEEP_SET_WORDS: usize = (1 << 20) / 64;
 
 /// Memory a search thread keeps between searches, within [`KEEP_SCORES`], [`KEEP_SETS`] and
-/// [`KEEP_SET_WORDS`]: at most 5 MiB a thread.
+/// [`KEEP_SET_WORDS`]: at most 13 MiB a thread.
 #[derive(Default)]
 struct Scratch {
     /// All zeros between searches.
-    scores: Vec<f32>,
+    slots: Vec<Slot>,
     /// Bit set words, contents undefined.
     words: Vec<Vec<u64>>,
-    /// All zeros between searches (see [`Best`]).
-    best: Vec<f32>,
     /// Contents undefined.
     touched: Vec<DocId>,
 }
@@ -496,7 +479,7 @@ impl Scratch {
     /// Bytes kept.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        (self.scores.capacity() + self.best.capacity()) * std::mem::size_of::<f32>()
+        self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.touched.capacity() * std::mem::size_of::<DocId>()
             + self.words.iter().map(|w| w.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
     }
@@ -748,8 +731,25 @@ mod tests {
         first.add(999, 2.0);
         drop(first);
         let second = Scores::new(2000);
-        assert!(second.score.iter().all(|s| *s == 0.0));
+        assert!(second.slots.iter().all(|s| s.score == 0.0 && s.best == 0.0));
         assert_eq!(second.matched.len(), 0);
+    }
+
+    #[test]
+    fn a_word_counts_its_best_evidence_once_per_listing() {
+        let mut scores = Scores::new(100);
+        for (doc, value) in [(7, 0.5), (3, 0.75), (7, 1.0), (7, 0.25), (99, 0.5)] {
+            scores.offer(doc, value);
+        }
+        assert_eq!(&scores.touched[..scores.touched_len], &[7, 3, 99], "each listing once, in the order first offered");
+        scores.fold(0.5);
+        assert_eq!((scores.score(7), scores.score(3), scores.score(99)), (0.5, 0.375, 0.25));
+        // The next word starts from nothing.
+        scores.offer(3, 0.5);
+        scores.fold(1.0);
+        assert_eq!((scores.score(7), scores.score(3)), (0.5, 0.875));
+        assert!(scores.slots.iter().all(|s| s.best == 0.0));
+        assert_eq!(scores.matched.iter().collect::<Vec<_>>(), vec![3, 7, 99]);
     }
 
     #[test]
@@ -763,16 +763,16 @@ mod tests {
         drop(sets);
         drop(scores);
         let kept = SCRATCH.with(|s| s.borrow().bytes());
-        let cap = KEEP_SCORES * 4 + KEEP_SETS * KEEP_SET_WORDS * 8;
+        let cap = KEEP_SCORES * (std::mem::size_of::<Slot>() + 4) + 4 + KEEP_SETS * KEEP_SET_WORDS * 8;
         assert!(kept <= cap, "kept {kept} bytes, cap {cap}");
         // Within the cap, memory is still reused, and starts clean.
         let mut small = Scores::new(1000);
         small.add(999, 1.0);
         drop(small);
-        let (scores_kept, sets_kept) = SCRATCH.with(|s| (s.borrow().scores.capacity(), s.borrow().words.len()));
+        let (scores_kept, sets_kept) = SCRATCH.with(|s| (s.borrow().slots.capacity(), s.borrow().words.len()));
         assert!(scores_kept >= 1000, "a small array is kept for the next search");
         assert!(sets_kept >= 1, "a small set is kept for the next search");
         let again = Scores::new(1000);
-        assert!(again.score.iter().all(|s| *s == 0.0));
+        assert!(again.slots.iter().all(|s| s.score == 0.0 && s.best == 0.0));
     }
 }
