@@ -10,7 +10,7 @@ use tantivy::{DocAddress, DocId, SegmentOrdinal, SegmentReader};
 
 use crate::facts::{Fact, SegmentFacts};
 use crate::geo_cells::Origin;
-use crate::ranking::{blend, Freshness, CLOSE_FIT, PARTIAL_SINK};
+use crate::ranking::{blend, close_fit, Freshness, PARTIAL_SINK};
 use crate::request::Sort;
 
 /// The sort key of a hit: numbers sort descending, names ascending.
@@ -144,6 +144,7 @@ pub(crate) struct SegmentTop {
     facet_counts: Vec<u32>,
     total: usize,
     close: usize,
+    close_fit: f32,
     within: Vec<usize>,
     heap: BinaryHeap<Worst>,
     freshness: Freshness,
@@ -171,6 +172,7 @@ impl SegmentTop {
             facet_counts,
             total: 0,
             close: 0,
+            close_fit: close_fit(),
             within: vec![0; params.count_within.len()],
             heap: BinaryHeap::new(),
             freshness: Freshness::at(params.now),
@@ -240,7 +242,7 @@ impl SegmentTop {
         }
         let Ok(distance) = self.distance(doc, fact) else { return };
         self.total += 1;
-        let close = !self.params.scored || score >= CLOSE_FIT;
+        let close = !self.params.scored || score >= self.close_fit;
         self.close += usize::from(close);
         if let Some(origin) = self.params.origin {
             for (count, radius) in self.within.iter_mut().zip(self.params.count_within) {
@@ -271,7 +273,7 @@ impl SegmentTop {
                     return;
                 }
                 let blended = blend(text, distance, self.params.origin.is_some(), freshness, availability);
-                // Partial matches come after every close one, apart (see `CLOSE_FIT`).
+                // Partial matches come after every close one, apart (see `Blend::close_fit`).
                 if close {
                     blended
                 } else {

@@ -15,7 +15,9 @@ fn freq_in(searcher: &Searcher, doc: DocAddress, term: &Term) -> tantivy::Result
     let segment = searcher.segment_reader(doc.segment_ord);
     let inverted = segment.inverted_index(term.field())?;
     let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::WithFreqs)? else { return Ok(None) };
-    if postings.seek(doc.doc_id) == doc.doc_id {
+    // Postings start at their first listing: one past `doc` means it lacks the term (and
+    // seeking backwards is not allowed: tantivy asserts it in debug builds).
+    if postings.doc() <= doc.doc_id && postings.seek(doc.doc_id) == doc.doc_id {
         use tantivy::postings::Postings;
         Ok(Some(postings.term_freq().max(1)))
     } else {

@@ -30,7 +30,7 @@ pub use error::SearchError;
 pub use geo_cells::{distance_km, GeoPoint};
 pub use index::{IndexWriterHandle, OpenOutcome, SearchIndex};
 pub use open::Rebuild;
-pub use ranking::CLOSE_FIT;
+pub use ranking::{blend_settings, close_fit, set_blend, Blend};
 pub use request::{
     Evidence, Explanation, Facets, Hit, SearchRequest, SearchResponse, Sort, WiderSearch, ZeroResultHelp,
 };

@@ -57,7 +57,7 @@ pub struct Hit {
     /// Distance from the origin to the nearest location of the listing, in km.
     pub distance_km: Option<f64>,
     /// How much of the need the listing covers (0 to about 1; 0 for a search without words).
-    /// At least [`crate::CLOSE_FIT`] is a close match, below a partial one.
+    /// At least [`crate::close_fit`] is a close match, below a partial one.
     pub fit: f64,
     /// Why it ranks where it does, when asked.
     pub explain: Option<Explanation>,

@@ -493,7 +493,7 @@ pub fn search_with(
         .filter_map(|hit| {
             let listing = by_id.remove(&hit.id)?;
             let snippet_html = index.snippet(&found.highlight, &listing.description, 180);
-            let close = hit.fit >= f64::from(search_index::CLOSE_FIT) || request.text.trim().is_empty();
+            let close = hit.fit >= f64::from(search_index::close_fit()) || request.text.trim().is_empty();
             Some(SearchResult {
                 listing,
                 distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
