@@ -249,7 +249,16 @@ fn every_result_explains_the_fit_it_ranked_by() {
     // engine, and must not trip over a listing before a word's first posting (it panicked on
     // "exercise for older people" in the seed region).
     let (_dir, index) = build(&sample());
-    for query in ["walking group older men", "choir gardening", "gardening choir diabetes", "diabetis", "gard", "lonely people", "art", "zzz"] {
+    for query in [
+        "walking group older men",
+        "choir gardening",
+        "gardening choir diabetes",
+        "diabetis",
+        "gard",
+        "lonely people",
+        "art",
+        "zzz",
+    ] {
         let req = SearchRequest { explain: true, ..request(query) };
         let found = index.search(&req).unwrap_or_else(|e| panic!("{query}: {e}"));
         for hit in &found.hits {
