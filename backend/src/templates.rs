@@ -185,6 +185,9 @@ mod tests {
         let mut result = listing.clone();
         result["distance_km"] = json!(2.345);
         result["snippet_html"] = json!("on the <b>allotment</b>");
+        // The page lists close matches, then partial ones under their own heading: a result
+        // without `fit` is shown nowhere.
+        result["fit"] = json!("close");
         let context = json!({
             "title": "Results", "listing": listing, "needs_review": true, "printed_on": "22 November 2026",
             "params": {"q": "garden", "near": "GL5 1HE", "category": ["gardening"], "audience": []},

@@ -551,6 +551,7 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
             now: NOW,
             // Like the SQLite side: the top 20 and the total, no facet counts.
             facets: false,
+            explain: false,
         };
         let t = Instant::now();
         let found = index.search(&req).unwrap();

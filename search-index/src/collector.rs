@@ -10,7 +10,7 @@ use tantivy::{DocAddress, DocId, SegmentOrdinal, SegmentReader};
 
 use crate::facts::{Fact, SegmentFacts};
 use crate::geo_cells::Origin;
-use crate::ranking::{blend, Freshness};
+use crate::ranking::{blend, close_fit, Freshness, PARTIAL_SINK};
 use crate::request::Sort;
 
 /// The sort key of a hit: numbers sort descending, names ascending.
@@ -28,6 +28,8 @@ pub(crate) struct RankedHit {
     pub doc: DocAddress,
     /// Exact distance to the nearest location.
     pub distance_km: Option<f64>,
+    /// The text fit (0 to about 1; 0 without words).
+    pub fit: f64,
 }
 
 impl RankedHit {
@@ -56,6 +58,8 @@ pub(crate) struct Collected {
     pub facets: HashMap<String, u32>,
     /// How many are within each of [`Params::count_within`].
     pub within: Vec<usize>,
+    /// How many fit the words closely (all of them without words).
+    pub close: usize,
 }
 
 impl Collected {
@@ -64,6 +68,7 @@ impl Collected {
         let mut merged = Collected::default();
         for fruit in fruits {
             merged.total += fruit.total;
+            merged.close += fruit.close;
             merged.hits.extend(fruit.hits);
             merged.within.resize(merged.within.len().max(fruit.within.len()), 0);
             for (sum, count) in merged.within.iter_mut().zip(fruit.within) {
@@ -103,6 +108,7 @@ struct Worst {
     key: f64,
     doc: DocId,
     distance_km: Option<f64>,
+    fit: f32,
 }
 
 impl PartialEq for Worst {
@@ -137,6 +143,8 @@ pub(crate) struct SegmentTop {
     facet: Option<StrColumn>,
     facet_counts: Vec<u32>,
     total: usize,
+    close: usize,
+    close_fit: f32,
     within: Vec<usize>,
     heap: BinaryHeap<Worst>,
     freshness: Freshness,
@@ -163,6 +171,8 @@ impl SegmentTop {
             facet,
             facet_counts,
             total: 0,
+            close: 0,
+            close_fit: close_fit(),
             within: vec![0; params.count_within.len()],
             heap: BinaryHeap::new(),
             freshness: Freshness::at(params.now),
@@ -232,6 +242,8 @@ impl SegmentTop {
         }
         let Ok(distance) = self.distance(doc, fact) else { return };
         self.total += 1;
+        let close = !self.params.scored || score >= self.close_fit;
+        self.close += usize::from(close);
         if let Some(origin) = self.params.origin {
             for (count, radius) in self.within.iter_mut().zip(self.params.count_within) {
                 if self.facts.points(doc, fact).any(|p| origin.within(p, *radius).0) {
@@ -255,16 +267,18 @@ impl SegmentTop {
                 let freshness = self.freshness.factor(fact.last_verified);
                 let availability = u64::from(fact.availability);
                 let full = self.heap.len() >= self.params.keep;
-                if full
-                    && self
-                        .heap
-                        .peek()
-                        .is_some_and(|worst| blend(text, None, false, freshness, availability) < worst.key)
-                {
+                let most = blend(text, None, false, freshness, availability) - if close { 0.0 } else { PARTIAL_SINK };
+                if full && self.heap.peek().is_some_and(|worst| most < worst.key) {
                     // Even next door it would not make the page: skip the distance decay.
                     return;
                 }
-                blend(text, distance, self.params.origin.is_some(), freshness, availability)
+                let blended = blend(text, distance, self.params.origin.is_some(), freshness, availability);
+                // Partial matches come after every close one, apart (see `Blend::close_fit`).
+                if close {
+                    blended
+                } else {
+                    blended - PARTIAL_SINK
+                }
             }
             Sort::Distance => -self.exact_distance(doc).unwrap_or(f64::MAX),
             Sort::LastVerified => fact.last_verified as f64,
@@ -273,7 +287,7 @@ impl SegmentTop {
                 -(ord as f64)
             }
         };
-        let entry = Worst { key, doc, distance_km: distance };
+        let entry = Worst { key, doc, distance_km: distance, fit: score };
         if self.heap.len() < self.params.keep {
             self.heap.push(entry);
         } else if let Some(worst) = self.heap.peek() {
@@ -313,9 +327,10 @@ impl SegmentTop {
                 let (hi, lo) = (self.id_hi.first(w.doc).unwrap_or(0), self.id_lo.first(w.doc).unwrap_or(0));
                 let id = uuid::Uuid::from_u64_pair(hi, lo).to_string();
                 let distance_km = w.distance_km.and_then(|_| self.exact_distance(w.doc));
-                RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km }
+                let fit = if self.params.scored { f64::from(w.fit) } else { 0.0 };
+                RankedHit { id, key, doc: DocAddress::new(self.segment, w.doc), distance_km, fit }
             })
             .collect();
-        Collected { total: self.total, hits, facets, within: self.within }
+        Collected { total: self.total, hits, facets, within: self.within, close: self.close }
     }
 }

@@ -97,10 +97,17 @@ impl ServiceDocument {
             doc.add_text(f.all_text, text);
             doc.add_text(f.spell, text);
         }
-        for tag in self.keywords.iter().chain(&self.taxonomy_names) {
+        for tag in &self.keywords {
             doc.add_text(f.all_text, tag);
             doc.add_text(f.tags, tag);
             doc.add_text(f.spell, tag);
+        }
+        // A category's or audience's name says what the category holds, not what each listing
+        // in it is ("Social groups and lunch clubs" is no lunch club's keyword): searched as
+        // text, and the categories the words name count through `data/concepts.txt`.
+        for name in &self.taxonomy_names {
+            doc.add_text(f.all_text, name);
+            doc.add_text(f.spell, name);
         }
         for term in self.facet_terms() {
             doc.add_text(f.facet, &term);

@@ -24,7 +24,7 @@ use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 
 use crate::collector::{Collected, Params, SegmentTop, BATCH};
 use crate::facts::FactsCache;
-use crate::text::Leaf;
+use crate::text::{quality, Matcher, TextQuery, PHRASE_BONUS};
 
 /// When a filter leaves fewer candidates than a word's postings divided by this, the word's skip
 /// list is used to jump to each candidate instead of scanning its postings: a jump costs about
@@ -37,8 +37,8 @@ const OTHER_SEEK_RATIO: usize = 2;
 
 /// What to search for, independent of segments.
 pub(crate) struct Plan {
-    /// Text leaves; none for a search without words.
-    pub leaves: Vec<Leaf>,
+    /// The text query; no leaves for a search without words.
+    pub text: TextQuery,
     /// Facet filters: one list of terms per dimension; a listing must have one of each.
     pub facet_filters: Vec<Vec<Term>>,
     /// Grid cell terms covering the circle (empty without a radius).
@@ -47,9 +47,38 @@ pub(crate) struct Plan {
 
 /// A leaf made ready for the segments: BM25 statistics are over the whole index.
 enum Ready {
-    Term { term: Term, bm25: Box<Bm25Weight> },
-    Other { weight: Box<dyn Weight>, boost: f32, required: Vec<Term> },
+    /// A word, with its BM25 weight and the most that weight can give (to see how strongly a
+    /// listing has the word, 0 to 1).
+    Term {
+        term: Term,
+        bm25: Box<Bm25Weight>,
+        max: f32,
+        /// A listing having the word gets `presence + per_score × BM25` (at most `max`):
+        /// [`PRESENCE`] and the leaf's quality folded in once a search, not per listing.
+        presence: f32,
+        per_score: f32,
+    },
+    /// A term whose presence is all that counts: a category or audience, or any word when
+    /// only matches are wanted.
+    Facet {
+        term: Term,
+    },
+    Other {
+        weight: Box<dyn Weight>,
+        required: Vec<Term>,
+    },
 }
+
+struct ReadyLeaf {
+    ready: Ready,
+    covers: std::ops::Range<usize>,
+    quality: f32,
+}
+
+/// How much of a word's evidence is its mere presence; the rest grows with how strongly the
+/// listing has the word (BM25 against its most). Mostly presence: a listing that says
+/// "walking" once fits a walking need as well as one that says it five times.
+pub(crate) const PRESENCE: f32 = 0.85;
 
 /// Runs the plan over every segment.
 pub(crate) fn execute(
@@ -59,22 +88,33 @@ pub(crate) fn execute(
     facts: &FactsCache,
 ) -> tantivy::Result<Collected> {
     let ready = plan
+        .text
         .leaves
         .iter()
         .map(|leaf| {
-            Ok(match leaf {
-                Leaf::Term { term, boost } => {
-                    let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(*boost);
-                    Ready::Term { term: term.clone(), bm25: Box::new(bm25) }
-                }
-                Leaf::Query { query, boost, required } => Ready::Other {
-                    weight: query.weight(EnableScoring::enabled_from_searcher(searcher))?,
-                    boost: *boost,
+            let quality = quality(leaf.kind);
+            let ready = match &leaf.matcher {
+                // Only matches count: no BM25 statistics to read.
+                Matcher::Term(term) if !params.scored => Ready::Facet { term: term.clone() },
+                Matcher::Query { query, required } if !params.scored => Ready::Other {
+                    weight: query.weight(EnableScoring::disabled_from_searcher(searcher))?,
                     required: required.clone(),
                 },
-            })
+                Matcher::Term(term) => {
+                    let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
+                    let max = bm25.max_score().max(f32::MIN_POSITIVE);
+                    let (presence, per_score) = (quality * PRESENCE, quality * (1.0 - PRESENCE) / max);
+                    Ready::Term { term: term.clone(), bm25: Box::new(bm25), max, presence, per_score }
+                }
+                Matcher::Facet(term) => Ready::Facet { term: term.clone() },
+                Matcher::Query { query, required } => Ready::Other {
+                    weight: query.weight(EnableScoring::enabled_from_searcher(searcher))?,
+                    required: required.clone(),
+                },
+            };
+            Ok(ReadyLeaf { ready, covers: leaf.covers.clone(), quality })
         })
-        .collect::<tantivy::Result<Vec<Ready>>>()?;
+        .collect::<tantivy::Result<Vec<ReadyLeaf>>>()?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let ord = SegmentOrdinal::try_from(ord).unwrap_or(SegmentOrdinal::MAX);
@@ -87,7 +127,7 @@ fn search_segment(
     ord: SegmentOrdinal,
     segment: &SegmentReader,
     plan: &Plan,
-    ready: &[Ready],
+    ready: &[ReadyLeaf],
     params: Params,
     facts: &FactsCache,
 ) -> tantivy::Result<Collected> {
@@ -122,12 +162,43 @@ fn search_segment(
     }
     let count = filter.as_ref().map_or(usize::MAX, BitSet::len);
     let candidates = Candidates { filter: filter.as_ref(), count, listed: OnceCell::new() };
+    if !params.scored {
+        // Only which listings match counts (a count for the zero-result help, or an order
+        // that is not relevance): no scores, no best evidence, no phrase bonus, and when a
+        // word carries the need, no filler word at all (it can make no listing a match).
+        let concepts = &plan.text.concepts;
+        let needs_specific = plan.text.has_specific();
+        let mut matched = BitSet::new(max_doc);
+        for leaf in ready {
+            if leaf.covers.is_empty() || (needs_specific && !leaf.covers.clone().any(|c| concepts[c].specific)) {
+                continue;
+            }
+            match &leaf.ready {
+                Ready::Term { term, .. } | Ready::Facet { term } => {
+                    for_each_match(segment, term, &candidates, |doc, _| matched.insert(doc))?;
+                }
+                Ready::Other { weight, required } => {
+                    for_each_other(segment, weight.as_ref(), required, &candidates, max_doc, |doc| {
+                        matched.insert(doc)
+                    })?;
+                }
+            }
+        }
+        collect(&mut top, &matched, filter.is_some(), alive, |_| 0.0);
+        return Ok(top.harvest());
+    }
     let mut scores = Scores::new(max_doc);
-    // Which listings have each word a phrase needs: recorded while the words are scored, read
-    // from their postings for the others.
+    // Listings having a word that carries the need: only they count as matches when the query
+    // has such a word (a listing matching "group" alone is no answer to "walkin group"). Those
+    // words are scored first, so this is what matched once they are done (a copy, taken when
+    // the first filler word comes), and filler words and the phrase add no listing to it.
+    let has_specific = plan.text.has_specific();
+    let mut specific: Option<BitSet> = None;
+    // Which listings have each word of the name phrase: recorded while the words are scored.
+    let bonus: Vec<&ReadyLeaf> = ready.iter().filter(|l| l.covers.is_empty()).collect();
     let mut needed: Vec<(Term, BitSet)> = Vec::new();
-    for leaf in ready {
-        if let Ready::Other { required, .. } = leaf {
+    for leaf in &bonus {
+        if let Ready::Other { required, .. } = &leaf.ready {
             for term in required {
                 if !needed.iter().any(|(t, _)| t == term) {
                     needed.push((term.clone(), BitSet::new(max_doc)));
@@ -135,28 +206,58 @@ fn search_segment(
             }
         }
     }
-    for leaf in ready {
-        let Ready::Term { term, bm25 } = leaf else { continue };
-        let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
-        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
-        for_each_match(segment, term, &candidates, |doc, freq| {
-            scores.add(doc, bm25.score(fieldnorms.fieldnorm_id(doc), freq));
-            if let Some(set) = record.as_mut() {
-                set.insert(doc);
+    // Each word of the need: its best evidence in each listing, weighted. Words carrying the
+    // need come first: when there is one, a listing having only filler words is no match, so a
+    // filler word ("group", "help") is only looked for in the listings that already matched,
+    // not through its long postings.
+    let mut order: Vec<usize> = (0..plan.text.concepts.len()).collect();
+    order.sort_by_key(|&c| !plan.text.concepts[c].specific);
+    for c in order {
+        let concept = &plan.text.concepts[c];
+        if has_specific && !concept.specific && specific.is_none() {
+            specific = Some(scores.matched.copy());
+        }
+        {
+            let restricted;
+            let scope = match specific.as_ref() {
+                Some(set) => {
+                    restricted = Candidates { filter: Some(set), count: set.len(), listed: OnceCell::new() };
+                    &restricted
+                }
+                _ => &candidates,
+            };
+            for leaf in ready.iter().filter(|l| l.covers.contains(&c)) {
+                let quality = leaf.quality;
+                match &leaf.ready {
+                    Ready::Term { term, bm25, max, presence, per_score } => {
+                        let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
+                        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
+                        for_each_match(segment, term, scope, |doc, freq| {
+                            let score = bm25.score(fieldnorms.fieldnorm_id(doc), freq).min(*max);
+                            scores.offer(doc, presence + per_score * score);
+                            if let Some(set) = record.as_mut() {
+                                set.insert(doc);
+                            }
+                        })?;
+                    }
+                    Ready::Facet { term } => for_each_match(segment, term, scope, |doc, _| scores.offer(doc, quality))?,
+                    Ready::Other { weight, required } => {
+                        for_each_other(segment, weight.as_ref(), required, scope, max_doc, |doc| {
+                            scores.offer(doc, quality);
+                        })?;
+                    }
+                }
             }
-        })?;
+        }
+        scores.fold(concept.weight);
     }
     for (term, set) in &mut needed {
-        if !ready.iter().any(|leaf| matches!(leaf, Ready::Term { term: t, .. } if t == term)) {
+        if !ready.iter().any(|leaf| matches!(&leaf.ready, Ready::Term { term: t, .. } if t == term)) {
             for_each_match(segment, term, &candidates, |doc, _| set.insert(doc))?;
         }
     }
-    for leaf in ready {
-        let Ready::Other { weight, boost, required } = leaf else { continue };
-        if required.is_empty() {
-            score_other(segment, weight.as_ref(), *boost, &candidates, &mut scores)?;
-            continue;
-        }
+    for leaf in bonus {
+        let Ready::Other { weight, required } = &leaf.ready else { continue };
         // A phrase can only match where all its words are: often far fewer listings than the
         // filter leaves, and a phrase's positions are the dearest thing to check.
         let mut within: Option<BitSet> = None;
@@ -169,16 +270,32 @@ fn search_segment(
         }
         let Some(within) = within else { continue };
         let narrowed = Candidates { filter: Some(&within), count: within.len(), listed: OnceCell::new() };
-        score_other(segment, weight.as_ref(), *boost, &narrowed, &mut scores)?;
+        score_other(segment, weight.as_ref(), &narrowed, |doc| scores.add(doc, PHRASE_BONUS))?;
     }
 
-    // 3. Collection. Matches inside a filter are scattered over the segment: their facts are
-    // read in batches (see `SegmentTop::offer_batch`). Without one they are dense, and read in
-    // order the processor fetches ahead by itself.
-    if filter.is_some() {
+    // 3. Collection.
+    // With a word carrying the need, `scores.matched` is `specific`: the filler words were
+    // looked for only there, and the name phrase holds that word.
+    let matched = &scores.matched;
+    collect(&mut top, matched, filter.is_some(), alive, |doc| scores.score(doc));
+    Ok(top.harvest())
+}
+
+/// Offers the live listings of `matched` with their scores. Matches inside a filter are
+/// scattered over the segment: their facts are read in batches (see
+/// `SegmentTop::offer_batch`). Without one they are dense, and read in order the processor
+/// fetches ahead by itself.
+fn collect(
+    top: &mut SegmentTop,
+    matched: &BitSet,
+    filtered: bool,
+    alive: impl Fn(DocId) -> bool,
+    score: impl Fn(DocId) -> f32,
+) {
+    if filtered {
         let mut batch: Vec<(DocId, f32)> = Vec::with_capacity(BATCH);
-        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
-            batch.push((doc, scores.score[doc as usize]));
+        for doc in matched.iter().filter(|&doc| alive(doc)) {
+            batch.push((doc, score(doc)));
             if batch.len() == BATCH {
                 top.offer_batch(&batch);
                 batch.clear();
@@ -186,11 +303,33 @@ fn search_segment(
         }
         top.offer_batch(&batch);
     } else {
-        for doc in scores.matched.iter().filter(|&doc| alive(doc)) {
-            top.offer(doc, scores.score[doc as usize]);
+        for doc in matched.iter().filter(|&doc| alive(doc)) {
+            top.offer(doc, score(doc));
         }
     }
-    Ok(top.harvest())
+}
+
+/// Calls `found` for each candidate a synonym phrase (or prefix: no `required` words) matches,
+/// looked for only where all its words are.
+fn for_each_other(
+    segment: &SegmentReader,
+    weight: &dyn Weight,
+    required: &[Term],
+    candidates: &Candidates<'_>,
+    max_doc: DocId,
+    found: impl FnMut(DocId),
+) -> tantivy::Result<()> {
+    let mut within: Option<BitSet> = None;
+    for term in required {
+        let mut set = BitSet::new(max_doc);
+        for_each_match(segment, term, candidates, |doc, _| set.insert(doc))?;
+        match within.as_mut() {
+            Some(w) => w.intersect(&set),
+            None => within = Some(set),
+        }
+    }
+    let narrowed = within.as_ref().map(|w| Candidates { filter: Some(w), count: w.len(), listed: OnceCell::new() });
+    score_other(segment, weight, narrowed.as_ref().unwrap_or(candidates), found)
 }
 
 /// The listings the filters leave, if any filter applies.
@@ -208,52 +347,114 @@ impl Candidates<'_> {
     }
 }
 
+/// One listing's text score so far, and the best evidence of the word being scored (see
+/// [`Scores::offer`]): side by side, so folding the one into the other touches the line the
+/// offer just brought into cache.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    score: f32,
+    best: f32,
+}
+
 /// Text scores of one segment's listings, and which listings any leaf matched.
+///
+/// A word of the need is scored by offering each leaf's evidence ([`Scores::offer`]: each
+/// listing keeps the best) and then folding the best, weighted, into the score
+/// ([`Scores::fold`]). Offering is branch-free: a listing is written to `touched` every time
+/// and the count moves only on its first offer, because whether a listing was seen is
+/// unpredictable and a mispredicted branch a posting cost more than the rest of its work.
 ///
 /// Its memory is reused from search to search on the same thread (see [`Scratch`]): a fresh
 /// array for a million listings per search was mostly the kernel zeroing pages.
 struct Scores {
-    score: Vec<f32>,
+    slots: Vec<Slot>,
     matched: BitSet,
+    /// The listings offered since the last fold are `touched[..touched_len]`; one entry more
+    /// than the segment's listings (a repeated offer writes past the count).
+    touched: Vec<DocId>,
+    touched_len: usize,
 }
 
 impl Scores {
     fn new(max_doc: DocId) -> Self {
-        let mut score = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().scores));
-        // Every entry is zero here: Drop puts back to zero what a search wrote.
-        score.resize(max_doc as usize, 0.0);
-        Self { score, matched: BitSet::new(max_doc) }
+        let (mut slots, mut touched) = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            (std::mem::take(&mut s.slots), std::mem::take(&mut s.touched))
+        });
+        // Every slot is zero here, also past this segment's end: Drop puts back to zero what a
+        // search wrote, and the arrays only grow (filling them again for each segment of a
+        // different size cost a tenth of a text search).
+        if slots.len() < max_doc as usize {
+            slots.resize(max_doc as usize, Slot::default());
+        }
+        if touched.len() <= max_doc as usize {
+            touched.resize(max_doc as usize + 1, 0);
+        }
+        Self { slots, matched: BitSet::new(max_doc), touched, touched_len: 0 }
+    }
+
+    /// Evidence for the word being scored: the listing keeps its best.
+    #[inline]
+    fn offer(&mut self, doc: DocId, value: f32) {
+        if let Some(slot) = self.slots.get_mut(doc as usize) {
+            let old = slot.best;
+            if let Some(entry) = self.touched.get_mut(self.touched_len) {
+                *entry = doc;
+            }
+            self.touched_len += usize::from(old == 0.0);
+            slot.best = old.max(value);
+        }
+    }
+
+    /// Adds each offered listing's best evidence, times `weight`, to its score.
+    fn fold(&mut self, weight: f32) {
+        for &doc in &self.touched[..self.touched_len] {
+            if let Some(slot) = self.slots.get_mut(doc as usize) {
+                slot.score += weight * slot.best;
+                slot.best = 0.0;
+            }
+            self.matched.insert(doc);
+        }
+        self.touched_len = 0;
     }
 
     #[inline]
     fn add(&mut self, doc: DocId, score: f32) {
-        self.score[doc as usize] += score;
+        self.slots[doc as usize].score += score;
         self.matched.insert(doc);
+    }
+
+    #[inline]
+    fn score(&self, doc: DocId) -> f32 {
+        self.slots[doc as usize].score
     }
 }
 
 impl Drop for Scores {
     fn drop(&mut self) {
-        let score = std::mem::take(&mut self.score);
+        let (slots, touched) = (std::mem::take(&mut self.slots), std::mem::take(&mut self.touched));
         // An array past the cap is freed, not kept (nor put back to zero).
-        if score.capacity() > KEEP_SCORES {
+        if slots.capacity() > KEEP_SCORES || touched.capacity() > KEEP_SCORES + 1 {
             return;
         }
-        let mut score = score;
+        let mut slots = slots;
         for doc in self.matched.iter() {
-            score[doc as usize] = 0.0;
+            slots[doc as usize] = Slot::default();
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            if scratch.scores.capacity() < score.capacity() {
-                scratch.scores = score;
+            if scratch.slots.capacity() < slots.capacity() {
+                scratch.slots = slots;
+            }
+            if scratch.touched.capacity() < touched.capacity() {
+                scratch.touched = touched;
             }
         });
     }
 }
 
-/// Most score entries a thread keeps between searches (4 MiB: a segment of a million
-/// listings). Every search thread keeps its own scratch, so what one keeps is multiplied by the
+/// Most score slots a thread keeps between searches (12 MiB with the touched list: a segment
+/// of a million listings). Every search thread keeps its own scratch, so what one keeps is multiplied by the
 /// threads there are; a larger segment's array is allocated per search and freed after it.
 const KEEP_SCORES: usize = 1 << 20;
 
@@ -263,20 +464,23 @@ const KEEP_SETS: usize = 8;
 const KEEP_SET_WORDS: usize = (1 << 20) / 64;
 
 /// Memory a search thread keeps between searches, within [`KEEP_SCORES`], [`KEEP_SETS`] and
-/// [`KEEP_SET_WORDS`]: at most 5 MiB a thread.
+/// [`KEEP_SET_WORDS`]: at most 13 MiB a thread.
 #[derive(Default)]
 struct Scratch {
     /// All zeros between searches.
-    scores: Vec<f32>,
+    slots: Vec<Slot>,
     /// Bit set words, contents undefined.
     words: Vec<Vec<u64>>,
+    /// Contents undefined.
+    touched: Vec<DocId>,
 }
 
 impl Scratch {
     /// Bytes kept.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.scores.capacity() * std::mem::size_of::<f32>()
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.touched.capacity() * std::mem::size_of::<DocId>()
             + self.words.iter().map(|w| w.capacity() * std::mem::size_of::<u64>()).sum::<usize>()
     }
 }
@@ -310,7 +514,8 @@ fn for_each_match(
                     }
                 }
                 if let Ok(i) = postings.docs().binary_search(&doc) {
-                    found(doc, postings.freqs()[i]);
+                    // A field indexed without frequencies (facets) has none: count one.
+                    found(doc, postings.freqs().get(i).copied().unwrap_or(1));
                 }
             }
         }
@@ -319,9 +524,9 @@ fn for_each_match(
             if docs.is_empty() {
                 break;
             }
-            for (&doc, &freq) in docs.iter().zip(freqs) {
+            for (i, &doc) in docs.iter().enumerate() {
                 if filter.is_none_or(|f| f.contains(doc)) {
-                    found(doc, freq);
+                    found(doc, freqs.get(i).copied().unwrap_or(1));
                 }
             }
             match (filter, docs.last()) {
@@ -344,16 +549,15 @@ fn for_each_match(
     Ok(())
 }
 
-/// Scores a phrase or prefix leaf with tantivy's own scorer: jumping to each candidate when they
-/// are few next to what the leaf may match, else walking its matches.
+/// Calls `found` for each candidate a phrase or prefix leaf matches: jumping to each candidate
+/// when they are few next to what the leaf may match, else walking its matches.
 fn score_other(
     segment: &SegmentReader,
     weight: &dyn Weight,
-    boost: f32,
     candidates: &Candidates<'_>,
-    scores: &mut Scores,
+    mut found: impl FnMut(DocId),
 ) -> tantivy::Result<()> {
-    let mut scorer = weight.scorer(segment, boost)?;
+    let mut scorer = weight.scorer(segment, 1.0)?;
     let few = candidates.count < scorer.size_hint() as usize / OTHER_SEEK_RATIO;
     match if few { candidates.listed() } else { None } {
         Some(candidates) => {
@@ -362,7 +566,7 @@ fn score_other(
                     break;
                 }
                 if scorer.doc() == doc {
-                    scores.add(doc, scorer.score());
+                    found(doc);
                 }
             }
         }
@@ -370,7 +574,7 @@ fn score_other(
             let mut doc = scorer.doc();
             while doc != TERMINATED {
                 if candidates.filter.is_none_or(|f| f.contains(doc)) {
-                    scores.add(doc, scorer.score());
+                    found(doc);
                 }
                 doc = scorer.advance();
             }
@@ -527,8 +731,25 @@ mod tests {
         first.add(999, 2.0);
         drop(first);
         let second = Scores::new(2000);
-        assert!(second.score.iter().all(|s| *s == 0.0));
+        assert!(second.slots.iter().all(|s| s.score == 0.0 && s.best == 0.0));
         assert_eq!(second.matched.len(), 0);
+    }
+
+    #[test]
+    fn a_word_counts_its_best_evidence_once_per_listing() {
+        let mut scores = Scores::new(100);
+        for (doc, value) in [(7, 0.5), (3, 0.75), (7, 1.0), (7, 0.25), (99, 0.5)] {
+            scores.offer(doc, value);
+        }
+        assert_eq!(&scores.touched[..scores.touched_len], &[7, 3, 99], "each listing once, in the order first offered");
+        scores.fold(0.5);
+        assert_eq!((scores.score(7), scores.score(3), scores.score(99)), (0.5, 0.375, 0.25));
+        // The next word starts from nothing.
+        scores.offer(3, 0.5);
+        scores.fold(1.0);
+        assert_eq!((scores.score(7), scores.score(3)), (0.5, 0.875));
+        assert!(scores.slots.iter().all(|s| s.best == 0.0));
+        assert_eq!(scores.matched.iter().collect::<Vec<_>>(), vec![3, 7, 99]);
     }
 
     #[test]
@@ -542,16 +763,16 @@ mod tests {
         drop(sets);
         drop(scores);
         let kept = SCRATCH.with(|s| s.borrow().bytes());
-        let cap = KEEP_SCORES * 4 + KEEP_SETS * KEEP_SET_WORDS * 8;
+        let cap = KEEP_SCORES * (std::mem::size_of::<Slot>() + 4) + 4 + KEEP_SETS * KEEP_SET_WORDS * 8;
         assert!(kept <= cap, "kept {kept} bytes, cap {cap}");
         // Within the cap, memory is still reused, and starts clean.
         let mut small = Scores::new(1000);
         small.add(999, 1.0);
         drop(small);
-        let (scores_kept, sets_kept) = SCRATCH.with(|s| (s.borrow().scores.capacity(), s.borrow().words.len()));
+        let (scores_kept, sets_kept) = SCRATCH.with(|s| (s.borrow().slots.capacity(), s.borrow().words.len()));
         assert!(scores_kept >= 1000, "a small array is kept for the next search");
         assert!(sets_kept >= 1, "a small set is kept for the next search");
         let again = Scores::new(1000);
-        assert!(again.score.iter().all(|s| *s == 0.0));
+        assert!(again.slots.iter().all(|s| s.score == 0.0 && s.best == 0.0));
     }
 }

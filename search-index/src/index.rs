@@ -10,17 +10,18 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, SnippetGenerator, TantivyDocument, Term};
 
 use crate::collector::Params;
+use crate::concepts::Concepts;
 use crate::document::ServiceDocument;
 use crate::engine::{self, Plan};
 use crate::error::{Result, SearchError};
 use crate::facts::FactsCache;
 use crate::geo_cells::{covering_cells, Origin};
 use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
-use crate::request::{Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
+use crate::request::{Explanation, Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
 use crate::schema::Fields;
 use crate::suggest;
 use crate::synonyms::Synonyms;
-use crate::text::{analyze_query, build_text_query, Leaf};
+use crate::text::{analyze_query, build_text_query, Matcher};
 
 /// Radii tried, in km, when a radius search finds nothing.
 const WIDER_RADII: &[f64] = &[5.0, 10.0, 25.0, 50.0, 100.0, 200.0];
@@ -46,6 +47,7 @@ pub struct SearchIndex {
     pub(crate) current: RwLock<Arc<Opened>>,
     pub(crate) fields: Fields,
     pub(crate) synonyms: Synonyms,
+    pub(crate) concepts: Concepts,
     pub(crate) analyzer: TextAnalyzer,
     pub(crate) dir: PathBuf,
     /// Set when a search met damage (an error or a panic inside tantivy); the indexer rebuilds.
@@ -141,11 +143,11 @@ impl SearchIndex {
                 .flat_map(|w| crate::text::analyze(&mut stemmer, &w).into_iter().map(|(_, t)| t))
                 .collect()
         };
-        let leaves = build_text_query(&self.fields, &self.synonyms, &analyzed, &known, &corrections);
-        let has_text = !leaves.is_empty();
+        let text = build_text_query(&self.fields, &self.synonyms, &self.concepts, &analyzed, &known, &corrections);
+        let has_text = !text.leaves.is_empty();
         let mut highlight = Vec::new();
         if has_text && with_page {
-            for leaf in &leaves {
+            for leaf in &text.leaves {
                 let mut visit = |term: &Term| {
                     if term.field() == self.fields.all_text {
                         if let Some(text) = term.value().as_str() {
@@ -153,9 +155,10 @@ impl SearchIndex {
                         }
                     }
                 };
-                match leaf {
-                    Leaf::Term { term, .. } => visit(term),
-                    Leaf::Query { query, .. } => query.query_terms(&mut |term, _| visit(term)),
+                match &leaf.matcher {
+                    Matcher::Term(term) => visit(term),
+                    Matcher::Facet(_) => {}
+                    Matcher::Query { query, .. } => query.query_terms(&mut |term, _| visit(term)),
                 }
             }
             highlight.sort();
@@ -178,7 +181,7 @@ impl SearchIndex {
                     .collect()
             })
             .unwrap_or_default();
-        let plan = Plan { leaves, facet_filters, cells };
+        let plan = Plan { text, facet_filters, cells };
         let params = Params {
             origin: request.origin.map(Origin::new),
             radius_km: circle.map(|(_, radius)| radius),
@@ -187,30 +190,34 @@ impl SearchIndex {
             now: request.now,
             sort: request.sort,
             keep: if with_page { request.offset.saturating_add(request.limit) } else { 0 },
-            scored: has_text && request.sort == crate::Sort::Relevance,
+            // A count (the zero-result help's) needs no scores: the engine only finds matches.
+            scored: has_text && request.sort == crate::Sort::Relevance && with_page,
             facets: request.facets && with_page,
             count_within,
         };
         let collected = engine::execute(searcher, &plan, params, facts)?;
 
-        let hits = collected
-            .hits
-            .into_iter()
-            .skip(request.offset)
-            .map(|ranked| {
-                let score = match ranked.key {
-                    crate::collector::SortKey::Number(n) => n,
-                    crate::collector::SortKey::Name(_) => 0.0,
-                };
-                Hit { id: ranked.id, score, distance_km: ranked.distance_km }
-            })
-            .collect();
+        let scored = params.scored;
+        let mut hits = Vec::with_capacity(collected.hits.len());
+        for ranked in collected.hits.into_iter().skip(request.offset) {
+            let score = match ranked.key {
+                crate::collector::SortKey::Number(n) => n,
+                crate::collector::SortKey::Name(_) => 0.0,
+            };
+            let explain = if request.explain {
+                Some(self.explain(searcher, facts, &plan, request, ranked.doc, ranked.distance_km, scored)?)
+            } else {
+                None
+            };
+            hits.push(Hit { id: ranked.id, score, distance_km: ranked.distance_km, fit: ranked.fit, explain });
+        }
         let response = SearchResponse {
             total: collected.total,
             hits,
             facets: group_facets(collected.facets),
             help: None,
             highlight,
+            close: collected.close,
         };
         Ok((response, collected.within))
     }
@@ -226,6 +233,31 @@ impl SearchIndex {
         let generator = SnippetGenerator::new(terms, self.analyzer.clone(), self.fields.all_text, max_chars);
         let snippet = generator.snippet(text);
         (!snippet.is_empty()).then(|| snippet.to_html())
+    }
+
+    /// Why one hit ranks where it does (see [`Explanation`]).
+    #[expect(clippy::too_many_arguments, reason = "the parts of one search, read once more")]
+    fn explain(
+        &self,
+        searcher: &tantivy::Searcher,
+        facts: &FactsCache,
+        plan: &Plan,
+        request: &SearchRequest,
+        doc: tantivy::DocAddress,
+        distance_km: Option<f64>,
+        scored: bool,
+    ) -> Result<Explanation> {
+        let (evidence, bonus) =
+            if scored { crate::explain::evidence(searcher, &plan.text, &self.fields, doc)? } else { (Vec::new(), 0.0) };
+        let fit = evidence.iter().map(|e| e.weight * e.strength).sum::<f64>() + bonus;
+        let fact = facts.get(searcher.segment_reader(doc.segment_ord))?.fact(doc.doc_id);
+        Ok(Explanation {
+            fit,
+            evidence,
+            distance: if request.origin.is_some() { crate::ranking::distance_factor(distance_km) } else { 1.0 },
+            freshness: crate::ranking::Freshness::at(request.now).factor(fact.last_verified),
+            availability: f64::from(fact.availability) / 1000.0,
+        })
     }
 
     /// Whether a stemmed word occurs anywhere in the directory's text.

@@ -9,9 +9,11 @@
 
 mod analysis;
 mod collector;
+mod concepts;
 mod document;
 mod engine;
 mod error;
+mod explain;
 mod facts;
 mod geo_cells;
 mod index;
@@ -28,5 +30,8 @@ pub use error::SearchError;
 pub use geo_cells::{distance_km, GeoPoint};
 pub use index::{IndexWriterHandle, OpenOutcome, SearchIndex};
 pub use open::Rebuild;
-pub use request::{Facets, Hit, SearchRequest, SearchResponse, Sort, WiderSearch, ZeroResultHelp};
+pub use ranking::{blend_settings, close_fit, set_blend, Blend};
+pub use request::{
+    Evidence, Explanation, Facets, Hit, SearchRequest, SearchResponse, Sort, WiderSearch, ZeroResultHelp,
+};
 pub use schema::SCHEMA_VERSION;

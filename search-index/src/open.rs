@@ -16,6 +16,7 @@ use tantivy::directory::Directory;
 use tantivy::query::AllQuery;
 use tantivy::{Index, IndexWriter, ReloadPolicy, SegmentComponent, TantivyDocument, Warmer};
 
+use crate::concepts::Concepts;
 use crate::error::{Result, SearchError};
 use crate::facts::FactsCache;
 use crate::index::{IndexWriterHandle, OpenOutcome, Opened, SearchIndex};
@@ -81,11 +82,13 @@ impl SearchIndex {
     fn with(opened: Opened, dir: &Path) -> Self {
         let mut analyzer = english_analyzer();
         let synonyms = Synonyms::load(&mut analyzer);
+        let concepts = Concepts::load(&mut analyzer);
         let (_, fields) = schema::build();
         Self {
             current: RwLock::new(Arc::new(opened)),
             fields,
             synonyms,
+            concepts,
             analyzer,
             dir: dir.to_path_buf(),
             damaged: AtomicBool::new(false),

@@ -43,6 +43,8 @@ pub struct SearchRequest {
     pub now: i64,
     /// Count listings per facet value (costs a little per matching listing).
     pub facets: bool,
+    /// Say why each hit of the page ranks where it does ([`Hit::explain`]).
+    pub explain: bool,
 }
 
 /// One result.
@@ -54,6 +56,44 @@ pub struct Hit {
     pub score: f64,
     /// Distance from the origin to the nearest location of the listing, in km.
     pub distance_km: Option<f64>,
+    /// How much of the need the listing covers (0 to about 1; 0 for a search without words).
+    /// At least [`crate::close_fit`] is a close match, below a partial one.
+    pub fit: f64,
+    /// Why it ranks where it does, when asked.
+    pub explain: Option<Explanation>,
+}
+
+/// Why a hit ranks where it does: its score is `fit × distance × freshness × availability`
+/// (partial matches after every close one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// How much of the need it covers, from `evidence` (plus a small bonus for the words in
+    /// order in the name).
+    pub fit: f64,
+    /// Each word of the need: what in the listing covers it, if anything.
+    pub evidence: Vec<Evidence>,
+    /// Distance multiplier (1 next door).
+    pub distance: f64,
+    /// Freshness multiplier (1 when verified in the last six months).
+    pub freshness: f64,
+    /// Capacity and status multiplier (1 when open and accepting).
+    pub availability: f64,
+}
+
+/// How a listing covers one word of the need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// The word (as indexed: stemmed).
+    pub word: String,
+    /// Its share of a perfect fit.
+    pub weight: f64,
+    /// False for filler words ("group", "help").
+    pub specific: bool,
+    /// The best evidence found: "name", "keywords", "text", "spelling walking", "synonym debt",
+    /// "category bereavement", "audience older-people", "completion"; `None` when not covered.
+    pub by: Option<String>,
+    /// How well that evidence covers the word (0 to 1).
+    pub strength: f64,
 }
 
 /// Facet counts: dimension to value to number of matching listings.
@@ -105,6 +145,10 @@ pub struct SearchResponse {
     pub facets: Facets,
     /// Set when `total` is 0.
     pub help: Option<ZeroResultHelp>,
+    /// Listings (of `total`) that fit the words closely; all of them for a search without
+    /// words. When 0 and `total` is not, every match is partial: the search should say that
+    /// nothing close matches.
+    pub close: usize,
     /// The indexed words the search looked for (typed words and their synonyms), for
     /// [`crate::SearchIndex::snippet`].
     pub highlight: Vec<String>,

@@ -4,7 +4,7 @@ use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextO
 
 /// Bumped whenever the schema or the text analysis changes; an index of another version is
 /// rebuilt from the database at start.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Name of the analyzer used for every free-text field (English stemming, stop words removed).
 pub(crate) const TEXT_ANALYZER: &str = "cg_english";

@@ -11,6 +11,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Term;
 
 pub(crate) use crate::analysis::{analyze, english_analyzer, plain_analyzer};
+use crate::concepts::Concepts;
 use crate::schema::Fields;
 use crate::synonyms::Synonyms;
 
@@ -25,31 +26,115 @@ fn raw_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-/// One scored part of the text query. A listing matches when any leaf matches it, and its text
-/// score is the sum of its leaves' scores (what tantivy's boolean "should" computes), so the
-/// leaves can be scored one at a time against a set of candidates.
-pub(crate) enum Leaf {
-    /// One indexed word in one field, scored by BM25, weighted.
-    Term {
-        /// The word as indexed.
-        term: Term,
-        /// Weight.
-        boost: f32,
-    },
-    /// A phrase or prefix expansion, scored by tantivy, weighted.
+/// What a leaf looks for, for the explanation of a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeafKind {
+    /// The word typed, in the name.
+    Name,
+    /// The word typed, in the keywords or vocabulary names.
+    Tags,
+    /// The word typed, anywhere in the listing.
+    Text,
+    /// A known word one edit away from an unknown word typed.
+    Spelling,
+    /// Known words beginning with the word being typed.
+    Prefix,
+    /// A synonym from `data/synonyms.txt`.
+    Synonym,
+    /// The listing's category or audience, named by the words (`data/concepts.txt`).
+    Facet,
+    /// The words in order in the name.
+    Phrase,
+}
+
+/// How well each kind of evidence shows that a listing covers a word of the need (0 to 1): the
+/// word in the name or tags says more than a mention in the description; a synonym, a spelling
+/// correction or a completion is a guess; a listing filed under the category the words name
+/// fits them whatever its text says.
+pub(crate) fn quality(kind: LeafKind) -> f32 {
+    match kind {
+        LeafKind::Name => 1.0,
+        LeafKind::Tags => 0.95,
+        LeafKind::Facet => 1.0,
+        LeafKind::Text => 0.75,
+        LeafKind::Spelling => 0.85,
+        LeafKind::Synonym => 0.8,
+        LeafKind::Prefix => 0.7,
+        // Added on top of the coverage (see `PHRASE_BONUS`), not part of it.
+        LeafKind::Phrase => 0.0,
+    }
+}
+
+/// What the words in order in the name add to a listing's fit.
+pub(crate) const PHRASE_BONUS: f32 = 0.05;
+
+/// What a leaf matches.
+pub(crate) enum Matcher {
+    /// One indexed word in one field, scored by BM25.
+    Term(Term),
+    /// A facet term (`category/...`): present or not.
+    Facet(Term),
+    /// A phrase or prefix expansion, scored by tantivy.
     Query {
         /// The query.
         query: Box<dyn Query>,
-        /// Weight.
-        boost: f32,
         /// Words (of the same field) every listing it matches has: a phrase's words, so it is
         /// only looked for where they all are. Empty for a prefix.
         required: Vec<Term>,
     },
 }
 
-fn term(field: Field, text: &str, boost: f32) -> Leaf {
-    Leaf::Term { term: Term::from_field_text(field, text), boost }
+/// One part of the text query: evidence that a listing covers some words of the need.
+pub(crate) struct Leaf {
+    /// What it matches.
+    pub matcher: Matcher,
+    /// The words of the need (indexes into [`TextQuery::concepts`]) it is evidence for; empty
+    /// for the phrase bonus.
+    pub covers: std::ops::Range<usize>,
+    /// What kind of evidence it is.
+    pub kind: LeafKind,
+}
+
+/// One word of the need as typed (after stemming and stop words).
+#[derive(Debug, Clone)]
+pub(crate) struct Concept {
+    /// The stem.
+    pub stem: String,
+    /// False for filler words ("group", "help"): they weigh little and never make a match alone.
+    pub specific: bool,
+    /// Its share of a perfect fit (see [`TextQuery::weigh`]).
+    pub weight: f32,
+}
+
+/// Weight of a filler word next to a word that carries the need.
+const FILLER_WEIGHT: f32 = 0.15;
+
+/// The text query: the words of the need and the leaves that are evidence for them.
+pub(crate) struct TextQuery {
+    pub concepts: Vec<Concept>,
+    pub leaves: Vec<Leaf>,
+}
+
+impl TextQuery {
+    /// Sets each word's weight: a listing's fit is the weighted share of the need's words it
+    /// covers, each by its best evidence. Words carrying the need weigh 1 and filler words
+    /// little; the total is at least 1, so a query of filler words alone never fits closely.
+    pub(crate) fn weigh(&mut self) {
+        let raw = |c: &Concept| if c.specific { 1.0 } else { FILLER_WEIGHT };
+        let total: f32 = self.concepts.iter().map(raw).sum::<f32>().max(1.0);
+        for c in &mut self.concepts {
+            c.weight = raw(c) / total;
+        }
+    }
+
+    /// Whether a listing must match a word carrying the need to count as a match.
+    pub(crate) fn has_specific(&self) -> bool {
+        self.concepts.iter().any(|c| c.specific)
+    }
+}
+
+fn term_leaf(field: Field, text: &str, at: usize, kind: LeafKind) -> Leaf {
+    Leaf { matcher: Matcher::Term(Term::from_field_text(field, text)), covers: at..at + 1, kind }
 }
 
 /// Terms of a user's query as the index sees them, for snippets and suggestions.
@@ -73,32 +158,37 @@ pub(crate) fn analyze_query(analyzer: &mut TextAnalyzer, q: &str) -> AnalyzedQue
     AnalyzedQuery { terms, raw, last_is_prefix }
 }
 
-/// Builds the text query's leaves; none when nothing searchable is left (only punctuation or
-/// only stop words): the caller then searches everything, ranked by distance and freshness.
+/// Builds the text query; no leaves when nothing searchable is left (only punctuation or only
+/// stop words): the caller then searches everything, ranked by distance and freshness.
 ///
-/// Each word matches the whole listing (`all_text`), with extra weight in the name and the
-/// tags. Typo tolerance (`corrections`: known words one edit away, as stems) and prefix
-/// completion are only added for words the directory does not know (`known`): a correctly
-/// spelled word never pays for them, which keeps common searches fast and precise.
+/// Each word is looked for in the name, the tags and the whole listing, through its synonyms,
+/// and through the categories and audiences it names. Typo tolerance (`corrections`: known
+/// words one edit away, as stems) and prefix completion are only added for words the directory
+/// does not know (`known`): a correctly spelled word never pays for them.
 pub(crate) fn build_text_query(
     f: &Fields,
     synonyms: &Synonyms,
+    concepts: &Concepts,
     analyzed: &AnalyzedQuery,
     known: &dyn Fn(&str) -> bool,
     corrections: &dyn Fn(&str) -> Vec<String>,
-) -> Vec<Leaf> {
+) -> TextQuery {
     let mut leaves = Vec::new();
     let terms = &analyzed.terms;
+    let stems: Vec<String> = terms.iter().map(|(_, t)| t.clone()).collect();
+    let mut words: Vec<Concept> =
+        stems.iter().map(|s| Concept { stem: s.clone(), specific: !concepts.is_filler(s), weight: 0.0 }).collect();
 
     for (i, (_, text)) in terms.iter().enumerate() {
-        leaves.push(term(f.all_text, text, 1.0));
-        leaves.push(term(f.name, text, 2.0));
-        leaves.push(term(f.tags, text, 1.5));
+        leaves.push(term_leaf(f.name, text, i, LeafKind::Name));
+        leaves.push(term_leaf(f.tags, text, i, LeafKind::Tags));
+        leaves.push(term_leaf(f.all_text, text, i, LeafKind::Text));
         let is_last_prefix = analyzed.last_is_prefix && i + 1 == terms.len();
         if !known(text) && raw_len_at(analyzed, i) >= FUZZY_MIN_LEN {
-            // Typo tolerance: the words one edit away that the directory knows.
+            // Typo tolerance: the words one edit away that the directory knows. (Only in the
+            // whole text, which holds the tags too: a spelling guess is worth the same there.)
             for correction in corrections(analyzed.raw.get(terms[i].0).map_or(text.as_str(), String::as_str)) {
-                leaves.push(term(f.all_text, &correction, 0.5));
+                leaves.push(term_leaf(f.all_text, &correction, i, LeafKind::Spelling));
             }
         }
         if is_last_prefix {
@@ -106,34 +196,43 @@ pub(crate) fn build_text_query(
             // "gardening", "walkin" finds "walking").
             if let Some(raw) = analyzed.raw.get(terms[i].0).filter(|w| w.chars().count() >= 3 && !known(text)) {
                 let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(f.spell, raw), 0, true);
-                leaves.push(Leaf::Query { query: Box::new(prefix), boost: 0.5, required: Vec::new() });
+                let matcher = Matcher::Query { query: Box::new(prefix), required: Vec::new() };
+                leaves.push(Leaf { matcher, covers: i..i + 1, kind: LeafKind::Prefix });
             }
-        }
-        for synonym in synonyms.expand(std::slice::from_ref(text)) {
-            leaves.push(synonym_leaf(f, &synonym));
         }
     }
 
-    // Multi-word synonyms in the query ("low mood" finds "depression").
-    let stems: Vec<String> = terms.iter().map(|(_, t)| t.clone()).collect();
-    for len in 2..=synonyms.max_phrase_len().min(stems.len()) {
-        for window in stems.windows(len) {
+    // Synonyms of single words and of runs of words ("low mood" finds "depression").
+    for len in 1..=synonyms.max_phrase_len().min(stems.len()) {
+        for (start, window) in stems.windows(len).enumerate() {
             for synonym in synonyms.expand(window) {
-                leaves.push(synonym_leaf(f, &synonym));
+                leaves.push(synonym_leaf(f, &synonym, start..start + len));
             }
         }
     }
 
-    // Phrase boost: the words in order in the name. (A phrase over the whole listing costs a
+    // Categories and audiences the words name. A run of filler words that names a kind of
+    // service ("support group") carries the need.
+    for (start, len, facets) in concepts.find(&stems) {
+        for facet in facets {
+            let matcher = Matcher::Facet(Term::from_field_text(f.facet, facet));
+            leaves.push(Leaf { matcher, covers: start..start + len, kind: LeafKind::Facet });
+        }
+        words[start..start + len].iter_mut().for_each(|w| w.specific = true);
+    }
+
+    // Phrase bonus: the words in order in the name. (A phrase over the whole listing costs a
     // position check on every listing holding the words, for little gain.)
     if terms.len() >= 2 {
         let positioned: Vec<(usize, Term)> =
             terms.iter().map(|(pos, t)| (*pos - terms[0].0, Term::from_field_text(f.name, t))).collect();
         let required = positioned.iter().map(|(_, term)| term.clone()).collect();
         let phrase = Box::new(PhraseQuery::new_with_offset(positioned));
-        leaves.push(Leaf::Query { query: phrase, boost: 3.0, required });
+        leaves.push(Leaf { matcher: Matcher::Query { query: phrase, required }, covers: 0..0, kind: LeafKind::Phrase });
     }
-    leaves
+    let mut query = TextQuery { concepts: words, leaves };
+    query.weigh();
+    query
 }
 
 fn raw_len_at(analyzed: &AnalyzedQuery, index: usize) -> usize {
@@ -141,14 +240,15 @@ fn raw_len_at(analyzed: &AnalyzedQuery, index: usize) -> usize {
     analyzed.terms.get(index).and_then(|(pos, _)| analyzed.raw.get(*pos)).map_or(0, |w| w.chars().count())
 }
 
-/// A synonym (one word or a phrase), anywhere in the listing, weighted below the word typed.
-fn synonym_leaf(f: &Fields, phrase: &[String]) -> Leaf {
-    if phrase.len() == 1 {
-        term(f.all_text, &phrase[0], 0.6)
+/// A synonym (one word or a phrase), anywhere in the listing.
+fn synonym_leaf(f: &Fields, phrase: &[String], covers: std::ops::Range<usize>) -> Leaf {
+    let matcher = if phrase.len() == 1 {
+        Matcher::Term(Term::from_field_text(f.all_text, &phrase[0]))
     } else {
         let terms: Vec<Term> = phrase.iter().map(|t| Term::from_field_text(f.all_text, t)).collect();
-        Leaf::Query { query: Box::new(PhraseQuery::new(terms.clone())), boost: 0.6, required: terms }
-    }
+        Matcher::Query { query: Box::new(PhraseQuery::new(terms.clone())), required: terms }
+    };
+    Leaf { matcher, covers, kind: LeafKind::Synonym }
 }
 
 #[cfg(test)]
@@ -168,9 +268,15 @@ mod tests {
         let (_, fields) = crate::schema::build();
         let mut a = english_analyzer();
         let synonyms = Synonyms::load(&mut a);
+        let concepts = Concepts::load(&mut a);
         for q in ["!!! ??? ...", "the and of to", ""] {
             let analyzed = analyze_query(&mut a, q);
-            assert!(build_text_query(&fields, &synonyms, &analyzed, &|_| true, &|_| Vec::new()).is_empty(), "{q}");
+            assert!(
+                build_text_query(&fields, &synonyms, &concepts, &analyzed, &|_| true, &|_| Vec::new())
+                    .leaves
+                    .is_empty(),
+                "{q}"
+            );
         }
     }
 

@@ -244,6 +244,37 @@ fn stemming_synonyms_typos_and_prefixes_find_the_right_listing() {
 }
 
 #[test]
+fn every_result_explains_the_fit_it_ranked_by() {
+    // The explanation reads each word back from the index on its own: it must agree with the
+    // engine, and must not trip over a listing before a word's first posting (it panicked on
+    // "exercise for older people" in the seed region).
+    let (_dir, index) = build(&sample());
+    for query in [
+        "walking group older men",
+        "choir gardening",
+        "gardening choir diabetes",
+        "diabetis",
+        "gard",
+        "lonely people",
+        "art",
+        "zzz",
+    ] {
+        let req = SearchRequest { explain: true, ..request(query) };
+        let found = index.search(&req).unwrap_or_else(|e| panic!("{query}: {e}"));
+        for hit in &found.hits {
+            let explain = hit.explain.as_ref().expect("asked for");
+            assert!(
+                (explain.fit - hit.fit).abs() < 1e-4,
+                "{query}: {} explained {} ranked {}",
+                name_of(&hit.id),
+                explain.fit,
+                hit.fit
+            );
+        }
+    }
+}
+
+#[test]
 fn public_searches_hide_pending_and_year_old_listings_and_rank_fresh_open_ones_first() {
     let (_dir, index) = build(&sample());
     let found = ids(&index, &request("gardening"));

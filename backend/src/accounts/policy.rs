@@ -24,6 +24,8 @@ pub enum Action<'a> {
     ManageUsers,
     /// Browse the audit trail.
     ViewAudit,
+    /// See why search results rank where they do (`explain=1`).
+    ExplainSearch,
     /// Edit (or create under) an organisation's listings.
     EditListings {
         /// The organisation that owns the listings.
@@ -73,9 +75,11 @@ pub enum Action<'a> {
 pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
     let own_org = |id: &str| user.organisation_id == id;
     match action {
-        Action::Administer | Action::ManageOrganisations | Action::ManageUsers | Action::ViewAudit => {
-            user.role == Role::Admin
-        }
+        Action::Administer
+        | Action::ManageOrganisations
+        | Action::ManageUsers
+        | Action::ViewAudit
+        | Action::ExplainSearch => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }

@@ -84,6 +84,15 @@ pub struct SearchParams {
     pub page: String,
     /// Results per page.
     pub per_page: String,
+    /// `1` (or `true`) to explain each result's rank (admins only).
+    pub explain: String,
+}
+
+impl SearchParams {
+    /// Whether the caller asked for explanations.
+    pub fn wants_explain(&self) -> bool {
+        matches!(self.explain.trim(), "1" | "true" | "yes")
+    }
 }
 
 impl SearchParams {
@@ -111,6 +120,7 @@ impl SearchParams {
                 "sort" => p.sort = value,
                 "page" => p.page = value,
                 "per_page" => p.per_page = value,
+                "explain" => p.explain = value,
                 _ => {}
             }
         }
@@ -128,6 +138,44 @@ pub struct SearchResult {
     pub distance_km: Option<f64>,
     /// The description with matched words in `<b>`; HTML-escaped otherwise.
     pub snippet_html: Option<String>,
+    /// `close` when the listing covers the need (or no words were given), `partial` when it
+    /// matches only part of it; partial matches come after every close one.
+    pub fit: &'static str,
+    /// Why it ranks here (admins asking `explain=1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explanation>,
+}
+
+/// Why a result ranks where it does: score = fit × distance × freshness × availability.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Share of the need the listing covers (0 to about 1; close from 0.5).
+    pub fit: f64,
+    /// Each word of the need and what covers it.
+    pub evidence: Vec<Evidence>,
+    /// Distance multiplier (1 next door).
+    pub distance: f64,
+    /// Freshness multiplier (1 when verified in the last six months).
+    pub freshness: f64,
+    /// Capacity and status multiplier (1 when open and accepting).
+    pub availability: f64,
+    /// The ranking score.
+    pub score: f64,
+}
+
+/// How a listing covers one word of the need.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// The word as indexed (stemmed).
+    pub word: String,
+    /// Its share of a perfect fit.
+    pub weight: f64,
+    /// False for filler words ("group", "help").
+    pub specific: bool,
+    /// What covers it: "name", "text", "synonym debt", "category bereavement", ...
+    pub by: Option<String>,
+    /// How well (0 to 1).
+    pub strength: f64,
 }
 
 /// A facet value with its count.
@@ -192,8 +240,15 @@ pub struct SearchOutcome {
     pub results: Vec<SearchResult>,
     /// Counts per filter value for this search.
     pub facets: BTreeMap<String, Vec<FacetValue>>,
-    /// Set when nothing was found.
+    /// Set when nothing was found, or when nothing found fits closely.
     pub help: Option<ZeroResultHelp>,
+    /// `close` when some listing fits the words closely (or no words were given), `weak` when
+    /// listings match only part of them, `none` when nothing matches.
+    pub match_strength: &'static str,
+    /// How many of `total` fit closely.
+    pub close_total: usize,
+    /// For people, when the matches are weak: "Nothing close matches ‘stop smoking’".
+    pub notice: Option<String>,
 }
 
 /// The day codes with their names.
@@ -239,13 +294,26 @@ fn day_code(input: &str) -> Option<&'static str> {
         .map(|(c, _)| *c)
 }
 
-/// Checks the parameters and runs the search.
+/// Checks the parameters and runs the search (without explanations).
 pub fn search(
     conn: &mut DbConnection,
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
     params: &SearchParams,
     public_only: bool,
+) -> Result<SearchOutcome, SearchFailure> {
+    search_with(conn, index, taxonomy, params, public_only, false)
+}
+
+/// Checks the parameters and runs the search; `explain` (for callers the policy allows) says
+/// why each result ranks where it does.
+pub fn search_with(
+    conn: &mut DbConnection,
+    index: &search_index::SearchIndex,
+    taxonomy: &Taxonomy,
+    params: &SearchParams,
+    public_only: bool,
+    explain: bool,
 ) -> Result<SearchOutcome, SearchFailure> {
     let mut errors = FieldErrors::new();
     let q = params.q.trim().to_string();
@@ -388,8 +456,19 @@ pub fn search(
         public_only,
         now: crate::directory::index_sync::now_secs(),
         facets: true,
+        explain,
     };
     let found = index.search(&request)?;
+    let match_strength = match (found.total, found.close) {
+        (0, _) => "none",
+        (_, 0) => "weak",
+        _ => "close",
+    };
+    let mut help = found.help.map(explain_help);
+    let notice = (match_strength == "weak").then(|| {
+        help = Some(weak_help(index, &request));
+        format!("Nothing close matches ‘{q}’; these listings match only part of it.")
+    });
     let pages = found.total.div_ceil(per_page).max(1);
     if page > pages {
         let mut errors = FieldErrors::new();
@@ -412,10 +491,30 @@ pub fn search(
         .filter_map(|hit| {
             let listing = by_id.remove(&hit.id)?;
             let snippet_html = index.snippet(&found.highlight, &listing.description, 180);
+            let close = hit.fit >= f64::from(search_index::close_fit()) || request.text.trim().is_empty();
             Some(SearchResult {
                 listing,
                 distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
                 snippet_html,
+                fit: if close { "close" } else { "partial" },
+                explain: hit.explain.clone().map(|e| Explanation {
+                    fit: e.fit,
+                    evidence: e
+                        .evidence
+                        .into_iter()
+                        .map(|v| Evidence {
+                            word: v.word,
+                            weight: v.weight,
+                            specific: v.specific,
+                            by: v.by,
+                            strength: v.strength,
+                        })
+                        .collect(),
+                    distance: e.distance,
+                    freshness: e.freshness,
+                    availability: e.availability,
+                    score: hit.score,
+                }),
             })
         })
         .collect();
@@ -428,7 +527,10 @@ pub fn search(
         origin: place.map(|p| Origin { place: p, radius_km }),
         results,
         facets: named_facets(found.facets, taxonomy),
-        help: found.help.map(explain),
+        help,
+        match_strength,
+        close_total: found.close,
+        notice,
     })
 }
 
@@ -546,7 +648,54 @@ fn named_facets(facets: search_index::Facets, taxonomy: &Taxonomy) -> BTreeMap<S
     out
 }
 
-fn explain(help: search_index::ZeroResultHelp) -> ZeroResultHelp {
+/// When every match is partial: wider searches that find a close match (a larger radius, or
+/// the words alone without the filters), if any.
+fn weak_help(index: &search_index::SearchIndex, request: &search_index::SearchRequest) -> ZeroResultHelp {
+    let mut wider = Vec::new();
+    let closer = |r: search_index::SearchRequest| -> usize {
+        index
+            .search(&search_index::SearchRequest { limit: 0, offset: 0, facets: false, explain: false, ..r })
+            .map_or(0, |f| f.close)
+    };
+    if let Some(radius) = request.radius_km.filter(|r| *r < MAX_RADIUS_KM) {
+        for wider_km in [25.0, 50.0, MAX_RADIUS_KM] {
+            if wider_km <= radius {
+                continue;
+            }
+            let close = closer(search_index::SearchRequest { radius_km: Some(wider_km), ..request.clone() });
+            if close > 0 {
+                wider.push(WiderSearch {
+                    kind: "radius",
+                    label: format!("Search within {wider_km} km ({close} close matches)"),
+                    value: wider_km.to_string(),
+                    total: close,
+                });
+                break;
+            }
+        }
+    }
+    for dimension in request.filters.keys() {
+        let mut filters = request.filters.clone();
+        filters.remove(dimension);
+        let close = closer(search_index::SearchRequest { filters, ..request.clone() });
+        if close > 0 {
+            wider.push(WiderSearch {
+                kind: "without_filter",
+                label: format!("Search without the {dimension} filter ({close} close matches)"),
+                value: dimension.clone(),
+                total: close,
+            });
+        }
+    }
+    let reason = if wider.is_empty() {
+        "Nothing in the directory fits these words closely; the listings below match only part of them.".to_string()
+    } else {
+        "Nothing close matches here; a wider search finds closer matches.".to_string()
+    };
+    ZeroResultHelp { reason, wider }
+}
+
+fn explain_help(help: search_index::ZeroResultHelp) -> ZeroResultHelp {
     let wider = help
         .wider
         .into_iter()

@@ -1,7 +1,9 @@
 //! Searching the directory from inside a referral: the public search, measured from the
 //! person's postcode, starting from the categories that fit the referral's reasons. Each search
 //! is recorded without the person (what was searched, the categories, the area as an outward
-//! code, the radius and how many were found) for the unmet-need report.
+//! code, the radius and how many fit closely) for the unmet-need report. A search whose matches
+//! are all partial ("stop smoking" finding only a gardening group that mentions a bus stop)
+//! records 0 found, as a search that finds nothing does: the need was not met.
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -72,7 +74,7 @@ pub fn search_for(
             referral_searches::categories.eq(params.category.join(",")),
             referral_searches::outward_code.eq(Some(&row.outward_code)),
             referral_searches::radius_km.eq(radius),
-            referral_searches::results.eq(outcome.total as i32),
+            referral_searches::results.eq(i32::try_from(outcome.close_total).unwrap_or(i32::MAX)),
         ))
         .execute(conn)?;
     Ok(outcome)

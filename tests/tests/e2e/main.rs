@@ -29,6 +29,8 @@ mod oruk_import;
 mod page_forms;
 mod referrals;
 mod relevance;
+mod relevance_eval;
+mod relevance_floor;
 mod reports;
 mod seed_region;
 mod session_dates;

@@ -43,3 +43,40 @@ fn the_openapi_document_lists_every_route_and_each_one_answers() {
         assert_ne!(message, Some(no_route_message.clone()), "{} {path} is served", spec.method);
     }
 }
+
+#[test]
+fn the_search_answer_is_documented_field_by_field() {
+    let app = spawn_app();
+    let doc = app.get("/api/v1/openapi.json").json();
+    let search = &doc["paths"]["/services"]["get"];
+    let names: Vec<&str> =
+        search["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"explain"), "{names:?}");
+    for path in ["/services", "/referrals/{id}/search"] {
+        let schema = &doc["paths"][path]["get"]["responses"]["2XX"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["$ref"], "#/components/schemas/SearchAnswer", "{path}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    let documented =
+        |name: &str| -> Vec<String> { schemas[name]["properties"].as_object().unwrap().keys().cloned().collect() };
+    // Every field of a real answer is documented (a weak one, so help and notice are there).
+    let answer = app.get("/api/v1/services?q=stop+smoking&near=GL5+1HE").json();
+    assert_eq!(answer["match_strength"], "weak", "{answer}");
+    for key in answer.as_object().unwrap().keys() {
+        assert!(documented("SearchAnswer").contains(key), "answer field {key} is documented");
+    }
+    for key in ["match_strength", "close_total", "notice", "help"] {
+        assert!(documented("SearchAnswer").contains(&key.to_string()), "{key}");
+    }
+    let result = &answer["results"][0];
+    for key in ["distance_km", "snippet_html", "fit"] {
+        assert!(result.get(key).is_some() && documented("SearchResult").contains(&key.to_string()), "{key}");
+    }
+    assert!(documented("SearchResult").contains(&"explain".to_string()));
+    let enums = &schemas["SearchAnswer"]["properties"]["match_strength"]["enum"];
+    assert_eq!(enums, &serde_json::json!(["close", "weak", "none"]));
+    let help = &answer["help"];
+    for key in help.as_object().unwrap().keys() {
+        assert!(documented("SearchHelp").contains(key), "help field {key} is documented");
+    }
+}

@@ -50,6 +50,13 @@ fn search_parameters(with_place: bool) -> Vec<Value> {
         query("page", int(1), "Page, from 1"),
         query("per_page", json!({"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}), "Results per page"),
     ]);
+    if with_place {
+        list.push(query(
+            "explain",
+            json!({"type": "string", "enum": ["1", "true", "yes"]}),
+            "Admins only (anyone else gets 403): each result carries `explain`, why it ranks where it does",
+        ));
+    }
     list
 }
 
@@ -108,7 +115,9 @@ fn path_parameters(spec: &RouteSpec) -> Vec<Value> {
 
 fn success_content(spec: &RouteSpec) -> Value {
     let json_body = json!({"application/json": {"schema": {"type": "object"}}});
-    if spec.path.ends_with(".csv") {
+    if spec.method == "get" && matches!(spec.path, "/services" | "/referrals/{id}/search") {
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/SearchAnswer"}}})
+    } else if spec.path.ends_with(".csv") {
         json!({"text/csv": {"schema": {"type": "string"}}})
     } else if spec.path.ends_with("/fhir") {
         json!({"application/fhir+json": {"schema": {"type": "object"}}})
@@ -167,6 +176,136 @@ fn operation(spec: &RouteSpec) -> Value {
     op
 }
 
+/// What a directory search answers (`directory::search::SearchOutcome`).
+fn search_answer() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    json!({
+        "type": "object",
+        "required": ["text", "total", "page", "per_page", "pages", "results", "facets", "match_strength", "close_total"],
+        "properties": {
+            "text": {"type": "string", "description": "The words searched for, without a place taken from them"},
+            "total": count,
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "pages": count,
+            "origin": {
+                "type": "object",
+                "nullable": true,
+                "description": "Where distances are measured from, and the radius (km)",
+                "properties": {"radius_km": {"type": "number"}},
+                "additionalProperties": true
+            },
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchResult"}},
+            "facets": {
+                "type": "object",
+                "description": "Per filter dimension, each value with its name and count for this search",
+                "additionalProperties": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["value", "name", "count"],
+                    "properties": {"value": {"type": "string"}, "name": {"type": "string"}, "count": count}
+                }}
+            },
+            "help": {
+                "allOf": [{"$ref": "#/components/schemas/SearchHelp"}],
+                "nullable": true,
+                "description": "Set when nothing was found, or when nothing found fits closely"
+            },
+            "match_strength": {
+                "type": "string",
+                "enum": ["close", "weak", "none"],
+                "description": "`close`: some listing fits the words closely (or no words were given); `weak`: \
+                                listings match only part of them; `none`: nothing matches"
+            },
+            "close_total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many of `total` fit the words closely"
+            },
+            "notice": {
+                "type": "string",
+                "nullable": true,
+                "description": "For people, when the matches are weak: \"Nothing close matches ‘stop smoking’; ...\""
+            }
+        }
+    })
+}
+
+/// One search result: the listing in full (its fields at the top level) and how it matched.
+fn search_result() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "name", "fit"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string"},
+            "distance_km": {"type": "number", "nullable": true, "description": "Km to the nearest location"},
+            "snippet_html": {"type": "string", "nullable": true, "description": "Matched words in <b>, escaped otherwise"},
+            "fit": {
+                "type": "string",
+                "enum": ["close", "partial"],
+                "description": "`close`: covers the need (at least half of it); `partial`: matches only part of it, \
+                                and comes after every close match"
+            },
+            "explain": {"$ref": "#/components/schemas/Explanation"}
+        },
+        "additionalProperties": true
+    })
+}
+
+/// Why a result ranks where it does (`explain=1`, admins only).
+fn explanation() -> Value {
+    let factor = json!({"type": "number", "minimum": 0, "maximum": 1});
+    json!({
+        "type": "object",
+        "description": "score = fit × distance × freshness × availability (partial matches after close ones)",
+        "required": ["fit", "evidence", "distance", "freshness", "availability", "score"],
+        "properties": {
+            "fit": {"type": "number", "description": "Share of the need the listing covers (0 to about 1; close from 0.5)"},
+            "evidence": {"type": "array", "items": {
+                "type": "object",
+                "required": ["word", "weight", "specific", "strength"],
+                "properties": {
+                    "word": {"type": "string", "description": "A word of the need, as indexed (stemmed)"},
+                    "weight": {"type": "number", "description": "Its share of a perfect fit"},
+                    "specific": {"type": "boolean", "description": "False for filler words (group, help, ...)"},
+                    "by": {
+                        "type": "string",
+                        "nullable": true,
+                        "description": "What covers it: name, keywords, text, synonym, spelling, completion, a category \
+                                        or an audience; null when nothing does"
+                    },
+                    "strength": factor
+                }
+            }},
+            "distance": factor,
+            "freshness": factor,
+            "availability": factor,
+            "score": {"type": "number"}
+        }
+    })
+}
+
+/// Why nothing (close) was found, and wider searches that would find something.
+fn search_help() -> Value {
+    json!({
+        "type": "object",
+        "required": ["reason", "wider"],
+        "properties": {
+            "reason": {"type": "string"},
+            "wider": {"type": "array", "items": {
+                "type": "object",
+                "required": ["kind", "label", "value", "total"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["radius", "without_filter", "spelling"]},
+                    "label": {"type": "string", "example": "Search within 25 km (4 results)"},
+                    "value": {"type": "string", "description": "The radius in km, the filter to drop, or the corrected words"},
+                    "total": {"type": "integer", "minimum": 0}
+                }
+            }}
+        }
+    })
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -192,6 +331,10 @@ pub fn document() -> Value {
                            "description": "From POST /auth/login"}
             },
             "schemas": {
+                "SearchAnswer": search_answer(),
+                "SearchResult": search_result(),
+                "Explanation": explanation(),
+                "SearchHelp": search_help(),
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -2,19 +2,31 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::accounts::policy::{self, Action};
 use crate::directory::listing;
 use crate::directory::search::{self, SearchParams};
 use crate::error::{ApiError, AppError};
 use crate::ids::ServiceId;
+use crate::routes::actor::Visitor;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
-/// Searches the public directory.
-pub async fn search_services(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Searches the public directory. `explain=1` is for admins: anyone else asking gets 403, so an
+/// integrator learns at once that the explanation is not theirs rather than silently missing it.
+pub async fn search_services(
+    req: HttpRequest,
+    visitor: Visitor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let params = SearchParams::from_pairs(query_pairs(&req)?);
-    let outcome =
-        with_conn(&state, move |conn, state| Ok(search::search(conn, &state.index, &state.taxonomy(), &params, true)?))
-            .await?;
+    let explain = params.wants_explain();
+    if explain && !visitor.user.as_ref().is_some_and(|u| policy::allows(u, Action::ExplainSearch)) {
+        return Err(AppError::Forbidden("explain=1 is for admins; search without it".into()).into());
+    }
+    let outcome = with_conn(&state, move |conn, state| {
+        Ok(search::search_with(conn, &state.index, &state.taxonomy(), &params, true, explain)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 

@@ -4,10 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::accounts::policy::{self, Action};
 use crate::directory::search::{self, SearchOutcome, SearchParams, ATTENDANCE, CAPACITY, DAYS, SORTS};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
 use crate::domain::FieldErrors;
 use crate::error::{AppError, PageError};
+use crate::routes::actor::Visitor;
 use crate::routes::pages::html;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
@@ -52,6 +54,8 @@ struct SearchPage {
     previous: Option<String>,
     next: Option<String>,
     wider: Vec<PageLink>,
+    /// Whether any result is a partial match (shown apart, labelled).
+    partial: bool,
 }
 
 fn choices(table: &[(&str, &str)], selected: &[String]) -> Vec<Choice> {
@@ -82,17 +86,26 @@ fn href(pairs: &[(String, String)], set: &[(&str, String)], drop: &[&str]) -> St
     format!("/?{}", out.finish())
 }
 
-/// The search page; with no "what" or "where" yet it shows just the form.
-pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+/// The search page; with no "what" or "where" yet it shows just the form. Admins asking
+/// `explain=1` see why each result ranks where it does; anyone else gets the normal page.
+pub async fn search_page(
+    req: HttpRequest,
+    visitor: Visitor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req)?;
     let params = SearchParams::from_pairs(pairs.clone());
+    let explain =
+        params.wants_explain() && visitor.user.as_ref().is_some_and(|u| policy::allows(u, Action::ExplainSearch));
     let searched = pairs.iter().any(|(k, v)| !v.is_empty() && k != "sort");
     let run = params.clone();
     let result = if searched {
-        with_conn(&state, move |conn, state| match search::search(conn, &state.index, &state.taxonomy(), &run, true) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
-            Err(other) => Err(AppError::from(other)),
+        with_conn(&state, move |conn, state| {
+            match search::search_with(conn, &state.index, &state.taxonomy(), &run, true, explain) {
+                Ok(outcome) => Ok(Ok(outcome)),
+                Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
+                Err(other) => Err(AppError::from(other)),
+            }
         })
         .await?
     } else {
@@ -172,6 +185,7 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> Result
         previous,
         next,
         wider,
+        partial: outcome.as_ref().is_some_and(|o| o.results.iter().any(|r| r.fit == "partial")),
         outcome,
         params,
     };
