@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::directory::geocode::{self, Geocoded, Precision};
-use crate::directory::listing::{self, Listing};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::directory::{listing::Listing, listing_cache::ListingCache};
 use crate::error::AppError;
 
 /// Longest text query accepted.
@@ -244,6 +244,7 @@ pub fn search(
     conn: &mut DbConnection,
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
+    listings: &ListingCache,
     params: &SearchParams,
     public_only: bool,
 ) -> Result<SearchOutcome, SearchFailure> {
@@ -406,7 +407,7 @@ pub fn search(
         return Err(SearchFailure::Invalid(errors));
     }
     let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
-    let listings = listing::load_many(conn, &ids, taxonomy)?;
+    let listings = listings.load_many(conn, &ids, taxonomy)?;
     let mut by_id: BTreeMap<String, Listing> = listings.into_iter().map(|l| (l.id.clone(), l)).collect();
     let results = found
         .hits

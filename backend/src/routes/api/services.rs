@@ -6,16 +6,20 @@ use crate::directory::listing;
 use crate::directory::search::{self, SearchParams};
 use crate::error::{ApiError, AppError};
 use crate::ids::ServiceId;
+use crate::routes::compressed::{self, JsonBody};
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
 /// Searches the public directory.
 pub async fn search_services(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let params = SearchParams::from_pairs(query_pairs(&req)?);
-    let outcome =
-        with_conn(&state, move |conn, state| Ok(search::search(conn, &state.index, &state.taxonomy(), &params, true)?))
-            .await?;
-    Ok(HttpResponse::Ok().json(outcome))
+    let gzip = compressed::wants_gzip(&req);
+    let answer = with_conn(&state, move |conn, state| {
+        let outcome = search::search(conn, &state.index, &state.taxonomy(), &state.listings, &params, true)?;
+        JsonBody::new(&outcome, gzip)
+    })
+    .await?;
+    Ok(answer.ok())
 }
 
 /// One public listing in full.

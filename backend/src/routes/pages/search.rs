@@ -89,10 +89,12 @@ pub async fn search_page(req: HttpRequest, state: web::Data<AppState>) -> Result
     let searched = pairs.iter().any(|(k, v)| !v.is_empty() && k != "sort");
     let run = params.clone();
     let result = if searched {
-        with_conn(&state, move |conn, state| match search::search(conn, &state.index, &state.taxonomy(), &run, true) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
-            Err(other) => Err(AppError::from(other)),
+        with_conn(&state, move |conn, state| {
+            match search::search(conn, &state.index, &state.taxonomy(), &state.listings, &run, true) {
+                Ok(outcome) => Ok(Ok(outcome)),
+                Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
+                Err(other) => Err(AppError::from(other)),
+            }
         })
         .await?
     } else {
