@@ -64,7 +64,18 @@ impl ListingCache {
     /// Listings by id, in the order given, as [`listing::load_many`] answers them (unknown ids
     /// are left out), taking those held from memory.
     pub fn load_many(&self, conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -> QueryResult<Vec<Listing>> {
-        let now = Utc::now().naive_utc();
+        self.load_many_at(conn, ids, taxonomy, Utc::now().naive_utc())
+    }
+
+    /// [`ListingCache::load_many`] with held cards as of `now` (for tests of the clock's fields;
+    /// cards loaded from the database are as of the real time).
+    pub fn load_many_at(
+        &self,
+        conn: &mut DbConnection,
+        ids: &[String],
+        taxonomy: &Taxonomy,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<Listing>> {
         let mut found: Vec<Option<Listing>> = Vec::with_capacity(ids.len());
         let mut missing: Vec<String> = Vec::new();
         {
