@@ -21,6 +21,7 @@ use crate::accounts::tokens::{self, TokenKeys};
 use crate::config::{Environment, Settings};
 use crate::db::{self, migrations, DbConnection, Pool};
 use crate::directory::index_sync::{self, Indexer};
+use crate::directory::listing_cache::ListingCache;
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
 use crate::routes;
@@ -135,17 +136,20 @@ impl Application {
         let secret = tokens::signing_secret(&settings)?;
         let keys =
             Arc::new(TokenKeys::new(secret.expose().as_bytes(), settings.access_token_minutes, settings.session_hours));
+        let listings = Arc::new(ListingCache::default());
         let indexer = Indexer::spawn(
             prepared.pool.clone(),
             prepared.taxonomy.clone(),
             prepared.index.clone(),
             prepared.writer,
             prepared.cursor,
+            listings.clone(),
         );
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
             indexer: indexer.health(),
+            listings,
             taxonomy: prepared.taxonomy,
             templates,
             settings: Arc::new(settings),

@@ -9,6 +9,7 @@ use crate::accounts::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::directory::indexer::IndexerHealth;
+use crate::directory::listing_cache::ListingCache;
 use crate::directory::taxonomy::Taxonomy;
 use crate::templates::Templates;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub index: Arc<SearchIndex>,
     /// How the indexer is doing, for readiness.
     pub indexer: Arc<IndexerHealth>,
+    /// Listing cards for search results, dropped as the indexer applies edits.
+    pub listings: Arc<ListingCache>,
     /// The vocabularies, reloaded when they change.
     pub taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
     /// The pages.

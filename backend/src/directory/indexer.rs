@@ -24,6 +24,7 @@ use search_index::{IndexWriterHandle, SearchIndex};
 
 use crate::db::{DbConnection, Pool};
 use crate::directory::index_sync::{self, IndexSyncError};
+use crate::directory::listing_cache::ListingCache;
 use crate::directory::outbox;
 use crate::directory::taxonomy::Taxonomy;
 
@@ -158,6 +159,7 @@ impl Indexer {
         index: Arc<SearchIndex>,
         writer: IndexWriterHandle,
         cursor: i64,
+        listings: Arc<ListingCache>,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let health = Arc::new(IndexerHealth::default());
@@ -166,6 +168,7 @@ impl Indexer {
             pool,
             taxonomy,
             index,
+            listings,
             health: health.clone(),
             writer: Some(writer),
             tail: Tail::new(cursor),
@@ -210,6 +213,8 @@ struct Worker {
     pool: Pool,
     taxonomy: Arc<RwLock<Arc<Taxonomy>>>,
     index: Arc<SearchIndex>,
+    /// Cards of search results: dropped as their listings' changes are applied.
+    listings: Arc<ListingCache>,
     health: Arc<IndexerHealth>,
     /// None after a failure: the next turn takes a new one.
     writer: Option<IndexWriterHandle>,
@@ -309,7 +314,7 @@ impl Worker {
             None => self.index.writer(1, WRITER_HEAP)?,
         };
         let writer = self.writer.insert(writer);
-        let busy = match self.tail.step(&mut conn, writer, &taxonomy, stopping) {
+        let busy = match self.tail.step(&mut conn, writer, &taxonomy, &self.listings, stopping) {
             Ok(busy) => busy,
             Err(e) => {
                 if matches!(e, IndexSyncError::Search(_)) {
@@ -352,6 +357,7 @@ impl Worker {
             let taxonomy = self.taxonomy();
             let (_, position) = index_sync::rebuild(&mut conn, rebuild.writer(), &taxonomy, &mut std::io::sink())?;
             self.index.finish_rebuild(rebuild)?;
+            self.listings.clear();
             Ok::<i64, IndexSyncError>(position)
         })();
         self.health.set_rebuilding(false);
@@ -398,6 +404,7 @@ impl Tail {
         conn: &mut DbConnection,
         writer: &mut IndexWriterHandle,
         taxonomy: &Taxonomy,
+        listings: &ListingCache,
         flush: bool,
     ) -> Result<bool, IndexSyncError> {
         let mut rows = outbox::after(conn, self.cursor, BATCH)?;
@@ -424,6 +431,7 @@ impl Tail {
             ids.sort();
             ids.dedup();
             index_sync::apply(conn, writer, taxonomy, &ids)?;
+            listings.invalidate(&ids);
             self.cursor = self.cursor.max(rows.iter().map(|(id, _)| *id).max().unwrap_or(self.cursor));
             self.pending = true;
         }

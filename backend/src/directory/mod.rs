@@ -7,6 +7,7 @@ pub mod geocode;
 pub mod index_sync;
 pub mod indexer;
 pub mod listing;
+pub mod listing_cache;
 pub mod listing_input;
 pub mod outbox;
 pub mod postcodes;

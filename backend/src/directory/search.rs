@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::directory::geocode::{self, Geocoded, Precision};
-use crate::directory::listing::{self, Listing};
 use crate::directory::taxonomy::{Taxonomy, Vocabulary};
+use crate::directory::{listing::Listing, listing_cache::ListingCache};
 use crate::error::AppError;
 
 /// Longest text query accepted.
@@ -299,10 +299,11 @@ pub fn search(
     conn: &mut DbConnection,
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
+    listings: &ListingCache,
     params: &SearchParams,
     public_only: bool,
 ) -> Result<SearchOutcome, SearchFailure> {
-    search_with(conn, index, taxonomy, params, public_only, false)
+    search_with(conn, index, taxonomy, listings, params, public_only, false)
 }
 
 /// Checks the parameters and runs the search; `explain` (for callers the policy allows) says
@@ -311,6 +312,7 @@ pub fn search_with(
     conn: &mut DbConnection,
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
+    listings: &ListingCache,
     params: &SearchParams,
     public_only: bool,
     explain: bool,
@@ -483,7 +485,7 @@ pub fn search_with(
         return Err(SearchFailure::Invalid(errors));
     }
     let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
-    let listings = listing::load_many(conn, &ids, taxonomy)?;
+    let listings = listings.load_many(conn, &ids, taxonomy)?;
     let mut by_id: BTreeMap<String, Listing> = listings.into_iter().map(|l| (l.id.clone(), l)).collect();
     let results = found
         .hits

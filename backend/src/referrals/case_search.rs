@@ -13,6 +13,7 @@ use super::view::reasons;
 use crate::accounts::CurrentUser;
 use crate::db::schema::referral_searches;
 use crate::db::DbConnection;
+use crate::directory::listing_cache::ListingCache;
 use crate::directory::search::{self, SearchOutcome, SearchParams};
 use crate::directory::taxonomy::Taxonomy;
 use crate::error::AppError;
@@ -42,6 +43,7 @@ pub fn search_for(
     conn: &mut DbConnection,
     index: &search_index::SearchIndex,
     taxonomy: &Taxonomy,
+    listings: &ListingCache,
     user: &CurrentUser,
     id: &ReferralId,
     mut params: SearchParams,
@@ -64,7 +66,7 @@ pub fn search_for(
         categories.dedup();
         params.category = categories;
     }
-    let outcome = search::search(conn, index, taxonomy, &params, true)?;
+    let outcome = search::search(conn, index, taxonomy, listings, &params, true)?;
     let radius = outcome.origin.as_ref().map(|o| o.radius_km);
     diesel::insert_into(referral_searches::table)
         .values((

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod api;
+pub mod compressed;
 pub mod health;
 pub mod input;
 pub mod oruk;

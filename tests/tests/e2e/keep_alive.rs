@@ -78,7 +78,10 @@ fn compressed_answers_on_a_kept_alive_connection_do_not_stall() {
         let answer = read_answer(&mut reader);
         times.push(sent.elapsed());
         assert_eq!(answer.status, 200, "{path}");
-        assert!(answer.gzip && answer.chunked && answer.body_len > 0, "{path}: a chunked gzip answer");
+        // The API's search is gzipped where it is made and sent sized; the page is compressed
+        // by the middleware and sent chunked.
+        assert!(answer.gzip && answer.body_len > 0, "{path}: a gzip answer");
+        assert_eq!(answer.chunked, !path.starts_with("/api/"), "{path}");
     }
     // The first request of the connection never stalled: the rest are the point.
     let mut later = times[1..].to_vec();

@@ -18,6 +18,7 @@ mod hostile_input;
 mod index_faults;
 mod index_sync;
 mod keep_alive;
+mod listing_cache;
 mod listings;
 mod logging;
 mod merges;

@@ -232,7 +232,15 @@ pub async fn search_for_referral(
 ) -> Result<HttpResponse, ApiError> {
     let params = crate::directory::search::SearchParams::from_pairs(query_pairs(&req)?);
     let outcome = with_conn(&state, move |conn, state| {
-        crate::referrals::case_search::search_for(conn, &state.index, &state.taxonomy(), &user, &id, params)
+        crate::referrals::case_search::search_for(
+            conn,
+            &state.index,
+            &state.taxonomy(),
+            &state.listings,
+            &user,
+            &id,
+            params,
+        )
     })
     .await?;
     Ok(no_store(HttpResponse::Ok().json(outcome)))

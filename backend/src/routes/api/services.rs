@@ -8,6 +8,7 @@ use crate::directory::search::{self, SearchParams};
 use crate::error::{ApiError, AppError};
 use crate::ids::ServiceId;
 use crate::routes::actor::Visitor;
+use crate::routes::compressed::{self, JsonBody};
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
 
@@ -23,11 +24,14 @@ pub async fn search_services(
     if explain && !visitor.user.as_ref().is_some_and(|u| policy::allows(u, Action::ExplainSearch)) {
         return Err(AppError::Forbidden("explain=1 is for admins; search without it".into()).into());
     }
-    let outcome = with_conn(&state, move |conn, state| {
-        Ok(search::search_with(conn, &state.index, &state.taxonomy(), &params, true, explain)?)
+    let gzip = compressed::wants_gzip(&req);
+    let answer = with_conn(&state, move |conn, state| {
+        let outcome =
+            search::search_with(conn, &state.index, &state.taxonomy(), &state.listings, &params, true, explain)?;
+        JsonBody::new(&outcome, gzip)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(outcome))
+    Ok(answer.ok())
 }
 
 /// One public listing in full.

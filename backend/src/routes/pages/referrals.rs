@@ -172,7 +172,8 @@ async fn render_referral(
         let search = match q.filter(|_| referral.work.is_some()) {
             Some(q) => {
                 let params = SearchParams::from_pairs([("q".to_string(), q)]);
-                match case_search::search_for(conn, &state.index, &state.taxonomy(), &who, &id, params) {
+                match case_search::search_for(conn, &state.index, &state.taxonomy(), &state.listings, &who, &id, params)
+                {
                     Ok(found) => Some(Ok(found)),
                     Err(AppError::Invalid(why)) => Some(Err(why.into_values().collect::<Vec<_>>().join("; "))),
                     Err(e @ AppError::NotFound { .. }) => Some(Err(e.public_message())),

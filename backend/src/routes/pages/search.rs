@@ -101,7 +101,7 @@ pub async fn search_page(
     let run = params.clone();
     let result = if searched {
         with_conn(&state, move |conn, state| {
-            match search::search_with(conn, &state.index, &state.taxonomy(), &run, true, explain) {
+            match search::search_with(conn, &state.index, &state.taxonomy(), &state.listings, &run, true, explain) {
                 Ok(outcome) => Ok(Ok(outcome)),
                 Err(search::SearchFailure::Invalid(fields)) => Ok(Err(fields)),
                 Err(other) => Err(AppError::from(other)),

@@ -11,6 +11,7 @@ mod metrics;
 use std::collections::HashMap;
 
 use backend::config::{Environment, Secret, Settings};
+use backend::directory::listing_cache::ListingCache;
 use backend::directory::search::{self, SearchParams};
 use serde_json::Value;
 
@@ -22,6 +23,8 @@ pub struct Region {
     _dir: tempfile::TempDir,
     prepared: backend::startup::Prepared,
     pub listings: HashMap<String, SeedListing>,
+    /// The search's listing cards (the region does not change while it is judged).
+    cards: ListingCache,
 }
 
 impl Region {
@@ -36,7 +39,7 @@ impl Region {
             ..Settings::default()
         };
         let prepared = backend::startup::prepare(&settings, &mut std::io::sink()).expect("prepare the region");
-        Region { _dir: dir, prepared, listings: judged::seed_listings() }
+        Region { _dir: dir, prepared, listings: judged::seed_listings(), cards: ListingCache::default() }
     }
 
     /// The search's answer as its JSON, as an API client would read it.
@@ -45,7 +48,7 @@ impl Region {
         let explain = params.wants_explain();
         let mut conn = self.prepared.pool.get().expect("connection");
         let taxonomy = self.prepared.taxonomy.read().expect("taxonomy").clone();
-        match search::search_with(&mut conn, &self.prepared.index, &taxonomy, &params, true, explain) {
+        match search::search_with(&mut conn, &self.prepared.index, &taxonomy, &self.cards, &params, true, explain) {
             Ok(outcome) => serde_json::to_value(outcome).expect("json"),
             Err(e) => panic!("search {pairs:?} failed: {e}"),
         }
