@@ -93,8 +93,26 @@ impl DatabaseUrl {
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(PgConnection::establish(&with_connect_timeout(url))?)),
         }
+    }
+}
+
+/// Seconds libpq waits for a PostgreSQL host to answer when the URL does not say.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// The URL with libpq's `connect_timeout` added when it has none: without one, a host that
+/// drops packets holds a request (and a blocking thread) for as long as the kernel's TCP
+/// retries, where a prompt 503 is what a client can act on.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout") {
+        url.to_string()
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let join = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{join}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+    } else {
+        // A key=value connection string.
+        format!("{url} connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
     }
 }
 
@@ -361,4 +379,20 @@ fn take_startup_lock(conn: &mut diesel::PgConnection) -> Result<(), diesel::Conn
 /// Which engine a connection talks to.
 pub fn is_postgres(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Pg(_))
+}
+
+#[cfg(test)]
+mod connect_timeout_tests {
+    use super::with_connect_timeout;
+
+    #[test]
+    fn a_postgres_url_gets_a_connect_timeout_unless_it_has_one() {
+        assert_eq!(with_connect_timeout("postgres://u@h/db"), "postgres://u@h/db?connect_timeout=5");
+        assert_eq!(
+            with_connect_timeout("postgresql://h/db?sslmode=require"),
+            "postgresql://h/db?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(with_connect_timeout("host=h dbname=db"), "host=h dbname=db connect_timeout=5");
+        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=30"), "postgres://h/db?connect_timeout=30");
+    }
 }
