@@ -24,6 +24,8 @@ pub enum Action<'a> {
     ManageUsers,
     /// Browse the audit trail.
     ViewAudit,
+    /// See what was sent, to whom, and what failed (no message bodies).
+    ViewNotifications,
     /// Edit (or create under) an organisation's listings.
     EditListings {
         /// The organisation that owns the listings.
@@ -73,7 +75,7 @@ pub enum Action<'a> {
 pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
     let own_org = |id: &str| user.organisation_id == id;
     match action {
-        Action::Administer | Action::ManageOrganisations | Action::ManageUsers | Action::ViewAudit => {
+        Action::Administer | Action::ManageOrganisations | Action::ManageUsers | Action::ViewAudit | Action::ViewNotifications => {
             user.role == Role::Admin
         }
         Action::EditListings { organisation_id } => {
