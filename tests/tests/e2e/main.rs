@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod answer_links;
 mod authz_matrix;
 mod csrf;
 mod db_faults;
@@ -21,6 +22,8 @@ mod keep_alive;
 mod listings;
 mod logging;
 mod merges;
+mod notifications;
+mod notify_api;
 mod migrations;
 mod openapi;
 mod operations;
