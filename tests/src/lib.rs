@@ -6,5 +6,8 @@
 //! The library holds the real servers those suites and the notification benchmark talk to on
 //! loopback: [`smtp_sink::SmtpSink`] and [`notify_stub::NotifyStub`].
 
+// Test servers: a poisoned lock or a port that cannot be bound should stop the test loudly.
+#![expect(clippy::unwrap_used, reason = "test servers fail loudly")]
+
 pub mod notify_stub;
 pub mod smtp_sink;
