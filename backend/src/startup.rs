@@ -18,12 +18,12 @@ use actix_web::HttpMessage;
 use crate::accounts::demo::{self, DemoAccount};
 use crate::accounts::rate_limit::SignInLimits;
 use crate::accounts::tokens::{self, TokenKeys};
+use crate::config::notifications::TransportKind;
 use crate::config::{Environment, Settings};
 use crate::db::{self, migrations, DbConnection, Pool};
 use crate::directory::index_sync::{self, Indexer};
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
-use crate::config::notifications::TransportKind;
 use crate::notifications::messages::LinkMaker;
 use crate::notifications::transport;
 use crate::notifications::worker::{Worker, WorkerSetup};
@@ -162,7 +162,9 @@ impl Application {
             if settings.env == Environment::Production
                 && settings.notifications.transport() == TransportKind::Development
             {
-                tracing::warn!("no SMTP or Notify configured: messages are written to the data folder's outbox, not sent");
+                tracing::warn!(
+                    "no SMTP or Notify configured: messages are written to the data folder's outbox, not sent"
+                );
             }
             Some(Worker::spawn(WorkerSetup {
                 pool: prepared.pool.clone(),

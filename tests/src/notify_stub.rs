@@ -162,7 +162,9 @@ fn respond(path: &str, authorization: &str, body: &Value, shared: &Shared) -> (u
         return match status {
             400 => error(400, "BadRequestError", "Can't send to this recipient using a team-only API key"),
             403 => error(403, "AuthError", "Invalid token: API key revoked"),
-            429 => error(429, "RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"),
+            429 => {
+                error(429, "RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds")
+            }
             _ => error(500, "Exception", "Internal server error"),
         };
     }
@@ -173,7 +175,11 @@ fn respond(path: &str, authorization: &str, body: &Value, shared: &Shared) -> (u
     };
     let address = body[field].as_str().unwrap_or("");
     if address.contains("invalid") || address.is_empty() {
-        let what = if kind == "email" { "email_address Not a valid email address" } else { "phone_number Not a UK mobile number" };
+        let what = if kind == "email" {
+            "email_address Not a valid email address"
+        } else {
+            "phone_number Not a UK mobile number"
+        };
         return error(400, "ValidationError", what);
     }
     if body["template_id"].as_str().unwrap_or("").is_empty() {

@@ -75,9 +75,11 @@ pub enum Action<'a> {
 pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
     let own_org = |id: &str| user.organisation_id == id;
     match action {
-        Action::Administer | Action::ManageOrganisations | Action::ManageUsers | Action::ViewAudit | Action::ViewNotifications => {
-            user.role == Role::Admin
-        }
+        Action::Administer
+        | Action::ManageOrganisations
+        | Action::ManageUsers
+        | Action::ViewAudit
+        | Action::ViewNotifications => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }

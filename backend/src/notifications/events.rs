@@ -52,7 +52,8 @@ pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) ->
         .or(org_email)
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty() && !editors.iter().any(|(_, editor)| editor.eq_ignore_ascii_case(e)));
-    let mut recipients: Vec<(Option<String>, String)> = editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
+    let mut recipients: Vec<(Option<String>, String)> =
+        editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
     recipients.extend(contact.map(|email| (None, email)));
     for (user_id, email) in recipients {
         let who = user_id.clone().unwrap_or_else(|| "contact".into());
@@ -191,8 +192,11 @@ pub fn group_waiting(conn: &mut DbConnection, organisation_id: &str) -> QueryRes
 /// A group's sign-up was decided: its volunteers are told (with the reason when turned down).
 pub fn group_decided(conn: &mut DbConnection, organisation_id: &str, reason: Option<&str>) -> QueryResult<()> {
     let name = organisation_name(conn, organisation_id)?;
-    let (template, what) =
-        if reason.is_some() { (Template::GroupTurnedDown, "turned_down") } else { (Template::GroupApproved, "approved") };
+    let (template, what) = if reason.is_some() {
+        (Template::GroupTurnedDown, "turned_down")
+    } else {
+        (Template::GroupApproved, "approved")
+    };
     let volunteers: Vec<(String, String)> = users::table
         .filter(users::organization_id.eq(organisation_id))
         .filter(users::role.eq("group_editor"))

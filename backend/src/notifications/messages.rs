@@ -69,7 +69,7 @@ impl Renderer {
             let Some(name) = path.strip_prefix("messages/").and_then(|n| n.strip_suffix(".txt")) else { continue };
             let file = TemplateFiles::get(&path).ok_or_else(|| format!("{path} missing"))?;
             registry
-                .register_template_string(name, String::from_utf8_lossy(&file.data).into_owned())
+                .register_template_string(name, String::from_utf8_lossy(&file.data))
                 .map_err(|e| format!("{path}: {e}"))?;
         }
         Ok(Self { registry })
@@ -85,7 +85,12 @@ impl Renderer {
     }
 
     /// The subject (empty for a text) and body.
-    pub fn render(&self, template: Template, channel: Channel, values: &Map<String, Value>) -> Result<(String, String), String> {
+    pub fn render(
+        &self,
+        template: Template,
+        channel: Channel,
+        values: &Map<String, Value>,
+    ) -> Result<(String, String), String> {
         let text = self
             .registry
             .render(&Self::name(template, channel), values)

@@ -224,8 +224,19 @@ pub struct NotificationSummary {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-type SummaryRow =
-    (String, String, String, String, String, String, i32, Option<String>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>);
+type SummaryRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
 
 /// The most recent notifications, newest first, optionally of one status.
 pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> QueryResult<Vec<NotificationSummary>> {
@@ -254,11 +265,7 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
         .into_iter()
         .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at)| {
             NotificationSummary {
-                recipient: if audience == Audience::Person.as_str() {
-                    "the person referred".into()
-                } else {
-                    recipient
-                },
+                recipient: if audience == Audience::Person.as_str() { "the person referred".into() } else { recipient },
                 id,
                 template,
                 channel,

@@ -75,7 +75,9 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> QueryResul
 /// about a demo referral).
 pub fn forget_queued_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(
-        notifications::table.filter(notifications::status.eq(status::QUEUED)).filter(notifications::created_at.ge(since)),
+        notifications::table
+            .filter(notifications::status.eq(status::QUEUED))
+            .filter(notifications::created_at.ge(since)),
     )
     .execute(conn)
 }
@@ -106,7 +108,8 @@ pub fn record(conn: &mut DbConnection, outcomes: &[(String, Outcome)]) -> QueryR
     let now = Utc::now().naive_utc();
     db::write(conn, |conn| {
         for (id, outcome) in outcomes {
-            let row = notifications::table.filter(notifications::id.eq(id)).filter(notifications::status.eq(status::SENDING));
+            let row =
+                notifications::table.filter(notifications::id.eq(id)).filter(notifications::status.eq(status::SENDING));
             match outcome {
                 Outcome::Sent(provider_id) => diesel::update(row)
                     .set((

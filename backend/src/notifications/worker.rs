@@ -45,9 +45,8 @@ impl Worker {
     pub fn spawn(setup: WorkerSetup) -> anyhow::Result<Self> {
         let renderer = Arc::new(Renderer::new().map_err(|e| anyhow::anyhow!(e))?);
         let (stop, stopped) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("notifications".into())
-            .spawn(move || run(setup, &renderer, &stopped))?;
+        let thread =
+            std::thread::Builder::new().name("notifications".into()).spawn(move || run(setup, &renderer, &stopped))?;
         Ok(Self { stop, thread: Some(thread) })
     }
 
@@ -64,9 +63,12 @@ fn run(mut setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>
     let poll = Duration::from_millis(setup.settings.poll_ms);
     let lease = chrono::Duration::seconds(setup.settings.lease_seconds);
     loop {
-        let claimed = match setup.pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            outbox::claim(&mut conn, BATCH, lease).map_err(|e| e.to_string())
-        }) {
+        let claimed = match setup
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| outbox::claim(&mut conn, BATCH, lease).map_err(|e| e.to_string()))
+        {
             Ok(rows) => rows,
             Err(error) => {
                 tracing::warn!(%error, "notification worker cannot reach the database");
@@ -77,9 +79,12 @@ fn run(mut setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>
         if !claimed.is_empty() {
             let outcomes: Vec<(String, Outcome)> =
                 claimed.iter().map(|row| (row.id.clone(), deliver(&mut setup, renderer, row))).collect();
-            if let Err(error) = setup.pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                outbox::record(&mut conn, &outcomes).map_err(|e| e.to_string())
-            }) {
+            if let Err(error) = setup
+                .pool
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| outbox::record(&mut conn, &outcomes).map_err(|e| e.to_string()))
+            {
                 // The rows stay `sending` until their lease lapses, then are sent again with the
                 // same Message-ID / reference.
                 tracing::error!(%error, count = outcomes.len(), "cannot record notification outcomes");

@@ -26,12 +26,28 @@ fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 
 /// Accepts the referral and introduces it to the gardening club; the connection's id.
 fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
-    let version = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json()["version"].clone();
-    post(app, worker, &format!("/api/v1/referrals/{referral}/transitions"), json!({"to": "accepted", "version": version}));
+    let version =
+        app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json()["version"].clone();
+    post(
+        app,
+        worker,
+        &format!("/api/v1/referrals/{referral}/transitions"),
+        json!({"to": "accepted", "version": version}),
+    );
     let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
-    let c = post(app, worker, &format!("/api/v1/referrals/{referral}/connections"), json!({"service_id": garden, "note": "ZEBRA-CONNECTION-NOTE"}));
+    let c = post(
+        app,
+        worker,
+        &format!("/api/v1/referrals/{referral}/connections"),
+        json!({"service_id": garden, "note": "ZEBRA-CONNECTION-NOTE"}),
+    );
     let id = c["id"].as_str().unwrap().to_string();
-    post(app, worker, &format!("/api/v1/connections/{id}/transitions"), json!({"to": "introduced", "version": c["version"]}));
+    post(
+        app,
+        worker,
+        &format!("/api/v1/connections/{id}/transitions"),
+        json!({"to": "introduced", "version": c["version"]}),
+    );
     id
 }
 
@@ -43,7 +59,12 @@ fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
         let files: Vec<(String, String)> = std::fs::read_dir(&dir)
             .map(|d| {
                 d.flatten()
-                    .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            std::fs::read_to_string(e.path()).unwrap_or_default(),
+                        )
+                    })
                     .filter(|(name, _)| !name.ends_with(".partial"))
                     .collect()
             })
@@ -184,13 +205,35 @@ fn no_message_carries_clinical_content() {
     let referral = create(&app, &gp, &body);
     introduce(&app, &worker, &referral);
     post(&app, &worker, &format!("/api/v1/referrals/{referral}/notes"), json!({"body": "ZEBRA-CASE-NOTE"}));
-    post(&app, &worker, &format!("/api/v1/referrals/{referral}/measures"), json!({"instrument": "ons4", "timepoint": "baseline", "answers": [3, 4, 3, 7]}));
-    let version = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(&worker), None).json()["version"].clone();
-    let v = post(&app, &worker, &format!("/api/v1/referrals/{referral}/transitions"), json!({"to": "in_progress", "version": version}))["version"].clone();
-    post(&app, &worker, &format!("/api/v1/referrals/{referral}/transitions"), json!({"to": "completed", "version": v, "note": "ZEBRA-CLOSING-SUMMARY"}));
+    post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/measures"),
+        json!({"instrument": "ons4", "timepoint": "baseline", "answers": [3, 4, 3, 7]}),
+    );
+    let version =
+        app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(&worker), None).json()["version"].clone();
+    let v = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/transitions"),
+        json!({"to": "in_progress", "version": version}),
+    )["version"]
+        .clone();
+    post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/transitions"),
+        json!({"to": "completed", "version": v, "note": "ZEBRA-CLOSING-SUMMARY"}),
+    );
     // A second referral, rejected with a reason the referrer is meant to read.
     let other = create(&app, &gp, &referral_body());
-    post(&app, &worker, &format!("/api/v1/referrals/{other}/transitions"), json!({"to": "rejected", "version": 1, "reason": "Outside our area"}));
+    post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{other}/transitions"),
+        json!({"to": "rejected", "version": 1, "reason": "Outside our area"}),
+    );
     // A group signs up and is approved; another is turned down.
     for (n, email) in ["first", "second"].iter().enumerate() {
         let sign_up = json!({"organisation_name": format!("Bisley Growers {n}"), "organisation_description": "We grow vegetables together every Saturday.",
@@ -198,10 +241,16 @@ fn no_message_carries_clinical_content() {
         assert_eq!(app.call("POST", "/api/v1/organisations/sign-up", None, Some(&sign_up.to_string())).status, 202);
     }
     let pending = app.call("GET", "/api/v1/admin/organisations/pending", Some(&admin), None).json();
-    let ids: Vec<String> = pending["organisations"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> =
+        pending["organisations"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
     assert!(ids.len() >= 2, "{pending}");
     post(&app, &admin, &format!("/api/v1/admin/organisations/{}/approve", ids[0]), json!({}));
-    post(&app, &admin, &format!("/api/v1/admin/organisations/{}/reject", ids[1]), json!({"reason": "Not a community group"}));
+    post(
+        &app,
+        &admin,
+        &format!("/api/v1/admin/organisations/{}/reject", ids[1]),
+        json!({"reason": "Not a community group"}),
+    );
 
     let files = outbox(&app, "group_turned_down-", 1);
     for template in backend::notifications::Template::ALL {
@@ -214,7 +263,17 @@ fn no_message_carries_clinical_content() {
     }
     let born = body["date_of_birth"].as_str().unwrap().to_string();
     for (name, text) in &files {
-        for clinical in ["ZEBRA", "insulin", "999 000 0018", "9990000018", "Testperson", &born, "loneliness", "Loneliness", "diabetes"] {
+        for clinical in [
+            "ZEBRA",
+            "insulin",
+            "999 000 0018",
+            "9990000018",
+            "Testperson",
+            &born,
+            "loneliness",
+            "Loneliness",
+            "diabetes",
+        ] {
             assert!(!text.contains(clinical), "{name} carries {clinical:?}:\n{text}");
         }
     }

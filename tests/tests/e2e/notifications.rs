@@ -174,7 +174,11 @@ fn rows_left_by_a_dead_instance_are_all_sent_once_by_two_workers() {
     let claimed: Vec<String> =
         notifications::table.select(notifications::id).order(notifications::id).limit(20).load(&mut conn).unwrap();
     diesel::update(notifications::table.filter(notifications::id.eq_any(&claimed)))
-        .set((notifications::status.eq("sending"), notifications::attempts.eq(1), notifications::lease_until.eq(Some(lapsed))))
+        .set((
+            notifications::status.eq("sending"),
+            notifications::attempts.eq(1),
+            notifications::lease_until.eq(Some(lapsed)),
+        ))
         .execute(&mut conn)
         .unwrap();
     // Two instances come up on the same database and drain the outbox together.

@@ -20,9 +20,10 @@ fn through_notify(stub: &NotifyStub) -> impl FnOnce(&mut Settings) + '_ {
         s.notifications.backoff_ms = 300;
         s.notifications.max_attempts = 5;
         for template in backend::notifications::Template::ALL {
-            s.notifications
-                .notify_templates
-                .insert(template.name().into(), format!("f33517ff-2a88-4f6e-b855-c550268ce{:03}", template.name().len()));
+            s.notifications.notify_templates.insert(
+                template.name().into(),
+                format!("f33517ff-2a88-4f6e-b855-c550268ce{:03}", template.name().len()),
+            );
         }
     }
 }

@@ -36,13 +36,10 @@ impl NotifyClient {
     /// From the settings (the key was checked when they were read).
     pub fn new(settings: &NotificationSettings) -> anyhow::Result<Self> {
         let key = settings.notify_api_key.as_ref().ok_or_else(|| anyhow::anyhow!("no Notify API key"))?;
-        let (service_id, secret) =
-            parse_notify_key(key.expose()).ok_or_else(|| anyhow::anyhow!("COMMONGROUND_NOTIFY_API_KEY is not a Notify key"))?;
+        let (service_id, secret) = parse_notify_key(key.expose())
+            .ok_or_else(|| anyhow::anyhow!("COMMONGROUND_NOTIFY_API_KEY is not a Notify key"))?;
         let tls = native_tls::TlsConnector::new()?;
-        let agent = ureq::AgentBuilder::new()
-            .tls_connector(Arc::new(tls))
-            .timeout(Duration::from_secs(20))
-            .build();
+        let agent = ureq::AgentBuilder::new().tls_connector(Arc::new(tls)).timeout(Duration::from_secs(20)).build();
         Ok(Self {
             agent,
             base: settings.notify_url.clone(),
@@ -62,7 +59,10 @@ impl NotifyClient {
 impl Transport for NotifyClient {
     fn send(&mut self, message: &Rendered) -> Result<Option<String>, SendError> {
         let template_id = self.templates.get(message.template).ok_or_else(|| {
-            SendError::Permanent(format!("no Notify template id for {} (COMMONGROUND_NOTIFY_TEMPLATES)", message.template))
+            SendError::Permanent(format!(
+                "no Notify template id for {} (COMMONGROUND_NOTIFY_TEMPLATES)",
+                message.template
+            ))
         })?;
         let (path, address_field) = match message.channel {
             Channel::Email => ("/v2/notifications/email", "email_address"),
@@ -82,8 +82,9 @@ impl Transport for NotifyClient {
             .send_json(body);
         match answer {
             Ok(response) => {
-                let json: serde_json::Value =
-                    response.into_json().map_err(|e| SendError::Transient(format!("Notify's answer was not JSON: {e}")))?;
+                let json: serde_json::Value = response
+                    .into_json()
+                    .map_err(|e| SendError::Transient(format!("Notify's answer was not JSON: {e}")))?;
                 Ok(json["id"].as_str().map(str::to_string))
             }
             Err(ureq::Error::Status(code, response)) => {

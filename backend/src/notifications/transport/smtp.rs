@@ -54,14 +54,20 @@ fn parse_url(url: &str) -> anyhow::Result<SmtpUrl> {
         Some((u, h)) => (Some(u), h),
         None => (None, rest),
     };
-    let credentials = userinfo
-        .map(|u| {
-            let (user, password) = u.split_once(':').unwrap_or((u, ""));
-            let decode = |s: &str| form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
-            (decode(user), decode(password))
-        });
+    let credentials = userinfo.map(|u| {
+        let (user, password) = u.split_once(':').unwrap_or((u, ""));
+        let decode = |s: &str| {
+            form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        (decode(user), decode(password))
+    });
     let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h.to_string(), p.parse().map_err(|_| anyhow::anyhow!("COMMONGROUND_SMTP_URL: the port is not a number"))?),
+        Some((h, p)) => {
+            (h.to_string(), p.parse().map_err(|_| anyhow::anyhow!("COMMONGROUND_SMTP_URL: the port is not a number"))?)
+        }
         None => (hostport.to_string(), if wrapper { 465 } else { 587 }),
     };
     if host.is_empty() {
@@ -90,14 +96,9 @@ impl Smtp {
         if let Some((user, password)) = url.credentials {
             builder = builder.credentials(Credentials::new(user, password));
         }
-        let mailer = builder
-            .timeout(Some(Duration::from_secs(15)))
-            .pool_config(PoolConfig::new().max_size(2))
-            .build();
-        let from: Mailbox = settings
-            .mail_from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("COMMONGROUND_MAIL_FROM is not an address: {e}"))?;
+        let mailer = builder.timeout(Some(Duration::from_secs(15))).pool_config(PoolConfig::new().max_size(2)).build();
+        let from: Mailbox =
+            settings.mail_from.parse().map_err(|e| anyhow::anyhow!("COMMONGROUND_MAIL_FROM is not an address: {e}"))?;
         Ok(Self { mailer, from })
     }
 }
@@ -107,10 +108,8 @@ impl Transport for Smtp {
         if message.channel != Channel::Email {
             return Err(SendError::Permanent("text messages need GOV.UK Notify (COMMONGROUND_NOTIFY_API_KEY)".into()));
         }
-        let to: Mailbox = message
-            .recipient
-            .parse()
-            .map_err(|_| SendError::Permanent("not a valid e-mail address".into()))?;
+        let to: Mailbox =
+            message.recipient.parse().map_err(|_| SendError::Permanent("not a valid e-mail address".into()))?;
         let id = format!("<{}@commonground>", message_ref(&message.key));
         let email = Message::builder()
             .from(self.from.clone())
@@ -123,7 +122,9 @@ impl Transport for Smtp {
         match self.mailer.send(&email) {
             Ok(_) => Ok(Some(id)),
             // A 5xx (no such mailbox, relaying refused) will not change by trying again.
-            Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("the mail server refused it: {}", describe(&e)))),
+            Err(e) if e.is_permanent() => {
+                Err(SendError::Permanent(format!("the mail server refused it: {}", describe(&e))))
+            }
             Err(e) => Err(SendError::Transient(format!("mail server: {}", describe(&e)))),
         }
     }

@@ -33,7 +33,12 @@ struct AnswerPage {
     done: Option<String>,
 }
 
-fn render(req: &HttpRequest, state: &AppState, mut page: AnswerPage, status: StatusCode) -> Result<HttpResponse, PageError> {
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    mut page: AnswerPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
     page.csrf = csrf;
     page.errors = ["answer", "reason"]
@@ -86,7 +91,9 @@ pub async fn answer_submit(
     match result {
         Ok(introduction) => {
             let done = match introduction.status.as_str() {
-                "accepted" => "You said you can take them. The link worker will be in touch to arrange the first visit.",
+                "accepted" => {
+                    "You said you can take them. The link worker will be in touch to arrange the first visit."
+                }
                 "waitlisted" => "You said they can join your waiting list. The link worker will let the person know.",
                 _ => "You said you cannot take them. The link worker will look for something else with the person.",
             };
