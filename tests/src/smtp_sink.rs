@@ -143,6 +143,11 @@ impl SmtpSink {
         self.shared.messages.lock().unwrap().clone()
     }
 
+    /// How many messages have arrived.
+    pub fn count(&self) -> usize {
+        self.shared.messages.lock().unwrap().len()
+    }
+
     /// How many messages carried a Message-ID already received.
     pub fn duplicates(&self) -> usize {
         self.shared.seen.lock().unwrap().values().map(|n| n.saturating_sub(1)).sum()
@@ -169,6 +174,9 @@ impl Drop for SmtpSink {
 
 fn converse(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    // A reply of several lines goes out as several writes: with Nagle's algorithm each waited
+    // for the client's delayed acknowledgement (40 ms a message).
+    stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     let mut say = |line: &str| writer.write_all(format!("{line}\r\n").as_bytes());

@@ -20,7 +20,13 @@ use crate::db::Pool;
 
 /// Rows claimed at once: small enough that a crash re-sends few, large enough that the
 /// outcome commit (a disk sync on SQLite) is shared.
-const BATCH: i64 = 25;
+const BATCH: i64 = 32;
+
+/// Messages sent at once, each lane on its own connection. One SMTP message costs a round trip
+/// plus the server's delayed acknowledgement (lettre writes the body and the closing dot
+/// separately, and Nagle's algorithm holds the dot until the body is acknowledged: about 40 ms
+/// on Linux), so one connection managed 22 messages a second on loopback.
+pub const LANES: usize = 8;
 
 /// The running worker.
 pub struct Worker {
@@ -59,7 +65,7 @@ impl Worker {
     }
 }
 
-fn run(mut setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>) {
+fn run(setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>) {
     let poll = Duration::from_millis(setup.settings.poll_ms);
     let lease = chrono::Duration::seconds(setup.settings.lease_seconds);
     loop {
@@ -77,8 +83,22 @@ fn run(mut setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>
         };
         let full = claimed.len() as i64 == BATCH;
         if !claimed.is_empty() {
-            let outcomes: Vec<(String, Outcome)> =
-                claimed.iter().map(|row| (row.id.clone(), deliver(&mut setup, renderer, row))).collect();
+            let lane_size = claimed.len().div_ceil(LANES);
+            let setup_ref = &setup;
+            let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
+                let lanes: Vec<_> = claimed
+                    .chunks(lane_size)
+                    .map(|lane| {
+                        scope.spawn(move || {
+                            lane.iter()
+                                .map(|row| (row.id.clone(), deliver(setup_ref, renderer, row)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                // A lane that panicked records nothing: its rows are taken again when the lease lapses.
+                lanes.into_iter().filter_map(|lane| lane.join().ok()).flatten().collect()
+            });
             if let Err(error) = setup
                 .pool
                 .get()
@@ -100,7 +120,7 @@ fn run(mut setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>
 }
 
 /// Renders and sends one claimed row.
-fn deliver(setup: &mut WorkerSetup, renderer: &Renderer, row: &Claimed) -> Outcome {
+fn deliver(setup: &WorkerSetup, renderer: &Renderer, row: &Claimed) -> Outcome {
     let give_up = |reason: String| {
         tracing::warn!(notification.id = %row.id, template = %row.template, %reason, "notification given up");
         Outcome::GaveUp(reason)

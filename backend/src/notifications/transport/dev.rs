@@ -21,7 +21,7 @@ impl DevelopmentOutbox {
 }
 
 impl Transport for DevelopmentOutbox {
-    fn send(&mut self, message: &Rendered) -> Result<Option<String>, SendError> {
+    fn send(&self, message: &Rendered) -> Result<Option<String>, SendError> {
         let reference = message_ref(&message.key);
         let (name, text) = match message.channel {
             Channel::Email => (

@@ -45,10 +45,10 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// Sends messages.
-pub trait Transport: Send {
+/// Sends messages; shared by the worker's sending lanes, so several go at once.
+pub trait Transport: Send + Sync {
     /// Sends one message; `Ok` carries the provider's id for it, if it gives one.
-    fn send(&mut self, message: &Rendered) -> Result<Option<String>, SendError>;
+    fn send(&self, message: &Rendered) -> Result<Option<String>, SendError>;
 }
 
 /// The transport the settings choose.

@@ -57,7 +57,7 @@ impl NotifyClient {
 }
 
 impl Transport for NotifyClient {
-    fn send(&mut self, message: &Rendered) -> Result<Option<String>, SendError> {
+    fn send(&self, message: &Rendered) -> Result<Option<String>, SendError> {
         let template_id = self.templates.get(message.template).ok_or_else(|| {
             SendError::Permanent(format!(
                 "no Notify template id for {} (COMMONGROUND_NOTIFY_TEMPLATES)",

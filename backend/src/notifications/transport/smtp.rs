@@ -96,7 +96,10 @@ impl Smtp {
         if let Some((user, password)) = url.credentials {
             builder = builder.credentials(Credentials::new(user, password));
         }
-        let mailer = builder.timeout(Some(Duration::from_secs(15))).pool_config(PoolConfig::new().max_size(2)).build();
+        let mailer = builder
+            .timeout(Some(Duration::from_secs(15)))
+            .pool_config(PoolConfig::new().max_size(super::super::worker::LANES as u32))
+            .build();
         let from: Mailbox =
             settings.mail_from.parse().map_err(|e| anyhow::anyhow!("COMMONGROUND_MAIL_FROM is not an address: {e}"))?;
         Ok(Self { mailer, from })
@@ -104,7 +107,7 @@ impl Smtp {
 }
 
 impl Transport for Smtp {
-    fn send(&mut self, message: &Rendered) -> Result<Option<String>, SendError> {
+    fn send(&self, message: &Rendered) -> Result<Option<String>, SendError> {
         if message.channel != Channel::Email {
             return Err(SendError::Permanent("text messages need GOV.UK Notify (COMMONGROUND_NOTIFY_API_KEY)".into()));
         }
