@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod notifications;
+
 /// A value that must never be printed (database passwords, signing keys).
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -95,6 +97,8 @@ pub struct Settings {
     pub introduction_days: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
     pub trusted_proxies: TrustedProxies,
+    /// What leaves the service: transports and delivery (`[notifications]` in the file).
+    pub notifications: notifications::NotificationSettings,
 }
 
 impl Default for Settings {
@@ -118,6 +122,7 @@ impl Default for Settings {
             contact_attempts: 3,
             introduction_days: 5,
             trusted_proxies: TrustedProxies::default(),
+            notifications: notifications::NotificationSettings::default(),
         }
     }
 }
@@ -175,6 +180,9 @@ impl Settings {
     }
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        if self.notifications.apply_env(name, value)? {
+            return Ok(());
+        }
         let bad = |message: &str| ConfigError::Env { name: name.to_string(), message: message.to_string() };
         match name {
             "COMMONGROUND_BIND" => self.bind = value.to_string(),

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod interop;
+pub mod notifications;
 pub mod referrals;
 pub mod reports;
 pub mod routes;

@@ -18,12 +18,16 @@ use actix_web::HttpMessage;
 use crate::accounts::demo::{self, DemoAccount};
 use crate::accounts::rate_limit::SignInLimits;
 use crate::accounts::tokens::{self, TokenKeys};
+use crate::config::notifications::TransportKind;
 use crate::config::{Environment, Settings};
 use crate::db::{self, migrations, DbConnection, Pool};
 use crate::directory::index_sync::{self, Indexer};
 use crate::directory::listing_cache::ListingCache;
 use crate::directory::seed::{self, SeedSummary};
 use crate::directory::taxonomy::Taxonomy;
+use crate::notifications::messages::LinkMaker;
+use crate::notifications::transport;
+use crate::notifications::worker::{Worker, WorkerSetup};
 use crate::routes;
 use crate::routes::session::{cookie_name, session_cookie, RenewedToken, SESSION_COOKIE};
 use crate::state::AppState;
@@ -101,8 +105,12 @@ pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::R
     let accounts = db::write(conn, demo::ensure)?;
     let _ = writeln!(progress, "  demo accounts: {}", accounts.len());
     let taxonomy = Taxonomy::load(conn)?;
+    let started = chrono::Utc::now().naive_utc();
     let made = crate::referrals::demo::seed(conn, &taxonomy).map_err(|e| anyhow::anyhow!("demo referrals: {e}"))?;
     let _ = writeln!(progress, "  demo referrals: {made}");
+    // The demo referrals go through the real use-cases, which queue their messages: nobody
+    // should be told about a demo, and a new user's outbox should hold only what they cause.
+    crate::notifications::outbox::forget_queued_since(conn, started)?;
     Ok(accounts)
 }
 
@@ -111,6 +119,7 @@ pub struct Application {
     server: Server,
     port: u16,
     indexer: Indexer,
+    notifier: Option<Worker>,
     /// What the first-start seed loaded, if anything.
     pub seeded: Option<SeedSummary>,
     /// How long start-up took, in milliseconds.
@@ -145,6 +154,30 @@ impl Application {
             prepared.cursor,
             listings.clone(),
         );
+        let notifier = if settings.notifications.worker {
+            let links = LinkMaker {
+                base: settings.public_base(port),
+                key: *keys.answer_link_key(),
+                answer_days: settings.notifications.answer_link_days,
+                contact_days: settings.first_contact_days,
+            };
+            let transport = transport::from_settings(&settings.notifications, &settings.data_dir)?;
+            if settings.env == Environment::Production
+                && settings.notifications.transport() == TransportKind::Development
+            {
+                tracing::warn!(
+                    "no SMTP or Notify configured: messages are written to the data folder's outbox, not sent"
+                );
+            }
+            Some(Worker::spawn(WorkerSetup {
+                pool: prepared.pool.clone(),
+                settings: settings.notifications.clone(),
+                transport,
+                links,
+            })?)
+        } else {
+            None
+        };
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
@@ -185,6 +218,7 @@ impl Application {
             server,
             port,
             indexer,
+            notifier,
             seeded: prepared.seeded,
             startup_ms: started.elapsed().as_millis(),
             demo_accounts: prepared.demo_accounts,
@@ -201,8 +235,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let indexer = self.indexer;
-        // The indexer's last commit is blocking work.
-        let _ = actix_web::rt::task::spawn_blocking(move || indexer.shutdown()).await;
+        let notifier = self.notifier;
+        // The indexer's last commit and the worker's last batch are blocking work.
+        let _ = actix_web::rt::task::spawn_blocking(move || {
+            if let Some(worker) = notifier {
+                worker.shutdown();
+            }
+            indexer.shutdown()
+        })
+        .await;
         result
     }
 }

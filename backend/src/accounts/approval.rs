@@ -152,6 +152,7 @@ pub fn decide(
                 audit::record(conn, &Event::by(by, account_action, ip).on("user", &account.id).detail(to.as_str()))?;
             }
         }
+        crate::notifications::events::group_decided(conn, organisation_id, reason)?;
         Ok(())
     })?;
     tracing::info!(organisation.id = %organisation_id, decision = to.as_str(), "community group sign-up decided");

@@ -26,6 +26,8 @@ pub enum Action<'a> {
     ViewAudit,
     /// See why search results rank where they do (`explain=1`).
     ExplainSearch,
+    /// See what was sent, to whom, and what failed (no message bodies).
+    ViewNotifications,
     /// Edit (or create under) an organisation's listings.
     EditListings {
         /// The organisation that owns the listings.
@@ -79,7 +81,8 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         | Action::ManageOrganisations
         | Action::ManageUsers
         | Action::ViewAudit
-        | Action::ExplainSearch => user.role == Role::Admin,
+        | Action::ExplainSearch
+        | Action::ViewNotifications => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }

@@ -189,6 +189,7 @@ fn create(conn: &mut DbConnection, form: &SignUp, hash: &str, ip: Option<&str>) 
             detail: None,
         },
     )?;
+    crate::notifications::events::group_waiting(conn, &organisation_id)?;
     tracing::info!(organisation.id = %organisation_id, "community group signed up; waiting for approval");
     Ok(())
 }

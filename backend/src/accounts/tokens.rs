@@ -60,6 +60,8 @@ pub struct TokenKeys {
     /// Key for CSRF tokens, derived from the signing secret (so a CSRF token is never a
     /// signature over anything a token could carry).
     csrf_key: [u8; 32],
+    /// Key for introductions' answer links, derived likewise (a link is never a token).
+    answer_link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -91,7 +93,13 @@ impl TokenKeys {
             ttl_secs: ttl_minutes * 60,
             session_secs: session_hours * 3600,
             csrf_key: super::secrets::hmac(secret, b"commonground csrf key v1"),
+            answer_link_key: super::secrets::hmac(secret, b"commonground answer link key v1"),
         }
+    }
+
+    /// The key that signs and checks introductions' answer links.
+    pub fn answer_link_key(&self) -> &[u8; 32] {
+        &self.answer_link_key
     }
 
     /// The CSRF token for what a form is bound to (a session's identity or a browser's random

@@ -353,7 +353,7 @@ diesel::table! {
         id -> BigInt,
         connection_id -> Text,
         at -> Timestamp,
-        actor_id -> Text,
+        actor_id -> Nullable<Text>,
         from_status -> Nullable<Text>,
         to_status -> Text,
         reason -> Nullable<Text>,
@@ -423,6 +423,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        channel -> Text,
+        audience -> Text,
+        recipient -> Text,
+        template -> Text,
+        personalisation -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        provider_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -454,4 +475,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_versions,
     listing_suggestions,
     rate_limits,
+    notifications,
 );

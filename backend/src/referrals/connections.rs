@@ -259,6 +259,9 @@ pub fn transition(
             ))
             .execute(conn)?;
         audit::record(conn, &Event::by(user, "connection.transition", ip).on("connection", id).detail(to.as_str()))?;
+        if to == ConnectionStatus::Introduced {
+            crate::notifications::events::introduced(conn, id, version + 1)?;
+        }
         Ok(version + 1)
     })
 }

@@ -269,6 +269,7 @@ pub fn create(
             ))
             .execute(conn)?;
         audit::record(conn, &Event::by(user, "referral.create", ip).on("referral", &id))?;
+        crate::notifications::events::referral_received(conn, id.as_str())?;
         Ok(())
     })?;
     Ok(id)

@@ -112,6 +112,7 @@ pub fn apply(
             ))
             .execute(conn)?;
         audit::record(conn, &Event::by(user, "referral.transition", ip).on("referral", id).detail(to.as_str()))?;
+        crate::notifications::events::referral_moved(conn, id, to, t.reason.as_deref())?;
         Ok(t.version + 1)
     })
 }

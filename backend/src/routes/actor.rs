@@ -103,6 +103,10 @@ permission!(
     /// The audit trail.
     ViewAudit
 );
+permission!(
+    /// The notifications sent.
+    ViewNotifications
+);
 
 /// A signed-in person whom the policy allows `P`: 401 when not signed in, 403 otherwise.
 pub struct Authorized<P: Permission> {

@@ -161,11 +161,18 @@ pub fn copy_template() -> (tempfile::TempDir, DatabaseUrl) {
 /// A second instance on the same database as `app`, as behind a load balancer: its own data
 /// folder with a copy of the seeded index, and the same signing secret.
 pub fn spawn_second(app: &TestApp) -> TestApp {
+    spawn_second_with(app, |_| {})
+}
+
+/// As [`spawn_second`], with settings changed first.
+pub fn spawn_second_with(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     copy_dir(&template().dir.join("search-index"), &data_dir.path().join("search-index"));
     std::fs::copy(app.data_dir.path().join("jwt-secret"), data_dir.path().join("jwt-secret")).unwrap();
     let database = app.database.clone();
-    spawn_with(test_settings(data_dir.path(), &database), data_dir, database)
+    let mut settings = test_settings(data_dir.path(), &database);
+    tweak(&mut settings);
+    spawn_with(settings, data_dir, database)
 }
 
 /// Starts a server with the given settings (a data folder the test prepared).

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod answer_links;
 mod authz_matrix;
 mod csrf;
 mod db_faults;
@@ -23,6 +24,8 @@ mod listings;
 mod logging;
 mod merges;
 mod migrations;
+mod notifications;
+mod notify_api;
 mod openapi;
 mod operations;
 mod oruk_api;

@@ -10,7 +10,7 @@ use crate::accounts::audit::{self, AuditFilter};
 use crate::accounts::{organisations, users};
 use crate::error::{ApiError, AppError};
 use crate::ids::{OrganisationId, UserId};
-use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
+use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit, ViewNotifications};
 use crate::routes::input;
 use crate::routes::{query_pairs, with_conn};
 use crate::state::AppState;
@@ -195,4 +195,23 @@ pub async fn list_audit(
     let filter = audit_filter(&req)?;
     let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &filter)?)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "events": events })))
+}
+
+/// Recent notifications with their delivery state (`status`, `limit`), newest first; never a
+/// message's body, nor the address of a person referred.
+pub async fn list_notifications(
+    req: HttpRequest,
+    _: Authorized<ViewNotifications>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (status, limit) = crate::routes::pages::notifications::list_filter(&req)?;
+    let (notifications, counts) = with_conn(&state, move |conn, _| {
+        Ok((crate::notifications::recent(conn, status.as_deref(), limit)?, crate::notifications::counts(conn)?))
+    })
+    .await?;
+    let counts: serde_json::Map<String, serde_json::Value> =
+        counts.into_iter().map(|(status, n)| (status, serde_json::Value::from(n))).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "counts": counts, "notifications": notifications })))
 }

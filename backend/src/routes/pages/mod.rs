@@ -7,6 +7,7 @@ pub mod auth;
 pub mod join;
 pub mod listing;
 pub mod listings;
+pub mod notifications;
 pub mod referrals;
 pub mod reports;
 pub mod search;

@@ -1,0 +1,219 @@
+//! Who is told what, and when: each function is called by a use-case inside the transaction of
+//! the event, and queues one message per recipient. What goes in a row is chosen here, and
+//! never clinical content: no referral reasons, notes, risk, NHS number, scores or the
+//! referrer's words; the person's first name only to a group the person agreed to share it
+//! with, or to the person.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{enqueue, Audience, Channel, Outgoing, Template};
+use crate::db::schema::{connections, organizations, referrals, services, users};
+use crate::db::DbConnection;
+use crate::domain::referral_status::ReferralStatus;
+
+/// The short reference a referrer sees in a message: enough to find it, nothing about the
+/// person.
+pub fn reference(referral_id: &str) -> String {
+    format!("CG-{}", referral_id.chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>().to_uppercase())
+}
+
+fn active_users(conn: &mut DbConnection, organisation_id: &str, role: &str) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::organization_id.eq(organisation_id))
+        .filter(users::role.eq(role))
+        .filter(users::status.eq("active"))
+        .order(users::email)
+        .select((users::id, users::email))
+        .load(conn)
+}
+
+fn organisation_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
+    organizations::table.find(id).select(organizations::name).first(conn)
+}
+
+/// A connection was introduced to a group: each editor of the group, and its contact address
+/// (the listing's, else the organisation's) when no editor has it, get a link that answers.
+pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) -> QueryResult<()> {
+    let (service_name, service_email, group_org, referral_id): (String, Option<String>, String, String) =
+        connections::table
+            .inner_join(services::table)
+            .filter(connections::id.eq(connection_id))
+            .select((services::name, services::email, services::organization_id, connections::referral_id))
+            .first(conn)?;
+    let (consent_share, given_name, link_service): (bool, String, String) = referrals::table
+        .find(&referral_id)
+        .select((referrals::consent_share, referrals::given_name, referrals::service_id))
+        .first(conn)?;
+    let org_email: Option<String> = organizations::table.find(&group_org).select(organizations::email).first(conn)?;
+    let link_worker_service = organisation_name(conn, &link_service)?;
+    let editors = active_users(conn, &group_org, "group_editor")?;
+    let contact = service_email
+        .or(org_email)
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty() && !editors.iter().any(|(_, editor)| editor.eq_ignore_ascii_case(e)));
+    let mut recipients: Vec<(Option<String>, String)> =
+        editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
+    recipients.extend(contact.map(|email| (None, email)));
+    for (user_id, email) in recipients {
+        let who = user_id.clone().unwrap_or_else(|| "contact".into());
+        enqueue(
+            conn,
+            &Outgoing {
+                key: format!("introduction:{connection_id}:{version}:{who}"),
+                channel: Channel::Email,
+                audience: Audience::Group,
+                recipient: email,
+                template: Template::Introduction,
+                personalisation: json!({
+                    "service_name": service_name,
+                    "link_worker_service": link_worker_service,
+                    "first_name": if consent_share { Some(&given_name) } else { None },
+                    "connection_id": connection_id,
+                    "connection_version": version,
+                    "answer_user_id": user_id,
+                }),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A referral moved: its referrer hears of acceptance, rejection (with the link worker's
+/// reason, which the referrer also sees in the service) and closing.
+pub fn referral_moved(
+    conn: &mut DbConnection,
+    referral_id: &str,
+    to: ReferralStatus,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    let (template, outcome) = match to {
+        ReferralStatus::Accepted => (Template::ReferralAccepted, ""),
+        ReferralStatus::Rejected => (Template::ReferralRejected, ""),
+        ReferralStatus::Completed => (Template::ReferralClosed, "support has finished"),
+        ReferralStatus::Declined => (Template::ReferralClosed, "the person decided not to take up social prescribing"),
+        ReferralStatus::UnableToContact => (Template::ReferralClosed, "the link worker could not reach the person"),
+        _ => return Ok(()),
+    };
+    let (referrer_id, service_id): (String, String) =
+        referrals::table.find(referral_id).select((referrals::referrer_id, referrals::service_id)).first(conn)?;
+    let referrer: Option<String> = users::table
+        .find(&referrer_id)
+        .filter(users::status.eq("active"))
+        .select(users::email)
+        .first(conn)
+        .optional()?;
+    let Some(email) = referrer else { return Ok(()) };
+    let service_name = organisation_name(conn, &service_id)?;
+    enqueue(
+        conn,
+        &Outgoing {
+            key: format!("referral:{referral_id}:{}:referrer", to.as_str()),
+            channel: Channel::Email,
+            audience: Audience::Referrer,
+            recipient: email,
+            template,
+            personalisation: json!({
+                "reference": reference(referral_id),
+                "referral_id": referral_id,
+                "link_worker_service": service_name,
+                "reason": reason.map(str::trim).unwrap_or(""),
+                "outcome": outcome,
+            }),
+        },
+    )?;
+    Ok(())
+}
+
+/// A referral was received: the person is told, by the channel they chose (an e-mail or a
+/// text; a phone call or letter is the link worker's to make), unless "do not contact
+/// directly" is set.
+pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryResult<()> {
+    type Row = (bool, bool, String, Option<String>, Option<String>, String, String);
+    let (consent, no_direct, preferred, email, phone, given_name, service_id): Row = referrals::table
+        .find(referral_id)
+        .select((
+            referrals::consent_referral,
+            referrals::do_not_contact_directly,
+            referrals::preferred_contact,
+            referrals::email,
+            referrals::phone,
+            referrals::given_name,
+            referrals::service_id,
+        ))
+        .first(conn)?;
+    if !consent || no_direct {
+        return Ok(());
+    }
+    let (channel, recipient) = match (preferred.as_str(), email, phone) {
+        ("email", Some(email), _) if !email.trim().is_empty() => (Channel::Email, email),
+        ("text", _, Some(phone)) if !phone.trim().is_empty() => (Channel::Sms, phone),
+        _ => return Ok(()),
+    };
+    let service_name = organisation_name(conn, &service_id)?;
+    enqueue(
+        conn,
+        &Outgoing {
+            key: format!("referral:{referral_id}:received:person"),
+            channel,
+            audience: Audience::Person,
+            recipient,
+            template: Template::ReferralReceived,
+            personalisation: json!({ "first_name": given_name, "link_worker_service": service_name }),
+        },
+    )?;
+    Ok(())
+}
+
+/// A group signed itself up: every active administrator is told it waits.
+pub fn group_waiting(conn: &mut DbConnection, organisation_id: &str) -> QueryResult<()> {
+    let name = organisation_name(conn, organisation_id)?;
+    let admins: Vec<(String, String)> = users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::status.eq("active"))
+        .select((users::id, users::email))
+        .load(conn)?;
+    for (user_id, email) in admins {
+        enqueue(
+            conn,
+            &Outgoing {
+                key: format!("organisation:{organisation_id}:waiting:{user_id}"),
+                channel: Channel::Email,
+                audience: Audience::Admin,
+                recipient: email,
+                template: Template::GroupWaiting,
+                personalisation: json!({ "organisation_name": name }),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A group's sign-up was decided: its volunteers are told (with the reason when turned down).
+pub fn group_decided(conn: &mut DbConnection, organisation_id: &str, reason: Option<&str>) -> QueryResult<()> {
+    let name = organisation_name(conn, organisation_id)?;
+    let (template, what) = if reason.is_some() {
+        (Template::GroupTurnedDown, "turned_down")
+    } else {
+        (Template::GroupApproved, "approved")
+    };
+    let volunteers: Vec<(String, String)> = users::table
+        .filter(users::organization_id.eq(organisation_id))
+        .filter(users::role.eq("group_editor"))
+        .select((users::id, users::email))
+        .load(conn)?;
+    for (user_id, email) in volunteers {
+        enqueue(
+            conn,
+            &Outgoing {
+                key: format!("organisation:{organisation_id}:{what}:{user_id}"),
+                channel: Channel::Email,
+                audience: Audience::Volunteer,
+                recipient: email,
+                template,
+                personalisation: json!({ "organisation_name": name, "reason": reason.unwrap_or("") }),
+            },
+        )?;
+    }
+    Ok(())
+}

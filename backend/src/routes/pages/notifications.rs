@@ -1,0 +1,185 @@
+//! Pages about what leaves the service: `/answer/{token}`, where a group answers an
+//! introduction from the link in its e-mail without signing in, and `/admin/notifications`,
+//! the recent messages with their delivery state (never their bodies).
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::accounts::CurrentUser;
+use crate::error::{AppError, PageError};
+use crate::notifications::answer::{self, LinkAnswer, LinkedIntroduction};
+use crate::notifications::{self as outbox_view, NotificationSummary};
+use crate::routes::actor::{Authorized, ViewNotifications, Visitor};
+use crate::routes::input::PageForm;
+use crate::routes::pages::{html, render_page};
+use crate::routes::session::csrf_token;
+use crate::routes::with_conn;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct AnswerPage {
+    title: &'static str,
+    csrf: String,
+    user: Option<CurrentUser>,
+    token: String,
+    introduction: LinkedIntroduction,
+    values: LinkAnswer,
+    errors: Vec<(String, String)>,
+    field_errors: BTreeMap<String, String>,
+    /// Answered: the thank-you.
+    done: Option<String>,
+}
+
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    mut page: AnswerPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (csrf, cookie) = csrf_token(req, state.settings.tls());
+    page.csrf = csrf;
+    page.errors = ["answer", "reason"]
+        .iter()
+        .filter_map(|f| page.field_errors.get(*f).map(|m| (f.to_string(), m.clone())))
+        .collect();
+    render_page(state, "pages/answer", &page, status, cookie)
+}
+
+/// `GET /answer/{token}`: the introduction and the three answers, if the link still works; a
+/// page saying why not otherwise.
+pub async fn answer_page(
+    req: HttpRequest,
+    Visitor { user, .. }: Visitor,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let sent = token.clone();
+    let introduction =
+        with_conn(&state, move |conn, state| answer::open(conn, state.keys.answer_link_key(), &sent)).await?;
+    let page = AnswerPage {
+        title: "Answer an introduction",
+        csrf: String::new(),
+        user,
+        token,
+        introduction,
+        values: LinkAnswer::default(),
+        errors: Vec::new(),
+        field_errors: BTreeMap::new(),
+        done: None,
+    };
+    render(&req, &state, page, StatusCode::OK)
+}
+
+/// `POST /answer/{token}`: the answer.
+pub async fn answer_submit(
+    req: HttpRequest,
+    Visitor { user, ip }: Visitor,
+    token: web::Path<String>,
+    PageForm(form): PageForm<LinkAnswer>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let (sent, answers) = (token.clone(), form.clone());
+    let result = with_conn(&state, move |conn, state| {
+        answer::answer(conn, state.keys.answer_link_key(), &sent, &answers, ip.as_deref())
+    })
+    .await;
+    match result {
+        Ok(introduction) => {
+            let done = match introduction.status.as_str() {
+                "accepted" => {
+                    "You said you can take them. The link worker will be in touch to arrange the first visit."
+                }
+                "waitlisted" => "You said they can join your waiting list. The link worker will let the person know.",
+                _ => "You said you cannot take them. The link worker will look for something else with the person.",
+            };
+            let page = AnswerPage {
+                title: "Thank you",
+                csrf: String::new(),
+                user,
+                token,
+                introduction,
+                values: form,
+                errors: Vec::new(),
+                field_errors: BTreeMap::new(),
+                done: Some(done.into()),
+            };
+            render(&req, &state, page, StatusCode::OK)
+        }
+        // A field to fix: the form again, with what was chosen and typed.
+        Err(AppError::Invalid(problems)) => {
+            let sent = token.clone();
+            let introduction =
+                with_conn(&state, move |conn, state| answer::open(conn, state.keys.answer_link_key(), &sent)).await?;
+            let page = AnswerPage {
+                title: "Answer an introduction",
+                csrf: String::new(),
+                user,
+                token,
+                introduction,
+                values: form,
+                errors: Vec::new(),
+                field_errors: problems.into_iter().collect(),
+                done: None,
+            };
+            render(&req, &state, page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        // Expired, altered, answered already: the error page says so, and nothing changed.
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct NotificationsPage {
+    title: &'static str,
+    user: CurrentUser,
+    notifications: Vec<NotificationSummary>,
+    counts: Vec<(String, i64)>,
+    status: Option<String>,
+}
+
+/// Reads `?status=` (one of the delivery states) and `?limit=`.
+pub fn list_filter(req: &HttpRequest) -> Result<(Option<String>, i64), AppError> {
+    let mut status = None;
+    let mut limit = 100;
+    for (key, value) in crate::routes::query_pairs(req)? {
+        match key.as_str() {
+            "status" if value.is_empty() => {}
+            "status" => {
+                if !["queued", "sending", "sent", "failed", "gave_up"].contains(&value.as_str()) {
+                    return Err(AppError::invalid("status", "one of queued, sending, sent, failed, gave_up"));
+                }
+                status = Some(value);
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=500).contains(n))
+                    .ok_or_else(|| AppError::invalid("limit", "a number from 1 to 500"))?
+            }
+            _ => {}
+        }
+    }
+    Ok((status, limit))
+}
+
+/// `GET /admin/notifications`.
+pub async fn notifications_page(
+    req: HttpRequest,
+    Authorized { user, .. }: Authorized<ViewNotifications>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (status, limit) = list_filter(&req)?;
+    let wanted = status.clone();
+    let (notifications, counts) = with_conn(&state, move |conn, _| {
+        Ok((outbox_view::recent(conn, wanted.as_deref(), limit)?, outbox_view::counts(conn)?))
+    })
+    .await?;
+    let page = NotificationsPage { title: "Notifications", user, notifications, counts, status };
+    Ok(html(StatusCode::OK, state.templates.render("pages/notifications", &page)?))
+}

@@ -1,0 +1,106 @@
+//! GOV.UK Notify through a local stand-in that checks each request's JWT as Notify does: a text
+//! message to the person, 429 and 500 backed off and sent later, 400 and 403 given up with
+//! Notify's reason.
+
+use std::time::Duration;
+
+use backend::config::{Secret, Settings};
+use serde_json::json;
+use tests::notify_stub::NotifyStub;
+
+use crate::helpers::{spawn_app_with, DEMO_PASSWORD};
+use crate::notifications::{emailed_referral, rows};
+use crate::referrals::{create, referral_body, GP};
+
+fn through_notify(stub: &NotifyStub) -> impl FnOnce(&mut Settings) + '_ {
+    move |s: &mut Settings| {
+        s.notifications.notify_api_key = Some(Secret::new(NotifyStub::api_key()));
+        s.notifications.notify_url = stub.url();
+        s.notifications.poll_ms = 50;
+        s.notifications.backoff_ms = 300;
+        s.notifications.max_attempts = 5;
+        for template in backend::notifications::Template::ALL {
+            s.notifications.notify_templates.insert(
+                template.name().into(),
+                format!("f33517ff-2a88-4f6e-b855-c550268ce{:03}", template.name().len()),
+            );
+        }
+    }
+}
+
+fn wait_status(app: &crate::helpers::TestApp, status: &str) -> (String, String, i32, Option<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(row) = rows(app).into_iter().find(|(_, s, ..)| s == status) {
+            return row;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {status} row: {:?}", rows(app));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn notify_429_and_500_back_off_then_send() {
+    let stub = NotifyStub::start();
+    let app = spawn_app_with(through_notify(&stub));
+    let gp = app.login(GP, DEMO_PASSWORD);
+    stub.answer_next(&[429, 500, 429]);
+    let mut body = referral_body();
+    body["preferred_contact"] = json!("text");
+    body["phone"] = json!("07700 900123");
+    create(&app, &gp, &body);
+    assert!(stub.wait_for_sent(1, Duration::from_secs(30)), "{:?}", stub.requests());
+    let requests = stub.requests();
+    let statuses: Vec<u16> = requests.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![429, 500, 429, 201]);
+    // Each wait at least doubles: 300 ms, 600 ms, 1200 ms.
+    let gaps: Vec<Duration> = requests.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(gaps[0] >= Duration::from_millis(250) && gaps[2] >= Duration::from_millis(1_100), "{gaps:?}");
+    let sent = &requests[3];
+    assert_eq!(sent.path, "/v2/notifications/sms");
+    assert_eq!(sent.body["phone_number"], "07700 900123");
+    assert_eq!(sent.body["personalisation"]["first_name"], "Margaret");
+    assert!(sent.body["reference"].as_str().is_some_and(|r| r.len() == 32), "a stable reference: {}", sent.body);
+    assert!(!sent.body.to_string().contains("Testperson") && !sent.body.to_string().contains("999"));
+    let (_, status, attempts, _) = wait_status(&app, "sent");
+    assert_eq!((status.as_str(), attempts), ("sent", 4));
+}
+
+#[test]
+fn notify_400_and_403_give_up_with_notifys_reason() {
+    let stub = NotifyStub::start();
+    let app = spawn_app_with(through_notify(&stub));
+    let gp = app.login(GP, DEMO_PASSWORD);
+    create(&app, &gp, &emailed_referral("invalid@example.org"));
+    let (_, _, attempts, error) = wait_status(&app, "gave_up");
+    assert_eq!(attempts, 1);
+    assert_eq!(error.as_deref(), Some("Notify 400: email_address Not a valid email address"));
+
+    stub.answer_next(&[403]);
+    create(&app, &gp, &emailed_referral("someone@example.org"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while rows(&app).iter().filter(|(_, s, ..)| s == "gave_up").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", rows(&app));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let errors: Vec<String> = rows(&app).into_iter().filter_map(|(.., e)| e).collect();
+    assert!(errors.iter().any(|e| e.contains("Notify 403") && e.contains("revoked")), "{errors:?}");
+    assert_eq!(stub.requests().len(), 2, "neither was tried again");
+}
+
+#[test]
+fn a_wrong_key_is_refused_by_notify_and_given_up() {
+    let stub = NotifyStub::start();
+    let app = spawn_app_with(|s| {
+        through_notify(&stub)(s);
+        // The right shape, the wrong secret: Notify refuses the signature.
+        s.notifications.notify_api_key = Some(Secret::new(format!(
+            "test_key-{}-00000000-0000-4000-8000-000000000000",
+            tests::notify_stub::SERVICE_ID
+        )));
+    });
+    let gp = app.login(GP, DEMO_PASSWORD);
+    create(&app, &gp, &emailed_referral("someone@example.org"));
+    let (_, _, _, error) = wait_status(&app, "gave_up");
+    assert!(error.unwrap().contains("Notify 403: Invalid token"));
+}
