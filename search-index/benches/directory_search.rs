@@ -14,7 +14,8 @@
 //! the tantivy index between runs (no build figures then); `BENCH_ONLY=text_r5` runs one class;
 //! `BENCH_SLOW_MS=3` prints each query slower than that; `BENCH_RSS_NOTES=1` prints memory after
 //! each phase; `BENCH_HEAP_MB` and `BENCH_THREADS` set the index writer's (256 MB, 2 threads);
-//! `BENCH_SKIP_LAG=1` skips the edit-to-searchable measurement.
+//! `BENCH_SKIP_LAG=1` skips the edit-to-searchable measurement; `BENCH_DUMP=FILE` appends every
+//! answer (ids, exact scores, fits) to FILE, for checking that a change keeps every ranking.
 //! Listings sit at real postcodes: all of Great Britain's when `../shared/data/codepoint-open`
 //! is present, else the seed region's (`seed-data/postcodes.csv.gz`); `BENCH_POINTS=region`
 //! forces the seed region.
@@ -572,6 +573,20 @@ fn run_tantivy(n: usize, per_class: usize, workdir: &Path) {
                 found.total,
                 found.help.is_some()
             );
+        }
+        if let Ok(path) = std::env::var("BENCH_DUMP") {
+            // Every answer in full (ids, exact scores and fits), to compare two builds' rankings.
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+            writeln!(
+                out,
+                "{:?} {:?} {:?} {:?} {:?} total {}",
+                q.class, q.text, q.origin, q.radius_km, q.category, found.total
+            )
+            .unwrap();
+            for hit in &found.hits {
+                writeln!(out, "  {} {:?} {:?} {:?}", hit.id, hit.score, hit.fit, hit.distance_km).unwrap();
+            }
         }
         times.entry(q.class).or_default().push(took);
         *totals.entry(q.class).or_default() += found.total;

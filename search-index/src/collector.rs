@@ -267,12 +267,18 @@ impl SegmentTop {
                 let freshness = self.freshness.factor(fact.last_verified);
                 let availability = u64::from(fact.availability);
                 let full = self.heap.len() >= self.params.keep;
-                let most = blend(text, None, false, freshness, availability) - if close { 0.0 } else { PARTIAL_SINK };
+                let near = blend(text, None, false, freshness, availability);
+                let most = near - if close { 0.0 } else { PARTIAL_SINK };
                 if full && self.heap.peek().is_some_and(|worst| most < worst.key) {
                     // Even next door it would not make the page: skip the distance decay.
                     return;
                 }
-                let blended = blend(text, distance, self.params.origin.is_some(), freshness, availability);
+                // Without an origin there is no distance decay: the blend is the one just made.
+                let blended = if self.params.origin.is_some() {
+                    blend(text, distance, true, freshness, availability)
+                } else {
+                    near
+                };
                 // Partial matches come after every close one, apart (see `Blend::close_fit`).
                 if close {
                     blended

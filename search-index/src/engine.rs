@@ -231,14 +231,19 @@ fn search_segment(
                 match &leaf.ready {
                     Ready::Term { term, bm25, max, presence, per_score } => {
                         let fieldnorms = segment.get_fieldnorms_reader(term.field())?;
-                        let mut record = needed.iter_mut().find(|(t, _)| t == term).map(|(_, set)| set);
-                        for_each_match(segment, term, scope, |doc, freq| {
-                            let score = bm25.score(fieldnorms.fieldnorm_id(doc), freq).min(*max);
-                            scores.offer(doc, presence + per_score * score);
-                            if let Some(set) = record.as_mut() {
+                        let evidence =
+                            |doc, freq| presence + per_score * bm25.score(fieldnorms.fieldnorm_id(doc), freq).min(*max);
+                        // Two loops, so the usual one (no phrase word to record) has no test a
+                        // posting.
+                        match needed.iter_mut().find(|(t, _)| t == term) {
+                            Some((_, set)) => for_each_match(segment, term, scope, |doc, freq| {
+                                scores.offer(doc, evidence(doc, freq));
                                 set.insert(doc);
-                            }
-                        })?;
+                            })?,
+                            None => for_each_match(segment, term, scope, |doc, freq| {
+                                scores.offer(doc, evidence(doc, freq))
+                            })?,
+                        }
                     }
                     Ready::Facet { term } => for_each_match(segment, term, scope, |doc, _| scores.offer(doc, quality))?,
                     Ready::Other { weight, required } => {
@@ -402,7 +407,8 @@ impl Scores {
                 *entry = doc;
             }
             self.touched_len += usize::from(old == 0.0);
-            slot.best = old.max(value);
+            // `old.max(value)` without its NaN checks: evidence is never NaN.
+            slot.best = if value > old { value } else { old };
         }
     }
 

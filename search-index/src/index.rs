@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Index, IndexReader, IndexWriter, SnippetGenerator, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
 
 use crate::collector::Params;
 use crate::concepts::Concepts;
@@ -16,6 +16,7 @@ use crate::engine::{self, Plan};
 use crate::error::{Result, SearchError};
 use crate::facts::FactsCache;
 use crate::geo_cells::{covering_cells, Origin};
+use crate::highlight::Highlighter;
 use crate::ranking::{DAY_SECS, HIDDEN_AFTER_DAYS};
 use crate::request::{Explanation, Facets, Hit, SearchRequest, SearchResponse, WiderSearch, ZeroResultHelp};
 use crate::schema::Fields;
@@ -224,15 +225,15 @@ impl SearchIndex {
 
     /// A snippet of `text` (up to `max_chars`) around the words of `highlight` (from
     /// [`SearchResponse::highlight`]), HTML-escaped, matched words in `<b>`; `None` when none
-    /// of them occur.
+    /// of them occur. For several results of one search, make one [`Self::highlighter`].
     pub fn snippet(&self, highlight: &[String], text: &str, max_chars: usize) -> Option<String> {
-        if highlight.is_empty() {
-            return None;
-        }
-        let terms = highlight.iter().map(|t| (t.clone(), 1.0)).collect();
-        let generator = SnippetGenerator::new(terms, self.analyzer.clone(), self.fields.all_text, max_chars);
-        let snippet = generator.snippet(text);
-        (!snippet.is_empty()).then(|| snippet.to_html())
+        self.highlighter(highlight, max_chars).snippet(text)
+    }
+
+    /// Makes snippets of up to `max_chars` around the words of `highlight` (from
+    /// [`SearchResponse::highlight`]): made once a search and used for each of its results.
+    pub fn highlighter(&self, highlight: &[String], max_chars: usize) -> Highlighter {
+        Highlighter::new(highlight, self.analyzer.clone(), max_chars)
     }
 
     /// Why one hit ranks where it does (see [`Explanation`]).

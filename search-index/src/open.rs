@@ -89,7 +89,10 @@ impl SearchIndex {
             fields,
             synonyms,
             concepts,
-            analyzer,
+            // Each search copies this one: kept with an empty stem cache, since copying the
+            // stems of every synonym and concept (hundreds of strings) cost more per search
+            // than stemming its few words.
+            analyzer: english_analyzer(),
             dir: dir.to_path_buf(),
             damaged: AtomicBool::new(false),
         }

@@ -487,12 +487,14 @@ pub fn search_with(
     let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
     let listings = listings.load_many(conn, &ids, taxonomy)?;
     let mut by_id: BTreeMap<String, Listing> = listings.into_iter().map(|l| (l.id.clone(), l)).collect();
+    // One highlighter for the page: its analyzer's stem cache serves every description.
+    let mut highlighter = index.highlighter(&found.highlight, 180);
     let results = found
         .hits
         .iter()
         .filter_map(|hit| {
             let listing = by_id.remove(&hit.id)?;
-            let snippet_html = index.snippet(&found.highlight, &listing.description, 180);
+            let snippet_html = highlighter.snippet(&listing.description);
             let close = hit.fit >= f64::from(search_index::close_fit()) || request.text.trim().is_empty();
             Some(SearchResult {
                 listing,
