@@ -192,7 +192,9 @@ impl SearchIndex {
             sort: request.sort,
             keep: if with_page { request.offset.saturating_add(request.limit) } else { 0 },
             // A count (the zero-result help's) needs no scores: the engine only finds matches.
-            scored: has_text && request.sort == crate::Sort::Relevance && with_page,
+            // Sorted by distance, name or date, words are still scored: each result says how
+            // well it fits (close or partial), and filler words alone still match nothing.
+            scored: has_text && with_page,
             facets: request.facets && with_page,
             count_within,
         };

@@ -60,6 +60,25 @@ fn weak_matches_are_said_labelled_and_widened() {
 }
 
 #[test]
+fn sorted_by_distance_or_name_each_result_still_says_how_well_it_fits() {
+    let app = spawn_app();
+    for sort in ["distance", "name"] {
+        let relevance = app.get("/api/v1/services?q=walkin+group&near=GL5+1AA&per_page=50").json();
+        let sorted = app.get(&format!("/api/v1/services?q=walkin+group&near=GL5+1AA&per_page=50&sort={sort}")).json();
+        // The same listings, the same labels: only the order differs.
+        let labels = |body: &Value| {
+            let mut all: Vec<(String, String)> =
+                results(body).iter().map(|r| (r["id"].to_string(), r["fit"].to_string())).collect();
+            all.sort();
+            all
+        };
+        assert_eq!(labels(&sorted), labels(&relevance), "sort={sort}");
+        assert_eq!(sorted["match_strength"], relevance["match_strength"], "sort={sort}");
+        assert!(results(&sorted).iter().any(|r| r["fit"] == "close"), "sort={sort}: {sorted}");
+    }
+}
+
+#[test]
 fn explain_is_for_admins() {
     let app = spawn_app();
     let path = "/api/v1/services?q=walking+group&near=Stroud&explain=1";
