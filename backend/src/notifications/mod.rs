@@ -145,6 +145,8 @@ pub mod status {
     pub const FAILED: &str = "failed";
     /// Not tried again: a permanent error or too many attempts.
     pub const GAVE_UP: &str = "gave_up";
+    /// Every state, in the order a message moves through them.
+    pub const ALL: [&str; 5] = [QUEUED, SENDING, SENT, FAILED, GAVE_UP];
 }
 
 /// A message to queue.

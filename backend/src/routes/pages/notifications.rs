@@ -9,12 +9,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::accounts::CurrentUser;
+use crate::domain::connection_status::ConnectionStatus;
 use crate::error::{AppError, PageError};
 use crate::notifications::answer::{self, LinkAnswer, LinkedIntroduction};
 use crate::notifications::{self as outbox_view, NotificationSummary};
 use crate::routes::actor::{Authorized, ViewNotifications, Visitor};
 use crate::routes::input::PageForm;
-use crate::routes::pages::{html, render_page};
+use crate::routes::pages::{html, render_page, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -33,6 +34,23 @@ struct AnswerPage {
     done: Option<String>,
 }
 
+impl AnswerPage {
+    /// The page for a link that works, showing `values` in the form.
+    fn new(user: Option<CurrentUser>, token: String, introduction: LinkedIntroduction, values: LinkAnswer) -> Self {
+        AnswerPage {
+            title: "Answer an introduction",
+            csrf: String::new(),
+            user,
+            token,
+            introduction,
+            values,
+            errors: Vec::new(),
+            field_errors: BTreeMap::new(),
+            done: None,
+        }
+    }
+}
+
 fn render(
     req: &HttpRequest,
     state: &AppState,
@@ -41,7 +59,8 @@ fn render(
 ) -> Result<HttpResponse, PageError> {
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
     page.csrf = csrf;
-    page.errors = ["answer", "reason"]
+    // A problem with the whole answer (its empty field id) first, then the fields in order.
+    page.errors = ["", "answer", "reason"]
         .iter()
         .filter_map(|f| page.field_errors.get(*f).map(|m| (f.to_string(), m.clone())))
         .collect();
@@ -60,21 +79,24 @@ pub async fn answer_page(
     let sent = token.clone();
     let introduction =
         with_conn(&state, move |conn, state| answer::open(conn, state.keys.answer_link_key(), &sent)).await?;
-    let page = AnswerPage {
-        title: "Answer an introduction",
-        csrf: String::new(),
-        user,
-        token,
-        introduction,
-        values: LinkAnswer::default(),
-        errors: Vec::new(),
-        field_errors: BTreeMap::new(),
-        done: None,
-    };
-    render(&req, &state, page, StatusCode::OK)
+    render(&req, &state, AnswerPage::new(user, token, introduction, LinkAnswer::default()), StatusCode::OK)
 }
 
-/// `POST /answer/{token}`: the answer.
+/// What the group is told once it has answered.
+fn thanks(status: &str) -> &'static str {
+    match ConnectionStatus::parse(status) {
+        Some(ConnectionStatus::Accepted) => {
+            "You said you can take them. The link worker will be in touch to arrange the first visit."
+        }
+        Some(ConnectionStatus::Waitlisted) => {
+            "You said they can join your waiting list. The link worker will let the person know."
+        }
+        _ => "You said you cannot take them. The link worker will look for something else with the person.",
+    }
+}
+
+/// `POST /answer/{token}`: the answer. Expired, altered or already answered: the error page
+/// says so, and nothing changed.
 pub async fn answer_submit(
     req: HttpRequest,
     Visitor { user, ip }: Visitor,
@@ -85,51 +107,30 @@ pub async fn answer_submit(
     let token = token.into_inner();
     let (sent, answers) = (token.clone(), form.clone());
     let result = with_conn(&state, move |conn, state| {
-        answer::answer(conn, state.keys.answer_link_key(), &sent, &answers, ip.as_deref())
+        Ok(answer::answer(conn, state.keys.answer_link_key(), &sent, &answers, ip.as_deref()))
     })
-    .await;
-    match result {
-        Ok(introduction) => {
-            let done = match introduction.status.as_str() {
-                "accepted" => {
-                    "You said you can take them. The link worker will be in touch to arrange the first visit."
-                }
-                "waitlisted" => "You said they can join your waiting list. The link worker will let the person know.",
-                _ => "You said you cannot take them. The link worker will look for something else with the person.",
-            };
+    .await?;
+    match submitted(result)? {
+        Submitted::Saved(introduction) => {
+            let done = thanks(&introduction.status);
             let page = AnswerPage {
                 title: "Thank you",
-                csrf: String::new(),
-                user,
-                token,
-                introduction,
-                values: form,
-                errors: Vec::new(),
-                field_errors: BTreeMap::new(),
                 done: Some(done.into()),
+                ..AnswerPage::new(user, token, introduction, form)
             };
             render(&req, &state, page, StatusCode::OK)
         }
         // A field to fix: the form again, with what was chosen and typed.
-        Err(AppError::Invalid(problems)) => {
+        Submitted::Refused(problems) => {
             let sent = token.clone();
             let introduction =
                 with_conn(&state, move |conn, state| answer::open(conn, state.keys.answer_link_key(), &sent)).await?;
             let page = AnswerPage {
-                title: "Answer an introduction",
-                csrf: String::new(),
-                user,
-                token,
-                introduction,
-                values: form,
-                errors: Vec::new(),
                 field_errors: problems.into_iter().collect(),
-                done: None,
+                ..AnswerPage::new(user, token, introduction, form)
             };
             render(&req, &state, page, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        // Expired, altered, answered already: the error page says so, and nothing changed.
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -150,7 +151,7 @@ pub fn list_filter(req: &HttpRequest) -> Result<(Option<String>, i64), AppError>
         match key.as_str() {
             "status" if value.is_empty() => {}
             "status" => {
-                if !["queued", "sending", "sent", "failed", "gave_up"].contains(&value.as_str()) {
+                if !outbox_view::status::ALL.contains(&value.as_str()) {
                     return Err(AppError::invalid("status", "one of queued, sending, sent, failed, gave_up"));
                 }
                 status = Some(value);
