@@ -64,8 +64,8 @@ pub struct Hit {
 }
 
 /// Why a hit ranks where it does: its score is `fit × distance × freshness × availability`
-/// (partial matches after every close one).
-#[derive(Debug, Clone, PartialEq)]
+/// (partial matches after every close one). Serialised as the API's `explain` answer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Explanation {
     /// How much of the need it covers, from `evidence` (plus a small bonus for the words in
     /// order in the name).
@@ -81,7 +81,7 @@ pub struct Explanation {
 }
 
 /// How a listing covers one word of the need.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Evidence {
     /// The word (as indexed: stemmed).
     pub word: String,

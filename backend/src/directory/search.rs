@@ -146,36 +146,15 @@ pub struct SearchResult {
     pub explain: Option<Explanation>,
 }
 
-/// Why a result ranks where it does: score = fit × distance × freshness × availability.
+/// Why a result ranks where it does: the index's explanation (fit, each word's evidence and
+/// the distance, freshness and availability multipliers) with the score they make.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
-    /// Share of the need the listing covers (0 to about 1; close from 0.5).
-    pub fit: f64,
-    /// Each word of the need and what covers it.
-    pub evidence: Vec<Evidence>,
-    /// Distance multiplier (1 next door).
-    pub distance: f64,
-    /// Freshness multiplier (1 when verified in the last six months).
-    pub freshness: f64,
-    /// Capacity and status multiplier (1 when open and accepting).
-    pub availability: f64,
-    /// The ranking score.
+    /// What the index found.
+    #[serde(flatten)]
+    pub why: search_index::Explanation,
+    /// The ranking score: fit × distance × freshness × availability.
     pub score: f64,
-}
-
-/// How a listing covers one word of the need.
-#[derive(Debug, Clone, Serialize)]
-pub struct Evidence {
-    /// The word as indexed (stemmed).
-    pub word: String,
-    /// Its share of a perfect fit.
-    pub weight: f64,
-    /// False for filler words ("group", "help").
-    pub specific: bool,
-    /// What covers it: "name", "text", "synonym debt", "category bereavement", ...
-    pub by: Option<String>,
-    /// How well (0 to 1).
-    pub strength: f64,
 }
 
 /// A facet value with its count.
@@ -501,24 +480,7 @@ pub fn search_with(
                 distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
                 snippet_html,
                 fit: if close { "close" } else { "partial" },
-                explain: hit.explain.clone().map(|e| Explanation {
-                    fit: e.fit,
-                    evidence: e
-                        .evidence
-                        .into_iter()
-                        .map(|v| Evidence {
-                            word: v.word,
-                            weight: v.weight,
-                            specific: v.specific,
-                            by: v.by,
-                            strength: v.strength,
-                        })
-                        .collect(),
-                    distance: e.distance,
-                    freshness: e.freshness,
-                    availability: e.availability,
-                    score: hit.score,
-                }),
+                explain: hit.explain.clone().map(|why| Explanation { why, score: hit.score }),
             })
         })
         .collect();
