@@ -12,21 +12,26 @@ use crate::domain::ReferralStatus;
 use crate::error::AppError;
 use crate::ids::ReferralId;
 
-/// A SNOMED CT concept.
+/// A SNOMED CT concept, as a FHIR `Coding` reads it (system, code, display).
 #[derive(Debug, Clone, Serialize)]
 pub struct Snomed {
+    /// The code system: always SNOMED CT's URI, sent so a GP system files the code as SNOMED.
+    pub system: &'static str,
     /// Concept id.
     pub code: &'static str,
     /// Preferred term.
     pub display: &'static str,
 }
 
+/// SNOMED CT's system URI.
+pub const SNOMED_CT: &str = "http://snomed.info/sct";
+
 /// Referral to social prescribing service.
 pub const REFERRAL_TO_SOCIAL_PRESCRIBING: Snomed =
-    Snomed { code: "871731000000106", display: "Referral to social prescribing service" };
+    Snomed { system: SNOMED_CT, code: "871731000000106", display: "Referral to social prescribing service" };
 /// Social prescribing declined.
 pub const SOCIAL_PRESCRIBING_DECLINED: Snomed =
-    Snomed { code: "871711000000103", display: "Social prescribing declined" };
+    Snomed { system: SNOMED_CT, code: "871711000000103", display: "Social prescribing declined" };
 
 /// The message back to the practice.
 #[derive(Debug, Clone, Serialize)]

@@ -30,6 +30,9 @@ pub struct TimelineEntry {
     pub note: Option<String>,
     /// Who, by name.
     pub by: String,
+    /// Who, by account id: for references between records (FHIR Provenance), never shown.
+    #[serde(skip)]
+    pub by_id: String,
 }
 
 /// A referral as one caller sees it.
@@ -121,6 +124,7 @@ pub fn timeline(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<TimelineEn
             referral_events::reason,
             referral_events::note,
             users::name,
+            users::id,
         ))
         .load(conn)
 }

@@ -111,6 +111,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals/{id}/connections" "its service's link workers" => api::referrals::add_connection, "Connect the person to a community asset"),
     spec!(get "/referrals/{id}/message" "its practice, its service, admin" => api::referrals::message_back, "The message back to the GP (SNOMED coded)"),
     spec!(get "/referrals/{id}/fhir" "its practice, its service, admin" => api::referrals::fhir_export, "The referral as a FHIR R4 Bundle"),
+    spec!(get "/referrals/{id}/fhir/care-plan" "its practice, its service" => api::referrals::fhir_care_plan, "The person's plan as a FHIR R4 CarePlan"),
     spec!(get "/referrals/{id}/search" "its service's link workers" => api::referrals::search_for_referral, "Search the directory from the person's postcode (recorded without the person)"),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => api::referrals::transition_connection, "Move a connection (introduce, accept, waitlist, decline, attended, ...)"),
     spec!(get "/introductions" "group editor" => api::referrals::list_introductions, "Introductions to the caller's group's services"),

@@ -106,6 +106,7 @@ const API: &[Row] = &[
     ("post", "/referrals/{id}/connections", Access::ReferralWork, "/referrals/{referral}/connections", "{\"service_id\": \"{own_listing}\"}"),
     ("get", "/referrals/{id}/message", Access::ReferralRead, "/referrals/{closed_referral}/message", ""),
     ("get", "/referrals/{id}/fhir", Access::ReferralRead, "/referrals/{referral}/fhir", ""),
+    ("get", "/referrals/{id}/fhir/care-plan", Access::ClinicalRead, "/referrals/{referral}/fhir/care-plan", ""),
     ("get", "/referrals/{id}/search", Access::ReferralWork, "/referrals/{referral}/search?q=garden", ""),
     ("post", "/connections/{id}/transitions", Access::ConnectionMove, "/connections/{connection}/transitions", "{\"to\": \"introduced\", \"version\": 1}"),
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
@@ -529,6 +530,12 @@ fn referral_fixture(app: &TestApp, admin: &str, own_listing: &str, other_listing
         );
         assert_eq!(added.status, 201, "{}", added.body);
         ids.push(added.json()["id"].as_str().unwrap().to_string());
+        // A plan, so that reading it is a question of who asks rather than whether it exists.
+        let plan =
+            json!({"what_matters": "Getting out", "goals": "Walk weekly", "actions": "Try the club", "version": 0});
+        let saved =
+            app.call("PUT", &format!("/api/v1/referrals/{referral}/plan"), Some(worker), Some(&plan.to_string()));
+        assert!(saved.status < 300, "{}", saved.body);
     }
     ids
 }

@@ -119,7 +119,7 @@ fn success_content(spec: &RouteSpec) -> Value {
         json!({"application/json": {"schema": {"$ref": "#/components/schemas/SearchAnswer"}}})
     } else if spec.path.ends_with(".csv") {
         json!({"text/csv": {"schema": {"type": "string"}}})
-    } else if spec.path.ends_with("/fhir") {
+    } else if spec.path.ends_with("/fhir") || spec.path.ends_with("/fhir/care-plan") {
         json!({"application/fhir+json": {"schema": {"type": "object"}}})
     } else if spec.path == "/reports/{name}" {
         let mut both = json_body;

@@ -198,6 +198,20 @@ pub async fn fhir_export(
     Ok(no_store(HttpResponse::Ok().content_type("application/fhir+json; fhirVersion=4.0").json(bundle)))
 }
 
+/// `GET /api/v1/referrals/{id}/fhir/care-plan`: the person's plan on its own, as one FHIR R4
+/// `CarePlan` (goals and groups contained), to share with another service with permission.
+pub async fn fhir_care_plan(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let care_plan = with_conn(&state, move |conn, state| {
+        crate::interop::fhir::care_plan::standalone(conn, &user, &id, &state.settings.thresholds(), ip.as_deref())
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Ok().content_type("application/fhir+json; fhirVersion=4.0").json(care_plan)))
+}
+
 /// `POST /api/v1/connections/{id}/transitions`: `{to, reason, version}`.
 pub async fn transition_connection(
     Actor { user, ip }: Actor,

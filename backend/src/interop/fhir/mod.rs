@@ -6,12 +6,21 @@
 //! - `ServiceRequest`: SNOMED CT 871731000000106 "Referral to social prescribing service",
 //!   the reasons, priority, the referrer (`Practitioner`) and practice, the link worker service
 //!   as performer; the referrer's words as a note only for those who may read clinical text.
-//! - `Task`: our status mapped to FHIR's task statuses (ours kept as `businessStatus`), owned by
-//!   the service, with a `Provenance` per status change as its `relevantHistory`.
-//! - `Observation`s: each ONS4 item (0-10) and each SWEMWBS metric score recorded.
+//! - `Task`: our status mapped to FHIR's task statuses (ours kept as `businessStatus`; a declined
+//!   referral carries SNOMED CT 871711000000103 as its reason, as the message back does), owned
+//!   by the service, or by the link worker's `PractitionerRole` in it once someone owns it, with
+//!   a `Provenance` per status change as its `relevantHistory`, each naming its `Practitioner`.
+//! - `Observation`s: each ONS4 item (0-10) and each SWEMWBS metric score recorded (a UCUM
+//!   `{score}` quantity).
+//! - `CarePlan` with its `Goal`s and the community groups as `HealthcareService`s, for callers
+//!   who may see the plan ([`care_plan`]); the plan also exports on its own.
 //!
 //! References are `urn:uuid:` full URLs inside the bundle, derived from our ids, so exporting
 //! the same referral twice gives the same ids.
+
+pub mod care_plan;
+
+use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
@@ -22,16 +31,16 @@ use crate::db::DbConnection;
 use crate::domain::measures::ONS4_ITEMS;
 use crate::error::AppError;
 use crate::ids::ReferralId;
+use crate::referrals::message::{Snomed, REFERRAL_TO_SOCIAL_PRESCRIBING, SOCIAL_PRESCRIBING_DECLINED};
 use crate::referrals::model::ReferralRow;
 use crate::referrals::view::{self, ReferralView};
+use crate::referrals::work::PlanView;
 use crate::referrals::{load_visible, Thresholds};
 
-/// SNOMED CT's system URI.
-pub const SNOMED: &str = "http://snomed.info/sct";
 /// NHS number identifier system.
 pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
-/// "Referral to social prescribing service".
-pub const REFERRAL_CODE: (&str, &str) = ("871731000000106", "Referral to social prescribing service");
+/// UCUM, the units of `Quantity` values.
+pub const UCUM: &str = "http://unitsofmeasure.org";
 /// Our own code systems (reasons, measure items), named under the product's URN.
 const OUR_SYSTEM: &str = "urn:commonground:fhir:CodeSystem";
 
@@ -52,7 +61,7 @@ pub fn task_status(status: &str) -> (&'static str, Option<&'static str>) {
 }
 
 /// FHIR's request status for the ServiceRequest.
-fn request_status(status: &str) -> &'static str {
+pub(crate) fn request_status(status: &str) -> &'static str {
     match status {
         "on_hold" => "on-hold",
         "completed" => "completed",
@@ -79,16 +88,21 @@ fn gender(sex: Option<&str>) -> &'static str {
     }
 }
 
-fn instant(at: NaiveDateTime) -> String {
+/// A SNOMED CT concept as a FHIR `Coding`.
+fn coding(concept: &Snomed) -> Value {
+    json!({"system": concept.system, "code": concept.code, "display": concept.display})
+}
+
+pub(crate) fn instant(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A stable `urn:uuid:` for a resource derived from one of ours.
-fn urn(kind: &str, id: &str) -> String {
+pub(crate) fn urn(kind: &str, id: &str) -> String {
     format!("urn:uuid:{}", crate::ids::stable_id(&format!("fhir/{kind}/{id}")))
 }
 
-fn entry(full_url: &str, mut resource: Value) -> Value {
+pub(crate) fn entry(full_url: &str, mut resource: Value) -> Value {
     if let Some(id) = full_url.strip_prefix("urn:uuid:") {
         resource["id"] = json!(id);
     }
@@ -108,12 +122,13 @@ pub fn export(
     let row = load_visible(conn, user, id)?;
     let view = view::build(conn, user, &row, rules)?;
     let referrer = crate::accounts::users::by_id(conn, &row.referrer_id)?.map(|u| u.name).unwrap_or_default();
+    let plan = care_plan::visible_plan(conn, &view)?;
     audit::record(conn, &Event::by(user, "referral.fhir_export", ip).on("referral", id))?;
-    Ok(bundle(&row, &view, &referrer))
+    Ok(bundle(&row, &view, &referrer, plan.as_ref()))
 }
 
-/// The bundle, from what the caller may see of the referral.
-pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
+/// The bundle, from what the caller may see of the referral (and its plan, when they may).
+pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str, plan: Option<&PlanView>) -> Value {
     let patient = urn("Patient", &row.id);
     let request = urn("ServiceRequest", &row.id);
     let task = urn("Task", &row.id);
@@ -160,7 +175,32 @@ pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
     entries.push(entry(&patient, patient_resource));
     entries.push(entry(&practice, json!({"resourceType": "Organization", "name": view.practice})));
     entries.push(entry(&service, json!({"resourceType": "Organization", "name": view.service})));
-    entries.push(entry(&practitioner, json!({"resourceType": "Practitioner", "name": [{"text": referrer}]})));
+    // Everyone the bundle names, once each: the referrer, the owner and whoever moved it.
+    let mut people: BTreeMap<&str, &str> = BTreeMap::from([(row.referrer_id.as_str(), referrer)]);
+    let owner = row.owner_id.as_deref().zip(view.owner.as_deref());
+    people.extend(owner);
+    people.extend(view.timeline.iter().map(|event| (event.by_id.as_str(), event.by.as_str())));
+    for (id, name) in &people {
+        entries
+            .push(entry(&urn("Practitioner", id), json!({"resourceType": "Practitioner", "name": [{"text": name}]})));
+    }
+    // The Task's owner: the link worker in their service once someone owns it, else the service.
+    let owner_reference = match owner {
+        Some((owner_id, owner_name)) => {
+            let role = urn("PractitionerRole", &format!("{owner_id}/{}", row.service_id));
+            entries.push(entry(
+                &role,
+                json!({
+                    "resourceType": "PractitionerRole",
+                    "practitioner": {"reference": urn("Practitioner", owner_id), "display": owner_name},
+                    "organization": {"reference": service, "display": view.service},
+                    "code": [{"text": "Social prescribing link worker"}],
+                }),
+            ));
+            json!({"reference": role, "display": format!("{owner_name}, {}", view.service)})
+        }
+        None => json!({"reference": service, "display": view.service}),
+    };
 
     let mut service_request = json!({
         "resourceType": "ServiceRequest",
@@ -168,7 +208,7 @@ pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
         "status": request_status(&row.status),
         "intent": "order",
         "priority": priority(&row.urgency),
-        "code": {"coding": [{"system": SNOMED, "code": REFERRAL_CODE.0, "display": REFERRAL_CODE.1}]},
+        "code": {"coding": [coding(&REFERRAL_TO_SOCIAL_PRESCRIBING)]},
         "subject": {"reference": patient},
         "authoredOn": instant(row.created_at),
         "requester": {"reference": practitioner, "display": referrer},
@@ -200,17 +240,20 @@ pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
         "status": status,
         "businessStatus": {"text": row.status},
         "intent": "order",
-        "code": {"coding": [{"system": SNOMED, "code": REFERRAL_CODE.0, "display": REFERRAL_CODE.1}]},
+        "code": {"coding": [coding(&REFERRAL_TO_SOCIAL_PRESCRIBING)]},
         "focus": {"reference": request},
         "for": {"reference": patient},
         "authoredOn": instant(row.created_at),
         "lastModified": instant(row.updated_at),
         "requester": {"reference": practitioner},
-        "owner": {"reference": service, "display": view.owner.clone().unwrap_or_else(|| view.service.clone())},
+        "owner": owner_reference.clone(),
         "relevantHistory": provenance.iter().map(|(url, _)| json!({"reference": url})).collect::<Vec<_>>(),
     });
     if let Some(reason) = reason {
         task_resource["statusReason"] = json!({"text": reason});
+    }
+    if row.status == "declined" {
+        task_resource["statusReason"]["coding"] = json!([coding(&SOCIAL_PRESCRIBING_DECLINED)]);
     }
     entries.push(entry(&task, task_resource));
     for (url, event) in &provenance {
@@ -223,7 +266,7 @@ pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
             "target": [{"reference": task}],
             "recorded": instant(event.at),
             "activity": {"text": moved},
-            "agent": [{"who": {"display": event.by}}],
+            "agent": [{"who": {"reference": urn("Practitioner", &event.by_id), "display": event.by}}],
         });
         if let Some(why) = &event.reason {
             resource["reason"] = json!([{"text": why}]);
@@ -262,9 +305,15 @@ pub fn bundle(row: &ReferralRow, view: &ReferralView, referrer: &str) -> Value {
                 "coding": [{"system": format!("{OUR_SYSTEM}/swemwbs"), "code": "metric-score", "display": "SWEMWBS metric score"}],
                 "text": format!("SWEMWBS metric score ({timepoint})")
             });
-            o["valueQuantity"] = json!({"value": score, "unit": "score"});
+            o["valueQuantity"] = json!({"value": score, "unit": "score", "system": UCUM, "code": "{score}"});
             entries.push(entry(&urn("Observation", &format!("{}/{m}/swemwbs", row.id)), o));
         }
+    }
+
+    if let Some(plan) = plan {
+        let subject = json!({"reference": patient});
+        let author = owner_reference;
+        entries.extend(care_plan::in_bundle(row, view, plan, subject, author, &request));
     }
 
     json!({
