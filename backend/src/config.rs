@@ -89,6 +89,8 @@ pub struct Settings {
     pub totp_required_roles: Vec<String>,
     /// Days an invitation or password-reset link stays valid.
     pub link_days: i64,
+    /// Days the link to a person's own page works (it can be revoked sooner).
+    pub person_link_days: i64,
     /// Working days from referral to first contact before a referral needs attention.
     pub first_contact_days: i64,
     /// Failed contact attempts after which "unable to contact" is offered.
@@ -118,6 +120,7 @@ impl Default for Settings {
             session_hours: 12,
             totp_required_roles: Vec::new(),
             link_days: 7,
+            person_link_days: 90,
             first_contact_days: 5,
             contact_attempts: 3,
             introduction_days: 5,
@@ -257,6 +260,13 @@ impl Settings {
                     .ok()
                     .filter(|n| (1..=20).contains(n))
                     .ok_or_else(|| bad("expected attempts from 1 to 20"))?
+            }
+            "COMMONGROUND_PERSON_LINK_DAYS" => {
+                self.person_link_days = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=365).contains(n))
+                    .ok_or_else(|| bad("expected days from 1 to 365"))?
             }
             "COMMONGROUND_INTRODUCTION_DAYS" => {
                 self.introduction_days = value
@@ -437,6 +447,11 @@ mod tests {
         );
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_CONTACT_ATTEMPTS", "0")])).is_err());
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_INTRODUCTION_DAYS", "soon")])).is_err());
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_PERSON_LINK_DAYS", "0")])).is_err());
+        assert_eq!(
+            Settings::load_from(&vars(&[("COMMONGROUND_PERSON_LINK_DAYS", "30")])).unwrap().person_link_days,
+            30
+        );
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_TOTP_REQUIRED_ROLES", "admin,wizard")])).is_err());
     }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod interop;
 pub mod notifications;
+pub mod person;
 pub mod referrals;
 pub mod reports;
 pub mod routes;

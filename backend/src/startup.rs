@@ -160,6 +160,7 @@ impl Application {
                 key: *keys.answer_link_key(),
                 answer_days: settings.notifications.answer_link_days,
                 contact_days: settings.first_contact_days,
+                person_key: *keys.person_key(),
             };
             let transport = transport::from_settings(&settings.notifications, &settings.data_dir)?;
             if settings.env == Environment::Production

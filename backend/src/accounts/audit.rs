@@ -45,6 +45,12 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// An event by the person a referral is about, on their own page (no account; their role
+    /// is recorded as `person`, so "who saw this record" lists them as themselves).
+    pub fn by_person(action: &'a str, ip: Option<&'a str>) -> Self {
+        Event { actor_role: Some("person"), action, outcome: "ok", ip, ..Default::default() }
+    }
+
     /// About a record.
     pub fn on(mut self, record_type: &'a str, record_id: &'a str) -> Self {
         self.record_type = Some(record_type);

@@ -139,6 +139,8 @@ pub struct SignInLimits {
     pub public_forms: Limiter,
     /// Community groups signing up per client address (each hashes a password: costly).
     pub sign_ups: Limiter,
+    /// Codes of people's pages that matched nothing, per client address (against guessing).
+    pub person_codes: Limiter,
 }
 
 impl Default for SignInLimits {
@@ -149,6 +151,8 @@ impl Default for SignInLimits {
             public_forms: Limiter::new("suggestion.address", 10, Duration::from_secs(60 * 60)),
             // A volunteer signs a group up once; a community centre's shared connection a few.
             sign_ups: Limiter::new("sign_up.address", 5, Duration::from_secs(60 * 60)),
+            // A person mistypes a printed code a few times; a guesser needs billions of tries.
+            person_codes: Limiter::new("person_code.address", 10, Duration::from_secs(60 * 60)),
         }
     }
 }

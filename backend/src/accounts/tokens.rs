@@ -62,6 +62,8 @@ pub struct TokenKeys {
     csrf_key: [u8; 32],
     /// Key for introductions' answer links, derived likewise (a link is never a token).
     answer_link_key: [u8; 32],
+    /// Key for the codes of people's own pages and their devices' cookies, derived likewise.
+    person_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -94,12 +96,18 @@ impl TokenKeys {
             session_secs: session_hours * 3600,
             csrf_key: super::secrets::hmac(secret, b"commonground csrf key v1"),
             answer_link_key: super::secrets::hmac(secret, b"commonground answer link key v1"),
+            person_key: super::secrets::hmac(secret, b"commonground person page key v1"),
         }
     }
 
     /// The key that signs and checks introductions' answer links.
     pub fn answer_link_key(&self) -> &[u8; 32] {
         &self.answer_link_key
+    }
+
+    /// The key that makes the codes of people's own pages and checks their devices' cookies.
+    pub fn person_key(&self) -> &[u8; 32] {
+        &self.person_key
     }
 
     /// The CSRF token for what a form is bound to (a session's identity or a browser's random

@@ -261,6 +261,7 @@ diesel::table! {
         review_date -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_stopped_at -> Nullable<Timestamp>,
     }
 }
 
@@ -345,6 +346,26 @@ diesel::table! {
         answered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        note_for_person -> Nullable<Text>,
+        person_choice -> Nullable<Text>,
+        person_reason -> Nullable<Text>,
+        person_words -> Nullable<Text>,
+        person_answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Links to people's own pages (the code itself is never stored, only its hash).
+    person_links (id) {
+        id -> Text,
+        referral_id -> Text,
+        code_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        failed_birth_dates -> Integer,
+        locked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -404,6 +425,7 @@ diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
 diesel::joinable!(connections -> services (service_id));
+diesel::joinable!(person_links -> referrals (referral_id));
 diesel::joinable!(service_taxonomy -> services (service_id));
 diesel::joinable!(service_taxonomy -> taxonomy_terms (term_id));
 diesel::joinable!(cost_options -> services (service_id));
@@ -471,6 +493,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_plans,
     connections,
     connection_events,
+    person_links,
     referral_searches,
     service_versions,
     listing_suggestions,

@@ -24,6 +24,8 @@ pub enum ConnectionStatus {
     DidNotAttend,
     /// The person stopped going.
     Stopped,
+    /// The link worker took the suggestion back before introducing it.
+    Withdrawn,
 }
 
 /// Who moves a connection.
@@ -39,8 +41,8 @@ use ConnectionStatus::*;
 
 impl ConnectionStatus {
     /// Every status.
-    pub const ALL: [ConnectionStatus; 8] =
-        [Suggested, Introduced, Accepted, Waitlisted, Declined, Attended, DidNotAttend, Stopped];
+    pub const ALL: [ConnectionStatus; 9] =
+        [Suggested, Introduced, Accepted, Waitlisted, Declined, Attended, DidNotAttend, Stopped, Withdrawn];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -53,6 +55,7 @@ impl ConnectionStatus {
             Attended => "attended",
             DidNotAttend => "did_not_attend",
             Stopped => "stopped",
+            Withdrawn => "withdrawn",
         }
     }
 
@@ -64,20 +67,20 @@ impl ConnectionStatus {
     /// Moves allowed from here.
     pub fn allowed_moves(self) -> &'static [ConnectionStatus] {
         match self {
-            Suggested => &[Introduced],
+            Suggested => &[Introduced, Withdrawn],
             Introduced => &[Accepted, Waitlisted, Declined],
             Waitlisted => &[Accepted, Declined],
             Accepted => &[Attended, DidNotAttend, Stopped],
             Attended => &[Stopped],
             DidNotAttend => &[Attended, Stopped],
-            Declined | Stopped => &[],
+            Declined | Stopped | Withdrawn => &[],
         }
     }
 
     /// Who may make the move to this status.
     pub fn moved_by(self) -> &'static [ConnectionMover] {
         match self {
-            Suggested | Introduced => &[ConnectionMover::LinkWorker],
+            Suggested | Introduced | Withdrawn => &[ConnectionMover::LinkWorker],
             Accepted | Waitlisted | Declined => &[ConnectionMover::Group],
             Attended | DidNotAttend | Stopped => &[ConnectionMover::Group, ConnectionMover::LinkWorker],
         }
@@ -95,7 +98,8 @@ mod tests {
 
     #[test]
     fn the_loop_with_the_group() {
-        assert_eq!(Suggested.allowed_moves(), &[Introduced]);
+        assert_eq!(Suggested.allowed_moves(), &[Introduced, Withdrawn]);
+        assert!(Withdrawn.allowed_moves().is_empty());
         assert!(Introduced.allowed_moves().contains(&Declined));
         assert!(Declined.allowed_moves().is_empty());
         assert!(Accepted.moved_by().contains(&ConnectionMover::Group));

@@ -134,7 +134,7 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
         .find(referral_id)
         .select((
             referrals::consent_referral,
-            referrals::do_not_contact_directly,
+            referrals::do_not_contact_directly.or(referrals::contact_stopped_at.is_not_null()),
             referrals::preferred_contact,
             referrals::email,
             referrals::phone,
@@ -145,11 +145,7 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
     if !consent || no_direct {
         return Ok(());
     }
-    let (channel, recipient) = match (preferred.as_str(), email, phone) {
-        ("email", Some(email), _) if !email.trim().is_empty() => (Channel::Email, email),
-        ("text", _, Some(phone)) if !phone.trim().is_empty() => (Channel::Sms, phone),
-        _ => return Ok(()),
-    };
+    let Some((channel, recipient)) = person_channel(&preferred, email, phone) else { return Ok(()) };
     let service_name = organisation_name(conn, &service_id)?;
     enqueue(
         conn,
@@ -162,6 +158,86 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
             personalisation: json!({ "first_name": given_name, "link_worker_service": service_name }),
         },
     )?;
+    Ok(())
+}
+
+/// The person's chosen channel, when it is one we send by (an e-mail or a text; a phone call or
+/// a letter is the link worker's to make) and we have the address.
+fn person_channel(preferred: &str, email: Option<String>, phone: Option<String>) -> Option<(Channel, String)> {
+    match (preferred, email, phone) {
+        ("email", Some(email), _) if !email.trim().is_empty() => Some((Channel::Email, email)),
+        ("text", _, Some(phone)) if !phone.trim().is_empty() => Some((Channel::Sms, phone)),
+        _ => None,
+    }
+}
+
+/// The link to the person's own page, by their chosen channel; `false` (nothing queued) when
+/// they chose a phone call or a letter, we have no address, "do not contact directly" is set,
+/// or they asked not to be contacted. The message holds the link's row id; the link itself is
+/// made when it is sent.
+pub fn person_page(conn: &mut DbConnection, referral_id: &str, link_id: &str) -> QueryResult<bool> {
+    type Row = (bool, Option<chrono::NaiveDateTime>, String, Option<String>, Option<String>, String, String);
+    let (no_direct, stopped, preferred, email, phone, given_name, service_id): Row = referrals::table
+        .find(referral_id)
+        .select((
+            referrals::do_not_contact_directly,
+            referrals::contact_stopped_at,
+            referrals::preferred_contact,
+            referrals::email,
+            referrals::phone,
+            referrals::given_name,
+            referrals::service_id,
+        ))
+        .first(conn)?;
+    if no_direct || stopped.is_some() {
+        return Ok(false);
+    }
+    let Some((channel, recipient)) = person_channel(&preferred, email, phone) else { return Ok(false) };
+    let service_name = organisation_name(conn, &service_id)?;
+    enqueue(
+        conn,
+        &Outgoing {
+            key: format!("person_link:{link_id}"),
+            channel,
+            audience: Audience::Person,
+            recipient,
+            template: Template::PersonPage,
+            personalisation: json!({
+                "first_name": given_name,
+                "link_worker_service": service_name,
+                "person_link_id": link_id,
+            }),
+        },
+    )
+}
+
+/// A person's page link was locked by wrong dates of birth: the referral's link worker (or,
+/// before anyone owns it, the service's link workers) is told, with the reference only.
+pub fn person_link_locked(conn: &mut DbConnection, referral_id: &str) -> QueryResult<()> {
+    let (owner, service_id): (Option<String>, String) =
+        referrals::table.find(referral_id).select((referrals::owner_id, referrals::service_id)).first(conn)?;
+    let mut recipients: Vec<(String, String)> = match owner {
+        Some(owner) => {
+            users::table.find(owner).filter(users::status.eq("active")).select((users::id, users::email)).load(conn)?
+        }
+        None => Vec::new(),
+    };
+    if recipients.is_empty() {
+        recipients = active_users(conn, &service_id, "link_worker")?;
+    }
+    for (user_id, email) in recipients {
+        enqueue(
+            conn,
+            &Outgoing {
+                key: format!("person_link_locked:{referral_id}:{}:{user_id}", chrono::Utc::now().timestamp()),
+                channel: Channel::Email,
+                audience: Audience::LinkWorker,
+                recipient: email,
+                template: Template::PersonLinkLocked,
+                personalisation: json!({ "reference": reference(referral_id), "referral_id": referral_id }),
+            },
+        )?;
+    }
     Ok(())
 }
 

@@ -30,6 +30,8 @@ pub struct LinkMaker {
     pub answer_days: i64,
     /// Working days to first contact, as the person is told.
     pub contact_days: i64,
+    /// The key of people's page codes.
+    pub person_key: [u8; 32],
 }
 
 impl LinkMaker {
@@ -42,6 +44,11 @@ impl LinkMaker {
         values.insert("contact_days".into(), Value::from(self.contact_days));
         if let Some(id) = values.get("referral_id").and_then(Value::as_str).map(str::to_string) {
             values.insert("referral_url".into(), Value::String(format!("{base}/referrals/{id}")));
+        }
+        if let Some(link_id) = values.get("person_link_id").and_then(Value::as_str) {
+            let code = crate::person::links::code_for(&self.person_key, link_id);
+            values.insert("person_url".into(), Value::String(format!("{base}/my-page/{code}")));
+            values.insert("person_code".into(), Value::String(code));
         }
         let connection = values.get("connection_id").and_then(Value::as_str).map(str::to_string);
         let version = values.get("connection_version").and_then(Value::as_i64);
@@ -115,12 +122,19 @@ mod tests {
     #[test]
     fn every_template_has_an_email_and_renders_with_its_values() {
         let renderer = Renderer::new().unwrap();
-        let links = LinkMaker { base: "https://cg.example.org".into(), key: [1; 32], answer_days: 14, contact_days: 5 };
+        let links = LinkMaker {
+            base: "https://cg.example.org".into(),
+            key: [1; 32],
+            answer_days: 14,
+            contact_days: 5,
+            person_key: [2; 32],
+        };
         let mut values = serde_json::json!({
             "service_name": "Stroud Men's Shed", "link_worker_service": "Stroud PCN", "first_name": "Ada",
             "connection_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "connection_version": 2, "answer_user_id": null,
             "reference": "CG-0B6F5A52", "referral_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
             "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers",
+            "person_link_id": "1c6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {
@@ -130,6 +144,8 @@ mod tests {
         }
         let (_, text) = renderer.render(Template::ReferralReceived, Channel::Sms, values.as_object().unwrap()).unwrap();
         assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
+        let (_, text) = renderer.render(Template::PersonPage, Channel::Sms, values.as_object().unwrap()).unwrap();
+        assert!(text.chars().count() <= 306 && text.contains("https://cg.example.org/my-page/"), "{text}");
         let (_, body) = renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).unwrap();
         assert!(body.contains("https://cg.example.org/answer/"), "{body}");
         values.as_object_mut().unwrap().remove("service_name");

@@ -64,6 +64,8 @@ pub enum Audience {
     Admin,
     /// A volunteer who signed a group up.
     Volunteer,
+    /// A link worker (about their own caseload).
+    LinkWorker,
 }
 
 impl Audience {
@@ -75,6 +77,7 @@ impl Audience {
             Audience::Person => "person",
             Audience::Admin => "admin",
             Audience::Volunteer => "volunteer",
+            Audience::LinkWorker => "link_worker",
         }
     }
 }
@@ -98,11 +101,15 @@ pub enum Template {
     GroupApproved,
     /// The volunteer: their group was turned down.
     GroupTurnedDown,
+    /// The person: a link to their own page.
+    PersonPage,
+    /// The link worker: a person's page link was locked by wrong dates of birth.
+    PersonLinkLocked,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 10] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -111,6 +118,8 @@ impl Template {
         Template::GroupWaiting,
         Template::GroupApproved,
         Template::GroupTurnedDown,
+        Template::PersonPage,
+        Template::PersonLinkLocked,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -124,6 +133,8 @@ impl Template {
             Template::GroupWaiting => "group_waiting",
             Template::GroupApproved => "group_approved",
             Template::GroupTurnedDown => "group_turned_down",
+            Template::PersonPage => "person_page",
+            Template::PersonLinkLocked => "person_link_locked",
         }
     }
 

@@ -38,20 +38,62 @@ pub struct ConnectionView {
     pub answered_at: Option<NaiveDateTime>,
     /// Introduced and unanswered for too long.
     pub overdue: bool,
+    /// The link worker's note to the person (shown on their own page).
+    pub note_for_person: Option<String>,
+    /// The person's answer from their own page: `try` or `not_for_me`.
+    pub person_choice: Option<String>,
+    /// Their reason for "not for me" (a code of `person::page::NOT_FOR_ME_REASONS`).
+    pub person_reason: Option<String>,
+    /// In their own words.
+    pub person_words: Option<String>,
+    /// When they answered.
+    pub person_answered_at: Option<NaiveDateTime>,
 }
 
-type ConnectionTuple =
-    (String, String, String, String, Option<String>, i32, Option<NaiveDateTime>, Option<NaiveDateTime>);
+type ConnectionTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i32,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
 fn overdue(status: &str, introduced: Option<NaiveDateTime>, days: i64) -> bool {
     status == "introduced" && introduced.is_some_and(|at| (Utc::now().naive_utc() - at).num_days() >= days)
 }
 
 fn view(
-    (id, service_id, service_name, status, note, version, introduced_at, answered_at): ConnectionTuple,
+    (
+        id,
+        service_id,
+        service_name,
+        status,
+        note,
+        version,
+        introduced_at,
+        answered_at,
+        note_for_person,
+        person_choice,
+        person_reason,
+        person_words,
+        person_answered_at,
+    ): ConnectionTuple,
     days: i64,
 ) -> ConnectionView {
     ConnectionView {
+        note_for_person,
+        person_choice,
+        person_reason,
+        person_words,
+        person_answered_at,
         overdue: overdue(&status, introduced_at, days),
         id,
         service_id,
@@ -83,6 +125,11 @@ pub fn for_referral(
             connections::version,
             connections::introduced_at,
             connections::answered_at,
+            connections::note_for_person,
+            connections::person_choice,
+            connections::person_reason,
+            connections::person_words,
+            connections::person_answered_at,
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|row| view(row, rules.introduction_days)).collect())
@@ -96,6 +143,8 @@ pub struct NewConnection {
     pub service_id: String,
     /// A note for the group (what the link worker wants them to know).
     pub note: Option<String>,
+    /// A note for the person, shown on their own page ("you said you liked being outdoors").
+    pub note_for_person: Option<String>,
 }
 
 /// Adds a suggested connection.
@@ -111,6 +160,7 @@ pub fn add(
     load_workable(conn, user, referral_id)?;
     let mut errors = FieldErrors::new();
     let note = text_field(&mut errors, "note", new.note.as_deref(), false, 2000);
+    let note_for_person = text_field(&mut errors, "note_for_person", new.note_for_person.as_deref(), false, 500);
     let exists = crate::ids::is_id(&new.service_id)
         && services::table.find(&new.service_id).count().get_result::<i64>(conn)? > 0;
     if !exists {
@@ -129,6 +179,7 @@ pub fn add(
                 connections::service_id.eq(&new.service_id),
                 connections::status.eq("suggested"),
                 connections::note.eq(&note),
+                connections::note_for_person.eq(&note_for_person),
                 connections::created_at.eq(now),
                 connections::updated_at.eq(now),
             ))
@@ -189,7 +240,9 @@ pub fn transition(
     let Some((status, referral_service, version, group_org, _referral_id)) = row else { return Err(not_found()) };
     let mover = if allows(user, Action::WorkReferral { service_id: &referral_service }) {
         ConnectionMover::LinkWorker
-    } else if allows(user, Action::AnswerIntroductions { organisation_id: &group_org }) && status != "suggested" {
+    } else if allows(user, Action::AnswerIntroductions { organisation_id: &group_org })
+        && !matches!(status.as_str(), "suggested" | "withdrawn")
+    {
         ConnectionMover::Group
     } else {
         return Err(not_found());
@@ -317,7 +370,10 @@ pub fn introductions(
         .inner_join(services::table)
         .inner_join(referrals::table.on(referrals::id.eq(connections::referral_id)))
         .filter(services::organization_id.eq(&user.organisation_id))
-        .filter(connections::status.ne("suggested"))
+        // Only what was introduced: never a suggestion, or one withdrawn before it went out.
+        .filter(
+            connections::status.ne_all([ConnectionStatus::Suggested.as_str(), ConnectionStatus::Withdrawn.as_str()]),
+        )
         .filter(referrals::status.ne("entered_in_error"))
         .order(connections::introduced_at.desc())
         .select((

@@ -276,6 +276,7 @@ pub fn seed(conn: &mut DbConnection, taxonomy: &Taxonomy) -> Result<usize, AppEr
                                     &NewConnection {
                                         service_id: service.clone(),
                                         note: Some("Demo introduction".into()),
+                                        note_for_person: None,
                                     },
                                     None,
                                 ) {

@@ -80,6 +80,9 @@ pub struct ReferralView {
     pub review_date: Option<NaiveDate>,
     /// Created.
     pub created_at: NaiveDateTime,
+    /// When the person asked, on their own page, not to be contacted any more (for those who
+    /// see the person).
+    pub contact_stopped_at: Option<NaiveDateTime>,
 }
 
 /// The clinical free text of a referral.
@@ -149,6 +152,7 @@ pub fn build(
             .collect(),
         _ => Vec::new(),
     };
+    let person_visible = allows(user, Action::ViewPersonIdentity);
     Ok(ReferralView {
         id: row.id.clone(),
         status: row.status.clone(),
@@ -158,7 +162,7 @@ pub fn build(
         service: org_name(conn, &row.service_id)?,
         owner: row.owner_id.as_deref().map(|o| user_name(conn, o)).transpose()?,
         reasons: reasons(conn, &row.id)?,
-        person: allows(user, Action::ViewPersonIdentity).then(|| row.person()),
+        person: person_visible.then(|| row.person()),
         age: row.age_on(Utc::now().date_naive()),
         area: row.outward_code.clone(),
         clinical: clinical_allowed.then(|| ClinicalText {
@@ -175,6 +179,7 @@ pub fn build(
         first_contact_at: row.first_contact_at,
         review_date: row.review_date,
         created_at: row.created_at,
+        contact_stopped_at: row.contact_stopped_at.filter(|_| person_visible),
     })
 }
 

@@ -51,6 +51,8 @@ pub struct ConnectionRow {
     pub status: String,
     pub introduced_at: Option<NaiveDateTime>,
     pub answered_at: Option<NaiveDateTime>,
+    pub person_choice: Option<String>,
+    pub person_reason: Option<String>,
 }
 
 /// A search made inside a referral (never the person: the area is an outward code).
@@ -84,7 +86,7 @@ fn needs(report: &str, part: &str) -> bool {
         || match part {
             "reasons" => report == "referrals-by-reason",
             "measures" => report == "outcomes",
-            "connections" => report.starts_with("connections-") || report == "group-response",
+            "connections" => report.starts_with("connections-") || report == "group-response" || report == "choices",
             "searches" => report == "unmet-need",
             _ => false,
         }
@@ -177,6 +179,8 @@ impl Data {
                         connections::status,
                         connections::introduced_at,
                         connections::answered_at,
+                        connections::person_choice,
+                        connections::person_reason,
                     ))
                     .load(conn)
             })?;

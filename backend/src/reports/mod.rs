@@ -37,6 +37,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("connections-by-asset", "Connections per community asset"),
     ("connections-by-category", "Connections per category"),
     ("group-response", "How fast groups answer introductions"),
+    ("choices", "What people chose from their suggestions"),
     ("equity", "Who is referred"),
     ("unmet-need", "Unmet need: searches that found nothing"),
 ];

@@ -27,6 +27,7 @@ pub fn build(name: &'static str, data: &Data, taxonomy: &Taxonomy, thresholds: &
         "connections-by-category" => connections_by_category(data, taxonomy),
         "group-response" => group_response(data, thresholds),
         "equity" => equity(data),
+        "choices" => choices(data),
         _ => unmet_need(data, taxonomy),
     };
     report.name = name;
@@ -467,6 +468,45 @@ const AGE_BANDS: [(u32, u32, &str); 9] = [
     (75, 84, "75-84"),
     (85, 200, "85 and over"),
 ];
+
+/// What people said on their own page about the suggestions made to them: how many answered,
+/// how many wanted to try, and why the rest were "not for me" (no identities; small numbers
+/// withheld, and a share with them).
+fn choices(data: &Data) -> Report {
+    let mut r = report(
+        "Suggestions link workers made for the referrals in the range, and what the people answered on their own page.",
+        &[("what", "What"), ("count", "Suggestions"), ("share", "Share of those answered")],
+        chart(0, 1, "Suggestions"),
+    );
+    let count = |choice: &str| data.connections.iter().filter(|c| c.person_choice.as_deref() == Some(choice)).count();
+    let answered = data.connections.iter().filter(|c| c.person_choice.is_some()).count() as i64;
+    let people_share = |n: i64| match Cell::people(n) {
+        Cell::Suppressed => Cell::Suppressed,
+        _ => share(n, answered),
+    };
+    let (tried, not_for_me) = (count("try") as i64, count("not_for_me") as i64);
+    r.rows.push(vec![Cell::Text("Suggested".into()), Cell::people(data.connections.len() as i64), Cell::Empty]);
+    r.rows.push(vec![Cell::Text("Answered by the person".into()), Cell::people(answered), Cell::Empty]);
+    r.rows.push(vec![Cell::Text("I'd like to try this".into()), Cell::people(tried), people_share(tried)]);
+    r.rows.push(vec![Cell::Text("Not for me".into()), Cell::people(not_for_me), people_share(not_for_me)]);
+    for (code, words) in crate::person::page::NOT_FOR_ME_REASONS {
+        let n = data
+            .connections
+            .iter()
+            .filter(|c| c.person_choice.as_deref() == Some("not_for_me") && c.person_reason.as_deref() == Some(code))
+            .count() as i64;
+        r.rows.push(vec![
+            Cell::Text(format!("Not for me: {}", words.to_lowercase())),
+            Cell::people(n),
+            people_share(n),
+        ]);
+    }
+    r.headline.push((
+        "Answered".into(),
+        if answered < super::SMALL_NUMBER && answered > 0 { "<5".into() } else { answered.to_string() },
+    ));
+    r
+}
 
 fn equity(data: &Data) -> Report {
     let mut r = report(

@@ -57,7 +57,7 @@ mod method {
     pub fn get() -> Route {
         web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
     }
-    pub use web::{patch, post, put};
+    pub use web::{delete, patch, post, put};
 }
 
 /// Every JSON API route, under `/api/v1`.
@@ -112,6 +112,8 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/referrals/{id}/message" "its practice, its service, admin" => api::referrals::message_back, "The message back to the GP (SNOMED coded)"),
     spec!(get "/referrals/{id}/fhir" "its practice, its service, admin" => api::referrals::fhir_export, "The referral as a FHIR R4 Bundle"),
     spec!(get "/referrals/{id}/fhir/care-plan" "its practice, its service" => api::referrals::fhir_care_plan, "The person's plan as a FHIR R4 CarePlan"),
+    spec!(post "/referrals/{id}/person-link" "its service's link workers" => api::referrals::make_person_link, "Make the link to the person's own page (their consent required; `send` queues it by their chosen channel); revokes the one before"),
+    spec!(delete "/referrals/{id}/person-link" "its service's link workers" => api::referrals::revoke_person_link, "Revoke the link to the person's own page"),
     spec!(get "/referrals/{id}/search" "its service's link workers" => api::referrals::search_for_referral, "Search the directory from the person's postcode (recorded without the person)"),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => api::referrals::transition_connection, "Move a connection (introduce, accept, waitlist, decline, attended, ...)"),
     spec!(get "/introductions" "group editor" => api::referrals::list_introductions, "Introductions to the caller's group's services"),
@@ -167,6 +169,12 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(get "/admin/audit" "admin" => pages::admin::audit_page),
     spec!(get "/admin/notifications" "admin" => pages::notifications::notifications_page),
     spec!(get "/answer/{token}" "anyone with the link" => pages::notifications::answer_page),
+    spec!(get "/my-page" "anyone" => pages::person::code_page),
+    spec!(get "/my-page/{code}" "the person, with the link" => pages::person::person_page),
+    spec!(post "/my-page/{code}/birth-date" "the person, with the link" => pages::person::birth_date_submit),
+    spec!(post "/my-page/{code}/suggestions/{connection_id}" "the person, with the link" => pages::person::answer_submit),
+    spec!(post "/my-page/{code}/contact" "the person, with the link" => pages::person::contact_submit),
+    spec!(post "/my-page/{code}/stop" "the person, with the link" => pages::person::stop_submit),
     spec!(post "/answer/{token}" "anyone with the link" => pages::notifications::answer_submit),
     spec!(get "/referrals" "referrer, link worker, admin" => pages::referrals::list_page),
     spec!(get "/referrals/new" "referrer" => pages::referrals::new_page),
@@ -178,6 +186,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals/{id}/measures" "its service's link workers" => pages::referrals::measure_submit),
     spec!(post "/referrals/{id}/connections" "its service's link workers" => pages::referrals::connect_submit),
     spec!(get "/referrals/{id}/plan" "its practice, its service" => pages::referrals::plan_page),
+    spec!(post "/referrals/{id}/person-link" "its service's link workers" => pages::referrals::person_link_submit),
+    spec!(post "/referrals/{id}/person-link/revoke" "its service's link workers" => pages::referrals::person_link_revoke),
     spec!(post "/referrals/{id}/plan" "its service's link workers" => pages::referrals::plan_submit),
     spec!(post "/connections/{id}/transitions" "its link workers, the group's editors" => pages::referrals::connection_submit),
     spec!(get "/introductions" "group editor" => pages::referrals::introductions_page),

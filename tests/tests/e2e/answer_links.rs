@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app_with, TestApp, DEMO_PASSWORD};
 use crate::referrals::{create, referral_body, ADMIN, GARDEN_EDITOR, GP, LINK_WORKER};
 
-fn quick(s: &mut backend::config::Settings) {
+pub(crate) fn quick(s: &mut backend::config::Settings) {
     s.notifications.poll_ms = 50;
 }
 
-fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+pub(crate) fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let answer = app.call("POST", path, Some(token), Some(&body.to_string()));
     assert!(answer.status < 300, "{path}: {} {}", answer.status, answer.body);
     if answer.body.is_empty() {
@@ -52,7 +52,7 @@ fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
 }
 
 /// The development outbox's files (name, text), once `n` whose name starts with `prefix` are there.
-fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
+pub(crate) fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
     let dir = app.data_dir.path().join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -212,6 +212,22 @@ fn no_message_carries_clinical_content() {
     let referral = create(&app, &gp, &body);
     introduce(&app, &worker, &referral);
     post(&app, &worker, &format!("/api/v1/referrals/{referral}/notes"), json!({"body": "ZEBRA-CASE-NOTE"}));
+    // The person's page: its link sent to them, then locked by wrong dates of birth (the link
+    // worker is told).
+    let page = post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/person-link"),
+        json!({"consent": true, "send": true}),
+    );
+    let path = page["path"].as_str().unwrap().to_string();
+    let mut stranger = app.browser();
+    stranger.get(&path);
+    let csrf = stranger.csrf();
+    for _ in 0..5 {
+        stranger
+            .post(&format!("{path}/birth-date"), &[("csrf", &csrf), ("day", "1"), ("month", "1"), ("year", "1901")]);
+    }
     post(
         &app,
         &worker,

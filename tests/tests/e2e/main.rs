@@ -31,6 +31,7 @@ mod operations;
 mod oruk_api;
 mod oruk_import;
 mod page_forms;
+mod person_page;
 mod referrals;
 mod relevance;
 mod relevance_eval;

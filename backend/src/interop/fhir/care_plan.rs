@@ -164,6 +164,7 @@ fn connection_status(status: &str) -> &'static str {
         Some(ConnectionStatus::Attended) => "in-progress",
         Some(ConnectionStatus::Declined | ConnectionStatus::DidNotAttend) => "cancelled",
         Some(ConnectionStatus::Stopped) => "stopped",
+        Some(ConnectionStatus::Withdrawn) => "cancelled",
         None => "unknown",
     }
 }

@@ -271,3 +271,29 @@ pub async fn assign_referral(
     let version = with_conn(&state, move |conn, _| transitions::assign(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "version": version }))))
 }
+
+/// `POST /api/v1/referrals/{id}/person-link`: the link to the person's own page (201), made
+/// with their consent; `send: true` queues it to them by their chosen channel.
+pub async fn make_person_link(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: web::Json<crate::person::links::NewLink>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let made = with_conn(&state, move |conn, state| {
+        let key = state.keys.person_key();
+        crate::person::links::create(conn, &user, &id, &body, key, state.settings.person_link_days, ip.as_deref())
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Created().json(made)))
+}
+
+/// `DELETE /api/v1/referrals/{id}/person-link`: the person's page stops opening at once (204).
+pub async fn revoke_person_link(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    with_conn(&state, move |conn, _| crate::person::links::revoke(conn, &user, &id, ip.as_deref())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

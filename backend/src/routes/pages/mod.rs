@@ -8,6 +8,7 @@ pub mod join;
 pub mod listing;
 pub mod listings;
 pub mod notifications;
+pub mod person;
 pub mod referrals;
 pub mod reports;
 pub mod search;

@@ -138,6 +138,20 @@ struct ReferralPage {
     errors: Vec<(String, String)>,
     /// What was typed into the refused form, under its name (`typed.plan.goals`).
     typed: serde_json::Value,
+    /// The link to the person's own page (for those who work the referral), with its code
+    /// while it works.
+    person_link: Option<PersonLink>,
+    /// What was just done to it, for the banner.
+    person_link_done: Option<&'static str>,
+    /// The person's reasons for "not for me", to say their answers in words.
+    not_for_me_reasons: Vec<(&'static str, &'static str)>,
+}
+
+/// The person's page link as the referral page shows it.
+#[derive(Serialize)]
+struct PersonLink {
+    link: crate::person::links::LinkView,
+    code: Option<String>,
 }
 
 /// `GET /referrals/{id}`: everything about a referral the caller may see, with the actions they
@@ -161,11 +175,17 @@ async fn render_referral(
 ) -> Result<HttpResponse, PageError> {
     let pairs = query_pairs(&req)?;
     let created = pairs.iter().any(|(k, _)| k == "created");
+    let person_link_done = pairs.iter().find(|(k, _)| k == "person_link").and_then(|(_, v)| match v.as_str() {
+        "sent" => Some("The link to their page was made and sent to them."),
+        "made" => Some("The link to their page was made. Print their plan to give them the code, or read it out."),
+        "revoked" => Some("The link to their page was revoked. It no longer opens."),
+        _ => None,
+    });
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let who = user.clone();
     let q = search_q.clone();
-    let (referral, search, message) = with_conn(&state, move |conn, state| {
+    let (referral, search, message, person_link) = with_conn(&state, move |conn, state| {
         let referral = view::get(conn, &who, &id, &state.settings.thresholds(), ip.as_deref())?;
         // Only those who work the referral search from it; a search that cannot run (no
         // postcode to start from, a bad filter) is said on the page, not instead of it.
@@ -185,7 +205,14 @@ async fn render_referral(
         // Composed from the view just built: no second load, and no "message sent" audit row
         // for a page that only shows it.
         let message = message::compose(&referral)?;
-        Ok((referral, search, message))
+        let person_link = match &referral.work {
+            Some(_) => crate::person::links::latest(conn, referral.id.as_str())?.map(|link| PersonLink {
+                code: link.live.then(|| crate::person::links::code_for(state.keys.person_key(), &link.id)),
+                link,
+            }),
+            None => None,
+        };
+        Ok((referral, search, message, person_link))
     })
     .await?;
     let (search, error) = match search {
@@ -209,6 +236,9 @@ async fn render_referral(
         status: if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         errors: refused.as_ref().map(|(problems, _)| problems.clone()).unwrap_or_default(),
         typed: refused.map(|(_, typed)| typed).unwrap_or_default(),
+        person_link,
+        person_link_done,
+        not_for_me_reasons: crate::person::page::NOT_FOR_ME_REASONS.to_vec(),
     };
     render_page(&state, "pages/referral", &page, page.status, cookie)
 }
@@ -388,6 +418,17 @@ struct PlanPage {
     service: String,
     plan: Option<work::PlanView>,
     printed_on: String,
+    /// Their own page, while its link works: the code, the address and a QR code of it.
+    their_page: Option<TheirPage>,
+}
+
+/// The way to the person's own page, printed on their plan.
+#[derive(Serialize)]
+struct TheirPage {
+    code: String,
+    address: String,
+    url: String,
+    qr_svg: Option<String>,
 }
 
 /// `GET /referrals/{id}/plan`: the person's plan, to print and give them (for those who may
@@ -399,7 +440,7 @@ pub async fn plan_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let (name, service, plan) = with_conn(&state, move |conn, _| {
+    let (name, service, plan, code) = with_conn(&state, move |conn, state| {
         let row = crate::referrals::load_visible(conn, &who, &id)?;
         if !crate::accounts::policy::allows(
             &who,
@@ -413,9 +454,21 @@ pub async fn plan_page(
         use crate::db::schema::organizations;
         use diesel::prelude::*;
         let service: String = organizations::table.find(&row.service_id).select(organizations::name).first(conn)?;
-        Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?))
+        // The code is printed only for those who work the referral: they give the plan to the person.
+        let works = crate::accounts::policy::allows(
+            &who,
+            crate::accounts::policy::Action::WorkReferral { service_id: &row.service_id },
+        );
+        let link = if works { crate::person::links::latest(conn, &row.id)?.filter(|l| l.live) } else { None };
+        let code = link.map(|l| crate::person::links::code_for(state.keys.person_key(), &l.id));
+        Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?, code))
     })
     .await?;
+    let their_page = code.map(|code| {
+        let address = format!("{}/my-page", crate::routes::api::admin::base_url(&state));
+        let url = format!("{address}/{code}");
+        TheirPage { qr_svg: crate::accounts::totp::qr_svg(&url), code, address, url }
+    });
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = PlanPage {
         title: "My plan",
@@ -425,6 +478,45 @@ pub async fn plan_page(
         service,
         plan,
         printed_on: chrono::Utc::now().format("%-d %B %Y").to_string(),
+        their_page,
     };
     render_page(&state, "pages/plan", &page, StatusCode::OK, cookie)
+}
+
+/// `POST /referrals/{id}/person-link`: make (and, when asked, send) the link to the person's
+/// own page; the referral page then shows its code.
+pub async fn person_link_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(asked): PageForm<crate::person::links::NewLink>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), asked.clone());
+    let result = with_conn(&state, move |conn, state| {
+        let key = state.keys.person_key();
+        Ok(crate::person::links::create(conn, &who, &rid, &form, key, state.settings.person_link_days, ip.as_deref()))
+    })
+    .await?;
+    match submitted(result)? {
+        Submitted::Saved(made) => {
+            let done = if made.sent { "sent" } else { "made" };
+            Ok(see_other(&format!("/referrals/{id}?person_link={done}#their-page")))
+        }
+        Submitted::Refused(problems) => {
+            render_referral(req, actor, id, state, Some((problems, json!({ "person_link": asked })))).await
+        }
+    }
+}
+
+/// `POST /referrals/{id}/person-link/revoke`.
+pub async fn person_link_revoke(
+    actor: Actor,
+    id: ReferralId,
+    _: PageForm<crate::routes::input::Button>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid) = (actor.user.clone(), actor.ip.clone(), id.clone());
+    with_conn(&state, move |conn, _| crate::person::links::revoke(conn, &who, &rid, ip.as_deref())).await?;
+    Ok(see_other(&format!("/referrals/{id}?person_link=revoked#their-page")))
 }
