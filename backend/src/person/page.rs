@@ -107,43 +107,12 @@ fn stage(status: ConnectionStatus) -> &'static str {
     }
 }
 
-/// The page for an open link, audited as viewed by the person.
-pub fn load(
-    conn: &mut DbConnection,
-    link: &OpenLink,
-    taxonomy: &Taxonomy,
-    ip: Option<&str>,
-) -> Result<PersonView, AppError> {
-    type Row = (String, String, Option<String>, String, Option<String>, Option<NaiveDateTime>);
-    let (first_name, service_id, owner_id, preferred_contact, contact_times, contact_stopped_at): Row =
-        referrals::table
-            .find(&link.referral_id)
-            .select((
-                referrals::given_name,
-                referrals::service_id,
-                referrals::owner_id,
-                referrals::preferred_contact,
-                referrals::contact_times,
-                referrals::contact_stopped_at,
-            ))
-            .first(conn)?;
-    let (service_name, service_phone, service_email): (String, Option<String>, Option<String>) = organizations::table
-        .find(&service_id)
-        .select((organizations::name, organizations::phone, organizations::email))
-        .first(conn)?;
-    let link_worker: Option<String> = match owner_id {
-        Some(id) => users::table.find(id).select(users::name).first(conn).optional()?,
-        None => None,
-    };
-    let plan = work::plan(conn, &link.referral_id)?.map(|p: PlanView| PlanForPerson {
-        goals: lines(&p.goals),
-        actions: lines(&p.actions),
-        what_matters: p.what_matters,
-        review_date: p.review_date,
-    });
+/// The suggestions (the shortlist) and the introductions of a referral, each with its public
+/// listing; withdrawn ones, and listings no longer public, are left out.
+pub fn items(conn: &mut DbConnection, referral_id: &str, taxonomy: &Taxonomy) -> QueryResult<(Vec<Item>, Vec<Item>)> {
     type ItemRow = (String, String, String, Option<String>, Option<String>, Option<String>);
     let rows: Vec<ItemRow> = connections::table
-        .filter(connections::referral_id.eq(&link.referral_id))
+        .filter(connections::referral_id.eq(referral_id))
         .filter(connections::status.ne(ConnectionStatus::Withdrawn.as_str()))
         .order(connections::created_at)
         .select((
@@ -181,6 +150,44 @@ pub fn load(
             introductions.push(item);
         }
     }
+    Ok((suggestions, introductions))
+}
+
+/// The page for an open link, audited as viewed by the person.
+pub fn load(
+    conn: &mut DbConnection,
+    link: &OpenLink,
+    taxonomy: &Taxonomy,
+    ip: Option<&str>,
+) -> Result<PersonView, AppError> {
+    type Row = (String, String, Option<String>, String, Option<String>, Option<NaiveDateTime>);
+    let (first_name, service_id, owner_id, preferred_contact, contact_times, contact_stopped_at): Row =
+        referrals::table
+            .find(&link.referral_id)
+            .select((
+                referrals::given_name,
+                referrals::service_id,
+                referrals::owner_id,
+                referrals::preferred_contact,
+                referrals::contact_times,
+                referrals::contact_stopped_at,
+            ))
+            .first(conn)?;
+    let (service_name, service_phone, service_email): (String, Option<String>, Option<String>) = organizations::table
+        .find(&service_id)
+        .select((organizations::name, organizations::phone, organizations::email))
+        .first(conn)?;
+    let link_worker: Option<String> = match owner_id {
+        Some(id) => users::table.find(id).select(users::name).first(conn).optional()?,
+        None => None,
+    };
+    let plan = work::plan(conn, &link.referral_id)?.map(|p: PlanView| PlanForPerson {
+        goals: lines(&p.goals),
+        actions: lines(&p.actions),
+        what_matters: p.what_matters,
+        review_date: p.review_date,
+    });
+    let (suggestions, introductions) = items(conn, &link.referral_id, taxonomy)?;
     db::write(conn, |conn| {
         audit::record(conn, &Event::by_person("person_page.view", ip).on("referral", &link.referral_id))
     })?;

@@ -135,6 +135,13 @@ fn the_person_opens_their_page_answers_their_suggestions_and_the_link_worker_see
     let referral_page = desk.get(&format!("/referrals/{referral}"));
     assert!(referral_page.body.contains("They said: not for me") && referral_page.body.contains("Two buses each way"));
     assert!(referral_page.body.contains(&code), "the link worker sees the live code");
+    // The printed plan carries the shortlist (with the note for them) and the way to their page.
+    let printed = desk.get(&format!("/referrals/{referral}/plan"));
+    assert_eq!(printed.status, 200);
+    for shown in ["Groups and activities to try", "You said you miss your garden", &code, "<svg"] {
+        assert!(printed.body.contains(shown), "the printed plan lacks {shown}");
+    }
+    assert!(!printed.body.contains("ZEBRA-GROUP-NOTE"), "the note for the group stays with the group");
 
     // Bad answers: refused with the reason by the field, nothing changed.
     let bogus = phone.post(&format!("{path}/suggestions/{third}"), &[("csrf", &csrf), ("choice", "maybe")]);

@@ -420,6 +420,9 @@ struct PlanPage {
     printed_on: String,
     /// Their own page, while its link works: the code, the address and a QR code of it.
     their_page: Option<TheirPage>,
+    /// The groups suggested to them (their shortlist), with when, where, cost and how to get in
+    /// touch, so the printout is all they need.
+    suggestions: Vec<crate::person::page::Item>,
 }
 
 /// The way to the person's own page, printed on their plan.
@@ -440,7 +443,7 @@ pub async fn plan_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let (name, service, plan, code) = with_conn(&state, move |conn, state| {
+    let (name, service, plan, code, suggestions) = with_conn(&state, move |conn, state| {
         let row = crate::referrals::load_visible(conn, &who, &id)?;
         if !crate::accounts::policy::allows(
             &who,
@@ -461,7 +464,8 @@ pub async fn plan_page(
         );
         let link = if works { crate::person::links::latest(conn, &row.id)?.filter(|l| l.live) } else { None };
         let code = link.map(|l| crate::person::links::code_for(state.keys.person_key(), &l.id));
-        Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?, code))
+        let (suggestions, _) = crate::person::page::items(conn, &row.id, &state.taxonomy())?;
+        Ok((format!("{} {}", row.given_name, row.family_name), service, work::plan(conn, &id)?, code, suggestions))
     })
     .await?;
     let their_page = code.map(|code| {
@@ -479,6 +483,7 @@ pub async fn plan_page(
         plan,
         printed_on: chrono::Utc::now().format("%-d %B %Y").to_string(),
         their_page,
+        suggestions,
     };
     render_page(&state, "pages/plan", &page, StatusCode::OK, cookie)
 }
