@@ -84,10 +84,36 @@ struct Template {
     database: DatabaseUrl,
 }
 
+/// Drops the databases earlier test runs left behind on the PostgreSQL server: every test makes
+/// one (`cg_empty_<pid>_<n>`, `cg_test_<pid>_<n>`) and a run cannot drop its own while its
+/// servers still hold connections, so each run clears those of processes no longer running, on
+/// a thread of its own (a drop takes a checkpoint: a second or more each; the tests do not wait).
+fn drop_databases_of_finished_runs() {
+    let Some(admin) = postgres_admin_url() else { return };
+    let Ok(mut conn) = DatabaseUrl::Postgres(admin).connect() else { return };
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let backend::db::DbConnection::Pg(pg) = &mut conn else { return };
+    use diesel::RunQueryDsl;
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'cg\\_%'").load(pg).unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_some_and(|pid| pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists());
+        if pid.is_some() && !running {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"));
+        }
+    }
+}
+
 fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         backend::telemetry::init_for_test();
+        std::thread::spawn(drop_databases_of_finished_runs);
         let dir = std::env::temp_dir().join(unique("commonground_template"));
         std::fs::create_dir_all(&dir).unwrap();
         let database = empty_database(&dir);
