@@ -64,6 +64,8 @@ pub struct TokenKeys {
     answer_link_key: [u8; 32],
     /// Key for the codes of people's own pages and their devices' cookies, derived likewise.
     person_key: [u8; 32],
+    /// Key for visitors' shortlist cookies, derived likewise.
+    shortlist_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -97,6 +99,7 @@ impl TokenKeys {
             csrf_key: super::secrets::hmac(secret, b"commonground csrf key v1"),
             answer_link_key: super::secrets::hmac(secret, b"commonground answer link key v1"),
             person_key: super::secrets::hmac(secret, b"commonground person page key v1"),
+            shortlist_key: super::secrets::hmac(secret, b"commonground shortlist key v1"),
         }
     }
 
@@ -108,6 +111,11 @@ impl TokenKeys {
     /// The key that makes the codes of people's own pages and checks their devices' cookies.
     pub fn person_key(&self) -> &[u8; 32] {
         &self.person_key
+    }
+
+    /// The key that signs visitors' shortlist cookies.
+    pub fn shortlist_key(&self) -> &[u8; 32] {
+        &self.shortlist_key
     }
 
     /// The CSRF token for what a form is bound to (a session's identity or a browser's random

@@ -14,6 +14,7 @@ pub mod postcodes;
 pub mod search;
 pub mod seed;
 pub mod sessions;
+pub mod shortlist;
 pub mod state_columns;
 pub mod suggestions;
 pub mod taxonomy;

@@ -135,6 +135,8 @@ mod tests {
             "reference": "CG-0B6F5A52", "referral_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
             "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers",
             "person_link_id": "1c6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
+            "items": [{"id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "name": "Stroud Men's Shed", "when": "every Tuesday",
+                "where": "Stroud", "cost": "free", "contact": "01453 000000"}],
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {

@@ -66,6 +66,8 @@ pub enum Audience {
     Volunteer,
     /// A link worker (about their own caseload).
     LinkWorker,
+    /// A member of the public (their own shortlist, sent to themselves).
+    Public,
 }
 
 impl Audience {
@@ -78,6 +80,7 @@ impl Audience {
             Audience::Admin => "admin",
             Audience::Volunteer => "volunteer",
             Audience::LinkWorker => "link_worker",
+            Audience::Public => "public",
         }
     }
 }
@@ -105,11 +108,13 @@ pub enum Template {
     PersonPage,
     /// The link worker: a person's page link was locked by wrong dates of birth.
     PersonLinkLocked,
+    /// A visitor's shortlist, e-mailed to themselves.
+    Shortlist,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 11] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -120,6 +125,7 @@ impl Template {
         Template::GroupTurnedDown,
         Template::PersonPage,
         Template::PersonLinkLocked,
+        Template::Shortlist,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -135,6 +141,7 @@ impl Template {
             Template::GroupTurnedDown => "group_turned_down",
             Template::PersonPage => "person_page",
             Template::PersonLinkLocked => "person_link_locked",
+            Template::Shortlist => "shortlist",
         }
     }
 
@@ -221,7 +228,7 @@ pub struct NotificationSummary {
     pub channel: String,
     /// Who it is for.
     pub audience: String,
-    /// The address, or "the person referred" for their own.
+    /// The address, or "the person referred" (or "a member of the public") for theirs.
     pub recipient: String,
     /// Delivery state.
     pub status: String,
@@ -278,7 +285,13 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
         .into_iter()
         .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at)| {
             NotificationSummary {
-                recipient: if audience == Audience::Person.as_str() { "the person referred".into() } else { recipient },
+                recipient: if audience == Audience::Person.as_str() {
+                    "the person referred".into()
+                } else if audience == Audience::Public.as_str() {
+                    "a member of the public".into()
+                } else {
+                    recipient
+                },
                 id,
                 template,
                 channel,

@@ -275,7 +275,15 @@ fn no_message_carries_clinical_content() {
         json!({"reason": "Not a community group"}),
     );
 
-    let files = outbox(&app, "group_turned_down-", 1);
+    // A visitor e-mails their shortlist to themselves.
+    let mut visitor = app.browser();
+    let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    visitor.get(&format!("/services/{garden}"));
+    let csrf = visitor.csrf();
+    visitor.post("/shortlist/add", &[("csrf", &csrf), ("service_id", &garden)]);
+    assert_eq!(visitor.post("/shortlist/email", &[("csrf", &csrf), ("email", "me@example.org")]).status, 200);
+
+    let files = outbox(&app, "shortlist-", 1);
     for template in backend::notifications::Template::ALL {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(&format!("{}-", template.name()))),

@@ -189,6 +189,12 @@ const PAGES: &[Row] = &[
     ("get", "/answer/{token}", Access::LinkHolder, "/answer/made-up-token", ""),
     ("post", "/answer/{token}", Access::LinkHolder, "/answer/made-up-token", "answer=accepted"),
     ("get", "/my-page", Access::Anyone, "/my-page", ""),
+    ("get", "/shortlist", Access::Anyone, "/shortlist", ""),
+    ("get", "/shortlist/print", Access::Anyone, "/shortlist/print", ""),
+    ("post", "/shortlist/add", Access::Anyone, "/shortlist/add", "service_id={own_listing}"),
+    ("post", "/shortlist/remove", Access::Anyone, "/shortlist/remove", "service_id={own_listing}"),
+    ("post", "/shortlist/clear", Access::Anyone, "/shortlist/clear", ""),
+    ("post", "/shortlist/email", Access::Anyone, "/shortlist/email", "email="),
     ("get", "/my-page/{code}", Access::LinkHolder, "/my-page/made-up-code", ""),
     (
         "post",

@@ -392,6 +392,16 @@ impl Browser<'_> {
         self.app.csrf_for(cookie("cg_session"), cookie("cg_csrf")).expect("a page with a form sets the CSRF cookie")
     }
 
+    /// This browser's value of a cookie.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.get(name).cloned()
+    }
+
+    /// Sets a cookie as if the server had (or as someone editing their cookies would).
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_string(), value.to_string());
+    }
+
     /// Signs in through the page.
     pub fn sign_in(&mut self, email: &str, password: &str) -> Answer {
         self.get("/sign-in");

@@ -40,5 +40,6 @@ mod reports;
 mod seed_region;
 mod session_dates;
 mod shared_limits;
+mod shortlist;
 mod sign_up;
 mod tokens;

@@ -1,7 +1,7 @@
 //! `GET /services/{id}` (everything a person needs to go) and `/services/{id}/print`.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::directory::listing::{self, Listing};
@@ -17,6 +17,12 @@ struct ListingPage {
     listing: Listing,
     needs_review: bool,
     printed_on: String,
+    /// For the "add to my list" form.
+    csrf: String,
+    /// Already on the visitor's shortlist.
+    on_shortlist: bool,
+    /// Just added to it.
+    shortlist_added: bool,
 }
 
 /// A public listing, or where a merged duplicate's address now leads.
@@ -39,6 +45,9 @@ async fn load_public(id: ServiceId, state: &AppState) -> Result<Found, PageError
         needs_review: listing.freshness != listing::Freshness::Fresh,
         printed_on: now.format("%-d %B %Y").to_string(),
         listing,
+        csrf: String::new(),
+        on_shortlist: false,
+        shortlist_added: false,
     })))
 }
 
@@ -53,10 +62,27 @@ fn respond(found: Found, state: &AppState, template: &str, suffix: &str) -> Resu
     }
 }
 
-/// The listing page.
-pub async fn listing_page(id: ServiceId, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let found = load_public(id, &state).await?;
-    respond(found, &state, "pages/listing", "")
+/// The listing page, with "add to my list" (the visitor's shortlist).
+pub async fn listing_page(
+    req: HttpRequest,
+    id: ServiceId,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let mut found = load_public(id, &state).await?;
+    let mut csrf_cookie = None;
+    if let Found::Page(page) = &mut found {
+        let (list, _) = super::shortlist::read(&req, &state);
+        page.on_shortlist = list.ids().contains(&page.listing.id);
+        page.shortlist_added = req.query_string().contains("shortlist=added");
+        let (csrf, cookie) = crate::routes::session::csrf_token(&req, state.settings.tls());
+        page.csrf = csrf;
+        csrf_cookie = cookie;
+    }
+    let mut response = respond(found, &state, "pages/listing", "")?;
+    if let Some(cookie) = csrf_cookie {
+        response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(response)
 }
 
 /// A one-page print view a link worker can hand to a patient.

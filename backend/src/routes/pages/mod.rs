@@ -12,6 +12,7 @@ pub mod person;
 pub mod referrals;
 pub mod reports;
 pub mod search;
+pub mod shortlist;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
