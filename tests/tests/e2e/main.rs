@@ -35,6 +35,7 @@ mod referrals;
 mod relevance;
 mod relevance_eval;
 mod relevance_floor;
+mod report_disclosure;
 mod reports;
 mod seed_region;
 mod session_dates;
