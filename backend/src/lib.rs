@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod data_rights;
 pub mod db;
 pub mod directory;
 pub mod domain;

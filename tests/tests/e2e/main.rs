@@ -8,6 +8,7 @@ mod accounts;
 mod answer_links;
 mod authz_matrix;
 mod csrf;
+mod data_rights;
 mod db_faults;
 mod directory_api;
 mod directory_pages;
