@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod notifications;
+pub mod retention;
 
 /// A value that must never be printed (database passwords, signing keys).
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// What leaves the service: transports and delivery (`[notifications]` in the file).
     pub notifications: notifications::NotificationSettings,
+    /// How long closed referrals keep personal data (`[retention]` in the file).
+    pub retention: retention::RetentionSettings,
 }
 
 impl Default for Settings {
@@ -123,6 +126,7 @@ impl Default for Settings {
             introduction_days: 5,
             trusted_proxies: TrustedProxies::default(),
             notifications: notifications::NotificationSettings::default(),
+            retention: retention::RetentionSettings::default(),
         }
     }
 }
@@ -181,6 +185,9 @@ impl Settings {
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         if self.notifications.apply_env(name, value)? {
+            return Ok(());
+        }
+        if self.retention.apply_env(name, value)? {
             return Ok(());
         }
         let bad = |message: &str| ConfigError::Env { name: name.to_string(), message: message.to_string() };

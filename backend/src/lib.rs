@@ -16,6 +16,7 @@ pub mod interop;
 pub mod notifications;
 pub mod referrals;
 pub mod reports;
+pub mod retention;
 pub mod routes;
 pub mod spreadsheet;
 pub mod startup;

@@ -38,6 +38,7 @@ mod relevance_eval;
 mod relevance_floor;
 mod report_disclosure;
 mod reports;
+mod retention;
 mod seed_region;
 mod session_dates;
 mod shared_limits;
