@@ -563,3 +563,50 @@ fn erasure_removes_personal_data_where_it_applies_keeps_the_counts_and_refuses_a
         .unwrap();
     assert_eq!(denied, 2, "refusals are audited too");
 }
+
+#[test]
+fn who_saw_this_record_lists_each_view_and_marks_those_from_outside_the_service() {
+    let app = spawn_app();
+    let (id, _) = person(&app, 8);
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let admin = app.login(ADMIN, DEMO_PASSWORD);
+    let lead = app.login(LEAD, DEMO_PASSWORD);
+    for token in [&gp, &worker, &admin] {
+        ok(call(&app, token, "GET", &format!("/api/v1/referrals/{id}"), None));
+    }
+    let answer = ok(call(&app, &lead, "GET", &format!("/api/v1/referrals/{id}/viewings"), None));
+    let reads: Vec<(String, String, bool)> = answer["viewings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["action"] == "referral.read")
+        .map(|v| {
+            (
+                v["role"].as_str().unwrap().to_string(),
+                v["organisation"].as_str().unwrap().to_string(),
+                v["outside_service"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reads.len(), 3, "{answer}");
+    assert_eq!(
+        reads.iter().map(|r| (r.0.as_str(), r.2)).collect::<Vec<_>>(),
+        [("referrer", false), ("link_worker", false), ("admin", true)]
+    );
+    assert!(reads.iter().all(|r| !r.1.is_empty()), "each view names the organisation");
+    assert_eq!(answer["outside_service"], 1, "the admin's view stands out");
+    let all: Vec<&Value> = answer["viewings"].as_array().unwrap().iter().collect();
+    assert!(all.windows(2).all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()), "oldest first");
+    assert!(all.iter().any(|v| v["action"] == "referral.create"), "changes are listed too");
+    // The lead's page shows them, the outside one marked.
+    let mut browser = app.browser();
+    browser.sign_in(LEAD, DEMO_PASSWORD);
+    assert!(browser.get(&format!("/referrals/{id}")).body.contains(&format!("/data-rights/referrals/{id}")));
+    let page = browser.get(&format!("/data-rights/referrals/{id}"));
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches("class=\"outside-service\"").count(), 1, "{}", page.body);
+    // Looking is itself on the record.
+    let again = ok(call(&app, &admin, "GET", &format!("/api/v1/referrals/{id}/viewings"), None));
+    assert!(again["viewings"].as_array().unwrap().iter().any(|v| v["action"] == "data_rights.viewings"));
+}
