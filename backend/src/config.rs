@@ -86,6 +86,8 @@ pub struct Settings {
     pub access_token_minutes: i64,
     /// Longest a signed-in session is renewed for, hours.
     pub session_hours: i64,
+    /// Minutes without a request after which a page session signs out (shared computers).
+    pub idle_minutes: i64,
     /// Roles that must use a TOTP second factor, e.g. `["admin"]`.
     pub totp_required_roles: Vec<String>,
     /// Days an invitation or password-reset link stays valid.
@@ -126,6 +128,7 @@ impl Default for Settings {
             introduction_days: 5,
             trusted_proxies: TrustedProxies::default(),
             notifications: notifications::NotificationSettings::default(),
+            idle_minutes: 30,
             retention: retention::RetentionSettings::default(),
         }
     }
@@ -243,6 +246,13 @@ impl Settings {
                     return Err(bad(&format!("unknown role {unknown:?}")));
                 }
                 self.totp_required_roles = roles;
+            }
+            "COMMONGROUND_IDLE_MINUTES" => {
+                self.idle_minutes = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=720).contains(n))
+                    .ok_or_else(|| bad("expected minutes from 1 to 720"))?
             }
             "COMMONGROUND_LINK_DAYS" => {
                 self.link_days = value

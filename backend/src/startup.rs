@@ -202,6 +202,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::Compress::default())
+                .wrap(middleware::from_fn(crate::routes::idle::idle_sign_out))
                 .wrap(middleware::from_fn(session_headers))
                 .wrap(security_headers())
                 .wrap(middleware::from_fn(log_request))

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api;
 pub mod compressed;
 pub mod health;
+pub mod idle;
 pub mod input;
 pub mod oruk;
 pub mod pages;

@@ -17,6 +17,7 @@ mod first_start;
 mod geocoding;
 mod head;
 mod hostile_input;
+mod idle;
 mod index_faults;
 mod index_sync;
 mod keep_alive;
