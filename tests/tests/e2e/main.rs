@@ -15,6 +15,7 @@ mod directory_pages;
 mod fhir;
 mod first_start;
 mod geocoding;
+mod hazard_log;
 mod head;
 mod hostile_input;
 mod idle;
