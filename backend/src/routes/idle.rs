@@ -12,14 +12,22 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::session::{cleared_session_cookie, cookie_name, SESSION_COOKIE};
+use crate::accounts::tokens::Claims;
 use crate::state::AppState;
+
+/// Whether a page session (its token's claims, signature checked) is in use: renewed within the
+/// idle time, and neither issued nor signed in "in the future" (only a forger or a badly wrong
+/// clock makes those).
+pub fn in_use(state: &AppState, claims: &Claims, now: i64) -> bool {
+    let leeway = 60;
+    claims.iat <= now + leeway
+        && claims.auth_time <= now + leeway
+        && now - claims.iat <= state.settings.idle_minutes * 60
+}
 
 /// Whether a page session cookie is genuine but has been idle too long.
 pub fn idle(state: &AppState, token: &str, now: i64) -> bool {
-    state
-        .keys
-        .verify_signature(token)
-        .is_ok_and(|claims| now - claims.iat > state.settings.idle_minutes * 60 && claims.iat <= now + 60)
+    state.keys.verify_signature(token).is_ok_and(|claims| now - claims.iat > state.settings.idle_minutes * 60)
 }
 
 #[derive(Serialize)]

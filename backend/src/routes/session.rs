@@ -116,12 +116,12 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Option<(CurrentUser, Clai
         Ok(claims) => claims,
         // A page session outlives its token while in use (renewed every few minutes) and lapses
         // after the idle time instead (see `idle`).
-        Err(_) if from_cookie && !super::idle::idle(&state, &token, now) => {
+        Err(_) if from_cookie => {
             state.keys.verify_signature(&token).map_err(|e| AppError::SignInRequired(e.to_string()))?
         }
         Err(e) => return Err(AppError::SignInRequired(e.to_string())),
     };
-    if from_cookie && super::idle::idle(&state, &token, now) {
+    if from_cookie && !super::idle::in_use(&state, &claims, now) {
         return Err(AppError::SignInRequired("signed out after the idle time".into()));
     }
     if claims.auth_time + state.keys.session_secs < now {

@@ -117,3 +117,24 @@ fn the_idle_time_is_configurable_and_checked() {
     assert_eq!(backend::config::Settings::load_from(&vars).unwrap().idle_minutes, 45);
     assert_eq!(backend::config::Settings::default().idle_minutes, 30);
 }
+
+#[test]
+fn a_page_session_issued_in_the_future_is_refused_however_recent() {
+    let app = spawn_app();
+    let secret = std::fs::read_to_string(app.data_dir.path().join("jwt-secret")).unwrap();
+    let keys = backend::accounts::tokens::TokenKeys::new(secret.trim().as_bytes(), 15, 12);
+    let (id, version): (String, i32) = users::table
+        .filter(users::email.eq(GP))
+        .select((users::id, users::token_version))
+        .first(&mut app.db())
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    // Issued an hour ahead with a 15-minute life: expired for `verify` only once past, but never
+    // a session in use.
+    let ahead = keys.issue(&id, version, now, now + 3600).unwrap().0;
+    let (status, location, _) = page(&app, "GET", "/referrals", &ahead, "");
+    assert_eq!((status, location.as_str()), (303, "location:/sign-in"));
+    let signed_in_ahead = keys.issue(&id, version, now + 3600, now - 20 * 60).unwrap().0;
+    let (status, location, _) = page(&app, "GET", "/referrals", &signed_in_ahead, "");
+    assert_eq!((status, location.as_str()), (303, "location:/sign-in"));
+}
