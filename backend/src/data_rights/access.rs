@@ -68,7 +68,7 @@ fn parse(query: &PersonQuery) -> Result<Found, AppError> {
     if !query.nhs_number.is_empty() {
         return NhsNumber::parse(&query.nhs_number)
             .map(Found::NhsNumber)
-            .map_err(|e| AppError::invalid("nhs_number", &e.to_string()));
+            .map_err(|e| AppError::invalid("nhs_number", e.to_string()));
     }
     if query.is_empty() {
         return Err(AppError::invalid("nhs_number", "give an NHS number, or a name and date of birth"));

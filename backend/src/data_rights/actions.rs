@@ -123,19 +123,18 @@ pub fn rectify(
     };
     let now = Utc::now().naive_utc();
     db::write(conn, |conn| -> Result<(), AppError> {
-        // The new value as stored.
-        let stored: Option<String>;
         let target = referrals::table.find(id);
-        match field {
+        // The new value as stored.
+        let stored: Option<String> = match field {
             "given_name" => {
                 let v = required(100)?;
                 diesel::update(target).set(referrals::given_name.eq(&v)).execute(conn)?;
-                stored = Some(v);
+                Some(v)
             }
             "family_name" => {
                 let v = required(100)?;
                 diesel::update(target).set(referrals::family_name.eq(&v)).execute(conn)?;
-                stored = Some(v);
+                Some(v)
             }
             "date_of_birth" => {
                 let today = Utc::now().date_naive();
@@ -145,12 +144,12 @@ pub fn rectify(
                     return Err(AppError::invalid("value", "a date of birth in the last 120 years"));
                 }
                 diesel::update(target).set(referrals::date_of_birth.eq(born)).execute(conn)?;
-                stored = Some(born.to_string());
+                Some(born.to_string())
             }
             "nhs_number" => {
                 let nhs = NhsNumber::parse(value).map_err(|e| AppError::invalid("value", e.to_string()))?;
                 diesel::update(target).set(referrals::nhs_number.eq(nhs.as_str())).execute(conn)?;
-                stored = Some(nhs.as_str().to_string());
+                Some(nhs.as_str().to_string())
             }
             "postcode" => {
                 let postcode = Postcode::parse(value).map_err(|e| AppError::invalid("value", e.to_string()))?;
@@ -167,7 +166,7 @@ pub fn rectify(
                         referrals::longitude.eq(Some(found.lon)),
                     ))
                     .execute(conn)?;
-                stored = Some(postcode.as_str().to_string());
+                Some(postcode.as_str().to_string())
             }
             "phone" => {
                 let v = optional(Some(value), 30)?;
@@ -175,7 +174,7 @@ pub fn rectify(
                     return Err(AppError::invalid("value", "enter a UK phone number like 01632 960123"));
                 }
                 diesel::update(target).set(referrals::phone.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             "email" => {
                 let v = optional(Some(value), 254)?;
@@ -183,34 +182,34 @@ pub fn rectify(
                     return Err(AppError::invalid("value", "enter an e-mail address like name@example.org"));
                 }
                 diesel::update(target).set(referrals::email.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             "contact_times" => {
                 let v = optional(Some(value), 200)?;
                 diesel::update(target).set(referrals::contact_times.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             "language" => {
                 let v = optional(Some(value), 60)?;
                 diesel::update(target).set(referrals::language.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             "access_needs" => {
                 let v = optional(Some(value), 1000)?;
                 diesel::update(target).set(referrals::access_needs.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             "sex" => {
                 let v = optional(Some(value), 40)?;
                 diesel::update(target).set(referrals::sex.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
             _ => {
                 let v = optional(Some(value), 80)?;
                 diesel::update(target).set(referrals::ethnicity.eq(&v)).execute(conn)?;
-                stored = v;
+                v
             }
-        }
+        };
         // A contact detail that the preferred channel needs cannot be cleared.
         let (preferred, phone, email): (String, Option<String>, Option<String>) = referrals::table
             .find(id)

@@ -229,7 +229,7 @@ fn an_interrupted_retention_run_leaves_nothing_half_done_and_the_next_run_carrie
     let mut dying = DiesAfter { lines: 3, text: Vec::new() };
     assert!(retention::run(&mut conn, &settings, now, false, &mut dying).is_err(), "the run was stopped");
     let progress = String::from_utf8(dying.text).unwrap();
-    assert!(progress.contains(&format!("[2/")) && progress.contains("FAILED"), "{progress}");
+    assert!(progress.contains("[2/") && progress.contains("FAILED"), "{progress}");
     let state = |conn: &mut backend::db::DbConnection| -> Vec<(String, bool)> {
         order
             .iter()
