@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod notifications;
+pub mod retention;
 
 /// A value that must never be printed (database passwords, signing keys).
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -85,6 +86,8 @@ pub struct Settings {
     pub access_token_minutes: i64,
     /// Longest a signed-in session is renewed for, hours.
     pub session_hours: i64,
+    /// Minutes without a request after which a page session signs out (shared computers).
+    pub idle_minutes: i64,
     /// Roles that must use a TOTP second factor, e.g. `["admin"]`.
     pub totp_required_roles: Vec<String>,
     /// Days an invitation or password-reset link stays valid.
@@ -101,6 +104,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// What leaves the service: transports and delivery (`[notifications]` in the file).
     pub notifications: notifications::NotificationSettings,
+    /// How long closed referrals keep personal data (`[retention]` in the file).
+    pub retention: retention::RetentionSettings,
 }
 
 impl Default for Settings {
@@ -126,6 +131,8 @@ impl Default for Settings {
             introduction_days: 5,
             trusted_proxies: TrustedProxies::default(),
             notifications: notifications::NotificationSettings::default(),
+            idle_minutes: 30,
+            retention: retention::RetentionSettings::default(),
         }
     }
 }
@@ -186,6 +193,9 @@ impl Settings {
         if self.notifications.apply_env(name, value)? {
             return Ok(());
         }
+        if self.retention.apply_env(name, value)? {
+            return Ok(());
+        }
         let bad = |message: &str| ConfigError::Env { name: name.to_string(), message: message.to_string() };
         match name {
             "COMMONGROUND_BIND" => self.bind = value.to_string(),
@@ -239,6 +249,13 @@ impl Settings {
                     return Err(bad(&format!("unknown role {unknown:?}")));
                 }
                 self.totp_required_roles = roles;
+            }
+            "COMMONGROUND_IDLE_MINUTES" => {
+                self.idle_minutes = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=720).contains(n))
+                    .ok_or_else(|| bad("expected minutes from 1 to 720"))?
             }
             "COMMONGROUND_LINK_DAYS" => {
                 self.link_days = value

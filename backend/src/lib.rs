@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod data_rights;
 pub mod db;
 pub mod directory;
 pub mod domain;
@@ -16,6 +17,7 @@ pub mod notifications;
 pub mod person;
 pub mod referrals;
 pub mod reports;
+pub mod retention;
 pub mod routes;
 pub mod spreadsheet;
 pub mod startup;

@@ -1,5 +1,5 @@
 //! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes,
-//! import-oruk.
+//! import-oruk, retention.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,6 +39,13 @@ enum Command {
     Reindex,
     /// Print the API's OpenAPI 3 document (for validators and client generators).
     Openapi,
+    /// Anonymise closed referrals past their retention period (personal data removed, what
+    /// reports count kept), each in its own transaction, with a line of progress for each.
+    Retention {
+        /// List what would be anonymised and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Load Ordnance Survey Code-Point Open CSV (a file or a folder of .csv/.csv.gz).
     ImportPostcodes {
         /// The file or folder.
@@ -123,6 +130,16 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&backend::routes::api::openapi::document())?);
+            Ok(())
+        }
+        Command::Retention { dry_run } => {
+            let mut conn = connect(&settings)?;
+            migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+            let now = chrono::Utc::now().naive_utc();
+            let summary = backend::retention::run(&mut conn, &settings.retention, now, dry_run, &mut out)?;
+            if summary.failed > 0 {
+                anyhow::bail!("{} referral(s) could not be anonymised; run again", summary.failed);
+            }
             Ok(())
         }
         Command::ImportOruk { path, actor, max_mb } => import_oruk(&settings, &path, &actor, max_mb),

@@ -120,6 +120,7 @@ pub struct Application {
     port: u16,
     indexer: Indexer,
     notifier: Option<Worker>,
+    retention: Option<crate::retention::Scheduler>,
     /// What the first-start seed loaded, if anything.
     pub seeded: Option<SeedSummary>,
     /// How long start-up took, in milliseconds.
@@ -179,6 +180,7 @@ impl Application {
         } else {
             None
         };
+        let retention = crate::retention::spawn(prepared.pool.clone(), settings.retention.clone())?;
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
@@ -201,6 +203,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::Compress::default())
+                .wrap(middleware::from_fn(crate::routes::idle::idle_sign_out))
                 .wrap(middleware::from_fn(session_headers))
                 .wrap(security_headers())
                 .wrap(middleware::from_fn(log_request))
@@ -220,6 +223,7 @@ impl Application {
             port,
             indexer,
             notifier,
+            retention,
             seeded: prepared.seeded,
             startup_ms: started.elapsed().as_millis(),
             demo_accounts: prepared.demo_accounts,
@@ -237,10 +241,14 @@ impl Application {
         let result = self.server.await;
         let indexer = self.indexer;
         let notifier = self.notifier;
+        let retention = self.retention;
         // The indexer's last commit and the worker's last batch are blocking work.
         let _ = actix_web::rt::task::spawn_blocking(move || {
             if let Some(worker) = notifier {
                 worker.shutdown();
+            }
+            if let Some(scheduler) = retention {
+                scheduler.shutdown();
             }
             indexer.shutdown()
         })

@@ -242,6 +242,17 @@ mod tests {
         context["headline"] = json!([["Referrals", "59"]]);
         context["practices"] = json!([{"value": "p1", "name": "Beeches", "selected": true}]);
         context["query"] = json!("from=2026-01-01&to=2026-11-22");
+        let record = json!({"id": "r1", "status": "accepted", "created_at": "2026-11-20T10:00:00", "person": {"given_name": "Margaret",
+            "family_name": "<i>T</i>", "nhs_number": "999 000 0018", "date_of_birth": "1954-03-21"}, "reasons": ["Loneliness"],
+            "timeline": [{"at": "2026-11-20T10:00:00", "to_status": "received", "by": "Sam"}], "notes": [{"at": "2026-11-20T12:00:00", "author": "Jordan", "body": "Met"}],
+            "plans": [], "contact_attempts": [], "measures": {"recorded": []}, "connections": [], "corrections": [{"at": "2026-11-21T10:00:00",
+            "field": "phone", "old_value": "01632 960555", "new_value": "01632 960999", "reason": "Asked", "by": "Lee"}],
+            "restriction": {"at": "2026-11-21T10:00:00", "reason": "Contested", "by": "Lee"}, "anonymised": null, "notifications": [],
+            "viewed_by": [{"at": "2026-11-21T10:00:00", "action": "referral.read", "name": "Jo <b>Bloggs</b>", "role": "admin", "organisation": "ICB", "outside_service": true}]});
+        context["data_rights_record"] = record.clone();
+        context["access"] =
+            json!({"generated_at": "2026-11-22T10:00:00", "found_by": "nhs_number", "referrals": [record]});
+        context["json_link"] = json!("/data-rights?nhs_number=9990000018&format=json");
         let names = templates.page_names();
         assert!(names.len() >= 8, "{names:?}");
         for name in names {
@@ -287,6 +298,13 @@ mod tests {
                 assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");
                 assert!(html.contains("Counted &lt;monthly&gt;") && html.contains("<td class=\"number\">12</td>"));
                 assert!(html.contains("format=csv") && html.contains("<option value=\"p1\" selected>"));
+            }
+            if name == "pages/data_rights" {
+                assert!(html.contains("outside-service") && html.contains("01632 960555"), "who saw it; the old value");
+                let mut managing = context.clone();
+                managing["manage"] = context["data_rights_record"].clone();
+                let html = templates.render(&name, &managing).unwrap_or_else(|e| panic!("{name} managing: {e}"));
+                assert!(html.contains("/data-rights/referrals/r1/lift-restriction") && !html.contains("<i>T</i>"));
             }
             if name == "pages/search" {
                 for shown in [

@@ -10,6 +10,10 @@
 //!   never the clinical free text (the referrer's words, risk notes, what matters to the
 //!   person, link workers' notes). A person holds exactly one role, so an admin never also
 //!   holds a clinical one; a clinician who needs both has two accounts, each audited.
+//! - The person's data rights (access, rectification, restriction, consent withdrawn, erasure)
+//!   are exercised by admins (the ICB's information governance, for any referral) and by a
+//!   service's lead (for their own service's referrals); each is audited. Answering a subject
+//!   access request shows an admin who the person is: that is its purpose.
 
 use super::{CurrentUser, OrgKind, Role};
 
@@ -66,6 +70,12 @@ pub enum Action<'a> {
     ViewPersonIdentity,
     /// Publish a new listing at once, without the directory team's review.
     PublishWithoutReview,
+    /// Exercise a person's data rights on a service's referrals (`None`: the area as a whole,
+    /// e.g. opening the data rights page).
+    ExerciseDataRights {
+        /// The link worker service the referral went to.
+        service_id: Option<&'a str>,
+    },
     /// See reports (a service's, or all when `None`).
     ViewReports {
         /// The service the report is limited to.
@@ -105,6 +115,12 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         Action::ViewPersonIdentity => user.role != Role::Admin,
         Action::PublishWithoutReview => user.role == Role::Admin,
         Action::AnswerIntroductions { organisation_id } => user.role == Role::GroupEditor && own_org(organisation_id),
+        Action::ExerciseDataRights { service_id } => match (user.role, service_id) {
+            (Role::Admin, _) => true,
+            (Role::LinkWorkerLead, None) => true,
+            (Role::LinkWorkerLead, Some(service)) => own_org(service),
+            _ => false,
+        },
         Action::ViewReports { service_id } => match (user.role, service_id) {
             (Role::Admin, _) => true,
             (Role::LinkWorkerLead, Some(service)) => own_org(service),
@@ -184,6 +200,19 @@ mod tests {
             let someone = user(role, "org");
             assert_eq!(allows(&someone, Action::ViewPersonIdentity), role != Role::Admin, "{role:?}");
             assert_eq!(allows(&someone, Action::PublishWithoutReview), role == Role::Admin, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn data_rights_are_for_admins_and_the_services_lead() {
+        let rights = |service| Action::ExerciseDataRights { service_id: service };
+        assert!(allows(&user(Role::Admin, "icb"), rights(Some("service"))));
+        assert!(allows(&user(Role::LinkWorkerLead, "service"), rights(Some("service"))));
+        assert!(allows(&user(Role::LinkWorkerLead, "service"), rights(None)));
+        assert!(!allows(&user(Role::LinkWorkerLead, "other"), rights(Some("service"))));
+        for role in [Role::LinkWorker, Role::Referrer, Role::GroupEditor] {
+            assert!(!allows(&user(role, "service"), rights(Some("service"))), "{role:?}");
+            assert!(!allows(&user(role, "service"), rights(None)), "{role:?}");
         }
     }
 

@@ -466,6 +466,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referral_restrictions (referral_id) {
+        referral_id -> Text,
+        at -> Timestamp,
+        by_id -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    referral_corrections (id) {
+        id -> BigInt,
+        referral_id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    referral_anonymisations (referral_id) {
+        referral_id -> Text,
+        at -> Timestamp,
+        basis -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -499,4 +529,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     listing_suggestions,
     rate_limits,
     notifications,
+    referral_restrictions,
+    referral_corrections,
+    referral_anonymisations,
 );

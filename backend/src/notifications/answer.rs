@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::links::{verify, AnswerClaims, LinkError};
 use crate::accounts::audit::{self, Event};
-use crate::db::schema::{connection_events, connections, organizations, referrals, services};
+use crate::db::schema::{connection_events, connections, organizations, referral_restrictions, referrals, services};
 use crate::db::{self, DbConnection};
 use crate::domain::connection_status::ConnectionStatus;
 use crate::error::AppError;
@@ -59,6 +59,9 @@ fn load(conn: &mut DbConnection, claims: &AnswerClaims) -> Result<(Row, LinkedIn
         .inner_join(referrals::table.on(referrals::id.eq(connections::referral_id)))
         .filter(connections::id.eq(&claims.connection_id))
         .filter(referrals::status.ne("entered_in_error"))
+        .filter(diesel::dsl::not(
+            referrals::id.eq_any(referral_restrictions::table.select(referral_restrictions::referral_id)),
+        ))
         .select((
             connections::status,
             connections::version,

@@ -206,6 +206,19 @@ pub fn load(
     })
 }
 
+/// A restricted record takes no changes, the person's own included, until the restriction
+/// is lifted.
+fn refuse_if_restricted(conn: &mut DbConnection, link: &OpenLink) -> Result<(), AppError> {
+    if crate::data_rights::is_restricted(conn, &link.referral_id)? {
+        return Err(AppError::Conflict {
+            message: "Your record is paused at your request, so changes cannot be saved just now. Your link worker                       can tell you more."
+                .into(),
+            allowed: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
 /// The person's answer to a suggestion.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -251,6 +264,7 @@ pub fn answer(
     if !crate::ids::is_id(connection_id) {
         return Err(not_found());
     }
+    refuse_if_restricted(conn, link)?;
     db::write(conn, |conn| -> Result<(), AppError> {
         let status: Option<String> = connections::table
             .filter(connections::id.eq(connection_id))
@@ -311,6 +325,7 @@ pub fn change_contact(
     if times.is_some_and(|t| t.chars().count() > 200) {
         return Err(AppError::invalid("contact_times", "Write 200 letters or fewer"));
     }
+    refuse_if_restricted(conn, link)?;
     let (phone, email): (Option<String>, Option<String>) =
         referrals::table.find(&link.referral_id).select((referrals::phone, referrals::email)).first(conn)?;
     let has = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
@@ -342,6 +357,7 @@ pub fn change_contact(
 /// The person asks not to be contacted any more: no message goes to them from now on, and the
 /// link worker sees it on the referral.
 pub fn stop_contact(conn: &mut DbConnection, link: &OpenLink, ip: Option<&str>) -> Result<(), AppError> {
+    // Asking not to be contacted is honoured even on a restricted record: it only stops things.
     db::write(conn, |conn| -> Result<(), AppError> {
         diesel::update(referrals::table.find(&link.referral_id).filter(referrals::contact_stopped_at.is_null()))
             .set(referrals::contact_stopped_at.eq(Some(Utc::now().naive_utc())))

@@ -10,7 +10,7 @@ use super::{load_workable, text_field};
 use crate::accounts::audit::{self, Event};
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::CurrentUser;
-use crate::db::schema::{connection_events, connections, referrals, services};
+use crate::db::schema::{connection_events, connections, referral_restrictions, referrals, services};
 use crate::db::{self, DbConnection};
 use crate::domain::connection_status::{ConnectionMover, ConnectionStatus};
 use crate::domain::FieldErrors;
@@ -237,7 +237,7 @@ pub fn transition(
         .first(conn)
         .optional()?;
     let not_found = || AppError::not_found("no connection with that id");
-    let Some((status, referral_service, version, group_org, _referral_id)) = row else { return Err(not_found()) };
+    let Some((status, referral_service, version, group_org, referral_id)) = row else { return Err(not_found()) };
     let mover = if allows(user, Action::WorkReferral { service_id: &referral_service }) {
         ConnectionMover::LinkWorker
     } else if allows(user, Action::AnswerIntroductions { organisation_id: &group_org })
@@ -247,6 +247,11 @@ pub fn transition(
     } else {
         return Err(not_found());
     };
+    // A restricted referral is out of the group's sight (gone, as if it never was) and frozen
+    // for its link workers.
+    if crate::data_rights::is_restricted(conn, &referral_id)? {
+        return Err(if mover == ConnectionMover::Group { not_found() } else { crate::data_rights::frozen() });
+    }
     let from = ConnectionStatus::parse(&status).ok_or_else(|| AppError::Internal(format!("stored status {status}")))?;
     let to = ConnectionStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a connection status"))?;
     if !from.allowed_moves().contains(&to) {
@@ -375,6 +380,9 @@ pub fn introductions(
             connections::status.ne_all([ConnectionStatus::Suggested.as_str(), ConnectionStatus::Withdrawn.as_str()]),
         )
         .filter(referrals::status.ne("entered_in_error"))
+        .filter(diesel::dsl::not(
+            referrals::id.eq_any(referral_restrictions::table.select(referral_restrictions::referral_id)),
+        ))
         .order(connections::introduced_at.desc())
         .select((
             connections::id,

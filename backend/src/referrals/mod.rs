@@ -40,10 +40,12 @@ pub fn load_visible(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Re
 }
 
 /// Loads a referral the caller may work on (link workers of its service): 404 when they may
-/// not see it, 403 when they may see it but not work on it (the referring practice).
+/// not see it, 403 when they may see it but not work on it (the referring practice), 409 when
+/// it is restricted at the person's request (read-only until lifted).
 pub fn load_workable(conn: &mut DbConnection, user: &CurrentUser, id: &str) -> Result<ReferralRow, AppError> {
     let row = load_visible(conn, user, id)?;
     if allows(user, Action::WorkReferral { service_id: &row.service_id }) {
+        crate::data_rights::check_not_restricted(conn, id)?;
         Ok(row)
     } else {
         Err(AppError::Forbidden("only the link worker service can do this".into()))

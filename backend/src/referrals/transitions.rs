@@ -56,6 +56,7 @@ pub fn apply(
     // Checked where it came in; the queries below take its text.
     let id = id.as_str();
     let row = load_visible(conn, user, id)?;
+    crate::data_rights::check_not_restricted(conn, id)?;
     let to = ReferralStatus::parse(t.to.trim()).ok_or_else(|| AppError::invalid("to", "not a referral status"))?;
     let from = ReferralStatus::parse(&row.status)
         .ok_or_else(|| AppError::Internal(format!("stored status {}", row.status)))?;

@@ -273,7 +273,7 @@ pub fn attention(row: &ReferralRow, now: NaiveDateTime, rules: &super::Threshold
 }
 
 /// The referrals a caller may list: their practice's (referrers), their service's (link
-/// workers and leads), all (admins). Entered-in-error referrals are left out.
+/// workers and leads), all (admins). Entered-in-error and restricted referrals are left out.
 pub fn list(
     conn: &mut DbConnection,
     user: &CurrentUser,
@@ -282,6 +282,10 @@ pub fn list(
 ) -> Result<Vec<ReferralSummary>, AppError> {
     let mut query =
         referrals::table.select(ReferralRow::as_select()).filter(referrals::status.ne("entered_in_error")).into_boxed();
+    // Restricted at the person's request: out of every named list until lifted.
+    query = query.filter(diesel::dsl::not(referrals::id.eq_any(
+        crate::db::schema::referral_restrictions::table.select(crate::db::schema::referral_restrictions::referral_id),
+    )));
     query = match user.role {
         Role::Referrer => query.filter(referrals::practice_id.eq(user.organisation_id.clone())),
         Role::LinkWorker | Role::LinkWorkerLead => query.filter(referrals::service_id.eq(user.organisation_id.clone())),

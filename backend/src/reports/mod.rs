@@ -4,11 +4,14 @@
 //! Every report is one table (so its CSV opens as one sheet in a spreadsheet), a chart drawn from
 //! two of its columns, and a sentence saying what it shows. Counts from 1 to 4 that describe
 //! people (reasons, equity, outcomes, unmet need by area) are withheld: `null` in JSON, `<5` on
-//! pages and in CSV; a mean or median of fewer than 5 people is withheld the same way.
+//! pages and in CSV; a mean or median of fewer than 5 people is withheld the same way. Where a
+//! table's counts add up to a total a reader knows (the age bands of `equity`), more are withheld
+//! so a withheld one cannot be worked out from the rest (`suppression`); those read `*`.
 
 pub mod chart;
 pub mod filter;
 mod load;
+pub mod suppression;
 mod tables;
 
 use serde::Serialize;
@@ -55,6 +58,9 @@ pub enum Cell {
     Percent(f64),
     /// Withheld: fewer than [`SMALL_NUMBER`] people.
     Suppressed,
+    /// Withheld so that a withheld count cannot be worked out from the total of its group: it may
+    /// be small or not (see [`suppression`]).
+    Withheld,
     /// Nothing to show (not recorded, or not known).
     Empty,
 }
@@ -86,6 +92,7 @@ impl Cell {
             Cell::Number(v) => format!("{v:.1}"),
             Cell::Percent(v) => format!("{v:.1}%"),
             Cell::Suppressed => format!("<{SMALL_NUMBER}"),
+            Cell::Withheld => "*".to_string(),
             Cell::Empty => String::new(),
         }
     }
@@ -104,7 +111,7 @@ impl Cell {
             Cell::Text(t) => Value::String(t.clone()),
             Cell::Count(n) => Value::from(*n),
             Cell::Number(v) | Cell::Percent(v) => Value::from(*v),
-            Cell::Suppressed | Cell::Empty => Value::Null,
+            Cell::Suppressed | Cell::Withheld | Cell::Empty => Value::Null,
         }
     }
 }
@@ -174,7 +181,7 @@ impl Report {
             "from": filter.from,
             "to": filter.to,
             "practice_id": filter.practice_id,
-            "suppression": format!("counts of people from 1 to {} and figures from fewer than {} people are null", SMALL_NUMBER - 1, SMALL_NUMBER),
+            "suppression": format!("counts of people from 1 to {} and figures from fewer than {} people are null, and so are the counts withheld so that those cannot be worked out from a total", SMALL_NUMBER - 1, SMALL_NUMBER),
             "columns": self.columns,
             "rows": rows,
         })
@@ -188,7 +195,7 @@ impl Report {
             let cells: Vec<String> = row
                 .iter()
                 .map(|cell| match cell {
-                    Cell::Text(_) | Cell::Suppressed => crate::spreadsheet::field(&cell.display()),
+                    Cell::Text(_) | Cell::Suppressed | Cell::Withheld => crate::spreadsheet::field(&cell.display()),
                     Cell::Count(n) => n.to_string(),
                     Cell::Number(v) | Cell::Percent(v) => format!("{v:.1}"),
                     Cell::Empty => String::new(),

@@ -510,37 +510,46 @@ fn choices(data: &Data) -> Report {
 
 fn equity(data: &Data) -> Report {
     let mut r = report(
-        "Who is referred: age at referral, sex and ethnicity where recorded. Counts under 5 are withheld. \
-         Practice population profiles are not loaded yet, so there is no comparison column.",
+        "Who is referred: age at referral, sex and ethnicity where recorded. Counts under 5 are withheld, and \
+         so is the next smallest count of the same dimension where needed (shown *), so a withheld count cannot \
+         be worked out from the total. Practice population profiles are not loaded yet, so there is no \
+         comparison column.",
         &[("dimension", "Dimension"), ("group", "Group"), ("referrals", "Referrals"), ("share", "Share")],
         chart(1, 2, "Referrals"),
     );
     let total = data.referrals.len() as i64;
-    let push = |r: &mut Report, dimension: &str, group: String, n: i64| {
-        let count = Cell::people(n);
-        let part = if count == Cell::Suppressed { Cell::Suppressed } else { share(n, total) };
-        r.rows.push(vec![Cell::Text(dimension.into()), Cell::Text(group), count, part]);
+    // Each dimension's groups add up to the total, so each is protected as one group.
+    let push = |r: &mut Report, dimension: &str, groups: Vec<(String, i64)>| {
+        let first = r.rows.len();
+        let counts: Vec<i64> = groups.iter().map(|(_, n)| *n).collect();
+        for (group, n) in groups {
+            r.rows.push(vec![Cell::Text(dimension.into()), Cell::Text(group), Cell::Count(n), share(n, total)]);
+        }
+        let rows: Vec<usize> = (first..r.rows.len()).collect();
+        super::suppression::protect(&mut r.rows, &rows, &counts, 2, &[3]);
     };
-    for (low, high, label) in AGE_BANDS {
-        let n = data
-            .referrals
-            .iter()
-            .filter(|p| {
-                let age = p.created_at.date().years_since(p.date_of_birth).unwrap_or(0);
-                (low..=high).contains(&age)
-            })
-            .count() as i64;
-        push(&mut r, "Age", format!("Age {label}"), n);
-    }
+    let ages = AGE_BANDS
+        .iter()
+        .map(|(low, high, label)| {
+            let n = data
+                .referrals
+                .iter()
+                .filter(|p| {
+                    let age = p.created_at.date().years_since(p.date_of_birth).unwrap_or(0);
+                    (*low..=*high).contains(&age)
+                })
+                .count() as i64;
+            (format!("Age {label}"), n)
+        })
+        .collect();
+    push(&mut r, "Age", ages);
     let tally = |r: &mut Report, dimension: &str, value: fn(&super::load::ReferralRow) -> Option<&String>| {
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for p in &data.referrals {
             let key = value(p).filter(|v| !v.trim().is_empty()).map(|v| status_label(v));
             *counts.entry(key.unwrap_or_else(|| "Not recorded".into())).or_default() += 1;
         }
-        for (group, n) in counts {
-            push(r, dimension, format!("{dimension}: {group}"), n);
-        }
+        push(r, dimension, counts.into_iter().map(|(group, n)| (format!("{dimension}: {group}"), n)).collect());
     };
     tally(&mut r, "Sex", |p| p.sex.as_ref());
     tally(&mut r, "Ethnicity", |p| p.ethnicity.as_ref());
@@ -601,12 +610,16 @@ fn unmet_need(data: &Data, taxonomy: &Taxonomy) -> Report {
     rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let found_nothing: i64 = rows.iter().map(|r| r.2).sum();
     r.headline.push(("Searches that found nothing".into(), Cell::people(found_nothing).display()));
+    let nothing: Vec<i64> = rows.iter().map(|r| r.2).collect();
     r.rows = rows
         .into_iter()
         .map(|(what, area, nothing, all)| {
             vec![Cell::Text(what), Cell::Text(area), Cell::people(nothing), Cell::people(all)]
         })
         .collect();
+    // The rows add up to the headline: protect the withheld ones from it.
+    let every: Vec<usize> = (0..r.rows.len()).collect();
+    super::suppression::protect(&mut r.rows, &every, &nothing, 2, &[]);
     r
 }
 
@@ -706,9 +719,11 @@ mod tests {
         let r = unmet_need(&data, &taxonomy);
         assert_eq!(r.rows.len(), 2);
         assert_eq!(r.rows[0][1], Cell::Text("GL11".into()));
-        assert_eq!((r.rows[0][2].clone(), r.rows[0][3].clone()), (Cell::Count(6), Cell::Count(7)));
+        // The 6 is withheld too: the headline (7) less 6 would give the 1 away.
+        assert_eq!((r.rows[0][2].clone(), r.rows[0][3].clone()), (Cell::Withheld, Cell::Count(7)));
         assert_eq!(r.rows[1][0], Cell::Text("Other searches by words".into()));
-        assert_eq!(r.rows[1][2], Cell::Suppressed);
+        assert_eq!(r.rows[1][2], Cell::Withheld);
+        assert_eq!(r.headline[0].1, "7");
         let text: String = r.rows.iter().flatten().map(Cell::display).collect();
         assert!(!text.contains("Smith"), "words typed in a single search are never shown");
     }
@@ -721,8 +736,63 @@ mod tests {
         let r = equity(&data);
         let row = |group: &str| r.rows.iter().find(|row| row[1] == Cell::Text(group.into())).unwrap().clone();
         assert_eq!(row("Age 75-84")[2], Cell::Count(6));
-        assert_eq!(row("Sex: Female")[2], Cell::Count(5));
-        assert_eq!((row("Sex: Male")[2].clone(), row("Sex: Male")[3].clone()), (Cell::Suppressed, Cell::Suppressed));
+        // Female (5) is withheld with Male (1): 6 referrals less 5 would give the 1 away.
+        assert_eq!((row("Sex: Female")[2].clone(), row("Sex: Female")[3].clone()), (Cell::Withheld, Cell::Withheld));
+        assert_eq!((row("Sex: Male")[2].clone(), row("Sex: Male")[3].clone()), (Cell::Withheld, Cell::Withheld));
         assert_eq!(row("Ethnicity: Not recorded")[2], Cell::Count(6));
+    }
+
+    /// What a reader can work out: in each dimension the counts add up to the referrals in the
+    /// range (which other reports show), so a lone withheld count is the total less the rest, and
+    /// a share gives its count away the same way.
+    fn worked_out(r: &Report, total: i64) -> Vec<(String, i64)> {
+        let mut found = Vec::new();
+        for dimension in ["Age", "Sex", "Ethnicity"] {
+            let rows: Vec<&Vec<Cell>> = r.rows.iter().filter(|row| row[0] == Cell::Text(dimension.into())).collect();
+            let hidden: Vec<&&Vec<Cell>> = rows.iter().filter(|row| row[2].value().is_none()).collect();
+            let shown: i64 = rows.iter().filter_map(|row| row[2].value()).map(|v| v as i64).sum();
+            let rest = total - shown;
+            // One withheld: it is the rest. Several, all ones or all fours of "<5": each is known.
+            let all_small = hidden.iter().all(|row| row[2] == Cell::Suppressed);
+            let k = hidden.len() as i64;
+            if k == 1 || (k > 1 && (rest == k || (all_small && rest == 4 * k))) {
+                for row in hidden {
+                    found.push((row[1].display(), rest / k));
+                }
+            }
+            for row in &rows {
+                if let (None, Cell::Percent(p)) = (row[2].value(), &row[3]) {
+                    found.push((row[1].display(), (p * total as f64 / 100.0).round() as i64));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn equity_age_bands_do_not_give_a_withheld_band_away_through_the_total() {
+        // 20 referrals: 17 aged 75-84 and 3 teenagers. Sex is recorded for all, so the total (20)
+        // is in the table; before secondary suppression the "<5" under-18 band was 20 - 17 = 3.
+        let mut data =
+            Data { referrals: (1..=20).map(|i| referral(&format!("r{i}"), i, None)).collect(), ..Data::default() };
+        for p in &mut data.referrals[..3] {
+            p.date_of_birth = NaiveDate::from_ymd_opt(2010, 6, 1).unwrap();
+        }
+        data.referrals[3].ethnicity = Some("white_british".into());
+        let r = equity(&data);
+        let total: i64 = r
+            .rows
+            .iter()
+            .filter(|row| row[0] == Cell::Text("Sex".into()))
+            .filter_map(|row| row[2].value())
+            .map(|v| v as i64)
+            .sum();
+        assert_eq!(total, 20, "the total is there to read");
+        assert_eq!(worked_out(&r, total), Vec::<(String, i64)>::new(), "{:?}", r.rows);
+        let row = |group: &str| r.rows.iter().find(|row| row[1] == Cell::Text(group.into())).unwrap().clone();
+        assert_eq!(row("Age Under 18")[2], Cell::Withheld);
+        assert_eq!(row("Age 75-84")[2], Cell::Withheld);
+        assert_eq!(row("Age 25-34")[2], Cell::Count(0), "a zero says nothing and stays");
+        assert_eq!(row("Ethnicity: Not recorded")[2], Cell::Withheld, "19 withheld to protect the 1");
     }
 }

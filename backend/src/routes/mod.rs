@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api;
 pub mod compressed;
 pub mod health;
+pub mod idle;
 pub mod input;
 pub mod oruk;
 pub mod pages;
@@ -119,6 +120,13 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/introductions" "group editor" => api::referrals::list_introductions, "Introductions to the caller's group's services"),
     spec!(get "/reports" "admin, link worker lead" => api::reports::list_reports, "The reports there are"),
     spec!(get "/reports/{name}" "admin, link worker lead (own service)" => api::reports::get_report, "One report as JSON or CSV (`from`, `to`, `practice`, `format`)"),
+    spec!(get "/data-rights/subject-access" "admin, link worker lead (own service)" => api::data_rights::subject_access, "Everything held about a person (`nhs_number`, or `given_name`, `family_name` and `date_of_birth`) as a JSON file"),
+    spec!(post "/referrals/{id}/rectify" "admin, link worker lead (own service)" => api::data_rights::rectify, "Correct one of the person's details (`field`, `value`, `reason`); the old value is kept in the history"),
+    spec!(post "/referrals/{id}/restrict" "admin, link worker lead (own service)" => api::data_rights::restrict, "Restrict a referral at the person's request (`reason`): read-only, out of groups' inboxes and named lists"),
+    spec!(post "/referrals/{id}/lift-restriction" "admin, link worker lead (own service)" => api::data_rights::lift_restriction, "Lift a restriction (`reason`)"),
+    spec!(post "/referrals/{id}/withdraw-consent" "admin, link worker lead (own service)" => api::data_rights::withdraw_consent, "Record consent withdrawn (`consent`: `share` or `referral`, `reason`); withdrawing the referral's closes it"),
+    spec!(post "/referrals/{id}/erase" "admin, link worker lead (own service)" => api::data_rights::erase, "Erase the person's data where erasure applies (`basis`: `entered_in_error` or `never_taken_on`, `reason`); 409 with the reason otherwise"),
+    spec!(get "/referrals/{id}/viewings" "admin, link worker lead (own service)" => api::data_rights::viewings, "Who viewed or changed a referral and when; views from outside the practice and service are flagged"),
     spec!(get "/openapi.json" "anyone" => api::openapi::openapi, "This document: every route of the API"),
 ];
 
@@ -205,6 +213,13 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}/venue" "its group's editors, admin" => pages::listings::venue_submit),
     spec!(get "/reports" "admin, link worker lead" => pages::reports::reports_page),
     spec!(get "/reports/{name}" "admin, link worker lead (own service)" => pages::reports::report_page),
+    spec!(get "/data-rights" "admin, link worker lead" => pages::data_rights::data_rights_page),
+    spec!(get "/data-rights/referrals/{id}" "admin, link worker lead (own service)" => pages::data_rights::referral_rights_page),
+    spec!(post "/data-rights/referrals/{id}/rectify" "admin, link worker lead (own service)" => pages::data_rights::rectify_submit),
+    spec!(post "/data-rights/referrals/{id}/restrict" "admin, link worker lead (own service)" => pages::data_rights::restrict_submit),
+    spec!(post "/data-rights/referrals/{id}/lift-restriction" "admin, link worker lead (own service)" => pages::data_rights::lift_submit),
+    spec!(post "/data-rights/referrals/{id}/withdraw-consent" "admin, link worker lead (own service)" => pages::data_rights::withdraw_submit),
+    spec!(post "/data-rights/referrals/{id}/erase" "admin, link worker lead (own service)" => pages::data_rights::erase_submit),
 ];
 
 /// Largest form body accepted.

@@ -111,8 +111,19 @@ pub fn request_token(req: &HttpRequest) -> Option<(String, bool)> {
 pub async fn authenticate(req: &HttpRequest) -> Result<Option<(CurrentUser, Claims)>, AppError> {
     let Some((token, from_cookie)) = request_token(req) else { return Ok(None) };
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("no app state".into()))?.clone();
-    let claims = state.keys.verify(&token).map_err(|e| AppError::SignInRequired(e.to_string()))?;
     let now = chrono::Utc::now().timestamp();
+    let claims = match state.keys.verify(&token) {
+        Ok(claims) => claims,
+        // A page session outlives its token while in use (renewed every few minutes) and lapses
+        // after the idle time instead (see `idle`).
+        Err(_) if from_cookie => {
+            state.keys.verify_signature(&token).map_err(|e| AppError::SignInRequired(e.to_string()))?
+        }
+        Err(e) => return Err(AppError::SignInRequired(e.to_string())),
+    };
+    if from_cookie && !super::idle::in_use(&state, &claims, now) {
+        return Err(AppError::SignInRequired("signed out after the idle time".into()));
+    }
     if claims.auth_time + state.keys.session_secs < now {
         return Err(AppError::SignInRequired("session too old".into()));
     }

@@ -48,6 +48,10 @@ enum Access {
     GroupEditorOnly,
     /// Reports: admins (everything) and link worker leads (their own service).
     Reports,
+    /// Find a person for their data rights: admins and link worker leads; 404 for anyone else.
+    DataRightsSearch,
+    /// A referral's data rights: admins, and its service's lead; 404 for anyone else.
+    DataRights,
 }
 
 /// A row: method, route path, access, the path to request (with `{own}` / `{other}` for the
@@ -114,6 +118,13 @@ const API: &[Row] = &[
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/first-contact?format=csv", ""),
+    ("get", "/data-rights/subject-access", Access::DataRightsSearch, "/data-rights/subject-access?nhs_number=9990000018", ""),
+    ("post", "/referrals/{id}/rectify", Access::DataRights, "/referrals/{referral}/rectify", "{\"field\": \"phone\", \"value\": \"01632 960555\", \"reason\": \"\"}"),
+    ("post", "/referrals/{id}/restrict", Access::DataRights, "/referrals/{referral}/restrict", "{\"reason\": \"\"}"),
+    ("post", "/referrals/{id}/lift-restriction", Access::DataRights, "/referrals/{referral}/lift-restriction", "{\"reason\": \"\"}"),
+    ("post", "/referrals/{id}/withdraw-consent", Access::DataRights, "/referrals/{referral}/withdraw-consent", "{\"consent\": \"share\", \"reason\": \"\"}"),
+    ("post", "/referrals/{id}/erase", Access::DataRights, "/referrals/{referral}/erase", "{\"basis\": \"never_taken_on\", \"reason\": \"\"}"),
+    ("get", "/referrals/{id}/viewings", Access::DataRights, "/referrals/{referral}/viewings", ""),
     ("get", "/openapi.json", Access::Anyone, "/openapi.json", ""),
 ];
 
@@ -307,6 +318,43 @@ const PAGES: &[Row] = &[
     ),
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/outcomes", ""),
+    ("get", "/data-rights", Access::DataRightsSearch, "/data-rights?nhs_number=9990000018", ""),
+    ("get", "/data-rights/referrals/{id}", Access::DataRights, "/data-rights/referrals/{referral}", ""),
+    (
+        "post",
+        "/data-rights/referrals/{id}/rectify",
+        Access::DataRights,
+        "/data-rights/referrals/{referral}/rectify",
+        "field=phone&value=01632+960555&reason=",
+    ),
+    (
+        "post",
+        "/data-rights/referrals/{id}/restrict",
+        Access::DataRights,
+        "/data-rights/referrals/{referral}/restrict",
+        "reason=",
+    ),
+    (
+        "post",
+        "/data-rights/referrals/{id}/lift-restriction",
+        Access::DataRights,
+        "/data-rights/referrals/{referral}/lift-restriction",
+        "reason=",
+    ),
+    (
+        "post",
+        "/data-rights/referrals/{id}/withdraw-consent",
+        Access::DataRights,
+        "/data-rights/referrals/{referral}/withdraw-consent",
+        "consent=share&reason=",
+    ),
+    (
+        "post",
+        "/data-rights/referrals/{id}/erase",
+        Access::DataRights,
+        "/data-rights/referrals/{referral}/erase",
+        "basis=never_taken_on&reason=",
+    ),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.
@@ -368,6 +416,10 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::GroupEditorOnly => Expect::Forbidden,
         Access::Reports if matches!(caller, "admin" | "link_worker_lead") => Expect::Allowed,
         Access::Reports => Expect::Forbidden,
+        Access::DataRightsSearch if matches!(caller, "admin" | "link_worker_lead") => Expect::Allowed,
+        Access::DataRightsSearch => Expect::NotFound,
+        Access::DataRights if caller == "admin" || (own && caller == "link_worker_lead") => Expect::Allowed,
+        Access::DataRights => Expect::NotFound,
     }
 }
 

@@ -313,3 +313,42 @@ fn a_page_link_refuses_altered_guessed_revoked_and_expired_codes_and_locks_after
     assert_eq!(app.get(&path).status, 429, "a real code too, from this address, until the hour is out");
     assert_eq!(app.get("/my-page/%00").status, 404, "not a code at all: nothing to guess, nothing counted");
 }
+
+#[test]
+fn a_restricted_record_takes_no_answers_from_the_persons_page_and_withdrawn_consent_closes_it() {
+    let app = spawn_app_with(quick);
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let lead = app.login("lead@demo.example.org", DEMO_PASSWORD);
+    let body = referral_body();
+    let (referral, connections) = referral_with_suggestions(&app, &gp, &worker, &body);
+    let path = person_link(&app, &worker, &referral, false)["path"].as_str().unwrap().to_string();
+    let mut phone = app.browser();
+    phone.get(&path);
+    let csrf = phone.csrf();
+    let (day, month, year) = born(&body);
+    phone.post(&format!("{path}/birth-date"), &[("csrf", &csrf), ("day", &day), ("month", &month), ("year", &year)]);
+    assert_eq!(phone.get(&path).status, 200);
+
+    // Restricted at the person's request: their page still shows, and takes no changes.
+    let restrict = json!({"reason": "The person contests the record"}).to_string();
+    let restricted = app.call("POST", &format!("/api/v1/referrals/{referral}/restrict"), Some(&lead), Some(&restrict));
+    assert!(restricted.status < 300, "{}", restricted.body);
+    let first = &connections[0];
+    let refused = phone.post(&format!("{path}/suggestions/{first}"), &[("csrf", &csrf), ("choice", "try")]);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("paused at your request"), "{}", refused.body);
+    let seen = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(&lead), None).json();
+    assert!(connection(&seen, first)["person_choice"].is_null(), "nothing saved on a restricted record");
+    let lift = json!({"reason": "Resolved"}).to_string();
+    let lifted = app.call("POST", &format!("/api/v1/referrals/{referral}/lift-restriction"), Some(&lead), Some(&lift));
+    assert!(lifted.status < 300, "{}", lifted.body);
+    assert_eq!(phone.post(&format!("{path}/suggestions/{first}"), &[("csrf", &csrf), ("choice", "try")]).status, 303);
+
+    // Consent to the referral withdrawn: the page was made with it, and stops opening.
+    let withdraw = json!({"consent": "referral", "reason": "The person asked"}).to_string();
+    let withdrawn =
+        app.call("POST", &format!("/api/v1/referrals/{referral}/withdraw-consent"), Some(&lead), Some(&withdraw));
+    assert!(withdrawn.status < 300, "{}", withdrawn.body);
+    assert_eq!(phone.get(&path).status, 404);
+}

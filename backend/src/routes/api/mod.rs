@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod data_rights;
 pub mod geocode;
 pub mod listings;
 pub mod openapi;

@@ -88,6 +88,12 @@ fn query_parameters(spec: &RouteSpec) -> Vec<Value> {
             query("limit", json!({"type": "integer", "minimum": 1, "maximum": 500}), "How many"),
             query("offset", int(0), "Skip this many"),
         ],
+        ("get", "/data-rights/subject-access") => vec![
+            query("nhs_number", text(), "The person's NHS number (or give the three below)"),
+            query("given_name", text(), "Given name, with family name and date of birth"),
+            query("family_name", text(), "Family name"),
+            query("date_of_birth", date(), "Date of birth"),
+        ],
         ("get", "/reports/{name}") => vec![
             query("from", date(), "First day (default: a year before `to`)"),
             query("to", date(), "Last day (default: today); at most 5 years after `from`"),

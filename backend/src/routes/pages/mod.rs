@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod data_rights;
 pub mod join;
 pub mod listing;
 pub mod listings;

@@ -1,0 +1,3 @@
+DROP TABLE referral_anonymisations;
+DROP TABLE referral_corrections;
+DROP TABLE referral_restrictions;
