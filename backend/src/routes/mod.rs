@@ -58,6 +58,10 @@ mod method {
         web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
     }
     pub use web::{patch, post, put};
+    /// `OPTIONS` (CORS preflights).
+    pub fn options() -> Route {
+        web::route().guard(guard::Options())
+    }
 }
 
 /// Every JSON API route, under `/api/v1`.
@@ -130,6 +134,7 @@ pub const ORUK_ROUTES: &[RouteSpec] = &[
     spec!(get "/taxonomy_terms/{id}" "anyone" => oruk::get_taxonomy_term),
     spec!(get "/service_at_locations" "anyone" => oruk::list_service_at_locations),
     spec!(get "/service_at_locations/{id}" "anyone" => oruk::get_service_at_location),
+    spec!(options "/{tail:.*}" "anyone" => oruk::preflight, "CORS preflight for any ORUK route"),
 ];
 
 /// Every page route (and health).
@@ -237,9 +242,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for spec in ORUK_ROUTES {
         oruk = oruk.route(spec.path, (spec.route)());
     }
-    // `/oruk` without the slash is the API information too.
-    cfg.route("/oruk", method::get().to(oruk::api_info));
-    cfg.service(oruk.default_service(web::to(oruk_not_found)));
+    // `/oruk` without the slash is the API information too. Every ORUK answer, errors
+    // included, may be read by a web page anywhere (the profile's compliance rules).
+    cfg.service(
+        web::resource("/oruk")
+            .wrap(oruk::cors_headers())
+            .route(method::get().to(oruk::api_info))
+            .route(method::options().to(oruk::preflight)),
+    );
+    cfg.service(oruk.default_service(web::to(oruk_not_found)).wrap(oruk::cors_headers()));
     for spec in PAGE_ROUTES {
         cfg.route(spec.path, (spec.route)());
     }

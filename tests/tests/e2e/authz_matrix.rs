@@ -125,6 +125,7 @@ const ORUK: &[Row] = &[
     ("get", "/taxonomy_terms/{id}", Access::Anyone, "/taxonomy_terms/{gardening_term}", ""),
     ("get", "/service_at_locations", Access::Anyone, "/service_at_locations?postcode=GL5+1HE&proximity=5000", ""),
     ("get", "/service_at_locations/{id}", Access::Anyone, "/service_at_locations/{service_at_location}", ""),
+    ("options", "/{tail:.*}", Access::Anyone, "/services", ""),
 ];
 
 const PAGES: &[Row] = &[

@@ -30,6 +30,7 @@ mod openapi;
 mod operations;
 mod oruk_api;
 mod oruk_import;
+mod oruk_publishing;
 mod page_forms;
 mod referrals;
 mod relevance;

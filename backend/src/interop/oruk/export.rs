@@ -163,6 +163,12 @@ pub fn public_service_ids(conn: &mut DbConnection, filter: &ServiceFilter) -> Qu
                 .or(lower(services::description).like(pattern).escape('\\')),
         );
     }
+    if let Some(moment) = filter.modified_after {
+        query = query.filter(services::updated_at.ge(moment));
+    }
+    if let Some(id) = &filter.organization_id {
+        query = query.filter(services::organization_id.eq(id.clone()));
+    }
     if let Some(age) = filter.minimum_age {
         query = query.filter(services::minimum_age.ge(age));
     }
