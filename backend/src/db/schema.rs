@@ -444,6 +444,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// ORUK fields kept for a service (issue 19): JSON of `interop::oruk::kept::KeptService`.
+    oruk_service_fields (service_id) {
+        service_id -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    /// ORUK fields kept for an organisation: JSON of `interop::oruk::kept::KeptOrganization`.
+    oruk_organization_fields (organization_id) {
+        organization_id -> Text,
+        fields -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -476,4 +492,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     listing_suggestions,
     rate_limits,
     notifications,
+    oruk_service_fields,
+    oruk_organization_fields,
 );

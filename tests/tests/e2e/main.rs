@@ -31,6 +31,7 @@ mod operations;
 mod oruk_api;
 mod oruk_import;
 mod oruk_publishing;
+mod oruk_round_trip;
 mod page_forms;
 mod referrals;
 mod relevance;

@@ -377,6 +377,9 @@ fn organization((id, name, description, website, email, phone_number, charity): 
         description,
         email,
         website,
+        logo: None,
+        uri: None,
+        parent_organization_id: None,
     }
 }
 
@@ -392,8 +395,10 @@ fn build_services(
     }
     let rows: Vec<ServiceRow> =
         services::table.filter(services::id.eq_any(ids)).select(ServiceRow::as_select()).load(conn)?;
-    let org_ids: Vec<&String> = rows.iter().map(|r| &r.organization_id).collect();
-    let orgs: HashMap<String, Organization> = organizations::table
+    let org_ids: Vec<String> = rows.iter().map(|r| r.organization_id.clone()).collect();
+    let kept_orgs = super::kept::load_organizations(conn, &org_ids)?;
+    let kept_services = super::kept::load_services(conn, ids)?;
+    let mut orgs: HashMap<String, Organization> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
         .select((
             organizations::id,
@@ -408,6 +413,11 @@ fn build_services(
         .into_iter()
         .map(|o| (o.0.clone(), organization(o)))
         .collect();
+    for (id, org) in &mut orgs {
+        if let Some(kept) = kept_orgs.get(id) {
+            super::kept::apply_to_organization(org, kept);
+        }
+    }
     let mut children = if full { Some(Children::load(conn, taxonomy, ids)?) } else { None };
     let mut by_id: HashMap<String, Service> = HashMap::new();
     for row in rows {
@@ -439,9 +449,16 @@ fn build_services(
             contacts: None,
             phones: None,
             attributes: None,
+            assurer_email: None,
+            accreditations: None,
+            funding: None,
+            service_areas: None,
         };
         if let Some(children) = &mut children {
             children.fill(&mut service, &row);
+        }
+        if let Some(kept) = kept_services.get(&row.id) {
+            super::kept::apply_to_service(&mut service, kept, full);
         }
         by_id.insert(row.id, service);
     }
@@ -502,6 +519,8 @@ impl Children {
                 amount,
                 currency,
                 amount_description,
+                valid_from: None,
+                valid_to: None,
             });
         }
 
@@ -549,6 +568,9 @@ impl Children {
                 closes_at: clock(&closes_at),
                 description,
                 notes,
+                dtstart: None,
+                interval: None,
+                attending_type: None,
             });
         }
 

@@ -3,7 +3,7 @@
 //! has and the UK profile does not (`phones`, a contact's `email`, a language's `name`, a cost's
 //! `currency`) are added where we hold the data; the profile's schemas allow extra fields.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::ListingStatus;
 
@@ -89,19 +89,29 @@ pub struct Organization {
     /// Phone numbers (HSDS 3.0 core; not in the UK profile).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<Phone>,
-    /// Registered numbers (a charity number, scheme `GB-CHC`).
+    /// Registered numbers (a charity number, scheme `GB-CHC`, and any an import gave).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organization_identifiers: Vec<OrganizationIdentifier>,
+    /// A logo's web address (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub logo: Option<String>,
+    /// A persistent identifier such as an Open Corporates address (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub uri: Option<String>,
+    /// The parent organisation's id (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub parent_organization_id: Option<String>,
 }
 
 /// A registered number of an organisation.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OrganizationIdentifier {
-    /// Id (derived).
+    /// Id (derived, or kept from an import).
     pub id: String,
     /// The organisation.
     pub organization_id: String,
     /// The org-id.guide scheme, e.g. `GB-CHC`.
+    #[serde(skip_serializing_if = "str_blank", default)]
     pub identifier_scheme: String,
     /// For people, e.g. "Charity number".
     pub identifier_type: String,
@@ -153,6 +163,12 @@ pub struct Service {
     /// A short-term notice (a temporary closure).
     #[serde(skip_serializing_if = "blank")]
     pub alert: Option<String>,
+    /// Who last confirmed it, by e-mail (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub assurer_email: Option<String>,
+    /// Accreditations in words (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub accreditations: Option<String>,
     /// When it last changed here (UTC, milliseconds).
     pub last_modified: String,
     /// Who runs it.
@@ -178,6 +194,47 @@ pub struct Service {
     /// Categories and audiences as taxonomy terms (full form only).
     #[serde(skip_serializing_if = "none_or_empty")]
     pub attributes: Option<Vec<Attribute>>,
+    /// Who funds it (full form only; kept from an import).
+    #[serde(skip_serializing_if = "none_or_empty")]
+    pub funding: Option<Vec<Funding>>,
+    /// Where it is offered besides its venues (full form only; kept from an import).
+    #[serde(skip_serializing_if = "none_or_empty")]
+    pub service_areas: Option<Vec<ServiceArea>>,
+}
+
+/// A source of a service's funds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Funding {
+    /// Id.
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// In words.
+    pub source: String,
+}
+
+/// An area a service is offered in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceArea {
+    /// Id.
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// The area in words.
+    #[serde(skip_serializing_if = "blank", default)]
+    pub name: Option<String>,
+    /// The area in words (the profile has both).
+    #[serde(skip_serializing_if = "blank", default)]
+    pub service_area: Option<String>,
+    /// The area's shape, as `extent_type` says.
+    #[serde(skip_serializing_if = "blank", default)]
+    pub extent: Option<String>,
+    /// `geojson`, `topojson`, `kml` or `text`.
+    #[serde(skip_serializing_if = "blank", default)]
+    pub extent_type: Option<String>,
+    /// A persistent identifier of the area.
+    #[serde(skip_serializing_if = "blank", default)]
+    pub uri: Option<String>,
 }
 
 /// A link between a service and a location.
@@ -286,6 +343,15 @@ pub struct Schedule {
     /// "Term time only".
     #[serde(skip_serializing_if = "blank")]
     pub notes: Option<String>,
+    /// The first session's date (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub dtstart: Option<String>,
+    /// Every how many weeks or months (kept from an import; only 1 is held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+    /// How to attend, in words (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub attending_type: Option<String>,
 }
 
 /// A way to pay (or not).
@@ -306,6 +372,12 @@ pub struct CostOption {
     /// Words about the cost.
     #[serde(skip_serializing_if = "blank")]
     pub amount_description: Option<String>,
+    /// The price holds from (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub valid_from: Option<String>,
+    /// The price holds until (kept from an import).
+    #[serde(skip_serializing_if = "blank")]
+    pub valid_to: Option<String>,
 }
 
 /// A named contact.

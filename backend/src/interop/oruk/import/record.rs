@@ -17,6 +17,7 @@ use crate::domain::contact::safe_url;
 use crate::domain::schedule::{Schedule, ValidDates};
 use crate::domain::{GeoPoint, ListingStatus, Postcode};
 use crate::interop::oruk::derived_id;
+use crate::interop::oruk::kept::{self, KeptOrganization, KeptService};
 use crate::interop::oruk::query::parse_time;
 
 /// Most sessions kept for one listing (as the editor allows).
@@ -126,6 +127,10 @@ pub struct Plan {
     pub costs: Vec<PlannedCost>,
     /// Contacts, by id.
     pub contacts: Vec<PlannedContact>,
+    /// ORUK fields kept for the service (service areas, funding, schedule and cost dates, ...).
+    pub kept: KeptService,
+    /// ORUK fields kept for the organisation, when the record carries it.
+    pub org_kept: Option<KeptOrganization>,
 }
 
 /// Our id for an ORUK id: the same when it is a UUID, otherwise a stable UUID derived from it.
@@ -248,6 +253,9 @@ pub fn read(
         date.and_then(|d| d.and_hms_opt(0, 0, 0))
     });
     let mut languages: Vec<String> = array(record, "languages").filter_map(|l| text(l, "name")).collect();
+    if array(record, "languages").any(|l| text(l, "name").is_none()) {
+        warnings.push("languages without a name (the UK profile has none) are left out".into());
+    }
     languages.dedup();
     let service = PlannedService {
         summary: summary_of(&description),
@@ -272,8 +280,18 @@ pub fn read(
         schedules: schedules(&id, record, warnings),
         costs: costs(&id, record, warnings),
         contacts: contacts(&id, record, warnings),
+        kept: KeptService::default(),
+        org_kept: None,
         service,
     };
+    let schedule_ids: Vec<String> = plan.schedules.iter().map(|s| s.id.clone()).collect();
+    let cost_ids: Vec<String> = plan.costs.iter().map(|c| c.id.clone()).collect();
+    plan.kept = kept::read_service(record, &id, &schedule_ids, &cost_ids, warnings);
+    if plan.org.is_some() {
+        if let Some(org) = record.get("organization").filter(|o| o.is_object()) {
+            plan.org_kept = Some(kept::read_organization(org, &plan.org_id, warnings));
+        }
+    }
     plan.locations.sort_by(|a, b| a.sal_id.cmp(&b.sal_id));
     plan.schedules.sort_by(|a, b| a.id.cmp(&b.id));
     plan.costs.sort_by(|a, b| a.id.cmp(&b.id));

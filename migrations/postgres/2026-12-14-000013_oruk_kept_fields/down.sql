@@ -1,0 +1,2 @@
+DROP TABLE oruk_organization_fields;
+DROP TABLE oruk_service_fields;
