@@ -94,7 +94,8 @@ fn every_oruk_answer_may_be_read_by_a_page_elsewhere_and_preflights_are_answered
 }
 
 /// Fields the profile requires: these must be sent even when we hold nothing for them.
-const REQUIRED_EVEN_IF_EMPTY: [&str; 6] = ["contents", "description", "state_province", "address_1", "city", "postal_code"];
+const REQUIRED_EVEN_IF_EMPTY: [&str; 6] =
+    ["contents", "description", "state_province", "address_1", "city", "postal_code"];
 
 /// Every `""` or `[]` in a value, by path, except under required names.
 fn empties(value: &Value, path: &str, found: &mut Vec<String>) {
@@ -127,7 +128,9 @@ fn optional_fields_with_no_value_are_left_out() {
     // web page or e-mail, and an organisation description that is required but empty.
     let bare = ids[3].clone();
     {
-        use backend::db::schema::{contacts, cost_options, schedules, service_at_locations, service_taxonomy, services};
+        use backend::db::schema::{
+            contacts, cost_options, schedules, service_at_locations, service_taxonomy, services,
+        };
         let mut conn = app.db();
         diesel::delete(schedules::table.filter(schedules::service_id.eq(&bare))).execute(&mut conn).unwrap();
         diesel::delete(service_at_locations::table.filter(service_at_locations::service_id.eq(&bare)))
@@ -178,7 +181,8 @@ fn optional_fields_with_no_value_are_left_out() {
     for id in &ids {
         empties(&get_json(&app, &format!("/oruk/services/{id}")), &format!("service {id}"), &mut found);
     }
-    for path in ["/oruk/services?per_page=100", "/oruk/service_at_locations?per_page=100", "/oruk/taxonomy_terms?per_page=100"]
+    for path in
+        ["/oruk/services?per_page=100", "/oruk/service_at_locations?per_page=100", "/oruk/taxonomy_terms?per_page=100"]
     {
         let body = get_json(&app, path);
         empties(&body, path, &mut found);
@@ -189,7 +193,12 @@ fn optional_fields_with_no_value_are_left_out() {
             }
         }
     }
-    assert!(found.is_empty(), "{} empty optional fields sent, e.g.:\n{}", found.len(), found[..found.len().min(20)].join("\n"));
+    assert!(
+        found.is_empty(),
+        "{} empty optional fields sent, e.g.:\n{}",
+        found.len(),
+        found[..found.len().min(20)].join("\n")
+    );
     // An empty page still says so with `contents: []` (the page's own required field).
     let none = get_json(&app, "/oruk/services?search=zzzznothingmatcheszzzz");
     assert_eq!(none["contents"], serde_json::json!([]));
@@ -256,7 +265,9 @@ fn services_filter_by_modified_after_and_organization_id() {
     assert!(by_org.iter().all(|s| s["organization_id"] == org.as_str() && s["organization"]["id"] == org.as_str()));
     // Both filters together, and an organisation that runs nothing here.
     let both = every_service(&app, &format!("organization_id={org}&modified_after={since}"));
-    assert!(both.iter().all(|s| s["organization_id"] == org.as_str() && changed.contains(&s["id"].as_str().unwrap().to_string())));
+    assert!(both
+        .iter()
+        .all(|s| s["organization_id"] == org.as_str() && changed.contains(&s["id"].as_str().unwrap().to_string())));
     assert!(every_service(&app, "organization_id=6f1c3e52-2b7a-4f0e-9c1d-2a3b4c5d6e7f").is_empty());
     // The filters apply where services are listed by place too.
     let sals = get_json(&app, &format!("/oruk/service_at_locations?per_page=100&organization_id={org}"));

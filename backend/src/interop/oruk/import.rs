@@ -16,8 +16,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::kept;
 use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedService};
+use super::kept;
 use crate::accounts::audit::{self, Event};
 use crate::accounts::organisations::OrganisationView;
 use crate::accounts::policy::{allows, Action};

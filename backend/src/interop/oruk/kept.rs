@@ -206,7 +206,11 @@ pub fn read_service(
         let extent_type = text(a, "extent_type").map(|t| t.to_ascii_lowercase()).filter(|t| {
             let ok = EXTENT_TYPES.contains(&t.as_str());
             if !ok {
-                warnings.push(format!("{label}extent_type {} is not one of {}; left out", shown(t), EXTENT_TYPES.join(", ")));
+                warnings.push(format!(
+                    "{label}extent_type {} is not one of {}; left out",
+                    shown(t),
+                    EXTENT_TYPES.join(", ")
+                ));
             }
             ok
         });
@@ -247,7 +251,10 @@ pub fn read_service(
             continue;
         }
         let label = format!("cost_options[{i}].");
-        let one = KeptCost { valid_from: date(c, "valid_from", &label, warnings), valid_to: date(c, "valid_to", &label, warnings) };
+        let one = KeptCost {
+            valid_from: date(c, "valid_from", &label, warnings),
+            valid_to: date(c, "valid_to", &label, warnings),
+        };
         if let (Some(from), Some(to)) = (&one.valid_from, &one.valid_to) {
             if to < from {
                 warnings.push(format!("{label}valid_to is before valid_from; dates left out"));
@@ -279,9 +286,11 @@ pub fn read_organization(org: &Value, org_id: &str, warnings: &mut Vec<String>) 
         }
         let scheme = bounded(item, "identifier_scheme", 100, &label, warnings).unwrap_or_default();
         let kind = bounded(item, "identifier_type", 200, &label, warnings).or_else(|| Some(scheme.clone()));
-        let (Some(identifier), Some(kind)) = (bounded(item, "identifier", 200, &label, warnings), kind.filter(|k| !k.is_empty()))
+        let (Some(identifier), Some(kind)) =
+            (bounded(item, "identifier", 200, &label, warnings), kind.filter(|k| !k.is_empty()))
         else {
-            warnings.push(format!("organization.organization_identifiers[{i}] needs an identifier and its type; left out"));
+            warnings
+                .push(format!("organization.organization_identifiers[{i}] needs an identifier and its type; left out"));
             continue;
         };
         let id = text(item, "id").map_or_else(
@@ -320,10 +329,7 @@ pub fn load_services(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Has
 }
 
 /// The kept fields of these organisations.
-pub fn load_organizations(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<HashMap<String, KeptOrganization>> {
+pub fn load_organizations(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, KeptOrganization>> {
     let rows: Vec<(String, String)> = oruk_organization_fields::table
         .filter(oruk_organization_fields::organization_id.eq_any(ids))
         .select((oruk_organization_fields::organization_id, oruk_organization_fields::fields))
@@ -472,7 +478,7 @@ mod tests {
         let mut warnings = Vec::new();
         let s1 = our_id("schedule", "s1");
         let c1 = our_id("cost_option", "c1");
-        let kept = read_service(&record, "svc", &[s1.clone()], &[c1], &mut warnings);
+        let kept = read_service(&record, "svc", std::slice::from_ref(&s1), &[c1], &mut warnings);
         assert_eq!(kept.alert.as_deref(), Some("Closed in August"));
         assert_eq!(kept.assurer_email, None);
         assert_eq!(kept.accreditations, None);
@@ -480,7 +486,10 @@ mod tests {
         assert_eq!(kept.service_areas.len(), 1);
         assert_eq!(kept.service_areas[0].extent_type, None);
         assert_eq!(kept.service_areas[0].uri, None);
-        assert_eq!(kept.schedules[&s1], KeptSchedule { dtstart: None, interval: Some(1), attending_type: Some("In person".into()) });
+        assert_eq!(
+            kept.schedules[&s1],
+            KeptSchedule { dtstart: None, interval: Some(1), attending_type: Some("In person".into()) }
+        );
         assert!(kept.cost_options.is_empty());
         for field in [
             "assurer_email",

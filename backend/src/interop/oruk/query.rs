@@ -343,7 +343,10 @@ mod tests {
         let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(parse_moment("2026-01-31T09:00:00Z"), Some(at("2026-01-31 09:00:00")));
         assert_eq!(parse_moment("2026-01-31T10:00:00+01:00"), Some(at("2026-01-31 09:00:00")));
-        assert_eq!(parse_moment("2026-01-31T09:00:00.250"), Some(at("2026-01-31 09:00:00") + chrono::Duration::milliseconds(250)));
+        assert_eq!(
+            parse_moment("2026-01-31T09:00:00.250"),
+            Some(at("2026-01-31 09:00:00") + chrono::Duration::milliseconds(250))
+        );
         assert_eq!(parse_moment("2026-01-31"), Some(at("2026-01-31 00:00:00")));
         for bad in ["yesterday", "2026-02-30", "2026-01-31T25:00:00Z", "31/01/2026", "1706691600"] {
             assert_eq!(parse_moment(bad), None, "{bad}");
