@@ -460,6 +460,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Where a listing is offered besides its venues (issue 19): `directory::service_area`.
+    service_areas (id) {
+        id -> Text,
+        service_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        value -> Text,
+        radius_km -> Nullable<Double>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -494,4 +508,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     oruk_service_fields,
     oruk_organization_fields,
+    service_areas,
 );

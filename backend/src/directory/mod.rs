@@ -12,6 +12,7 @@ pub mod listing_input;
 pub mod outbox;
 pub mod postcodes;
 pub mod search;
+pub mod service_area;
 pub mod seed;
 pub mod sessions;
 pub mod state_columns;

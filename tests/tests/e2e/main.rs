@@ -39,6 +39,7 @@ mod relevance_eval;
 mod relevance_floor;
 mod reports;
 mod seed_region;
+mod service_areas;
 mod session_dates;
 mod shared_limits;
 mod sign_up;

@@ -400,6 +400,9 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
         costs: costs_stored,
         contacts: contacts_stored,
         kept: kept::load_services(conn, std::slice::from_ref(&row.id))?.remove(&row.id).unwrap_or_default(),
+        areas: crate::directory::service_area::load_for(conn, std::slice::from_ref(&row.id))?
+            .remove(&row.id)
+            .unwrap_or_default(),
         org_kept: match &plan.org {
             None => None,
             Some(_) => Some(
@@ -506,6 +509,7 @@ fn merge(
         }
         write_children(conn, &plan)?;
         kept::save_service(conn, id, &plan.kept)?;
+        crate::directory::service_area::replace(conn, id, &plan.areas)?;
         write_locations(conn, &plan, now)?;
         diesel::insert_into(service_versions::table)
             .values((
@@ -581,6 +585,10 @@ fn describe_changes(before: Option<&Plan>, after: &Plan, taxonomy: &Taxonomy, so
     if old.costs != after.costs {
         let c = |c: &[PlannedCost]| json!(c.iter().map(|c| (&c.option, c.amount)).collect::<Vec<_>>());
         changes.insert("cost_options".into(), json!([c(&old.costs), c(&after.costs)]));
+    }
+    if old.areas != after.areas {
+        let labels = |a: &[crate::directory::service_area::Area]| json!(a.iter().map(|a| &a.label).collect::<Vec<_>>());
+        changes.insert("service_areas".into(), json!([labels(&old.areas), labels(&after.areas)]));
     }
     if old.kept != after.kept || (after.org_kept.is_some() && old.org_kept != after.org_kept) {
         changes.insert("oruk_fields".into(), json!([json!(old.kept), json!(after.kept)]));

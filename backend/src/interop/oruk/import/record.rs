@@ -131,6 +131,8 @@ pub struct Plan {
     pub kept: KeptService,
     /// ORUK fields kept for the organisation, when the record carries it.
     pub org_kept: Option<KeptOrganization>,
+    /// The service areas a search can test (from `service_areas` it understands).
+    pub areas: Vec<crate::directory::service_area::Area>,
 }
 
 /// Our id for an ORUK id: the same when it is a UUID, otherwise a stable UUID derived from it.
@@ -282,11 +284,13 @@ pub fn read(
         contacts: contacts(&id, record, warnings),
         kept: KeptService::default(),
         org_kept: None,
+        areas: Vec::new(),
         service,
     };
     let schedule_ids: Vec<String> = plan.schedules.iter().map(|s| s.id.clone()).collect();
     let cost_ids: Vec<String> = plan.costs.iter().map(|c| c.id.clone()).collect();
     plan.kept = kept::read_service(record, &id, &schedule_ids, &cost_ids, warnings);
+    plan.areas = searchable_areas(conn, &plan, warnings);
     if plan.org.is_some() {
         if let Some(org) = record.get("organization").filter(|o| o.is_object()) {
             plan.org_kept = Some(kept::read_organization(org, &plan.org_id, warnings));
@@ -297,6 +301,36 @@ pub fn read(
     plan.costs.sort_by(|a, b| a.id.cmp(&b.id));
     plan.contacts.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(plan)
+}
+
+/// The kept `service_areas` a search can test: each one's `name` (or `service_area`) read as
+/// postcode districts, a county, online, national or home visits; one that is not is kept as
+/// written (published back) with a warning that searches cannot use it.
+fn searchable_areas(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    warnings: &mut Vec<String>,
+) -> Vec<crate::directory::service_area::Area> {
+    let venue = plan
+        .locations
+        .iter()
+        .find_map(|l| Some((l.postcode.clone().unwrap_or(l.name.clone()), l.latitude?, l.longitude?)));
+    let mut areas: Vec<crate::directory::service_area::Area> = Vec::new();
+    for (i, area) in plan.kept.service_areas.iter().enumerate() {
+        let Some(words) = area.name.as_deref().or(area.service_area.as_deref()) else { continue };
+        match crate::directory::service_area::from_oruk_text(conn, words, venue.clone()) {
+            Ok(Ok(found)) => {
+                for a in found {
+                    if !areas.contains(&a) {
+                        areas.push(a);
+                    }
+                }
+            }
+            Ok(Err(why)) => warnings.push(format!("service_areas[{i}]: {why}; kept as written, not used by searches")),
+            Err(e) => warnings.push(format!("service_areas[{i}]: database: {e}")),
+        }
+    }
+    areas
 }
 
 fn checked_email(email: Option<String>, what: &str, warnings: &mut Vec<String>) -> Option<String> {
