@@ -129,7 +129,9 @@ pub fn from_oruk_text(
     if ["online", "on-line", "online only"].contains(&lower.as_str()) {
         return Ok(Ok(vec![Area::new(AreaKind::Online, String::new(), None, None)]));
     }
-    if ["national", "nationwide", "uk-wide", "uk wide", "england", "united kingdom"].contains(&lower.as_str()) {
+    if ["national", "nationwide", "uk-wide", "uk wide", "england", "united kingdom", "anywhere in the country"]
+        .contains(&lower.as_str())
+    {
         return Ok(Ok(vec![Area::new(AreaKind::National, String::new(), None, None)]));
     }
     if let Some(rest) = lower.strip_prefix("home visits within ") {

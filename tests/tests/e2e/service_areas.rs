@@ -246,3 +246,80 @@ fn areas_a_search_cannot_use_are_named_and_kept_as_written() {
     assert_eq!(oruk["service_areas"].as_array().unwrap().len(), bad.len());
     assert_eq!(app.get(&format!("/api/v1/services/{id}")).json()["service_areas"], json!([]));
 }
+
+#[test]
+fn a_group_sets_where_else_its_listing_is_offered() {
+    use crate::helpers::{assert_error, DEMO_PASSWORD};
+    let app = spawn_app();
+    let editor = app.login("garden.editor@demo.example.org", DEMO_PASSWORD);
+    let id = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    let version = |app: &TestApp| app.get(&format!("/api/v1/services/{id}")).json()["version"].as_i64().unwrap();
+    let put =
+        |body: Value| app.call("PUT", &format!("/api/v1/services/{id}/areas"), Some(&editor), Some(&body.to_string()));
+
+    // Bad lines are refused by position, nothing saved.
+    let v = version(&app);
+    for (lines, field) in [
+        (json!(["GL5", "the moon"]), "areas[1]"),
+        (json!(["home visits within 0 km of GL5 1HE"]), "areas[0]"),
+        (json!(["home visits within 5 km of ZZ99 9ZZ"]), "areas[0]"),
+        (json!(["x".repeat(201)]), "areas[0]"),
+        (json!(vec!["GL5"; 11]), "areas"),
+    ] {
+        assert_error(&put(json!({"version": v, "areas": lines})), 422, Some(field));
+    }
+    assert_error(&put(json!({"version": v, "areas": ["GL5"], "extra": 1})), 400, None);
+    assert_error(&put(json!({"version": v, "areas": ["GL5\u{0}"]})), 422, None);
+    assert_eq!(version(&app), v, "nothing saved");
+
+    // Saved, versioned, searchable from Gloucester (GL1), where its venue is out of reach.
+    let saved = put(json!({"version": v, "areas": ["GL1", "home visits within 3 km"]}));
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["version"], v + 1);
+    let listing = app.get(&format!("/api/v1/services/{id}")).json();
+    let labels: Vec<&str> =
+        listing["service_areas"].as_array().unwrap().iter().map(|a| a["label"].as_str().unwrap()).collect();
+    assert_eq!(labels[0], "GL1");
+    assert!(labels[1].starts_with("Home visits within 3 km of "), "{labels:?}");
+    let started = Instant::now();
+    loop {
+        let body = search(&app, "q=gardening&near=GL1+1AD&radius_km=3&per_page=100");
+        if let Some(r) = body["results"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()) {
+            assert_eq!(r["covers"], "covers GL1");
+            assert!(r["distance_km"].is_null());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "search did not follow the edit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stale is refused; the same areas again change nothing.
+    assert_error(&put(json!({"version": v, "areas": ["GL5"]})), 409, None);
+    assert_eq!(put(json!({"version": v + 1, "areas": ["GL1", "home visits within 3 km"]})).json()["version"], v + 1);
+
+    // The page form: what is saved is shown; a refused line comes back as typed (422).
+    let mut browser = app.browser();
+    browser.sign_in("garden.editor@demo.example.org", DEMO_PASSWORD);
+    let page = browser.get("/my/listings");
+    assert!(page.body.contains(&format!("action=\"/my/listings/{id}/areas\"")), "the form is there");
+    let csrf = browser.csrf();
+    let refused = browser.post(
+        &format!("/my/listings/{id}/areas"),
+        &[("csrf", &csrf), ("version", &(v + 1).to_string()), ("areas", "GL5\nthe moon")],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("GL5\nthe moon"), "typed lines kept");
+    let ok = browser.post(
+        &format!("/my/listings/{id}/areas"),
+        &[("csrf", &csrf), ("version", &(v + 1).to_string()), ("areas", "GL5\r\nonline\r\n")],
+    );
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let labels: Vec<String> = app.get(&format!("/api/v1/services/{id}")).json()["service_areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, ["GL5", "Online"]);
+    let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&editor), None);
+    assert!(history.body.contains("service_areas"), "the history says the areas changed: {}", history.body);
+}
