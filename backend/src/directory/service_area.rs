@@ -167,12 +167,8 @@ pub fn from_oruk_text(
         return Ok(Ok(vec![Area::new(AreaKind::County, county.clone(), None, None)]));
     }
     // Postcode districts: "GL5", "GL5, GL6 and GL10".
-    let parts: Vec<&str> = t
-        .split(|c: char| c == ',' || c == ';' || c == '/')
-        .flat_map(|p| p.split(" and "))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> =
+        t.split([',', ';', '/']).flat_map(|p| p.split(" and ")).map(str::trim).filter(|p| !p.is_empty()).collect();
     let mut areas = Vec::new();
     for part in &parts {
         match OutwardCode::parse(part) {
@@ -308,7 +304,8 @@ pub fn covering_values(conn: &mut DbConnection, place: &PlaceAreas) -> QueryResu
     if let Some(c) = &place.county {
         values.push(format!("county-{}", slug(c)));
     }
-    let homes: Vec<(String, Option<f64>, Option<f64>, Option<f64>)> = service_areas::table
+    type HomeRow = (String, Option<f64>, Option<f64>, Option<f64>);
+    let homes: Vec<HomeRow> = service_areas::table
         .filter(service_areas::kind.eq(AreaKind::HomeVisits.as_str()))
         .select((
             service_areas::service_id,

@@ -229,11 +229,10 @@ fn areas_a_search_cannot_use_are_named_and_kept_as_written() {
     let summary = import_all(&app, vec![listing("areas-7", "Mirelle Talks", "mirelletalk", &bad, None)]);
     assert_eq!(summary.created(), 1, "{:?}", summary.records);
     let warnings = summary.records[0].warnings.join("\n");
-    for i in 0..bad.len() {
+    for (i, line) in bad.iter().enumerate() {
         assert!(
             warnings.contains(&format!("service_areas[{i}]: ")),
-            "service_areas[{i}] ({}) named in:\n{warnings}",
-            bad[i]
+            "service_areas[{i}] ({line}) named in:\n{warnings}"
         );
     }
     assert!(warnings.contains("at most 100 km"), "{warnings}");
@@ -320,6 +319,11 @@ fn a_group_sets_where_else_its_listing_is_offered() {
         .map(|a| a["label"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(labels, ["GL5", "Online"]);
+    // Published in ORUK too, where another directory's import reads them back.
+    let oruk = app.get(&format!("/oruk/services/{id}")).json();
+    let names: Vec<&str> =
+        oruk["service_areas"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["GL5", "Online"]);
     let history = app.call("GET", &format!("/api/v1/services/{id}/history"), Some(&editor), None);
     assert!(history.body.contains("service_areas"), "the history says the areas changed: {}", history.body);
 }

@@ -52,10 +52,10 @@ pub fn replace_areas(
     let venue: Option<(String, f64, f64)> = service_at_locations::table
         .inner_join(locations::table)
         .filter(service_at_locations::service_id.eq(id))
-        .select((locations::name, locations::latitude, locations::longitude))
-        .load::<(String, Option<f64>, Option<f64>)>(conn)?
+        .select((locations::name, locations::postcode, locations::latitude, locations::longitude))
+        .load::<(String, Option<String>, Option<f64>, Option<f64>)>(conn)?
         .into_iter()
-        .find_map(|(name, lat, lon)| Some((name, lat?, lon?)));
+        .find_map(|(name, postcode, lat, lon)| Some((postcode.unwrap_or(name), lat?, lon?)));
     let mut areas: Vec<Area> = Vec::new();
     for (i, line) in lines.iter().enumerate().take(MAX_AREAS) {
         if line.chars().count() > MAX_AREA_LEN {
@@ -96,6 +96,13 @@ pub fn replace_areas(
                 .execute(conn)?;
         saved_once(updated)?;
         service_area::replace(conn, id, &areas)?;
+        // The group's areas replace what an import said (published as written until now).
+        let mut kept =
+            crate::interop::oruk::kept::load_services(conn, &[id.to_string()])?.remove(id).unwrap_or_default();
+        if !kept.service_areas.is_empty() {
+            kept.service_areas.clear();
+            crate::interop::oruk::kept::save_service(conn, id, &kept)?;
+        }
         record_version(
             conn,
             id,

@@ -398,6 +398,7 @@ fn build_services(
     let org_ids: Vec<String> = rows.iter().map(|r| r.organization_id.clone()).collect();
     let kept_orgs = super::kept::load_organizations(conn, &org_ids)?;
     let kept_services = super::kept::load_services(conn, ids)?;
+    let mut typed_areas = if full { crate::directory::service_area::load_for(conn, ids)? } else { HashMap::new() };
     let mut orgs: HashMap<String, Organization> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
         .select((
@@ -459,6 +460,25 @@ fn build_services(
         }
         if let Some(kept) = kept_services.get(&row.id) {
             super::kept::apply_to_service(&mut service, kept, full);
+        }
+        // Areas a group set here (an import's are published as they came, above).
+        if full && service.service_areas.as_ref().is_none_or(Vec::is_empty) {
+            let areas = typed_areas.remove(&row.id).unwrap_or_default();
+            service.service_areas = Some(
+                areas
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| super::model::ServiceArea {
+                        id: derived_id("service_area", &format!("{}/{i}", row.id)),
+                        service_id: row.id.clone(),
+                        name: Some(a.label.clone()),
+                        service_area: Some(a.label),
+                        extent: None,
+                        extent_type: None,
+                        uri: None,
+                    })
+                    .collect(),
+            );
         }
         by_id.insert(row.id, service);
     }
