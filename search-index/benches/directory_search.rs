@@ -224,6 +224,7 @@ fn listing(i: usize, points: &[(String, f64, f64)]) -> (ServiceDocument, usize, 
         visibility: Visibility::Public,
         locations: vec![GeoPoint::new(*lat, *lon).unwrap()],
         last_verified: NOW - verified_days as i64 * DAY,
+        areas: vec![],
     };
     (doc, cat, slug.to_string())
 }

@@ -54,6 +54,10 @@ pub struct ServiceDocument {
     pub locations: Vec<GeoPoint>,
     /// When someone last confirmed it accurate, seconds since the Unix epoch.
     pub last_verified: i64,
+    /// Areas it is offered in besides its locations, as facet values (`outward-gl5`,
+    /// `county-gloucestershire`, `online`, `national`, `listing-<id>` for home visits): the
+    /// backend's search asks for those that cover a place.
+    pub areas: Vec<String>,
 }
 
 impl ServiceDocument {
@@ -68,6 +72,7 @@ impl ServiceDocument {
         terms.push(format!("attendance/{}", self.attendance));
         terms.push(format!("capacity/{}", self.capacity));
         terms.push(format!("status/{}", self.status.replace(' ', "_")));
+        terms.extend(self.areas.iter().map(|a| format!("area/{a}")));
         terms.sort();
         terms.dedup();
         terms

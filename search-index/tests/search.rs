@@ -53,6 +53,7 @@ fn doc(id: &str, name: &str, description: &str, category: &str, lat: f64, lon: f
         visibility: Visibility::Public,
         locations: vec![GeoPoint::new(lat, lon).unwrap()],
         last_verified: NOW - 10 * DAY,
+        areas: vec![],
     }
 }
 

@@ -496,6 +496,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// ORUK fields kept for a service (issue 19): JSON of `interop::oruk::kept::KeptService`.
+    oruk_service_fields (service_id) {
+        service_id -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    /// ORUK fields kept for an organisation: JSON of `interop::oruk::kept::KeptOrganization`.
+    oruk_organization_fields (organization_id) {
+        organization_id -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    /// Where a listing is offered besides its venues (issue 19): `directory::service_area`.
+    service_areas (id) {
+        id -> Text,
+        service_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        value -> Text,
+        radius_km -> Nullable<Double>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -532,4 +562,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_restrictions,
     referral_corrections,
     referral_anonymisations,
+    oruk_service_fields,
+    oruk_organization_fields,
+    service_areas,
 );

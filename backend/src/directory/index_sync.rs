@@ -74,6 +74,7 @@ pub fn document(listing: &Listing) -> ServiceDocument {
         visibility: if public { Visibility::Public } else { Visibility::Hidden },
         locations: points,
         last_verified: listing.last_verified.and_utc().timestamp(),
+        areas: listing.service_areas.iter().map(|a| a.facet_value(&listing.id)).collect(),
     }
 }
 

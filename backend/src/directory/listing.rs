@@ -270,6 +270,8 @@ pub struct Listing {
     pub audiences: Vec<TermRef>,
     /// Where.
     pub locations: Vec<LocationView>,
+    /// Where else it is offered: postcode districts, a county, online, national, home visits.
+    pub service_areas: Vec<crate::directory::service_area::Area>,
     /// When.
     pub schedules: Vec<ScheduleView>,
     /// The next session start, if any.
@@ -424,6 +426,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
         schedules_by.entry(service_id).or_default().push((view, parsed));
     }
 
+    let mut areas_by = crate::directory::service_area::load_for(conn, ids)?;
     let now = Utc::now().naive_utc();
     let mut by_id: HashMap<String, Listing> = HashMap::new();
     for row in rows {
@@ -454,6 +457,7 @@ pub fn load_many(conn: &mut DbConnection, ids: &[String], taxonomy: &Taxonomy) -
             categories,
             audiences,
             locations: locations_by.remove(&row.id).unwrap_or_default(),
+            service_areas: areas_by.remove(&row.id).unwrap_or_default(),
             schedules: schedule_pairs.into_iter().map(|(v, _)| v).collect(),
             next_session,
             contacts: contacts_by.remove(&row.id).unwrap_or_default(),

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod postcodes;
 pub mod search;
 pub mod seed;
+pub mod service_area;
 pub mod sessions;
 pub mod shortlist;
 pub mod state_columns;

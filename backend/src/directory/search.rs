@@ -136,6 +136,10 @@ pub struct SearchResult {
     pub listing: Listing,
     /// Km from the origin to the nearest location.
     pub distance_km: Option<f64>,
+    /// Set when the listing is here because its area covers the place rather than a venue
+    /// within the radius: "covers GL5", "home visits within 10 km", "online".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covers: Option<String>,
     /// The description with matched words in `<b>`; HTML-escaped otherwise.
     pub snippet_html: Option<String>,
     /// `close` when the listing covers the need (or no words were given), `partial` when it
@@ -439,7 +443,41 @@ pub fn search_with(
         facets: true,
         explain,
     };
-    let found = index.search(&request)?;
+    let mut found = index.search(&request)?;
+    // Listings whose area (not a venue) covers the place join the results, ranked without a
+    // distance and labelled ("covers GL5").
+    let mut covers: BTreeMap<String, String> = BTreeMap::new();
+    let has_areas = place.is_some() && crate::directory::service_area::any(conn)?;
+    if let Some(p) = place.as_ref().filter(|_| has_areas) {
+        let areas = crate::directory::service_area::place_areas(conn, p.lat, p.lon, &p.label)?;
+        let covering = crate::directory::service_area::covering_hits(conn, index, &request, &areas)?;
+        if !covering.is_empty() {
+            let words = !request.text.trim().is_empty();
+            let close = f64::from(search_index::close_fit());
+            found.close += covering.iter().filter(|c| !words || c.hit.fit >= close).count();
+            found.total += covering.len();
+            found.help = None;
+            let top = if request.offset == 0 {
+                std::mem::take(&mut found.hits)
+            } else {
+                let first = search_index::SearchRequest {
+                    offset: 0,
+                    limit: request.offset.saturating_add(request.limit),
+                    facets: false,
+                    ..request.clone()
+                };
+                index.search(&first)?.hits
+            };
+            covers = covering.iter().map(|c| (c.hit.id.clone(), c.label.clone())).collect();
+            let merged = crate::directory::service_area::merge(
+                top,
+                covering.into_iter().map(|c| c.hit).collect(),
+                request.sort == search_index::Sort::Relevance,
+                words,
+            );
+            found.hits = merged.into_iter().skip(request.offset).take(request.limit).collect();
+        }
+    }
     let match_strength = match (found.total, found.close) {
         (0, _) => "none",
         (_, 0) => "weak",
@@ -477,6 +515,7 @@ pub fn search_with(
             let close = hit.fit >= f64::from(search_index::close_fit()) || request.text.trim().is_empty();
             Some(SearchResult {
                 listing,
+                covers: covers.get(&hit.id).cloned(),
                 distance_km: hit.distance_km.map(|d| (d * 10.0).round() / 10.0),
                 snippet_html,
                 fit: if close { "close" } else { "partial" },

@@ -59,6 +59,10 @@ mod method {
         web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
     }
     pub use web::{delete, patch, post, put};
+    /// `OPTIONS` (CORS preflights).
+    pub fn options() -> Route {
+        web::route().guard(guard::Options())
+    }
 }
 
 /// Every JSON API route, under `/api/v1`.
@@ -68,6 +72,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(patch "/services/{id}" "its group's editors, admin" => api::listings::edit_listing, "Edit a listing (versioned: send `version`; 409 names what changed when stale)"),
     spec!(post "/services/{id}/verify" "its group's editors, admin" => api::listings::verify_listing, "Confirm a listing is still accurate"),
     spec!(put "/services/{id}/sessions" "its group's editors, admin" => api::listings::replace_sessions, "Replace a listing's sessions"),
+    spec!(put "/services/{id}/areas" "its group's editors, admin" => api::listings::replace_areas, "Replace where else a listing is offered (postcode districts, a county, online, national, home visits within N km), one area a line"),
     spec!(get "/services/{id}/history" "its group's editors, admin" => api::listings::listing_history, "A listing's versions: who changed what, before and after"),
     spec!(get "/my/listings" "group editor, admin" => api::listings::my_listings, "The caller's group's listings (`view=needs_review`)"),
     spec!(get "/admin/reminders.csv" "admin" => api::listings::reminders, "CSV of organisations with listings due for review"),
@@ -141,6 +146,7 @@ pub const ORUK_ROUTES: &[RouteSpec] = &[
     spec!(get "/taxonomy_terms/{id}" "anyone" => oruk::get_taxonomy_term),
     spec!(get "/service_at_locations" "anyone" => oruk::list_service_at_locations),
     spec!(get "/service_at_locations/{id}" "anyone" => oruk::get_service_at_location),
+    spec!(options "/{tail:.*}" "anyone" => oruk::preflight, "CORS preflight for any ORUK route"),
 ];
 
 /// Every page route (and health).
@@ -209,6 +215,7 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}/verify" "its group's editors, admin" => pages::listings::verify_submit),
     spec!(post "/my/listings/{id}" "its group's editors, admin" => pages::listings::edit_submit),
     spec!(post "/my/listings/{id}/sessions" "its group's editors, admin" => pages::listings::sessions_submit),
+    spec!(post "/my/listings/{id}/areas" "its group's editors, admin" => pages::listings::areas_submit),
     spec!(post "/my/listings/{id}/terms" "its group's editors, admin" => pages::listings::terms_submit),
     spec!(post "/my/listings/{id}/venue" "its group's editors, admin" => pages::listings::venue_submit),
     spec!(get "/reports" "admin, link worker lead" => pages::reports::reports_page),
@@ -269,9 +276,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for spec in ORUK_ROUTES {
         oruk = oruk.route(spec.path, (spec.route)());
     }
-    // `/oruk` without the slash is the API information too.
-    cfg.route("/oruk", method::get().to(oruk::api_info));
-    cfg.service(oruk.default_service(web::to(oruk_not_found)));
+    // `/oruk` without the slash is the API information too. Every ORUK answer, errors
+    // included, may be read by a web page anywhere (the profile's compliance rules).
+    cfg.service(
+        web::resource("/oruk")
+            .wrap(oruk::cors_headers())
+            .route(method::get().to(oruk::api_info))
+            .route(method::options().to(oruk::preflight)),
+    );
+    cfg.service(oruk.default_service(web::to(oruk_not_found)).wrap(oruk::cors_headers()));
     for spec in PAGE_ROUTES {
         cfg.route(spec.path, (spec.route)());
     }

@@ -1,6 +1,10 @@
 //! `/oruk/...`: the Open Referral UK 3.0 API, read-only and open to anyone. The handlers check
 //! the parameters ([`query`]) and answer what [`export`] builds from the public directory.
+//! Every answer carries `Access-Control-Allow-Origin: *` and `OPTIONS` answers a CORS
+//! preflight, so a finder running in a browser on another site can read the feed.
 
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::{ApiError, AppError};
@@ -8,6 +12,25 @@ use crate::interop::oruk::query::{self, ListKind};
 use crate::interop::oruk::{export, model::Page};
 use crate::routes::{parse_record_id, query_pairs, with_conn};
 use crate::state::AppState;
+
+/// The header every ORUK answer carries: anyone's page may read it (no cookies are used).
+pub fn cors_headers() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+}
+
+/// `OPTIONS /oruk/...`: a CORS preflight. Reading is allowed from anywhere, with the headers
+/// the browser asks for; nothing here can be written.
+pub async fn preflight(req: HttpRequest) -> HttpResponse {
+    let mut answer = HttpResponse::NoContent();
+    answer
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"));
+    if let Some(asked) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        answer.insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone()));
+    }
+    answer.finish()
+}
 
 fn paged(req: &HttpRequest, kind: ListKind, state: &AppState) -> Result<query::ListQuery, AppError> {
     query::parse(&query_pairs(req)?, kind, &state.taxonomy())

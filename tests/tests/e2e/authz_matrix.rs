@@ -64,6 +64,7 @@ const API: &[Row] = &[
     ("patch", "/services/{id}", Access::ListingEdit, "/services/{listing}", "{\"version\": 999, \"capacity\": \"waitlist\"}"),
     ("post", "/services/{id}/verify", Access::ListingEdit, "/services/{listing}/verify", ""),
     ("put", "/services/{id}/sessions", Access::ListingEdit, "/services/{listing}/sessions", "{\"version\": 999, \"sessions\": []}"),
+    ("put", "/services/{id}/areas", Access::ListingEdit, "/services/{listing}/areas", "{\"version\": 999, \"areas\": [\"GL5\"]}"),
     ("get", "/services/{id}/history", Access::ListingEdit, "/services/{listing}/history", ""),
     ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
     ("get", "/admin/reminders.csv", Access::Admin, "/admin/reminders.csv", ""),
@@ -139,6 +140,7 @@ const ORUK: &[Row] = &[
     ("get", "/taxonomy_terms/{id}", Access::Anyone, "/taxonomy_terms/{gardening_term}", ""),
     ("get", "/service_at_locations", Access::Anyone, "/service_at_locations?postcode=GL5+1HE&proximity=5000", ""),
     ("get", "/service_at_locations/{id}", Access::Anyone, "/service_at_locations/{service_at_location}", ""),
+    ("options", "/{tail:.*}", Access::Anyone, "/services", ""),
 ];
 
 const PAGES: &[Row] = &[
@@ -288,6 +290,7 @@ const PAGES: &[Row] = &[
     ("get", "/introductions", Access::GroupEditorOnly, "/introductions", ""),
     ("get", "/my/listings", Access::ListingsMine, "/my/listings", ""),
     ("post", "/my/listings/{id}/verify", Access::ListingEdit, "/my/listings/{listing}/verify", ""),
+    ("post", "/my/listings/{id}/areas", Access::ListingEdit, "/my/listings/{listing}/areas", "version=999&areas=GL5"),
     (
         "post",
         "/my/listings/{id}/sessions",

@@ -5,6 +5,7 @@
 //! transaction, so search reflects it within a second. This module holds what they share:
 //! loading a listing its editor may change, the version row and the answer to a stale edit.
 
+mod areas;
 mod edit;
 mod history;
 mod lists;
@@ -18,6 +19,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
+pub use self::areas::{replace_areas, AreasEdit};
 pub use self::edit::{edit, ListingEdit};
 pub use self::history::{history, VersionView};
 pub use self::lists::{my_listings, reminders_csv, without_editor, ListingSummary};

@@ -163,6 +163,12 @@ pub fn public_service_ids(conn: &mut DbConnection, filter: &ServiceFilter) -> Qu
                 .or(lower(services::description).like(pattern).escape('\\')),
         );
     }
+    if let Some(moment) = filter.modified_after {
+        query = query.filter(services::updated_at.ge(moment));
+    }
+    if let Some(id) = &filter.organization_id {
+        query = query.filter(services::organization_id.eq(id.clone()));
+    }
     if let Some(age) = filter.minimum_age {
         query = query.filter(services::minimum_age.ge(age));
     }
@@ -371,6 +377,9 @@ fn organization((id, name, description, website, email, phone_number, charity): 
         description,
         email,
         website,
+        logo: None,
+        uri: None,
+        parent_organization_id: None,
     }
 }
 
@@ -386,8 +395,11 @@ fn build_services(
     }
     let rows: Vec<ServiceRow> =
         services::table.filter(services::id.eq_any(ids)).select(ServiceRow::as_select()).load(conn)?;
-    let org_ids: Vec<&String> = rows.iter().map(|r| &r.organization_id).collect();
-    let orgs: HashMap<String, Organization> = organizations::table
+    let org_ids: Vec<String> = rows.iter().map(|r| r.organization_id.clone()).collect();
+    let kept_orgs = super::kept::load_organizations(conn, &org_ids)?;
+    let kept_services = super::kept::load_services(conn, ids)?;
+    let mut typed_areas = if full { crate::directory::service_area::load_for(conn, ids)? } else { HashMap::new() };
+    let mut orgs: HashMap<String, Organization> = organizations::table
         .filter(organizations::id.eq_any(org_ids))
         .select((
             organizations::id,
@@ -402,6 +414,11 @@ fn build_services(
         .into_iter()
         .map(|o| (o.0.clone(), organization(o)))
         .collect();
+    for (id, org) in &mut orgs {
+        if let Some(kept) = kept_orgs.get(id) {
+            super::kept::apply_to_organization(org, kept);
+        }
+    }
     let mut children = if full { Some(Children::load(conn, taxonomy, ids)?) } else { None };
     let mut by_id: HashMap<String, Service> = HashMap::new();
     for row in rows {
@@ -433,9 +450,35 @@ fn build_services(
             contacts: None,
             phones: None,
             attributes: None,
+            assurer_email: None,
+            accreditations: None,
+            funding: None,
+            service_areas: None,
         };
         if let Some(children) = &mut children {
             children.fill(&mut service, &row);
+        }
+        if let Some(kept) = kept_services.get(&row.id) {
+            super::kept::apply_to_service(&mut service, kept, full);
+        }
+        // Areas a group set here (an import's are published as they came, above).
+        if full && service.service_areas.as_ref().is_none_or(Vec::is_empty) {
+            let areas = typed_areas.remove(&row.id).unwrap_or_default();
+            service.service_areas = Some(
+                areas
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| super::model::ServiceArea {
+                        id: derived_id("service_area", &format!("{}/{i}", row.id)),
+                        service_id: row.id.clone(),
+                        name: Some(a.label.clone()),
+                        service_area: Some(a.label),
+                        extent: None,
+                        extent_type: None,
+                        uri: None,
+                    })
+                    .collect(),
+            );
         }
         by_id.insert(row.id, service);
     }
@@ -496,6 +539,8 @@ impl Children {
                 amount,
                 currency,
                 amount_description,
+                valid_from: None,
+                valid_to: None,
             });
         }
 
@@ -543,6 +588,9 @@ impl Children {
                 closes_at: clock(&closes_at),
                 description,
                 notes,
+                dtstart: None,
+                interval: None,
+                attending_type: None,
             });
         }
 

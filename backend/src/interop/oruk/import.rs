@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use self::record::{Plan, PlannedContact, PlannedCost, PlannedLocation, PlannedService};
+use super::kept;
 use crate::accounts::audit::{self, Event};
 use crate::accounts::organisations::OrganisationView;
 use crate::accounts::policy::{allows, Action};
@@ -263,8 +264,13 @@ pub fn import_value(
             Err(reasons) => Outcome::Skipped(reasons),
             Ok(plan) => {
                 report.id = Some(plan.service.id.clone());
+                let id = plan.service.id.clone();
                 match merge(conn, actor, &taxonomy, plan, source, &mut report.warnings) {
-                    Ok(outcome) => outcome,
+                    Ok(Outcome::Skipped(reasons)) => Outcome::Skipped(reasons),
+                    Ok(outcome) => {
+                        warn_dropped(conn, &taxonomy, item, &id, &mut report.warnings);
+                        outcome
+                    }
                     Err(e) => Outcome::Skipped(vec![format!("not written: {e}")]),
                 }
             }
@@ -273,6 +279,23 @@ pub fn import_value(
         summary.records.push(report);
     }
     Ok(summary)
+}
+
+/// Names, in one warning, every field of the record that `/oruk` does not now publish back
+/// for it (what the import did not keep, or left out with a warning above).
+fn warn_dropped(conn: &mut DbConnection, taxonomy: &Taxonomy, given: &Value, id: &str, warnings: &mut Vec<String>) {
+    let published = match super::export::services_as_stored(conn, taxonomy, &[id.to_string()]) {
+        Ok(found) => found.into_iter().next().and_then(|s| serde_json::to_value(s).ok()),
+        Err(e) => {
+            tracing::warn!(service.id = %id, error = %e, "could not read back an imported service");
+            None
+        }
+    };
+    let Some(published) = published else { return };
+    let dropped = kept::dropped_fields(given, &published);
+    if !dropped.is_empty() {
+        warnings.push(format!("not kept here ({} field(s)): {}", dropped.len(), dropped.join(", ")));
+    }
 }
 
 /// What is stored for a plan's records, in the plan's shape.
@@ -376,6 +399,18 @@ fn stored(conn: &mut DbConnection, plan: &Plan) -> QueryResult<Option<(Plan, Ser
         schedules: schedules_stored,
         costs: costs_stored,
         contacts: contacts_stored,
+        kept: kept::load_services(conn, std::slice::from_ref(&row.id))?.remove(&row.id).unwrap_or_default(),
+        areas: crate::directory::service_area::load_for(conn, std::slice::from_ref(&row.id))?
+            .remove(&row.id)
+            .unwrap_or_default(),
+        org_kept: match &plan.org {
+            None => None,
+            Some(_) => Some(
+                kept::load_organizations(conn, std::slice::from_ref(&row.organization_id))?
+                    .remove(&row.organization_id)
+                    .unwrap_or_default(),
+            ),
+        },
     };
     Ok(Some((plan, row)))
 }
@@ -461,6 +496,9 @@ fn merge(
     let changes = describe_changes(before.as_ref().map(|(p, _)| p), &plan, taxonomy, source);
     db::write(conn, |conn| -> Result<(), AppError> {
         write_org(conn, &plan, now)?;
+        if let Some(org_kept) = &plan.org_kept {
+            kept::save_organization(conn, &plan.org_id, org_kept)?;
+        }
         let version = write_service(conn, &plan, before.as_ref().map(|(_, r)| r), last_verified, now)?;
         let id = plan.service.id.as_str();
         diesel::delete(service_taxonomy::table.filter(service_taxonomy::service_id.eq(id))).execute(conn)?;
@@ -470,6 +508,8 @@ fn merge(
                 .execute(conn)?;
         }
         write_children(conn, &plan)?;
+        kept::save_service(conn, id, &plan.kept)?;
+        crate::directory::service_area::replace(conn, id, &plan.areas)?;
         write_locations(conn, &plan, now)?;
         diesel::insert_into(service_versions::table)
             .values((
@@ -545,6 +585,13 @@ fn describe_changes(before: Option<&Plan>, after: &Plan, taxonomy: &Taxonomy, so
     if old.costs != after.costs {
         let c = |c: &[PlannedCost]| json!(c.iter().map(|c| (&c.option, c.amount)).collect::<Vec<_>>());
         changes.insert("cost_options".into(), json!([c(&old.costs), c(&after.costs)]));
+    }
+    if old.areas != after.areas {
+        let labels = |a: &[crate::directory::service_area::Area]| json!(a.iter().map(|a| &a.label).collect::<Vec<_>>());
+        changes.insert("service_areas".into(), json!([labels(&old.areas), labels(&after.areas)]));
+    }
+    if old.kept != after.kept || (after.org_kept.is_some() && old.org_kept != after.org_kept) {
+        changes.insert("oruk_fields".into(), json!([json!(old.kept), json!(after.kept)]));
     }
     if old.contacts != after.contacts {
         let c = |c: &[PlannedContact]| json!(c.iter().map(|c| &c.name).collect::<Vec<_>>());
@@ -663,10 +710,12 @@ fn free_child_ids(conn: &mut DbConnection, plan: &mut Plan) -> QueryResult<()> {
         }
     };
     let taken = taken_by_others!(conn, cost_options, plan.costs.iter().map(|c| c.id.clone()), &sid);
+    kept::follow_new_ids(&mut plan.kept.cost_options, &taken, "cost_option", &sid);
     remap(plan.costs.iter_mut().map(|c| &mut c.id).collect(), taken, "cost_option");
     let taken = taken_by_others!(conn, contacts, plan.contacts.iter().map(|c| c.id.clone()), &sid);
     remap(plan.contacts.iter_mut().map(|c| &mut c.id).collect(), taken, "contact");
     let taken = taken_by_others!(conn, schedules, plan.schedules.iter().map(|s| s.id.clone()), &sid);
+    kept::follow_new_ids(&mut plan.kept.schedules, &taken, "schedule", &sid);
     remap(plan.schedules.iter_mut().map(|s| &mut s.id).collect(), taken, "schedule");
     let taken = taken_by_others!(conn, service_at_locations, plan.locations.iter().map(|l| l.sal_id.clone()), &sid);
     remap(plan.locations.iter_mut().map(|l| &mut l.sal_id).collect(), taken, "service_at_location");

@@ -1,12 +1,14 @@
 //! Open Referral UK (the UK profile of HSDS 3.0): the read-only API's records ([`model`]), how
 //! the directory's public listings become them ([`export`], with the query parameters checked in
-//! [`query`]), and how an ORUK file is merged into the directory ([`import`]).
+//! [`query`]), how an ORUK file is merged into the directory ([`import`]), and the ORUK fields an
+//! import keeps that the directory does not use itself ([`kept`]).
 //!
 //! The profile's schemas and examples are Creative Commons Attribution Share-Alike 4.0:
 //! "Human Services Data Specification: an Open Referral resource (https://openreferral.org/)".
 
 pub mod export;
 pub mod import;
+pub mod kept;
 pub mod model;
 pub mod query;
 

@@ -61,6 +61,10 @@ pub struct ServiceFilter {
     pub start_time: Option<String>,
     /// A session closing at or before this (`HH:MM`).
     pub end_time: Option<String>,
+    /// Services changed here on or after this moment (UTC): HSDS's `modified_after`.
+    pub modified_after: Option<chrono::NaiveDateTime>,
+    /// Services run by this organisation (id, lower case): HSDS's `organization_id`.
+    pub organization_id: Option<String>,
 }
 
 impl ServiceFilter {
@@ -130,6 +134,21 @@ fn day_code(text: &str) -> Option<&'static str> {
         .iter()
         .find(|(code, name)| code.eq_ignore_ascii_case(&lower) || name.to_lowercase() == lower)
         .map(|(code, _)| *code)
+}
+
+/// A moment as HSDS's `modified_after` takes it, in UTC: RFC 3339 (`2026-01-31T09:00:00Z`,
+/// or with an offset), the same without a zone (taken as UTC), or a date (its midnight).
+pub fn parse_moment(text: &str) -> Option<chrono::NaiveDateTime> {
+    let t = text.trim();
+    if let Ok(with_zone) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(with_zone.naive_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(moment) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Some(moment);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 /// Checks the query string of a list request. Unknown parameters are ignored (the profile
@@ -220,6 +239,25 @@ fn parse_filter(pairs: &[(String, String)], taxonomy: &Taxonomy, errors: &mut Fi
             }
         }
     }
+    if let Some(text) = last(pairs, "modified_after").filter(|t| !t.is_empty()) {
+        match parse_moment(text) {
+            Some(moment) => filter.modified_after = Some(moment),
+            None => {
+                errors.insert(
+                    "modified_after".into(),
+                    "must be a date-time like 2026-01-31T09:00:00Z (RFC 3339) or a date like 2026-01-31".into(),
+                );
+            }
+        }
+    }
+    if let Some(id) = last(pairs, "organization_id").filter(|t| !t.is_empty()) {
+        match uuid::Uuid::parse_str(id) {
+            Ok(uuid) => filter.organization_id = Some(uuid.hyphenated().to_string()),
+            Err(_) => {
+                errors.insert("organization_id".into(), "not an organization id (a UUID)".into());
+            }
+        }
+    }
     filter
 }
 
@@ -298,5 +336,30 @@ mod tests {
         assert_eq!(near, Proximity { postcode: "GL5 1HE".into(), within_m: Some(5000.0) });
         assert!(parse(&pairs(&[("postcode", "not a postcode")]), ListKind::ServiceAtLocations, &taxonomy).is_err());
         assert!(parse(&pairs(&[("proximity", "5000")]), ListKind::ServiceAtLocations, &taxonomy).is_err());
+    }
+
+    #[test]
+    fn modified_after_and_organization_id() {
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(parse_moment("2026-01-31T09:00:00Z"), Some(at("2026-01-31 09:00:00")));
+        assert_eq!(parse_moment("2026-01-31T10:00:00+01:00"), Some(at("2026-01-31 09:00:00")));
+        assert_eq!(
+            parse_moment("2026-01-31T09:00:00.250"),
+            Some(at("2026-01-31 09:00:00") + chrono::Duration::milliseconds(250))
+        );
+        assert_eq!(parse_moment("2026-01-31"), Some(at("2026-01-31 00:00:00")));
+        for bad in ["yesterday", "2026-02-30", "2026-01-31T25:00:00Z", "31/01/2026", "1706691600"] {
+            assert_eq!(parse_moment(bad), None, "{bad}");
+        }
+        let taxonomy = Taxonomy::default();
+        let id = "6F1C3E52-2B7A-4F0E-9C1D-2A3B4C5D6E7F";
+        let ok = parse(&pairs(&[("organization_id", id)]), ListKind::Services, &taxonomy).unwrap();
+        assert_eq!(ok.filter.organization_id.as_deref(), Some("6f1c3e52-2b7a-4f0e-9c1d-2a3b4c5d6e7f"));
+        for (name, value) in [("organization_id", "42"), ("modified_after", "soon")] {
+            match parse(&pairs(&[(name, value)]), ListKind::Services, &taxonomy) {
+                Err(AppError::Invalid(fields)) => assert!(fields.contains_key(name), "{name}={value}"),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
     }
 }

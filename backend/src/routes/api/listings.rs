@@ -195,6 +195,20 @@ pub async fn replace_sessions(
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
 
+/// `PUT /api/v1/services/{id}/areas`: `{version, areas: ["GL5, GL6", "online", ...]}`
+/// replaces where else the listing is offered.
+pub async fn replace_areas(
+    Actor { user, ip }: Actor,
+    id: ServiceId,
+    body: input::Json<editing::AreasEdit>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let version =
+        with_conn(&state, move |conn, _| editing::replace_areas(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
+
 /// `POST /api/v1/services/{id}/merge`: `{into, version}` (admins) merges this duplicate into
 /// the listing kept.
 pub async fn merge_listing(

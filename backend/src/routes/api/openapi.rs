@@ -245,6 +245,24 @@ fn search_result() -> Value {
             "id": {"type": "string", "format": "uuid"},
             "name": {"type": "string"},
             "distance_km": {"type": "number", "nullable": true, "description": "Km to the nearest location"},
+            "covers": {
+                "type": "string",
+                "description": "Set when the listing is found because its area covers the place, not a venue within \
+                                the radius: \"covers GL5\", \"home visits within 10 km\", \"online\" (no distance)"
+            },
+            "service_areas": {
+                "type": "array",
+                "description": "Where else it is offered",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["postcode_district", "county", "online", "national", "home_visits"]},
+                        "value": {"type": "string"},
+                        "radius_km": {"type": "number"},
+                        "label": {"type": "string"}
+                    }
+                }
+            },
             "snippet_html": {"type": "string", "nullable": true, "description": "Matched words in <b>, escaped otherwise"},
             "fit": {
                 "type": "string",

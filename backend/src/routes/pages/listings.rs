@@ -106,12 +106,15 @@ async fn render_my_listings(
     for mut summary in listings {
         let summary_id = summary.id.clone();
         let mut choices = serde_json::Value::Null;
+        let mut areas_text = String::new();
         if let Some(listing) = full.remove(&summary.id) {
             choices = term_choices(&taxonomy, &slugs(&listing.categories), &slugs(&listing.audiences));
             summary.sessions = listing.schedules;
             summary.reopens_on = listing.reopens_on;
+            areas_text = listing.service_areas.iter().map(|a| a.label.clone()).collect::<Vec<_>>().join("\n");
         }
         let mut value = serde_json::to_value(&summary).map_err(|e| AppError::Internal(e.to_string()))?;
+        value["areas_text"] = areas_text.into();
         value["term_choices"] = choices;
         value["venue"] = venues.remove(&summary_id).unwrap_or(serde_json::Value::Null);
         shown.push(value);
@@ -178,6 +181,33 @@ pub async fn terms_submit(
         ..Default::default()
     };
     save(&req, actor, &state, id, edit, typed, "Saved what it is and who it is for").await
+}
+
+/// The "where else it is offered" form: one area a line.
+#[derive(Debug, Deserialize)]
+pub struct AreasForm {
+    version: i32,
+    #[serde(default)]
+    areas: String,
+}
+
+/// `POST /my/listings/{id}/areas`: where else it is offered (postcode districts, a county,
+/// online, national, home visits within N km), one a line.
+pub async fn areas_submit(
+    req: HttpRequest,
+    Actor { user, ip }: Actor,
+    id: ServiceId,
+    PageForm(form): PageForm<AreasForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let edit = editing::AreasEdit { version: form.version, areas: form.areas.lines().map(str::to_string).collect() };
+    let (who, listing) = (user.clone(), id.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(editing::replace_areas(conn, &who, &listing, &edit, ip.as_deref())))
+            .await?;
+    let mut typed = serde_json::Map::new();
+    typed.insert("areas_text".into(), form.areas.into());
+    answer(&req, user, &state, id, result, typed, "Saved where it is offered").await
 }
 
 /// Saves a listing form's edit and answers it (see [`answer`]).

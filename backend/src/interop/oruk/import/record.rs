@@ -17,6 +17,7 @@ use crate::domain::contact::safe_url;
 use crate::domain::schedule::{Schedule, ValidDates};
 use crate::domain::{GeoPoint, ListingStatus, Postcode};
 use crate::interop::oruk::derived_id;
+use crate::interop::oruk::kept::{self, KeptOrganization, KeptService};
 use crate::interop::oruk::query::parse_time;
 
 /// Most sessions kept for one listing (as the editor allows).
@@ -126,6 +127,12 @@ pub struct Plan {
     pub costs: Vec<PlannedCost>,
     /// Contacts, by id.
     pub contacts: Vec<PlannedContact>,
+    /// ORUK fields kept for the service (service areas, funding, schedule and cost dates, ...).
+    pub kept: KeptService,
+    /// ORUK fields kept for the organisation, when the record carries it.
+    pub org_kept: Option<KeptOrganization>,
+    /// The service areas a search can test (from `service_areas` it understands).
+    pub areas: Vec<crate::directory::service_area::Area>,
 }
 
 /// Our id for an ORUK id: the same when it is a UUID, otherwise a stable UUID derived from it.
@@ -248,6 +255,9 @@ pub fn read(
         date.and_then(|d| d.and_hms_opt(0, 0, 0))
     });
     let mut languages: Vec<String> = array(record, "languages").filter_map(|l| text(l, "name")).collect();
+    if array(record, "languages").any(|l| text(l, "name").is_none()) {
+        warnings.push("languages without a name (the UK profile has none) are left out".into());
+    }
     languages.dedup();
     let service = PlannedService {
         summary: summary_of(&description),
@@ -272,13 +282,55 @@ pub fn read(
         schedules: schedules(&id, record, warnings),
         costs: costs(&id, record, warnings),
         contacts: contacts(&id, record, warnings),
+        kept: KeptService::default(),
+        org_kept: None,
+        areas: Vec::new(),
         service,
     };
+    let schedule_ids: Vec<String> = plan.schedules.iter().map(|s| s.id.clone()).collect();
+    let cost_ids: Vec<String> = plan.costs.iter().map(|c| c.id.clone()).collect();
+    plan.kept = kept::read_service(record, &id, &schedule_ids, &cost_ids, warnings);
+    plan.areas = searchable_areas(conn, &plan, warnings);
+    if plan.org.is_some() {
+        if let Some(org) = record.get("organization").filter(|o| o.is_object()) {
+            plan.org_kept = Some(kept::read_organization(org, &plan.org_id, warnings));
+        }
+    }
     plan.locations.sort_by(|a, b| a.sal_id.cmp(&b.sal_id));
     plan.schedules.sort_by(|a, b| a.id.cmp(&b.id));
     plan.costs.sort_by(|a, b| a.id.cmp(&b.id));
     plan.contacts.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(plan)
+}
+
+/// The kept `service_areas` a search can test: each one's `name` (or `service_area`) read as
+/// postcode districts, a county, online, national or home visits; one that is not is kept as
+/// written (published back) with a warning that searches cannot use it.
+fn searchable_areas(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    warnings: &mut Vec<String>,
+) -> Vec<crate::directory::service_area::Area> {
+    let venue = plan
+        .locations
+        .iter()
+        .find_map(|l| Some((l.postcode.clone().unwrap_or(l.name.clone()), l.latitude?, l.longitude?)));
+    let mut areas: Vec<crate::directory::service_area::Area> = Vec::new();
+    for (i, area) in plan.kept.service_areas.iter().enumerate() {
+        let Some(words) = area.name.as_deref().or(area.service_area.as_deref()) else { continue };
+        match crate::directory::service_area::from_oruk_text(conn, words, venue.clone()) {
+            Ok(Ok(found)) => {
+                for a in found {
+                    if !areas.contains(&a) {
+                        areas.push(a);
+                    }
+                }
+            }
+            Ok(Err(why)) => warnings.push(format!("service_areas[{i}]: {why}; kept as written, not used by searches")),
+            Err(e) => warnings.push(format!("service_areas[{i}]: database: {e}")),
+        }
+    }
+    areas
 }
 
 fn checked_email(email: Option<String>, what: &str, warnings: &mut Vec<String>) -> Option<String> {
