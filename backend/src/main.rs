@@ -205,7 +205,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             );
             for account in &app.demo_accounts {
                 let _ =
-                    writeln!(out, "    {:<34} {:<24} {}", account.email, account.role.label(), account.organisation);
+                    writeln!(out, "    {:<34} {:<24} {}", account.email, account.role_label, account.organisation);
             }
         }
         let _ = writeln!(out, "  Stop with Ctrl-C.");

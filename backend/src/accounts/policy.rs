@@ -11,7 +11,7 @@
 //!   person, link workers' notes). A person holds exactly one role, so an admin never also
 //!   holds a clinical one; a clinician who needs both has two accounts, each audited.
 
-use super::{CurrentUser, OrgKind, Role};
+use super::{CurrentUser, Role};
 
 /// Something a person wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,8 @@ pub enum Action<'a> {
     ViewPersonIdentity,
     /// Publish a new listing at once, without the directory team's review.
     PublishWithoutReview,
+    /// Edit which postcode areas and practices a link worker service covers.
+    EditCoverage,
     /// See reports (a service's, or all when `None`).
     ViewReports {
         /// The service the report is limited to.
@@ -82,11 +84,12 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         | Action::ManageUsers
         | Action::ViewAudit
         | Action::ExplainSearch
-        | Action::ViewNotifications => user.role == Role::Admin,
+        | Action::ViewNotifications
+        | Action::EditCoverage => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }
-        Action::CreateReferral => user.role == Role::Referrer && user.organisation_kind == OrgKind::GpPractice,
+        Action::CreateReferral => user.role == Role::Referrer && user.organisation_kind.refers(),
         Action::ViewReferral { practice_id, service_id } => match user.role {
             Role::Referrer => own_org(practice_id),
             Role::LinkWorker | Role::LinkWorkerLead => own_org(service_id),
@@ -184,6 +187,22 @@ mod tests {
             let someone = user(role, "org");
             assert_eq!(allows(&someone, Action::ViewPersonIdentity), role != Role::Admin, "{role:?}");
             assert_eq!(allows(&someone, Action::PublishWithoutReview), role == Role::Admin, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn agencies_refer_and_only_admins_edit_coverage() {
+        use crate::accounts::OrgKind;
+        for kind in OrgKind::ALL {
+            let mut referrer = user(Role::Referrer, "agency");
+            referrer.organisation_kind = kind;
+            let refers = kind == OrgKind::GpPractice || OrgKind::AGENCIES.contains(&kind);
+            assert_eq!(allows(&referrer, Action::CreateReferral), refers, "{kind:?}");
+            assert_eq!(Role::Referrer.belongs_in(kind), refers, "{kind:?}");
+        }
+        assert!(!OrgKind::ThePublic.creatable());
+        for role in Role::ALL {
+            assert_eq!(allows(&user(role, "org"), Action::EditCoverage), role == Role::Admin, "{role:?}");
         }
     }
 

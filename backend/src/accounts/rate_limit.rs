@@ -139,6 +139,8 @@ pub struct SignInLimits {
     pub public_forms: Limiter,
     /// Community groups signing up per client address (each hashes a password: costly).
     pub sign_ups: Limiter,
+    /// People referring themselves per client address.
+    pub self_referrals: Limiter,
 }
 
 impl Default for SignInLimits {
@@ -149,6 +151,11 @@ impl Default for SignInLimits {
             public_forms: Limiter::new("suggestion.address", 10, Duration::from_secs(60 * 60)),
             // A volunteer signs a group up once; a community centre's shared connection a few.
             sign_ups: Limiter::new("sign_up.address", 5, Duration::from_secs(60 * 60)),
+            self_referrals: Limiter::new(
+                "self_referral.address",
+                crate::referrals::self_referral::PER_HOUR,
+                Duration::from_secs(60 * 60),
+            ),
         }
     }
 }

@@ -261,6 +261,7 @@ diesel::table! {
         review_date -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source_kind -> Text,
     }
 }
 
@@ -444,6 +445,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The postcode districts and sectors a link worker service covers (one service per area).
+    service_coverage (service_id, area) {
+        service_id -> Text,
+        area -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -476,4 +485,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     listing_suggestions,
     rate_limits,
     notifications,
+    service_coverage,
 );

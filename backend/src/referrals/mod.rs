@@ -11,6 +11,8 @@ pub mod create;
 pub mod demo;
 pub mod message;
 pub mod model;
+pub mod routing;
+pub mod self_referral;
 pub mod transitions;
 pub mod view;
 pub mod work;

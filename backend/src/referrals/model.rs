@@ -46,6 +46,7 @@ pub struct ReferralRow {
     pub review_date: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub source_kind: String,
 }
 
 /// The person, for those who may see who they are.

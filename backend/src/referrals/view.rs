@@ -43,8 +43,13 @@ pub struct ReferralView {
     pub version: i32,
     /// `routine`, `soon`, `urgent`.
     pub urgency: String,
-    /// Referring practice.
+    /// Referring practice (or agency; "Self-referral" for the person themselves).
     pub practice: String,
+    /// Where the referral came from: the kind of organisation (`gp_practice`, `housing`, ...,
+    /// `the_public` for a self-referral).
+    pub source_kind: String,
+    /// The same for people: "GP practice", "Housing", "Self-referral".
+    pub source: String,
     /// Link worker service.
     pub service: String,
     /// The owning link worker, by name.
@@ -88,6 +93,11 @@ pub struct ClinicalText {
     pub what_matters: Option<String>,
     /// Risk or safeguarding notes.
     pub risk_notes: Option<String>,
+}
+
+/// A referral source's kind, for people.
+pub fn source_label(kind: &str) -> String {
+    crate::accounts::OrgKind::parse(kind).map(|k| k.label().to_string()).unwrap_or_else(|| kind.to_string())
 }
 
 fn org_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
@@ -151,6 +161,8 @@ pub fn build(
         version: row.version,
         urgency: row.urgency.clone(),
         practice: org_name(conn, &row.practice_id)?,
+        source_kind: row.source_kind.clone(),
+        source: source_label(&row.source_kind),
         service: org_name(conn, &row.service_id)?,
         owner: row.owner_id.as_deref().map(|o| user_name(conn, o)).transpose()?,
         reasons: reasons(conn, &row.id)?,
@@ -222,8 +234,10 @@ pub struct ReferralSummary {
     pub age: i32,
     /// Outward code.
     pub area: String,
-    /// Practice id.
+    /// Practice id (the referring organisation).
     pub practice_id: String,
+    /// Where it came from, for people: "GP practice", "Housing", "Self-referral".
+    pub source: String,
     /// Owner id.
     pub owner_id: Option<String>,
     /// Created.
@@ -313,6 +327,7 @@ pub fn list(
             age: row.age_on(now.date()),
             area: row.outward_code.clone(),
             practice_id: row.practice_id.clone(),
+            source: source_label(&row.source_kind),
             owner_id: row.owner_id.clone(),
             created_at: row.created_at,
             first_contact_at: row.first_contact_at,

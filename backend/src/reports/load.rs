@@ -30,6 +30,8 @@ pub struct ReferralRow {
     pub date_of_birth: NaiveDate,
     pub sex: Option<String>,
     pub ethnicity: Option<String>,
+    /// The kind of organisation that referred (`gp_practice`, `housing`, `the_public`, ...).
+    pub source_kind: String,
 }
 
 /// A recorded measure.
@@ -120,6 +122,7 @@ impl Data {
                     referrals::date_of_birth,
                     referrals::sex,
                     referrals::ethnicity,
+                    referrals::source_kind,
                 ))
                 .order(referrals::created_at)
                 .into_boxed();

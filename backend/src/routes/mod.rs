@@ -117,6 +117,9 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/reports" "admin, link worker lead" => api::reports::list_reports, "The reports there are"),
     spec!(get "/reports/{name}" "admin, link worker lead (own service)" => api::reports::get_report, "One report as JSON or CSV (`from`, `to`, `practice`, `format`)"),
     spec!(get "/openapi.json" "anyone" => api::openapi::openapi, "This document: every route of the API"),
+    spec!(post "/self-referrals" "anyone (limited)" => api::self_referrals::self_refer, "A person refers themselves, no account: to the service covering their postcode (202 whether kept or not; 422 by field, naming where to go outside every coverage; 429 after 5 an hour per address)"),
+    spec!(get "/admin/coverage" "admin" => api::coverage::list_coverage, "Every link worker service's coverage: postcode districts and sectors, practices served"),
+    spec!(put "/admin/coverage/{id}" "admin" => api::coverage::set_coverage, "Replace a link worker service's coverage (`areas`, `practices`)"),
 ];
 
 /// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
@@ -188,6 +191,10 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/my/listings/{id}/venue" "its group's editors, admin" => pages::listings::venue_submit),
     spec!(get "/reports" "admin, link worker lead" => pages::reports::reports_page),
     spec!(get "/reports/{name}" "admin, link worker lead (own service)" => pages::reports::report_page),
+    spec!(get "/refer-yourself" "anyone" => pages::refer_yourself::refer_page),
+    spec!(post "/refer-yourself" "anyone" => pages::refer_yourself::refer_submit),
+    spec!(get "/admin/coverage" "admin" => pages::coverage::coverage_page),
+    spec!(post "/admin/coverage/{id}" "admin" => pages::coverage::coverage_submit),
 ];
 
 /// Largest form body accepted.

@@ -112,6 +112,11 @@ const API: &[Row] = &[
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/first-contact?format=csv", ""),
     ("get", "/openapi.json", Access::Anyone, "/openapi.json", ""),
+    // An empty self-referral is refused (422) for everyone and not counted against the address.
+    ("post", "/self-referrals", Access::Anyone, "/self-referrals", "{\"given_name\": \"\"}"),
+    ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
+    // Not an area: the admin's cell is a 422 and the demo coverage stays.
+    ("put", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "{\"areas\": [\"nonsense\"]}"),
 ];
 
 /// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
@@ -266,6 +271,10 @@ const PAGES: &[Row] = &[
     ),
     ("get", "/reports", Access::Reports, "/reports", ""),
     ("get", "/reports/{name}", Access::Reports, "/reports/outcomes", ""),
+    ("get", "/refer-yourself", Access::Anyone, "/refer-yourself", ""),
+    ("post", "/refer-yourself", Access::Anyone, "/refer-yourself", "given_name="),
+    ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
+    ("post", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "areas=nonsense"),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.
@@ -278,6 +287,8 @@ const CALLERS: &[(&str, Option<&str>)] = &[
     // Holds a correctly signed token (made with the server's key): refused everywhere.
     ("pending_editor", Some(PENDING_EDITOR)),
     ("referrer", Some("gp.referrer@demo.example.org")),
+    // A housing team's referrer: a referrer whose organisation is an agency, not a practice.
+    ("agency_referrer", Some("housing.officer@demo.example.org")),
     ("link_worker", Some("link.worker@demo.example.org")),
     ("link_worker_lead", Some("lead@demo.example.org")),
     ("group_editor", Some("garden.editor@demo.example.org")),
@@ -287,6 +298,9 @@ const CALLERS: &[(&str, Option<&str>)] = &[
 /// What a cell expects. `own` means the record belongs to the demo practice and its link
 /// worker service (and, for connections, the gardening club the group editor edits).
 fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
+    // An agency's referrer may do what a practice's may, and sees none of the demo practice's
+    // referrals (its "own" records are the practice's, so another organisation's to it).
+    let (caller, own) = if caller == "agency_referrer" { ("referrer", false) } else { (caller, own) };
     let signed_in = !matches!(caller, "anonymous" | "disabled" | "pending_editor");
     let worker = matches!(caller, "link_worker" | "link_worker_lead");
     match access {
@@ -445,6 +459,7 @@ fn fixture(app: &TestApp) -> Fixture {
             ("other_victim", other_victim),
             ("disabled_id", ids[0].clone()),
             ("own_listing", own_listing),
+            ("stroud_service", backend::ids::stable_id("demo/stroud-pcn-social-prescribing")),
             ("other_listing", other_listing),
         ]),
     }

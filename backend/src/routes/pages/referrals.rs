@@ -49,7 +49,11 @@ pub async fn list_page(
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let can_refer = allows(&user, Action::CreateReferral);
     let page = ListPage {
-        title: if can_refer { "Your practice's referrals" } else { "Caseload" },
+        title: match (can_refer, user.organisation_kind) {
+            (true, crate::accounts::OrgKind::GpPractice) => "Your practice's referrals",
+            (true, _) => "Your organisation's referrals",
+            (false, _) => "Caseload",
+        },
         csrf,
         can_refer,
         user,
@@ -95,7 +99,7 @@ pub async fn new_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     if !allows(&user, Action::CreateReferral) {
-        return Err(AppError::Forbidden("only GP practice teams make referrals".into()).into());
+        return Err(AppError::Forbidden("only GP practice teams and agencies that refer make referrals".into()).into());
     }
     let blank = NewReferral { urgency: "routine".into(), preferred_contact: "phone".into(), ..Default::default() };
     render_new(&req, &state, user, &blank, Vec::new(), StatusCode::OK).await
