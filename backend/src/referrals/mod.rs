@@ -14,6 +14,7 @@ pub mod model;
 pub mod routing;
 pub mod self_referral;
 pub mod transitions;
+pub mod triage;
 pub mod view;
 pub mod work;
 

@@ -68,6 +68,8 @@ pub struct ReferralView {
     pub consent_share: bool,
     /// The history, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// Why it was not taken on, and where to go instead, for the referrer (when rejected).
+    pub rejection: Option<Rejection>,
     /// The link worker's work (link workers of the service only).
     pub work: Option<work::WorkView>,
     /// Measures and their change (everyone who sees the referral).
@@ -82,6 +84,15 @@ pub struct ReferralView {
     pub review_date: Option<NaiveDate>,
     /// Created.
     pub created_at: NaiveDateTime,
+}
+
+/// Why a referral was rejected and the link worker's suggestion, as the referrer reads them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    /// The reason.
+    pub reason: Option<String>,
+    /// Where the referrer could go instead.
+    pub suggestion: Option<String>,
 }
 
 /// The clinical free text of a referral.
@@ -155,6 +166,7 @@ pub fn build(
             .collect(),
         _ => Vec::new(),
     };
+    let history = timeline(conn, &row.id)?;
     Ok(ReferralView {
         id: row.id.clone(),
         status: row.status.clone(),
@@ -175,7 +187,11 @@ pub fn build(
             risk_notes: row.risk_notes.clone(),
         }),
         consent_share: row.consent_share,
-        timeline: timeline(conn, &row.id)?,
+        rejection: (row.status == "rejected")
+            .then(|| history.iter().rev().find(|e| e.to_status == "rejected"))
+            .flatten()
+            .map(|e| Rejection { reason: e.reason.clone(), suggestion: e.note.clone() }),
+        timeline: history,
         work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
         measures: work::measures(conn, &row.id)?,
         connections: super::connections::for_referral(conn, &row.id, rules)?,

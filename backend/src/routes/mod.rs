@@ -120,6 +120,8 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(post "/self-referrals" "anyone (limited)" => api::self_referrals::self_refer, "A person refers themselves, no account: to the service covering their postcode (202 whether kept or not; 422 by field, naming where to go outside every coverage; 429 after 5 an hour per address)"),
     spec!(get "/admin/coverage" "admin" => api::coverage::list_coverage, "Every link worker service's coverage: postcode districts and sectors, practices served"),
     spec!(put "/admin/coverage/{id}" "admin" => api::coverage::set_coverage, "Replace a link worker service's coverage (`areas`, `practices`)"),
+    spec!(get "/triage" "link worker, lead" => api::triage::triage_queue, "The caller's service's self and agency referrals waiting, oldest first"),
+    spec!(post "/referrals/{id}/triage" "its service's link workers" => api::triage::triage_decide, "Answer a referral in triage: `decision` accept, reject (`reason`, `suggestion` shown to the referrer) or pass (`service_id`, `reason`)"),
 ];
 
 /// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
@@ -195,6 +197,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/refer-yourself" "anyone" => pages::refer_yourself::refer_submit),
     spec!(get "/admin/coverage" "admin" => pages::coverage::coverage_page),
     spec!(post "/admin/coverage/{id}" "admin" => pages::coverage::coverage_submit),
+    spec!(get "/triage" "link worker, lead" => pages::triage::triage_page),
+    spec!(post "/referrals/{id}/triage" "its service's link workers" => pages::triage::triage_submit),
 ];
 
 /// Largest form body accepted.

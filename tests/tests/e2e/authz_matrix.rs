@@ -48,6 +48,8 @@ enum Access {
     GroupEditorOnly,
     /// Reports: admins (everything) and link worker leads (their own service).
     Reports,
+    /// A link worker service's triage queue: its link workers and leads.
+    Triage,
 }
 
 /// A row: method, route path, access, the path to request (with `{own}` / `{other}` for the
@@ -117,6 +119,8 @@ const API: &[Row] = &[
     ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
     // Not an area: the admin's cell is a 422 and the demo coverage stays.
     ("put", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "{\"areas\": [\"nonsense\"]}"),
+    ("get", "/triage", Access::Triage, "/triage", ""),
+    ("post", "/referrals/{id}/triage", Access::ReferralWork, "/referrals/{referral}/triage", "{\"decision\": \"bogus\", \"version\": 1}"),
 ];
 
 /// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
@@ -275,6 +279,8 @@ const PAGES: &[Row] = &[
     ("post", "/refer-yourself", Access::Anyone, "/refer-yourself", "given_name="),
     ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
     ("post", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "areas=nonsense"),
+    ("get", "/triage", Access::Triage, "/triage", ""),
+    ("post", "/referrals/{id}/triage", Access::ReferralWorkPage, "/referrals/{referral}/triage", "decision=bogus&version=1"),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.
@@ -341,6 +347,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::GroupEditorOnly => Expect::Forbidden,
         Access::Reports if matches!(caller, "admin" | "link_worker_lead") => Expect::Allowed,
         Access::Reports => Expect::Forbidden,
+        Access::Triage if worker => Expect::Allowed,
+        Access::Triage => Expect::Forbidden,
     }
 }
 

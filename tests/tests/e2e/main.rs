@@ -43,3 +43,4 @@ mod session_dates;
 mod shared_limits;
 mod sign_up;
 mod tokens;
+mod triage;

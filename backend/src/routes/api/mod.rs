@@ -12,3 +12,4 @@ pub mod self_referrals;
 pub mod services;
 pub mod sign_up;
 pub mod taxonomy;
+pub mod triage;

@@ -1,0 +1,31 @@
+//! Triage: a link worker service's queue of self and agency referrals, and the answer to one
+//! (accept, reject with a reason and a suggestion, pass to another service).
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::ids::ReferralId;
+use crate::referrals::triage::{self, TriageDecision};
+use crate::routes::actor::Actor;
+use crate::routes::input;
+use crate::routes::with_conn;
+use crate::state::AppState;
+
+/// `GET /api/v1/triage`: the caller's service's waiting self and agency referrals, oldest first.
+pub async fn triage_queue(Actor { user, .. }: Actor, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let items = with_conn(&state, move |conn, _| triage::queue(conn, &user)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "referrals": items })))
+}
+
+/// `POST /api/v1/referrals/{id}/triage`: `{decision, reason, suggestion, service_id, version}`.
+pub async fn triage_decide(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: input::Json<TriageDecision>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let version = with_conn(&state, move |conn, _| triage::decide(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}
