@@ -262,6 +262,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         source_kind -> Text,
+        case_id -> Nullable<Text>,
     }
 }
 

@@ -268,7 +268,18 @@ pub fn create_by(
     };
     let id = ReferralId::new();
     let now = Utc::now().naive_utc();
+    let person = super::matching::Person {
+        nhs_number: &nhs,
+        family_name: &family_name,
+        date_of_birth,
+        postcode: postcode.as_str(),
+    };
     db::write(conn, |conn| -> Result<(), AppError> {
+        // One person, one case: looked for inside the write, after the person's lock, so two
+        // referrals of one person sent together cannot both start a case.
+        super::matching::lock_person(conn, &person)?;
+        let case = super::matching::case_for(conn, &person)?;
+        let service_id = case.as_ref().map(|c| c.service_id.clone()).unwrap_or_else(|| service_id.clone());
         diesel::insert_into(referrals::table)
             .values((
                 referrals::id.eq(id.as_str()),
@@ -276,6 +287,7 @@ pub fn create_by(
                 referrals::service_id.eq(&service_id),
                 referrals::referrer_id.eq(referrer_id),
                 referrals::source_kind.eq(source_kind),
+                referrals::case_id.eq(case.as_ref().map(|c| c.id.as_str())),
                 referrals::status.eq("received"),
                 referrals::urgency.eq(new.urgency.trim()),
                 referrals::given_name.eq(&given_name),
@@ -323,7 +335,18 @@ pub fn create_by(
             None => Event { action: "referral.self_create", outcome: "ok", ip, ..Default::default() },
         };
         audit::record(conn, &event.on("referral", &id).detail(source_kind))?;
-        crate::notifications::events::referral_received(conn, id.as_str())?;
+        match &case {
+            Some(case) => {
+                let organisation: String = crate::db::schema::organizations::table
+                    .find(practice_id)
+                    .select(crate::db::schema::organizations::name)
+                    .first(conn)?;
+                let source = super::view::source_label(source_kind);
+                super::matching::record_joined(conn, case, referrer_id, &source, &organisation, now)?;
+            }
+            // The person hears once, when their case starts.
+            None => crate::notifications::events::referral_received(conn, id.as_str())?,
+        }
         Ok(())
     })?;
     Ok(id)

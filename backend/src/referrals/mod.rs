@@ -10,6 +10,7 @@ pub mod connections;
 pub mod create;
 pub mod demo;
 pub mod message;
+pub mod matching;
 pub mod model;
 pub mod routing;
 pub mod self_referral;

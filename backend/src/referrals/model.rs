@@ -47,6 +47,7 @@ pub struct ReferralRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub source_kind: String,
+    pub case_id: Option<String>,
 }
 
 /// The person, for those who may see who they are.

@@ -52,6 +52,7 @@ pub fn queue(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<TriageIt
         .filter(referrals::service_id.eq(&user.organisation_id))
         .filter(referrals::status.eq(ReferralStatus::Received.as_str()))
         .filter(referrals::source_kind.ne(OrgKind::GpPractice.as_str()))
+        .filter(referrals::case_id.is_null())
         .order(referrals::created_at)
         .limit(1000)
         .select(ReferralRow::as_select())

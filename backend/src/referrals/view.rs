@@ -70,6 +70,13 @@ pub struct ReferralView {
     pub timeline: Vec<TimelineEntry>,
     /// Why it was not taken on, and where to go instead, for the referrer (when rejected).
     pub rejection: Option<Rejection>,
+    /// The open case this referral joined (the person already had one), if it did.
+    pub joined_case: Option<String>,
+    /// The referrals that joined this case: "also referred by Housing, 3 December".
+    pub also_referred: Vec<super::matching::AlsoReferred>,
+    /// Other open cases of the service that may be the same person (its link workers only):
+    /// offered to merge, never merged without them.
+    pub possible_matches: Vec<super::matching::PossibleMatch>,
     /// The link worker's work (link workers of the service only).
     pub work: Option<work::WorkView>,
     /// Measures and their change (everyone who sees the referral).
@@ -192,6 +199,9 @@ pub fn build(
             .flatten()
             .map(|e| Rejection { reason: e.reason.clone(), suggestion: e.note.clone() }),
         timeline: history,
+        joined_case: row.case_id.clone(),
+        also_referred: if works { super::matching::also_referred(conn, &row.id)? } else { Vec::new() },
+        possible_matches: if works { super::matching::possible_matches(conn, row)? } else { Vec::new() },
         work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
         measures: work::measures(conn, &row.id)?,
         connections: super::connections::for_referral(conn, &row.id, rules)?,
@@ -264,6 +274,10 @@ pub struct ReferralSummary {
     pub review_date: Option<NaiveDate>,
     /// Why this needs attention, if it does.
     pub attention: Option<String>,
+    /// Referrals that joined this case: "Housing, 3 December".
+    pub also_referred: Vec<String>,
+    /// The case this referral joined, if it did.
+    pub joined_case: Option<String>,
 }
 
 /// Adds working days (Monday to Friday) to a moment.
@@ -305,7 +319,10 @@ pub fn list(
         referrals::table.select(ReferralRow::as_select()).filter(referrals::status.ne("entered_in_error")).into_boxed();
     query = match user.role {
         Role::Referrer => query.filter(referrals::practice_id.eq(user.organisation_id.clone())),
-        Role::LinkWorker | Role::LinkWorkerLead => query.filter(referrals::service_id.eq(user.organisation_id.clone())),
+        // A referral that joined a case is seen on the case, not as a second one.
+        Role::LinkWorker | Role::LinkWorkerLead => query
+            .filter(referrals::service_id.eq(user.organisation_id.clone()))
+            .filter(referrals::case_id.is_null()),
         Role::Admin => query,
         Role::GroupEditor => {
             return Err(AppError::Forbidden("community groups see introductions, not referrals".into()))
@@ -333,6 +350,8 @@ pub fn list(
     }
     let rows: Vec<ReferralRow> = query.order(referrals::created_at.desc()).limit(1000).load(conn)?;
     let now = Utc::now().naive_utc();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let labels = super::matching::also_referred_labels(conn, &ids)?;
     Ok(rows
         .iter()
         .map(|row| ReferralSummary {
@@ -349,6 +368,8 @@ pub fn list(
             first_contact_at: row.first_contact_at,
             review_date: row.review_date,
             attention: attention(row, now, rules),
+            also_referred: labels.iter().filter(|(case, _)| *case == row.id).map(|(_, l)| l.clone()).collect(),
+            joined_case: row.case_id.clone(),
         })
         .filter(|s| !filter.needs_attention || s.attention.is_some())
         .collect())

@@ -122,6 +122,7 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(put "/admin/coverage/{id}" "admin" => api::coverage::set_coverage, "Replace a link worker service's coverage (`areas`, `practices`)"),
     spec!(get "/triage" "link worker, lead" => api::triage::triage_queue, "The caller's service's self and agency referrals waiting, oldest first"),
     spec!(post "/referrals/{id}/triage" "its service's link workers" => api::triage::triage_decide, "Answer a referral in triage: `decision` accept, reject (`reason`, `suggestion` shown to the referrer) or pass (`service_id`, `reason`)"),
+    spec!(post "/referrals/{id}/merge" "its service's link workers" => api::triage::merge_referral, "Merge a referral into another open case of the same person (`into`, `version`): one case, both histories kept"),
 ];
 
 /// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
@@ -199,6 +200,7 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/admin/coverage/{id}" "admin" => pages::coverage::coverage_submit),
     spec!(get "/triage" "link worker, lead" => pages::triage::triage_page),
     spec!(post "/referrals/{id}/triage" "its service's link workers" => pages::triage::triage_submit),
+    spec!(post "/referrals/{id}/merge" "its service's link workers" => pages::referrals::merge_submit),
 ];
 
 /// Largest form body accepted.

@@ -4,6 +4,13 @@
 ALTER TABLE referrals ADD COLUMN source_kind TEXT NOT NULL DEFAULT 'gp_practice';
 CREATE INDEX referrals_source_kind ON referrals (source_kind);
 
+-- One person, one case: a referral for a person who already has an open case joins it (the
+-- case's id here) instead of starting a second one; a link worker's merge does the same.
+-- (No REFERENCES on SQLite: it cannot drop a column that is in a foreign key.)
+ALTER TABLE referrals ADD COLUMN case_id TEXT;
+CREATE INDEX referrals_case_id ON referrals (case_id);
+CREATE INDEX referrals_date_of_birth ON referrals (date_of_birth);
+
 -- The postcode districts ("GL7") and sectors ("GL7 1") a link worker service covers. The
 -- practices it serves are practice_services.
 CREATE TABLE service_coverage (

@@ -121,6 +121,7 @@ const API: &[Row] = &[
     ("put", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "{\"areas\": [\"nonsense\"]}"),
     ("get", "/triage", Access::Triage, "/triage", ""),
     ("post", "/referrals/{id}/triage", Access::ReferralWork, "/referrals/{referral}/triage", "{\"decision\": \"bogus\", \"version\": 1}"),
+    ("post", "/referrals/{id}/merge", Access::ReferralWork, "/referrals/{referral}/merge", "{\"into\": \"nope\", \"version\": 1}"),
 ];
 
 /// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
@@ -281,6 +282,7 @@ const PAGES: &[Row] = &[
     ("post", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "areas=nonsense"),
     ("get", "/triage", Access::Triage, "/triage", ""),
     ("post", "/referrals/{id}/triage", Access::ReferralWorkPage, "/referrals/{referral}/triage", "decision=bogus&version=1"),
+    ("post", "/referrals/{id}/merge", Access::ReferralWorkPage, "/referrals/{referral}/merge", "into=nope&version=1"),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.
@@ -477,7 +479,8 @@ fn fixture(app: &TestApp) -> Fixture {
 /// Creates the referrals the matrix reads and works on; answers
 /// [own, other, own closed, other closed, own connection, other connection].
 fn referral_fixture(app: &TestApp, admin: &str, own_listing: &str, other_listing: &str) -> Vec<String> {
-    use crate::referrals::{create, referral_body};
+    // One person per referral: a second referral of one person would join the first's case.
+    use crate::referrals::{another_person as referral_body, create};
     use serde_json::json;
     let service = app
         .call(

@@ -26,6 +26,7 @@ mod merges;
 mod migrations;
 mod notifications;
 mod notify_api;
+mod one_case;
 mod openapi;
 mod operations;
 mod oruk_api;

@@ -17,6 +17,7 @@ pub const OXFORD: &str = "OX1 1AA";
 /// A referral for someone other than the demo referrals' person, at a postcode.
 fn body_at(postcode: &str, given: &str) -> Value {
     let mut body = referral_body();
+    body["nhs_number"] = json!(crate::referrals::unique_nhs());
     body["postcode"] = json!(postcode);
     body["given_name"] = json!(given);
     body["family_name"] = json!(format!("{given}son"));

@@ -14,7 +14,7 @@ use crate::referrals::{ADMIN, LINK_WORKER};
 fn form(given: &str) -> Value {
     json!({
         "given_name": given,
-        "family_name": "Selfton",
+        "family_name": format!("{given}ford"),
         "date_of_birth": "1961-04-09",
         "nhs_number": "",
         "postcode": CIRENCESTER,

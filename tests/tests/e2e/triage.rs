@@ -10,6 +10,7 @@ use crate::referrals::{referral_body, ADMIN, GARDEN_EDITOR, GP, LINK_WORKER};
 
 fn body_for(given: &str) -> Value {
     let mut body = referral_body();
+    body["nhs_number"] = json!(crate::referrals::unique_nhs());
     body["postcode"] = json!(CIRENCESTER);
     body["given_name"] = json!(given);
     body["family_name"] = json!(format!("{given}worth"));

@@ -29,3 +29,17 @@ pub async fn triage_decide(
     let version = with_conn(&state, move |conn, _| triage::decide(conn, &user, &id, &body, ip.as_deref())).await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
+
+/// `POST /api/v1/referrals/{id}/merge`: `{into, version}`: this referral joins another open case
+/// of the same person (both histories kept).
+pub async fn merge_referral(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: input::Json<crate::referrals::matching::Merge>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let version = with_conn(&state, move |conn, _| crate::referrals::matching::merge(conn, &user, &id, &body, ip.as_deref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "version": version })))
+}

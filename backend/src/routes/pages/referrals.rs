@@ -252,6 +252,22 @@ pub async fn transition_submit(
     answer_action(req, actor, id, state, result, "transition", moved).await
 }
 
+/// `POST /referrals/{id}/merge`: this referral joins another open case of the same person.
+pub async fn merge_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(merge): PageForm<crate::referrals::matching::Merge>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), merge.clone());
+    let result = with_conn(&state, move |conn, _| {
+        Ok(crate::referrals::matching::merge(conn, &who, &rid, &form, ip.as_deref()))
+    })
+    .await?;
+    answer_action(req, actor, id, state, result, "merge", merge).await
+}
+
 /// `POST /referrals/{id}/notes`.
 pub async fn note_submit(
     req: HttpRequest,
