@@ -454,6 +454,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Risk and safeguarding flags on a person's case.
+    risk_flags (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        reason -> Text,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Safeguarding concerns raised about a person, with whom, and what came of it.
+    safeguarding_log (id) {
+        id -> Text,
+        referral_id -> Text,
+        at -> Timestamp,
+        recorded_by -> Text,
+        concern -> Text,
+        raised_with -> Text,
+        reference -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -487,4 +513,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     notifications,
     service_coverage,
+    risk_flags,
+    safeguarding_log,
 );

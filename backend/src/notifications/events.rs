@@ -142,7 +142,7 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
             referrals::service_id,
         ))
         .first(conn)?;
-    if !consent || no_direct {
+    if !consent || no_direct || crate::referrals::risk_flags::do_not_contact_directly(conn, referral_id)? {
         return Ok(());
     }
     let (channel, recipient) = match (preferred.as_str(), email, phone) {

@@ -85,6 +85,12 @@ pub struct NewReferral {
     pub consent_share: bool,
     /// The link worker service; must be the one serving the practice (defaults to it).
     pub service_id: Option<String>,
+    /// Risk and safeguarding flags on the person (`risk_to_self`, `risk_to_others`,
+    /// `lone_working`, `safeguarding_open`, `interpreter_needed`, `do_not_contact`).
+    #[serde(default)]
+    pub risk_flags: Vec<String>,
+    /// Why the flags are set (required with any flag).
+    pub flag_reason: Option<String>,
 }
 
 /// The organisation that stands for people who refer themselves (made by the migration).
@@ -204,6 +210,7 @@ pub fn create_by(
     if !matches!(new.urgency.trim(), "routine" | "soon" | "urgent") {
         errors.insert("urgency".into(), "must be routine, soon or urgent".into());
     }
+    let flag_kinds = super::risk_flags::check(&mut errors, "risk_flags", &new.risk_flags, new.flag_reason.as_deref());
     if !new.consent_referral {
         errors.insert("consent_referral".into(), "the person must agree to the referral".into());
     }
@@ -305,7 +312,8 @@ pub fn create_by(
                 referrals::language.eq(&language),
                 referrals::interpreter_needed.eq(new.interpreter_needed),
                 referrals::access_needs.eq(&access_needs),
-                referrals::do_not_contact_directly.eq(new.do_not_contact_directly),
+                referrals::do_not_contact_directly
+                    .eq(new.do_not_contact_directly || flag_kinds.iter().any(|k| k == "do_not_contact")),
                 referrals::sex.eq(&sex),
                 referrals::ethnicity.eq(&ethnicity),
                 referrals::referrer_words.eq(&referrer_words),
@@ -335,6 +343,9 @@ pub fn create_by(
             None => Event { action: "referral.self_create", outcome: "ok", ip, ..Default::default() },
         };
         audit::record(conn, &event.on("referral", &id).detail(source_kind))?;
+        // Flags are the person's: they go on the case this referral joins, else on this one.
+        let flagged = case.as_ref().map(|c| c.id.clone()).unwrap_or_else(|| id.as_str().to_string());
+        super::risk_flags::insert(conn, &flagged, &flag_kinds, new.flag_reason.as_deref().unwrap_or(""), referrer_id)?;
         match &case {
             Some(case) => {
                 let organisation: String = crate::db::schema::organizations::table

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod message;
 pub mod matching;
 pub mod model;
+pub mod risk_flags;
 pub mod routing;
 pub mod self_referral;
 pub mod transitions;

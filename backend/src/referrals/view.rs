@@ -72,6 +72,11 @@ pub struct ReferralView {
     pub rejection: Option<Rejection>,
     /// The open case this referral joined (the person already had one), if it did.
     pub joined_case: Option<String>,
+    /// Risk and safeguarding flags on the person: shown as a banner wherever the referral is
+    /// (those who may read its clinical text; never admins or groups).
+    pub flags: Vec<super::risk_flags::FlagView>,
+    /// The safeguarding log (the service's link workers).
+    pub safeguarding: Vec<super::risk_flags::LogEntry>,
     /// The referrals that joined this case: "also referred by Housing, 3 December".
     pub also_referred: Vec<super::matching::AlsoReferred>,
     /// Other open cases of the service that may be the same person (its link workers only):
@@ -200,6 +205,8 @@ pub fn build(
             .map(|e| Rejection { reason: e.reason.clone(), suggestion: e.note.clone() }),
         timeline: history,
         joined_case: row.case_id.clone(),
+        flags: if clinical_allowed { super::risk_flags::flags(conn, &row.id)? } else { Vec::new() },
+        safeguarding: if works { super::risk_flags::log(conn, &row.id)? } else { Vec::new() },
         also_referred: if works { super::matching::also_referred(conn, &row.id)? } else { Vec::new() },
         possible_matches: if works { super::matching::possible_matches(conn, row)? } else { Vec::new() },
         work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
@@ -278,6 +285,8 @@ pub struct ReferralSummary {
     pub also_referred: Vec<String>,
     /// The case this referral joined, if it did.
     pub joined_case: Option<String>,
+    /// Its flags, for those who may read its clinical text ("Lone-working caution: ...").
+    pub flags: Vec<&'static str>,
 }
 
 /// Adds working days (Monday to Friday) to a moment.
@@ -352,6 +361,7 @@ pub fn list(
     let now = Utc::now().naive_utc();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let labels = super::matching::also_referred_labels(conn, &ids)?;
+    let flag_kinds = super::risk_flags::kinds_for(conn, &ids)?;
     Ok(rows
         .iter()
         .map(|row| ReferralSummary {
@@ -370,6 +380,18 @@ pub fn list(
             attention: attention(row, now, rules),
             also_referred: labels.iter().filter(|(case, _)| *case == row.id).map(|(_, l)| l.clone()).collect(),
             joined_case: row.case_id.clone(),
+            flags: if allows(
+                user,
+                Action::ViewClinicalText { practice_id: &row.practice_id, service_id: &row.service_id },
+            ) {
+                let mut kinds: Vec<&str> =
+                    flag_kinds.iter().filter(|(r, _)| *r == row.id).map(|(_, k)| k.as_str()).collect();
+                kinds.sort_by_key(|k| super::risk_flags::position(k));
+                kinds.dedup();
+                kinds.into_iter().map(super::risk_flags::label).collect()
+            } else {
+                Vec::new()
+            },
         })
         .filter(|s| !filter.needs_attention || s.attention.is_some())
         .collect())

@@ -76,6 +76,8 @@ pub struct Data {
     /// (community service id, category term id) for the services connected to.
     pub service_terms: Vec<(String, String)>,
     pub searches: Vec<SearchRow>,
+    /// (referral id, flag kind) of the cohort's risk and safeguarding flags.
+    pub flags: Vec<(String, String)>,
     /// When the report was made: "unanswered for N days" is measured to here.
     pub now: NaiveDateTime,
 }
@@ -88,6 +90,7 @@ fn needs(report: &str, part: &str) -> bool {
             "measures" => report == "outcomes",
             "connections" => report.starts_with("connections-") || report == "group-response",
             "searches" => report == "unmet-need",
+            "flags" => report == "risk-flags",
             _ => false,
         }
 }
@@ -145,6 +148,9 @@ impl Data {
             .collect();
         }
         let ids: Vec<String> = data.referrals.iter().map(|r| r.id.clone()).collect();
+        if needs(report, "flags") {
+            data.flags = crate::referrals::risk_flags::kinds_for(conn, &ids)?;
+        }
         if needs(report, "reasons") {
             data.reasons = chunked(&ids, |ids| {
                 referral_reasons::table

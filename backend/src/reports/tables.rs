@@ -19,6 +19,7 @@ pub fn build(name: &'static str, data: &Data, taxonomy: &Taxonomy, thresholds: &
         "referrals-by-month" => by_month(data),
         "referrals-by-practice" => by_practice(data),
         "referrals-by-source" => by_source(data),
+        "risk-flags" => risk_flags(data),
         "referrals-by-reason" => by_reason(data, taxonomy),
         "referrals-by-status" => by_status(data),
         "first-contact" => first_contact(data),
@@ -166,6 +167,26 @@ fn by_source(data: &Data) -> Report {
     for (kind, n) in kinds {
         r.headline.push((kind, n.to_string()));
     }
+    r
+}
+
+/// How many people in the cohort carry each flag: counts only, never who; 1 to 4 withheld.
+fn risk_flags(data: &Data) -> Report {
+    let mut r = report(
+        "People referred in the range with each risk or safeguarding flag (a person with two flags counts under each). Counts under 5 are withheld.",
+        &[("flag", "Flag"), ("people", "People")],
+        chart(0, 1, "People"),
+    );
+    let mut people: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for (referral, kind) in &data.flags {
+        people.entry(kind.as_str()).or_default().insert(referral.as_str());
+    }
+    for (kind, label) in crate::referrals::risk_flags::KINDS {
+        let n = people.get(kind).map_or(0, |p| p.len() as i64);
+        r.rows.push(vec![Cell::Text(label.to_string()), Cell::people(n)]);
+    }
+    let flagged: HashSet<&str> = data.flags.iter().map(|(r, _)| r.as_str()).collect();
+    r.headline.push(("People with a flag".into(), Cell::people(flagged.len() as i64).display()));
     r
 }
 

@@ -123,6 +123,8 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(get "/triage" "link worker, lead" => api::triage::triage_queue, "The caller's service's self and agency referrals waiting, oldest first"),
     spec!(post "/referrals/{id}/triage" "its service's link workers" => api::triage::triage_decide, "Answer a referral in triage: `decision` accept, reject (`reason`, `suggestion` shown to the referrer) or pass (`service_id`, `reason`)"),
     spec!(post "/referrals/{id}/merge" "its service's link workers" => api::triage::merge_referral, "Merge a referral into another open case of the same person (`into`, `version`): one case, both histories kept"),
+    spec!(post "/referrals/{id}/flags" "its service's link workers" => api::triage::add_flag, "Set a risk or safeguarding flag on the person (`kind`, `reason`)"),
+    spec!(post "/referrals/{id}/safeguarding" "its service's link workers" => api::triage::add_concern, "Record a safeguarding concern raised (`concern`, `raised_with`, `reference`, `outcome`)"),
 ];
 
 /// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
@@ -201,6 +203,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(get "/triage" "link worker, lead" => pages::triage::triage_page),
     spec!(post "/referrals/{id}/triage" "its service's link workers" => pages::triage::triage_submit),
     spec!(post "/referrals/{id}/merge" "its service's link workers" => pages::referrals::merge_submit),
+    spec!(post "/referrals/{id}/flags" "its service's link workers" => pages::referrals::flag_submit),
+    spec!(post "/referrals/{id}/safeguarding" "its service's link workers" => pages::referrals::concern_submit),
 ];
 
 /// Largest form body accepted.

@@ -1,3 +1,5 @@
+DROP TABLE safeguarding_log;
+DROP TABLE risk_flags;
 DELETE FROM users WHERE id = '5e1f0000-0000-4000-8000-000000000002';
 DELETE FROM organizations WHERE id = '5e1f0000-0000-4000-8000-000000000001';
 DROP TABLE service_coverage;

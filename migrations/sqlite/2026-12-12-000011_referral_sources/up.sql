@@ -31,3 +31,29 @@ INSERT INTO users (id, organization_id, email, name, role, password_hash, totp_e
 VALUES ('5e1f0000-0000-4000-8000-000000000002', '5e1f0000-0000-4000-8000-000000000001',
         'self-referral@commonground.invalid', 'The person (self-referral)', 'referrer', NULL, FALSE, 'disabled', 0,
         '2026-12-12 00:00:00', '2026-12-12 00:00:00');
+
+-- Risk and safeguarding flags on the person (kept on their case), each with who set it, when
+-- and why; never shown to community groups or put in any message.
+CREATE TABLE risk_flags (
+    id TEXT PRIMARY KEY NOT NULL,
+    referral_id TEXT NOT NULL REFERENCES referrals (id),
+    kind TEXT NOT NULL CHECK (kind IN ('risk_to_self', 'risk_to_others', 'lone_working', 'safeguarding_open',
+                                       'interpreter_needed', 'do_not_contact')),
+    reason TEXT NOT NULL,
+    set_by TEXT NOT NULL REFERENCES users (id),
+    set_at TIMESTAMP NOT NULL
+);
+CREATE INDEX risk_flags_referral_id ON risk_flags (referral_id);
+
+-- The safeguarding log: a concern raised, with whom, their reference and the outcome.
+CREATE TABLE safeguarding_log (
+    id TEXT PRIMARY KEY NOT NULL,
+    referral_id TEXT NOT NULL REFERENCES referrals (id),
+    at TIMESTAMP NOT NULL,
+    recorded_by TEXT NOT NULL REFERENCES users (id),
+    concern TEXT NOT NULL,
+    raised_with TEXT NOT NULL,
+    reference TEXT,
+    outcome TEXT
+);
+CREATE INDEX safeguarding_log_referral_id ON safeguarding_log (referral_id);

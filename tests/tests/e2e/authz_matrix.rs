@@ -122,6 +122,8 @@ const API: &[Row] = &[
     ("get", "/triage", Access::Triage, "/triage", ""),
     ("post", "/referrals/{id}/triage", Access::ReferralWork, "/referrals/{referral}/triage", "{\"decision\": \"bogus\", \"version\": 1}"),
     ("post", "/referrals/{id}/merge", Access::ReferralWork, "/referrals/{referral}/merge", "{\"into\": \"nope\", \"version\": 1}"),
+    ("post", "/referrals/{id}/flags", Access::ReferralWork, "/referrals/{referral}/flags", "{\"kind\": \"bogus\", \"reason\": \"x\"}"),
+    ("post", "/referrals/{id}/safeguarding", Access::ReferralWork, "/referrals/{referral}/safeguarding", "{\"concern\": \"\"}"),
 ];
 
 /// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
@@ -283,6 +285,8 @@ const PAGES: &[Row] = &[
     ("get", "/triage", Access::Triage, "/triage", ""),
     ("post", "/referrals/{id}/triage", Access::ReferralWorkPage, "/referrals/{referral}/triage", "decision=bogus&version=1"),
     ("post", "/referrals/{id}/merge", Access::ReferralWorkPage, "/referrals/{referral}/merge", "into=nope&version=1"),
+    ("post", "/referrals/{id}/flags", Access::ReferralWorkPage, "/referrals/{referral}/flags", "kind=bogus&reason=x"),
+    ("post", "/referrals/{id}/safeguarding", Access::ReferralWorkPage, "/referrals/{referral}/safeguarding", "concern="),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.

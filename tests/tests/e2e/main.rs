@@ -38,6 +38,7 @@ mod relevance;
 mod relevance_eval;
 mod relevance_floor;
 mod reports;
+mod risk_flags;
 mod seed_region;
 mod self_referral;
 mod session_dates;

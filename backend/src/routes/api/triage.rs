@@ -43,3 +43,30 @@ pub async fn merge_referral(
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
+
+/// `POST /api/v1/referrals/{id}/flags`: `{kind, reason}`: a risk or safeguarding flag on the
+/// person's case.
+pub async fn add_flag(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: input::Json<crate::referrals::risk_flags::NewFlag>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let flag =
+        with_conn(&state, move |conn, _| crate::referrals::risk_flags::set(conn, &user, &id, &body, ip.as_deref())).await?;
+    Ok(HttpResponse::Created().json(json!({ "id": flag })))
+}
+
+/// `POST /api/v1/referrals/{id}/safeguarding`: `{concern, raised_with, reference, outcome}`.
+pub async fn add_concern(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: input::Json<crate::referrals::risk_flags::NewConcern>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    with_conn(&state, move |conn, _| crate::referrals::risk_flags::log_concern(conn, &user, &id, &body, ip.as_deref()))
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "recorded": true })))
+}

@@ -268,6 +268,37 @@ pub async fn merge_submit(
     answer_action(req, actor, id, state, result, "merge", merge).await
 }
 
+/// `POST /referrals/{id}/flags`.
+pub async fn flag_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(flag): PageForm<crate::referrals::risk_flags::NewFlag>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), flag.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::risk_flags::set(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
+    answer_action(req, actor, id, state, result, "flag", flag).await
+}
+
+/// `POST /referrals/{id}/safeguarding`.
+pub async fn concern_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(concern): PageForm<crate::referrals::risk_flags::NewConcern>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), concern.clone());
+    let result = with_conn(&state, move |conn, _| {
+        Ok(crate::referrals::risk_flags::log_concern(conn, &who, &rid, &form, ip.as_deref()))
+    })
+    .await?;
+    answer_action(req, actor, id, state, result, "concern", concern).await
+}
+
 /// `POST /referrals/{id}/notes`.
 pub async fn note_submit(
     req: HttpRequest,
