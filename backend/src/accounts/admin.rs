@@ -114,19 +114,22 @@ pub fn invite(
     };
     match (&organisation, role) {
         (None, _) => field(&mut errors, "organisation_id", "no such organisation"),
-        (Some(org), Some(role)) if !OrgKind::parse(&org.kind).is_some_and(|k| k.creatable() && role.belongs_in(k)) => field(
-            &mut errors,
-            "role",
-            &if role == Role::Referrer {
-                "a referrer belongs to a GP practice or an agency that refers (housing, adult social care, ...)".into()
-            } else {
-                format!(
-                    "a {} belongs to a {}",
-                    role.label().to_lowercase(),
-                    role.organisation_kind().label().to_lowercase()
-                )
-            },
-        ),
+        (Some(org), Some(role)) if !OrgKind::parse(&org.kind).is_some_and(|k| k.creatable() && role.belongs_in(k)) => {
+            field(
+                &mut errors,
+                "role",
+                &if role == Role::Referrer {
+                    "a referrer belongs to a GP practice or an agency that refers (housing, adult social care, ...)"
+                        .into()
+                } else {
+                    format!(
+                        "a {} belongs to a {}",
+                        role.label().to_lowercase(),
+                        role.organisation_kind().label().to_lowercase()
+                    )
+                },
+            )
+        }
         _ => {}
     }
     if !errors.is_empty() {

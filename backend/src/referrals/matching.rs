@@ -140,7 +140,9 @@ fn candidates(conn: &mut DbConnection, person: &Person<'_>) -> QueryResult<Vec<R
         query.filter(referrals::date_of_birth.eq(person.date_of_birth))
     } else {
         query.filter(
-            referrals::date_of_birth.eq(person.date_of_birth).or(referrals::nhs_number.eq(person.nhs_number.to_string())),
+            referrals::date_of_birth
+                .eq(person.date_of_birth)
+                .or(referrals::nhs_number.eq(person.nhs_number.to_string())),
         )
     };
     query.order(referrals::created_at).limit(200).load(conn)
@@ -226,7 +228,12 @@ pub fn also_referred(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, organisation, at)| AlsoReferred { id, source: super::view::source_label(&kind), organisation, at })
+        .map(|(id, kind, organisation, at)| AlsoReferred {
+            id,
+            source: super::view::source_label(&kind),
+            organisation,
+            at,
+        })
         .collect())
 }
 
@@ -267,10 +274,8 @@ pub fn record_joined(
             referral_events::actor_id.eq(actor_id),
             referral_events::from_status.eq(Some(&case.status)),
             referral_events::to_status.eq(&case.status),
-            referral_events::note.eq(Some(format!(
-                "Also referred by {source} ({organisation}), {}",
-                at.format("%-d %B")
-            ))),
+            referral_events::note
+                .eq(Some(format!("Also referred by {source} ({organisation}), {}", at.format("%-d %B")))),
         ))
         .execute(conn)?;
     Ok(())
@@ -309,7 +314,10 @@ pub fn merge(
         return Err(AppError::invalid("into", "no such case here"));
     }
     if row.case_id.is_some() {
-        return Err(AppError::Conflict { message: "this referral is already part of a case".into(), allowed: Vec::new() });
+        return Err(AppError::Conflict {
+            message: "this referral is already part of a case".into(),
+            allowed: Vec::new(),
+        });
     }
     if case.case_id.is_some() || !OPEN.contains(&case.status.as_str()) {
         return Err(AppError::Conflict {
@@ -323,11 +331,14 @@ pub fn merge(
     let status = ReferralStatus::parse(&row.status).map(|s| s.as_str()).unwrap_or("received");
     let now = Utc::now().naive_utc();
     db::write(conn, |conn| -> Result<i32, AppError> {
-        let updated = diesel::update(
-            referrals::table.filter(referrals::id.eq(&row.id)).filter(referrals::version.eq(m.version)),
-        )
-        .set((referrals::case_id.eq(Some(&case.id)), referrals::version.eq(m.version + 1), referrals::updated_at.eq(now)))
-        .execute(conn)?;
+        let updated =
+            diesel::update(referrals::table.filter(referrals::id.eq(&row.id)).filter(referrals::version.eq(m.version)))
+                .set((
+                    referrals::case_id.eq(Some(&case.id)),
+                    referrals::version.eq(m.version + 1),
+                    referrals::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         if updated != 1 {
             return Err(stale(m.version + 1));
         }

@@ -118,7 +118,8 @@ pub fn insert(conn: &mut DbConnection, case_id: &str, kinds: &[String], reason: 
 fn case_ids(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Vec<String>> {
     let case: Option<String> = referrals::table.find(referral_id).select(referrals::case_id).first(conn)?;
     let case = case.unwrap_or_else(|| referral_id.to_string());
-    let mut ids: Vec<String> = referrals::table.filter(referrals::case_id.eq(&case)).select(referrals::id).load(conn)?;
+    let mut ids: Vec<String> =
+        referrals::table.filter(referrals::case_id.eq(&case)).select(referrals::id).load(conn)?;
     ids.push(case);
     Ok(ids)
 }

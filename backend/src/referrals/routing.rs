@@ -221,16 +221,19 @@ pub fn set(
         )
         .execute(conn)?;
         for practice in &practice_ids {
-            diesel::delete(practice_services::table.filter(practice_services::practice_id.eq(practice))).execute(conn)?;
+            diesel::delete(practice_services::table.filter(practice_services::practice_id.eq(practice)))
+                .execute(conn)?;
             diesel::insert_into(practice_services::table)
                 .values((practice_services::practice_id.eq(practice), practice_services::service_id.eq(service_id)))
                 .execute(conn)?;
         }
         audit::record(
             conn,
-            &Event::by(user, "coverage.update", ip)
-                .on("organisation", service_id)
-                .detail(&format!("{} areas, {} practices", areas.len(), practice_ids.len())),
+            &Event::by(user, "coverage.update", ip).on("organisation", service_id).detail(&format!(
+                "{} areas, {} practices",
+                areas.len(),
+                practice_ids.len()
+            )),
         )?;
         Ok(())
     })

@@ -130,10 +130,15 @@ pub fn refer(
         Ok(id) => id,
         Err(AppError::Invalid(fields)) => {
             limit.give_back(conn, key)?;
-            return Err(AppError::Invalid(fields.into_iter().map(|(f, m)| {
-                let m = plain(&f, m);
-                (f, m)
-            }).collect()));
+            return Err(AppError::Invalid(
+                fields
+                    .into_iter()
+                    .map(|(f, m)| {
+                        let m = plain(&f, m);
+                        (f, m)
+                    })
+                    .collect(),
+            ));
         }
         Err(other) => return Err(other),
     };

@@ -329,9 +329,9 @@ pub fn list(
     query = match user.role {
         Role::Referrer => query.filter(referrals::practice_id.eq(user.organisation_id.clone())),
         // A referral that joined a case is seen on the case, not as a second one.
-        Role::LinkWorker | Role::LinkWorkerLead => query
-            .filter(referrals::service_id.eq(user.organisation_id.clone()))
-            .filter(referrals::case_id.is_null()),
+        Role::LinkWorker | Role::LinkWorkerLead => {
+            query.filter(referrals::service_id.eq(user.organisation_id.clone())).filter(referrals::case_id.is_null())
+        }
         Role::Admin => query,
         Role::GroupEditor => {
             return Err(AppError::Forbidden("community groups see introductions, not referrals".into()))

@@ -140,7 +140,12 @@ fn by_practice(data: &Data) -> Report {
 fn by_source(data: &Data) -> Report {
     let mut r = report(
         "Referrals received from each kind of source and each referring organisation in the range.",
-        &[("source", "Source"), ("organisation", "Organisation"), ("referrals", "Referrals"), ("share", "Share of referrals")],
+        &[
+            ("source", "Source"),
+            ("organisation", "Organisation"),
+            ("referrals", "Referrals"),
+            ("share", "Share of referrals"),
+        ],
         chart(1, 2, "Referrals"),
     );
     let mut counts: HashMap<(&str, &str), i64> = HashMap::new();

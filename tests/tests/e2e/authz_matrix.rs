@@ -283,10 +283,22 @@ const PAGES: &[Row] = &[
     ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
     ("post", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "areas=nonsense"),
     ("get", "/triage", Access::Triage, "/triage", ""),
-    ("post", "/referrals/{id}/triage", Access::ReferralWorkPage, "/referrals/{referral}/triage", "decision=bogus&version=1"),
+    (
+        "post",
+        "/referrals/{id}/triage",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/triage",
+        "decision=bogus&version=1",
+    ),
     ("post", "/referrals/{id}/merge", Access::ReferralWorkPage, "/referrals/{referral}/merge", "into=nope&version=1"),
     ("post", "/referrals/{id}/flags", Access::ReferralWorkPage, "/referrals/{referral}/flags", "kind=bogus&reason=x"),
-    ("post", "/referrals/{id}/safeguarding", Access::ReferralWorkPage, "/referrals/{referral}/safeguarding", "concern="),
+    (
+        "post",
+        "/referrals/{id}/safeguarding",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/safeguarding",
+        "concern=",
+    ),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.

@@ -135,7 +135,10 @@ fn near_misses_and_ties_are_offered_and_a_merge_keeps_both_histories() {
     // The referrer is offered nothing (it is the link worker's to decide).
     assert_eq!(get(&app, &housing, &second)["possible_matches"], json!([]));
     let page = app.call("GET", &format!("/referrals/{second}"), Some(&worker), None);
-    assert!(page.body.contains("Perhaps the same person") && page.body.contains(&format!("action=\"/referrals/{second}/merge\"")));
+    assert!(
+        page.body.contains("Perhaps the same person")
+            && page.body.contains(&format!("action=\"/referrals/{second}/merge\""))
+    );
 
     // Bad merges: into itself, not an id, stale, by the referrer, by an admin.
     let merge = |token: &str, id: &str, body: Value| {

@@ -67,7 +67,8 @@ fn a_housing_officer_refers_by_postcode_and_reports_count_by_source() {
     let admin = app.login(ADMIN, DEMO_PASSWORD);
     let gp = app.login(GP, DEMO_PASSWORD);
 
-    let created = app.call("POST", "/api/v1/referrals", Some(&housing), Some(&body_at(CIRENCESTER, "Dora").to_string()));
+    let created =
+        app.call("POST", "/api/v1/referrals", Some(&housing), Some(&body_at(CIRENCESTER, "Dora").to_string()));
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
 
@@ -92,7 +93,8 @@ fn a_housing_officer_refers_by_postcode_and_reports_count_by_source() {
 
     // A GP practice and another agency cannot read it (404, its existence is private).
     assert_eq!(app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&gp), None).status, 404);
-    let (_, care) = agency_referrer(&app, &admin, "Gloucestershire Adult Social Care", "adult_social_care", "asc@example.org");
+    let (_, care) =
+        agency_referrer(&app, &admin, "Gloucestershire Adult Social Care", "adult_social_care", "asc@example.org");
     assert_error(&app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&care), None), 404, None);
     assert_eq!(app.call("GET", &format!("/api/v1/referrals/{id}/fhir"), Some(&care), None).status, 404);
     assert_eq!(app.call("GET", &format!("/referrals/{id}"), Some(&care), None).status, 404);
@@ -116,7 +118,9 @@ fn a_housing_officer_refers_by_postcode_and_reports_count_by_source() {
     assert_eq!(report.status, 200, "{}", report.body);
     let rows = report.json()["rows"].as_array().unwrap().clone();
     let find = |source: &str, org: &str| {
-        rows.iter().find(|r| r["source"] == source && r["organisation"] == org).map(|r| r["referrals"].as_i64().unwrap())
+        rows.iter()
+            .find(|r| r["source"] == source && r["organisation"] == org)
+            .map(|r| r["referrals"].as_i64().unwrap())
     };
     assert_eq!(find("Housing", "Stroud District Council Housing Advice"), Some(1), "{rows:?}");
     assert_eq!(find("Adult social care", "Gloucestershire Adult Social Care"), Some(1), "{rows:?}");
@@ -181,7 +185,11 @@ fn outside_every_coverage_names_where_to_go_and_keeps_nothing() {
     let other = other.json()["id"].as_str().unwrap().to_string();
     let mut body = body_at(CIRENCESTER, "Cora");
     body["service_id"] = json!(other);
-    assert_error(&app.call("POST", "/api/v1/referrals", Some(&housing), Some(&body.to_string())), 422, Some("service_id"));
+    assert_error(
+        &app.call("POST", "/api/v1/referrals", Some(&housing), Some(&body.to_string())),
+        422,
+        Some("service_id"),
+    );
     assert_eq!(referral_count(&app, &admin), before);
 }
 
@@ -194,7 +202,8 @@ fn admins_edit_coverage_and_referrals_follow_it() {
     let listed = app.call("GET", "/api/v1/admin/coverage", Some(&admin), None);
     assert_eq!(listed.status, 200, "{}", listed.body);
     let services = listed.json()["services"].as_array().unwrap().clone();
-    let stroud = services.iter().find(|s| s["service_name"] == "Stroud and Berkeley Vale PCN Social Prescribing").unwrap();
+    let stroud =
+        services.iter().find(|s| s["service_name"] == "Stroud and Berkeley Vale PCN Social Prescribing").unwrap();
     assert!(stroud["areas"].as_array().unwrap().iter().any(|a| a == "GL7"), "{stroud}");
     assert!(!stroud["practices"].as_array().unwrap().is_empty(), "{stroud}");
     let stroud_id = stroud["service_id"].as_str().unwrap().to_string();
@@ -221,7 +230,11 @@ fn admins_edit_coverage_and_referrals_follow_it() {
     assert!(bad.body.contains("is not a postcode district") && bad.body.contains("OX1, nonsense"), "{}", bad.body);
     let taken = browser.post(&path, &[("csrf", &csrf), ("areas", "OX1, GL5")]);
     assert_eq!(taken.status, 422);
-    assert!(taken.body.contains("GL5 is already covered by Stroud and Berkeley Vale PCN Social Prescribing"), "{}", taken.body);
+    assert!(
+        taken.body.contains("GL5 is already covered by Stroud and Berkeley Vale PCN Social Prescribing"),
+        "{}",
+        taken.body
+    );
     let still = app.call("POST", "/api/v1/referrals", Some(&housing), Some(&body_at(OXFORD, "Olive").to_string()));
     assert_error(&still, 422, Some("postcode"));
 
@@ -260,8 +273,12 @@ fn admins_edit_coverage_and_referrals_follow_it() {
     assert_error(&put(&beeches, json!({"areas": []})), 404, None);
     assert_eq!(put("not-a-uuid", json!({"areas": []})).status, 404);
     let lw = app.login(LINK_WORKER, DEMO_PASSWORD);
-    let forbidden =
-        app.call("PUT", &format!("/api/v1/admin/coverage/{stroud_id}"), Some(&lw), Some(&json!({"areas": []}).to_string()));
+    let forbidden = app.call(
+        "PUT",
+        &format!("/api/v1/admin/coverage/{stroud_id}"),
+        Some(&lw),
+        Some(&json!({"areas": []}).to_string()),
+    );
     assert_eq!(forbidden.status, 403);
     // Moving a practice: Beeches Green is now served by the new service.
     assert_eq!(put(&cotswold, json!({"areas": ["OX1", "GL7 1"], "practices": [beeches]})).status, 204);
@@ -277,7 +294,12 @@ fn agencies_are_organisations_whose_staff_are_referrers() {
     let app = spawn_app();
     let admin = app.login(ADMIN, DEMO_PASSWORD);
     let create = |name: &str, kind: &str| {
-        app.call("POST", "/api/v1/admin/organisations", Some(&admin), Some(&json!({"name": name, "kind": kind}).to_string()))
+        app.call(
+            "POST",
+            "/api/v1/admin/organisations",
+            Some(&admin),
+            Some(&json!({"name": name, "kind": kind}).to_string()),
+        )
     };
     for kind in [
         "adult_social_care",
@@ -310,7 +332,11 @@ fn agencies_are_organisations_whose_staff_are_referrers() {
     browser.sign_in(HOUSING, DEMO_PASSWORD);
     let form = browser.get("/referrals/new");
     assert_eq!(form.status, 200);
-    assert!(form.body.contains("covers the person&#x27;s postcode") || form.body.contains("covers the person's postcode"));
+    assert!(
+        form.body.contains("covers the person&#x27;s postcode") || form.body.contains("covers the person's postcode")
+    );
     let list = browser.get("/referrals");
-    assert!(list.body.contains("Your organisation&#x27;s referrals") || list.body.contains("Your organisation's referrals"));
+    assert!(
+        list.body.contains("Your organisation&#x27;s referrals") || list.body.contains("Your organisation's referrals")
+    );
 }

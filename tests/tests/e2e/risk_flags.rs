@@ -60,7 +60,9 @@ fn flags_show_as_a_banner_to_the_service_and_never_reach_groups_admins_or_messag
     assert_eq!(flags[0]["set_by"], "Sam Referrer (Beeches Green)");
     assert!(flags[0]["set_at"].is_string());
     let page = get(&app, &worker, &format!("/referrals/{id}"));
-    assert!(page.body.contains("Before you phone or visit") && page.body.contains("Lone-working caution: visit in pairs"));
+    assert!(
+        page.body.contains("Before you phone or visit") && page.body.contains("Lone-working caution: visit in pairs")
+    );
     let list = get(&app, &worker, "/api/v1/referrals").json();
     let row = list["referrals"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
     assert_eq!(row["flags"], json!(["Risk to others", "Lone-working caution: visit in pairs"]));
@@ -95,7 +97,8 @@ fn flags_show_as_a_banner_to_the_service_and_never_reach_groups_admins_or_messag
         app.call("POST", &format!("/api/v1/referrals/{id}/safeguarding"), Some(&worker), Some(&body.to_string()))
     };
     assert_error(&concern(json!({"concern": "Bruising seen"})), 422, Some("raised_with"));
-    let logged = concern(json!({"concern": "Bruising seen on visit", "raised_with": "Gloucestershire adult safeguarding",
+    let logged =
+        concern(json!({"concern": "Bruising seen on visit", "raised_with": "Gloucestershire adult safeguarding",
         "reference": "SG-2026-0411", "outcome": "Section 42 enquiry opened"}));
     assert_eq!(logged.status, 201, "{}", logged.body);
     let seen = get(&app, &worker, &format!("/api/v1/referrals/{id}")).json();
@@ -149,7 +152,12 @@ fn flags_show_as_a_banner_to_the_service_and_never_reach_groups_admins_or_messag
     let report = get(&app, &admin, "/api/v1/reports/risk-flags");
     assert_eq!(report.status, 200, "{}", report.body);
     let report = report.json();
-    let lone = report["rows"].as_array().unwrap().iter().find(|r| r["flag"] == "Lone-working caution: visit in pairs").unwrap();
+    let lone = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["flag"] == "Lone-working caution: visit in pairs")
+        .unwrap();
     assert_eq!(lone["people"], Value::Null, "1 person is withheld");
     let none = report["rows"].as_array().unwrap().iter().find(|r| r["flag"] == "Interpreter needed").unwrap();
     assert_eq!(none["people"], 0);
@@ -174,10 +182,8 @@ fn do_not_contact_directly_stops_the_persons_message() {
     std::thread::sleep(Duration::from_millis(500));
     let to: Vec<String> = sink.messages().iter().flat_map(|m| m.to.clone()).collect();
     assert_eq!(to, vec!["told@example.org".to_string()], "nothing to the person who is not to be contacted");
-    let templates: Vec<(String, String)> = notifications::table
-        .select((notifications::template, notifications::recipient))
-        .load(&mut app.db())
-        .unwrap();
+    let templates: Vec<(String, String)> =
+        notifications::table.select((notifications::template, notifications::recipient)).load(&mut app.db()).unwrap();
     assert!(!templates.iter().any(|(_, r)| r == "quiet@example.org"), "{templates:?}");
     // The function the notifications ask, and the flag on the referral.
     assert!(backend::referrals::risk_flags::do_not_contact_directly(&mut app.db(), &id).unwrap());
@@ -245,7 +251,8 @@ fn flags_on_the_referral_form_and_page() {
     worker.sign_in(LINK_WORKER, DEMO_PASSWORD);
     worker.get(&format!("/referrals/{id}"));
     let csrf = worker.csrf();
-    let refused = worker.post(&format!("/referrals/{id}/flags"), &[("csrf", &csrf), ("kind", "risk_to_self"), ("reason", "")]);
+    let refused =
+        worker.post(&format!("/referrals/{id}/flags"), &[("csrf", &csrf), ("kind", "risk_to_self"), ("reason", "")]);
     assert_eq!(refused.status, 422);
     let set = worker.post(
         &format!("/referrals/{id}/flags"),
@@ -254,7 +261,13 @@ fn flags_on_the_referral_form_and_page() {
     assert_eq!(set.status, 303, "{}", set.body);
     let logged = worker.post(
         &format!("/referrals/{id}/safeguarding"),
-        &[("csrf", &csrf), ("concern", "Self-harm talk"), ("raised_with", "Crisis team"), ("reference", ""), ("outcome", "")],
+        &[
+            ("csrf", &csrf),
+            ("concern", "Self-harm talk"),
+            ("raised_with", "Crisis team"),
+            ("reference", ""),
+            ("outcome", ""),
+        ],
     );
     assert_eq!(logged.status, 303, "{}", logged.body);
     let page = worker.get(&format!("/referrals/{id}"));

@@ -46,7 +46,9 @@ fn a_person_refers_themselves_from_cirencester_and_the_link_worker_finds_it() {
     let mut browser = app.browser();
     let page = browser.get("/refer-yourself");
     assert_eq!(page.status, 200);
-    for words in ["What is this?", "What happens next?", "NHS 111", "NHS number (if you know it)", "Yes, I want a link worker"] {
+    for words in
+        ["What is this?", "What happens next?", "NHS 111", "NHS number (if you know it)", "Yes, I want a link worker"]
+    {
         assert!(page.body.contains(words), "the page says {words:?}");
     }
     assert!(!page.body.contains("<script"), "no JavaScript needed");

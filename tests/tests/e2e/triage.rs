@@ -47,13 +47,19 @@ fn other_service(app: &TestApp, admin: &str) -> (String, String) {
         "POST",
         "/api/v1/admin/users",
         Some(admin),
-        Some(&json!({"email": email, "name": "Cam Cotswold", "role": "link_worker", "organisation_id": service}).to_string()),
+        Some(
+            &json!({"email": email, "name": "Cam Cotswold", "role": "link_worker", "organisation_id": service})
+                .to_string(),
+        ),
     );
     let token = invited.json()["invitation_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let mut browser = app.browser();
     browser.get(&format!("/invite/{token}"));
     let csrf = browser.csrf();
-    browser.post(&format!("/invite/{token}"), &[("csrf", &csrf), ("new_password", DEMO_PASSWORD), ("confirm", DEMO_PASSWORD)]);
+    browser.post(
+        &format!("/invite/{token}"),
+        &[("csrf", &csrf), ("new_password", DEMO_PASSWORD), ("confirm", DEMO_PASSWORD)],
+    );
     (service, app.login(email, DEMO_PASSWORD))
 }
 
@@ -78,7 +84,10 @@ fn the_queue_holds_self_and_agency_referrals_and_each_can_be_answered() {
     let waiting = queue(&app, &worker);
     let names: Vec<&str> = waiting.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Hana Hanaworth", "Rita Ritaworth", "Paul Paulworth", "Sol Selfton"], "oldest first");
-    assert!(!waiting.iter().any(|r| r["id"] == from_gp.as_str()), "a practice's referral is in the caseload, not triage");
+    assert!(
+        !waiting.iter().any(|r| r["id"] == from_gp.as_str()),
+        "a practice's referral is in the caseload, not triage"
+    );
     assert_eq!(waiting[0]["source"], "Housing");
     assert_eq!(waiting[0]["referred_by"], "Stroud District Council Housing Advice");
     assert_eq!(waiting[3]["source"], "Self-referral");
@@ -94,7 +103,12 @@ fn the_queue_holds_self_and_agency_referrals_and_each_can_be_answered() {
     assert_error(&decide(&app, &worker, &to_reject, json!({"decision": "reject", "version": 1})), 422, Some("reason"));
     let long = "x".repeat(1001);
     assert_error(
-        &decide(&app, &worker, &to_reject, json!({"decision": "reject", "reason": "No", "suggestion": long, "version": 1})),
+        &decide(
+            &app,
+            &worker,
+            &to_reject,
+            json!({"decision": "reject", "reason": "No", "suggestion": long, "version": 1}),
+        ),
         422,
         Some("suggestion"),
     );
@@ -126,12 +140,22 @@ fn the_queue_holds_self_and_agency_referrals_and_each_can_be_answered() {
     );
     let practice = backend::ids::stable_id("demo/beeches-green-surgery");
     for bad in [practice.as_str(), "not-an-id", stroud_id.as_str()] {
-        let answer =
-            decide(&app, &worker, &to_pass, json!({"decision": "pass", "reason": "Lives nearer", "service_id": bad, "version": 1}));
+        let answer = decide(
+            &app,
+            &worker,
+            &to_pass,
+            json!({"decision": "pass", "reason": "Lives nearer", "service_id": bad, "version": 1}),
+        );
         assert_error(&answer, 422, Some("service_id"));
     }
     assert_eq!(
-        decide(&app, &worker, &from_housing, json!({"decision": "pass", "reason": "x", "service_id": cotswold, "version": 2})).status,
+        decide(
+            &app,
+            &worker,
+            &from_housing,
+            json!({"decision": "pass", "reason": "x", "service_id": cotswold, "version": 2})
+        )
+        .status,
         409,
         "an accepted referral is not in triage"
     );
@@ -214,8 +238,8 @@ fn triage_on_the_page() {
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains(&format!("href=\"#reason-{second}\"")), "{}", refused.body);
     assert!(refused.body.contains("value=\"Try the library\""));
-    let accepted =
-        browser.post(&format!("/referrals/{first}/triage"), &[("csrf", &csrf), ("version", "1"), ("decision", "accept")]);
+    let accepted = browser
+        .post(&format!("/referrals/{first}/triage"), &[("csrf", &csrf), ("version", "1"), ("decision", "accept")]);
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     assert_eq!(accepted.header("location"), Some("/triage?done=accept"));
     let after = browser.get("/triage?done=accept");

@@ -39,8 +39,9 @@ pub async fn merge_referral(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let version = with_conn(&state, move |conn, _| crate::referrals::matching::merge(conn, &user, &id, &body, ip.as_deref()))
-        .await?;
+    let version =
+        with_conn(&state, move |conn, _| crate::referrals::matching::merge(conn, &user, &id, &body, ip.as_deref()))
+            .await?;
     Ok(HttpResponse::Ok().json(json!({ "version": version })))
 }
 
@@ -54,7 +55,8 @@ pub async fn add_flag(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let flag =
-        with_conn(&state, move |conn, _| crate::referrals::risk_flags::set(conn, &user, &id, &body, ip.as_deref())).await?;
+        with_conn(&state, move |conn, _| crate::referrals::risk_flags::set(conn, &user, &id, &body, ip.as_deref()))
+            .await?;
     Ok(HttpResponse::Created().json(json!({ "id": flag })))
 }
 

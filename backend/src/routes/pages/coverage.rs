@@ -76,10 +76,13 @@ async fn render(
             };
             let block_errors: BTreeMap<String, String> = typed
                 .map(|(id, _, problems)| {
-                    problems.iter().map(|(f, m)| (f.clone(), m.clone())).inspect(|(f, m)| {
-                        errors.push((format!("{f}-{id}"), format!("{}: {m}", c.service_name)));
-                    })
-                    .collect()
+                    problems
+                        .iter()
+                        .map(|(f, m)| (f.clone(), m.clone()))
+                        .inspect(|(f, m)| {
+                            errors.push((format!("{f}-{id}"), format!("{}: {m}", c.service_name)));
+                        })
+                        .collect()
                 })
                 .unwrap_or_default();
             ServiceBlock {

@@ -52,7 +52,12 @@ const FIELDS: [&str; 12] = [
     "consent_referral",
 ];
 
-fn render(req: &HttpRequest, state: &AppState, mut page: ReferPage, status: StatusCode) -> Result<HttpResponse, PageError> {
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    mut page: ReferPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
     page.csrf = csrf;
     page.title = if page.received.is_some() { "Thank you" } else { "Ask for help from a link worker" };

@@ -261,10 +261,9 @@ pub async fn merge_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), merge.clone());
-    let result = with_conn(&state, move |conn, _| {
-        Ok(crate::referrals::matching::merge(conn, &who, &rid, &form, ip.as_deref()))
-    })
-    .await?;
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::matching::merge(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
     answer_action(req, actor, id, state, result, "merge", merge).await
 }
 

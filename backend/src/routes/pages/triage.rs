@@ -48,7 +48,10 @@ async fn render(
         with_conn(state, move |conn, _| Ok((triage::queue(conn, &who)?, triage::other_services(conn, &who)?))).await?;
     let (errors, status) = match &refused {
         Some((id, _, problems)) => (
-            problems.iter().map(|(f, m)| (if f.is_empty() { String::new() } else { format!("{f}-{id}") }, m.clone())).collect(),
+            problems
+                .iter()
+                .map(|(f, m)| (if f.is_empty() { String::new() } else { format!("{f}-{id}") }, m.clone()))
+                .collect(),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         None => (Vec::new(), StatusCode::OK),
