@@ -55,11 +55,14 @@ struct CoveragePage {
     saved: bool,
 }
 
+/// A refused form: the record it was for, what was typed, and the problems by field.
+type Refused = Option<(String, CoverageForm, Vec<(String, String)>)>;
+
 async fn render(
     req: &HttpRequest,
     state: &AppState,
     user: CurrentUser,
-    refused: Option<(String, CoverageForm, Vec<(String, String)>)>,
+    refused: Refused,
     saved: bool,
 ) -> Result<HttpResponse, PageError> {
     let admin = user.clone();

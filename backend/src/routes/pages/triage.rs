@@ -36,11 +36,14 @@ struct TriagePage {
     done: Option<String>,
 }
 
+/// A refused form: the record it was for, what was typed, and the problems by field.
+type Refused = Option<(String, TriageDecision, Vec<(String, String)>)>;
+
 async fn render(
     req: &HttpRequest,
     state: &AppState,
     user: CurrentUser,
-    refused: Option<(String, TriageDecision, Vec<(String, String)>)>,
+    refused: Refused,
     done: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
