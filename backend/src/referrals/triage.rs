@@ -41,6 +41,8 @@ pub struct TriageItem {
     pub created_at: NaiveDateTime,
     /// The version to send back with a decision.
     pub version: i32,
+    /// Its risk and safeguarding flags, to read before phoning ("Lone-working caution: ...").
+    pub flags: Vec<&'static str>,
 }
 
 /// The caller's service's queue: self and agency referrals waiting, oldest first.
@@ -58,6 +60,8 @@ pub fn queue(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<TriageIt
         .select(ReferralRow::as_select())
         .load(conn)?;
     let today = Utc::now().date_naive();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let flags = super::risk_flags::kinds_for(conn, &ids)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let referred_by: String =
@@ -71,6 +75,13 @@ pub fn queue(conn: &mut DbConnection, user: &CurrentUser) -> Result<Vec<TriageIt
             urgency: row.urgency.clone(),
             created_at: row.created_at,
             version: row.version,
+            flags: {
+                let mut kinds: Vec<&str> =
+                    flags.iter().filter(|(r, _)| *r == row.id).map(|(_, k)| k.as_str()).collect();
+                kinds.sort_by_key(|k| super::risk_flags::position(k));
+                kinds.dedup();
+                kinds.into_iter().map(super::risk_flags::label).collect()
+            },
             id: row.id,
         });
     }

@@ -222,6 +222,17 @@ fn triage_on_the_page() {
     let housing = app.login(HOUSING, DEMO_PASSWORD);
     let first = refer(&app, &housing, "Page");
     let second = refer(&app, &housing, "Pip");
+    // A flagged one: the queue shows its flags before anyone phones.
+    let mut flagged = body_for("Flo");
+    flagged["risk_flags"] = json!(["lone_working"]);
+    flagged["flag_reason"] = json!("Two large dogs");
+    let made = app.call("POST", "/api/v1/referrals", Some(&housing), Some(&flagged.to_string()));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let waiting = queue(&app, &worker);
+    let flo = waiting.iter().find(|r| r["name"] == "Flo Floworth").unwrap();
+    assert_eq!(flo["flags"], json!(["Lone-working caution: visit in pairs"]));
+    assert!(waiting.iter().filter(|r| r["name"] != "Flo Floworth").all(|r| r["flags"] == json!([])));
     let mut browser = app.browser();
     browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
     let list = browser.get("/referrals");
@@ -229,6 +240,7 @@ fn triage_on_the_page() {
     let page = browser.get("/triage");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Page Pageworth") && page.body.contains("Housing"), "{}", page.body);
+    assert!(page.body.contains("Lone-working caution: visit in pairs"), "the flag is on the queue");
     let csrf = browser.csrf();
     // Rejecting without a reason comes back next to that referral, with what was typed.
     let refused = browser.post(
