@@ -221,8 +221,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
                 backend::accounts::demo::DEMO_PASSWORD
             );
             for account in &app.demo_accounts {
-                let _ =
-                    writeln!(out, "    {:<34} {:<24} {}", account.email, account.role.label(), account.organisation);
+                let _ = writeln!(out, "    {:<34} {:<24} {}", account.email, account.role_label, account.organisation);
             }
         }
         let _ = writeln!(out, "  Stop with Ctrl-C.");

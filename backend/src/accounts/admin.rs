@@ -53,9 +53,10 @@ pub fn create_organisation(
     if name.is_empty() || name.chars().count() > 200 {
         field(&mut errors, "name", "enter a name of up to 200 characters");
     }
-    let kind = OrgKind::parse(&new.kind);
+    let kind = OrgKind::parse(&new.kind).filter(|k| k.creatable());
     if kind.is_none() {
-        field(&mut errors, "kind", "must be gp_practice, link_worker_service, community_org or admin_body");
+        let kinds: Vec<&str> = OrgKind::ALL.iter().filter(|k| k.creatable()).map(|k| k.as_str()).collect();
+        field(&mut errors, "kind", &format!("must be one of {}", kinds.join(", ")));
     }
     let served_by = new.served_by.as_deref().map(str::trim).filter(|s| !s.is_empty());
     match (kind, served_by) {
@@ -113,15 +114,22 @@ pub fn invite(
     };
     match (&organisation, role) {
         (None, _) => field(&mut errors, "organisation_id", "no such organisation"),
-        (Some(org), Some(role)) if org.kind != role.organisation_kind().as_str() => field(
-            &mut errors,
-            "role",
-            &format!(
-                "a {} belongs to a {}",
-                role.label().to_lowercase(),
-                role.organisation_kind().label().to_lowercase()
-            ),
-        ),
+        (Some(org), Some(role)) if !OrgKind::parse(&org.kind).is_some_and(|k| k.creatable() && role.belongs_in(k)) => {
+            field(
+                &mut errors,
+                "role",
+                &if role == Role::Referrer {
+                    "a referrer belongs to a GP practice or an agency that refers (housing, adult social care, ...)"
+                        .into()
+                } else {
+                    format!(
+                        "a {} belongs to a {}",
+                        role.label().to_lowercase(),
+                        role.organisation_kind().label().to_lowercase()
+                    )
+                },
+            )
+        }
         _ => {}
     }
     if !errors.is_empty() {

@@ -15,7 +15,7 @@
 //!   service's lead (for their own service's referrals); each is audited. Answering a subject
 //!   access request shows an admin who the person is: that is its purpose.
 
-use super::{CurrentUser, OrgKind, Role};
+use super::{CurrentUser, Role};
 
 /// Something a person wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub enum Action<'a> {
         /// The link worker service the referral went to.
         service_id: Option<&'a str>,
     },
+    /// Edit which postcode areas and practices a link worker service covers.
+    EditCoverage,
     /// See reports (a service's, or all when `None`).
     ViewReports {
         /// The service the report is limited to.
@@ -92,11 +94,12 @@ pub fn allows(user: &CurrentUser, action: Action<'_>) -> bool {
         | Action::ManageUsers
         | Action::ViewAudit
         | Action::ExplainSearch
-        | Action::ViewNotifications => user.role == Role::Admin,
+        | Action::ViewNotifications
+        | Action::EditCoverage => user.role == Role::Admin,
         Action::EditListings { organisation_id } => {
             user.role == Role::Admin || (user.role == Role::GroupEditor && own_org(organisation_id))
         }
-        Action::CreateReferral => user.role == Role::Referrer && user.organisation_kind == OrgKind::GpPractice,
+        Action::CreateReferral => user.role == Role::Referrer && user.organisation_kind.refers(),
         Action::ViewReferral { practice_id, service_id } => match user.role {
             Role::Referrer => own_org(practice_id),
             Role::LinkWorker | Role::LinkWorkerLead => own_org(service_id),
@@ -213,6 +216,22 @@ mod tests {
         for role in [Role::LinkWorker, Role::Referrer, Role::GroupEditor] {
             assert!(!allows(&user(role, "service"), rights(Some("service"))), "{role:?}");
             assert!(!allows(&user(role, "service"), rights(None)), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn agencies_refer_and_only_admins_edit_coverage() {
+        use crate::accounts::OrgKind;
+        for kind in OrgKind::ALL {
+            let mut referrer = user(Role::Referrer, "agency");
+            referrer.organisation_kind = kind;
+            let refers = kind == OrgKind::GpPractice || OrgKind::AGENCIES.contains(&kind);
+            assert_eq!(allows(&referrer, Action::CreateReferral), refers, "{kind:?}");
+            assert_eq!(Role::Referrer.belongs_in(kind), refers, "{kind:?}");
+        }
+        assert!(!OrgKind::ThePublic.creatable());
+        for role in Role::ALL {
+            assert_eq!(allows(&user(role, "org"), Action::EditCoverage), role == Role::Admin, "{role:?}");
         }
     }
 

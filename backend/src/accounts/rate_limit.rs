@@ -141,6 +141,8 @@ pub struct SignInLimits {
     pub sign_ups: Limiter,
     /// Codes of people's pages that matched nothing, per client address (against guessing).
     pub person_codes: Limiter,
+    /// People referring themselves per client address.
+    pub self_referrals: Limiter,
 }
 
 impl Default for SignInLimits {
@@ -153,6 +155,11 @@ impl Default for SignInLimits {
             sign_ups: Limiter::new("sign_up.address", 5, Duration::from_secs(60 * 60)),
             // A person mistypes a printed code a few times; a guesser needs billions of tries.
             person_codes: Limiter::new("person_code.address", 10, Duration::from_secs(60 * 60)),
+            self_referrals: Limiter::new(
+                "self_referral.address",
+                crate::referrals::self_referral::PER_HOUR,
+                Duration::from_secs(60 * 60),
+            ),
         }
     }
 }

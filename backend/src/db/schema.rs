@@ -262,6 +262,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         contact_stopped_at -> Nullable<Timestamp>,
+        source_kind -> Text,
+        case_id -> Nullable<Text>,
     }
 }
 
@@ -526,6 +528,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The postcode districts and sectors a link worker service covers (one service per area).
+    service_coverage (service_id, area) {
+        service_id -> Text,
+        area -> Text,
+    }
+}
+
+diesel::table! {
+    /// Risk and safeguarding flags on a person's case.
+    risk_flags (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        reason -> Text,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Safeguarding concerns raised about a person, with whom, and what came of it.
+    safeguarding_log (id) {
+        id -> Text,
+        referral_id -> Text,
+        at -> Timestamp,
+        recorded_by -> Text,
+        concern -> Text,
+        raised_with -> Text,
+        reference -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -565,4 +601,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oruk_service_fields,
     oruk_organization_fields,
     service_areas,
+    service_coverage,
+    risk_flags,
+    safeguarding_log,
 );

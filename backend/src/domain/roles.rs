@@ -50,7 +50,17 @@ impl Role {
         }
     }
 
-    /// The organisation kind a person in this role belongs to.
+    /// Whether a person in this role may belong to an organisation of this kind: referrers to
+    /// a GP practice or an agency, everyone else to their role's own kind.
+    pub fn belongs_in(self, kind: OrgKind) -> bool {
+        match self {
+            Role::Referrer => kind.refers(),
+            other => other.organisation_kind() == kind,
+        }
+    }
+
+    /// The organisation kind a person in this role belongs to (a referrer's may also be an
+    /// agency: see [`Role::belongs_in`]).
     pub fn organisation_kind(self) -> OrgKind {
         match self {
             Role::Referrer => OrgKind::GpPractice,
@@ -73,12 +83,67 @@ pub enum OrgKind {
     CommunityOrg,
     /// ICB or council directory team.
     AdminBody,
+    /// Adult social care (an agency whose staff refer).
+    AdultSocialCare,
+    /// A hospital discharge team (refers).
+    HospitalDischarge,
+    /// Housing: a council's housing team or a housing association (refers).
+    Housing,
+    /// The voluntary sector (refers).
+    VoluntarySector,
+    /// A community pharmacy (refers).
+    CommunityPharmacy,
+    /// Fire and police "safe and well" visits (refer).
+    SafeAndWell,
+    /// Jobcentre (refers).
+    Jobcentre,
+    /// The people who refer themselves: one organisation standing for them, made by the
+    /// migration, never created by an administrator.
+    ThePublic,
 }
 
 impl OrgKind {
     /// Every kind.
-    pub const ALL: [OrgKind; 4] =
-        [OrgKind::GpPractice, OrgKind::LinkWorkerService, OrgKind::CommunityOrg, OrgKind::AdminBody];
+    pub const ALL: [OrgKind; 12] = [
+        OrgKind::GpPractice,
+        OrgKind::LinkWorkerService,
+        OrgKind::CommunityOrg,
+        OrgKind::AdminBody,
+        OrgKind::AdultSocialCare,
+        OrgKind::HospitalDischarge,
+        OrgKind::Housing,
+        OrgKind::VoluntarySector,
+        OrgKind::CommunityPharmacy,
+        OrgKind::SafeAndWell,
+        OrgKind::Jobcentre,
+        OrgKind::ThePublic,
+    ];
+
+    /// The agencies besides GP practices whose staff refer (with the referrer role).
+    pub const AGENCIES: [OrgKind; 7] = [
+        OrgKind::AdultSocialCare,
+        OrgKind::HospitalDischarge,
+        OrgKind::Housing,
+        OrgKind::VoluntarySector,
+        OrgKind::CommunityPharmacy,
+        OrgKind::SafeAndWell,
+        OrgKind::Jobcentre,
+    ];
+
+    /// Whether an administrator may create an organisation of this kind (not "the public").
+    pub fn creatable(self) -> bool {
+        self != OrgKind::ThePublic
+    }
+
+    /// Whether this is an agency besides GP practices whose staff refer.
+    pub fn is_agency(self) -> bool {
+        OrgKind::AGENCIES.contains(&self)
+    }
+
+    /// Whether people in an organisation of this kind refer (GP practices and agencies).
+    pub fn refers(self) -> bool {
+        self == OrgKind::GpPractice || self.is_agency()
+    }
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -87,6 +152,14 @@ impl OrgKind {
             OrgKind::LinkWorkerService => "link_worker_service",
             OrgKind::CommunityOrg => "community_org",
             OrgKind::AdminBody => "admin_body",
+            OrgKind::AdultSocialCare => "adult_social_care",
+            OrgKind::HospitalDischarge => "hospital_discharge",
+            OrgKind::Housing => "housing",
+            OrgKind::VoluntarySector => "voluntary_sector",
+            OrgKind::CommunityPharmacy => "community_pharmacy",
+            OrgKind::SafeAndWell => "safe_and_well",
+            OrgKind::Jobcentre => "jobcentre",
+            OrgKind::ThePublic => "the_public",
         }
     }
 
@@ -102,6 +175,14 @@ impl OrgKind {
             OrgKind::LinkWorkerService => "Link worker service",
             OrgKind::CommunityOrg => "Community organisation",
             OrgKind::AdminBody => "Directory team (ICB or council)",
+            OrgKind::AdultSocialCare => "Adult social care",
+            OrgKind::HospitalDischarge => "Hospital discharge team",
+            OrgKind::Housing => "Housing",
+            OrgKind::VoluntarySector => "Voluntary sector",
+            OrgKind::CommunityPharmacy => "Community pharmacy",
+            OrgKind::SafeAndWell => "Fire and police \"safe and well\"",
+            OrgKind::Jobcentre => "Jobcentre",
+            OrgKind::ThePublic => "Self-referral",
         }
     }
 }

@@ -142,7 +142,7 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
             referrals::service_id,
         ))
         .first(conn)?;
-    if !consent || no_direct {
+    if !consent || no_direct || crate::referrals::risk_flags::do_not_contact_directly(conn, referral_id)? {
         return Ok(());
     }
     let Some((channel, recipient)) = person_channel(&preferred, email, phone) else { return Ok(()) };
@@ -189,7 +189,7 @@ pub fn person_page(conn: &mut DbConnection, referral_id: &str, link_id: &str) ->
             referrals::service_id,
         ))
         .first(conn)?;
-    if no_direct || stopped.is_some() {
+    if no_direct || stopped.is_some() || crate::referrals::risk_flags::do_not_contact_directly(conn, referral_id)? {
         return Ok(false);
     }
     let Some((channel, recipient)) = person_channel(&preferred, email, phone) else { return Ok(false) };

@@ -9,9 +9,14 @@ pub mod case_search;
 pub mod connections;
 pub mod create;
 pub mod demo;
+pub mod matching;
 pub mod message;
 pub mod model;
+pub mod risk_flags;
+pub mod routing;
+pub mod self_referral;
 pub mod transitions;
+pub mod triage;
 pub mod view;
 pub mod work;
 

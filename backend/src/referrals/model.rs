@@ -47,6 +47,8 @@ pub struct ReferralRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub contact_stopped_at: Option<NaiveDateTime>,
+    pub source_kind: String,
+    pub case_id: Option<String>,
 }
 
 /// The person, for those who may see who they are.

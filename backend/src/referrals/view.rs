@@ -46,8 +46,13 @@ pub struct ReferralView {
     pub version: i32,
     /// `routine`, `soon`, `urgent`.
     pub urgency: String,
-    /// Referring practice.
+    /// Referring practice (or agency; "Self-referral" for the person themselves).
     pub practice: String,
+    /// Where the referral came from: the kind of organisation (`gp_practice`, `housing`, ...,
+    /// `the_public` for a self-referral).
+    pub source_kind: String,
+    /// The same for people: "GP practice", "Housing", "Self-referral".
+    pub source: String,
     /// Link worker service.
     pub service: String,
     /// The owning link worker, by name.
@@ -66,6 +71,20 @@ pub struct ReferralView {
     pub consent_share: bool,
     /// The history, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// Why it was not taken on, and where to go instead, for the referrer (when rejected).
+    pub rejection: Option<Rejection>,
+    /// The open case this referral joined (the person already had one), if it did.
+    pub joined_case: Option<String>,
+    /// Risk and safeguarding flags on the person: shown as a banner wherever the referral is
+    /// (those who may read its clinical text; never admins or groups).
+    pub flags: Vec<super::risk_flags::FlagView>,
+    /// The safeguarding log (the service's link workers).
+    pub safeguarding: Vec<super::risk_flags::LogEntry>,
+    /// The referrals that joined this case: "also referred by Housing, 3 December".
+    pub also_referred: Vec<super::matching::AlsoReferred>,
+    /// Other open cases of the service that may be the same person (its link workers only):
+    /// offered to merge, never merged without them.
+    pub possible_matches: Vec<super::matching::PossibleMatch>,
     /// The link worker's work (link workers of the service only).
     pub work: Option<work::WorkView>,
     /// Measures and their change (everyone who sees the referral).
@@ -85,6 +104,15 @@ pub struct ReferralView {
     pub contact_stopped_at: Option<NaiveDateTime>,
 }
 
+/// Why a referral was rejected and the link worker's suggestion, as the referrer reads them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    /// The reason.
+    pub reason: Option<String>,
+    /// Where the referrer could go instead.
+    pub suggestion: Option<String>,
+}
+
 /// The clinical free text of a referral.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClinicalText {
@@ -94,6 +122,11 @@ pub struct ClinicalText {
     pub what_matters: Option<String>,
     /// Risk or safeguarding notes.
     pub risk_notes: Option<String>,
+}
+
+/// A referral source's kind, for people.
+pub fn source_label(kind: &str) -> String {
+    crate::accounts::OrgKind::parse(kind).map(|k| k.label().to_string()).unwrap_or_else(|| kind.to_string())
 }
 
 fn org_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
@@ -153,12 +186,15 @@ pub fn build(
         _ => Vec::new(),
     };
     let person_visible = allows(user, Action::ViewPersonIdentity);
+    let history = timeline(conn, &row.id)?;
     Ok(ReferralView {
         id: row.id.clone(),
         status: row.status.clone(),
         version: row.version,
         urgency: row.urgency.clone(),
         practice: org_name(conn, &row.practice_id)?,
+        source_kind: row.source_kind.clone(),
+        source: source_label(&row.source_kind),
         service: org_name(conn, &row.service_id)?,
         owner: row.owner_id.as_deref().map(|o| user_name(conn, o)).transpose()?,
         reasons: reasons(conn, &row.id)?,
@@ -171,7 +207,16 @@ pub fn build(
             risk_notes: row.risk_notes.clone(),
         }),
         consent_share: row.consent_share,
-        timeline: timeline(conn, &row.id)?,
+        rejection: (row.status == "rejected")
+            .then(|| history.iter().rev().find(|e| e.to_status == "rejected"))
+            .flatten()
+            .map(|e| Rejection { reason: e.reason.clone(), suggestion: e.note.clone() }),
+        timeline: history,
+        joined_case: row.case_id.clone(),
+        flags: if clinical_allowed { super::risk_flags::flags(conn, &row.id)? } else { Vec::new() },
+        safeguarding: if works { super::risk_flags::log(conn, &row.id)? } else { Vec::new() },
+        also_referred: if works { super::matching::also_referred(conn, &row.id)? } else { Vec::new() },
+        possible_matches: if works { super::matching::possible_matches(conn, row)? } else { Vec::new() },
         work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
         measures: work::measures(conn, &row.id)?,
         connections: super::connections::for_referral(conn, &row.id, rules)?,
@@ -231,8 +276,10 @@ pub struct ReferralSummary {
     pub age: i32,
     /// Outward code.
     pub area: String,
-    /// Practice id.
+    /// Practice id (the referring organisation).
     pub practice_id: String,
+    /// Where it came from, for people: "GP practice", "Housing", "Self-referral".
+    pub source: String,
     /// Owner id.
     pub owner_id: Option<String>,
     /// Created.
@@ -243,6 +290,12 @@ pub struct ReferralSummary {
     pub review_date: Option<NaiveDate>,
     /// Why this needs attention, if it does.
     pub attention: Option<String>,
+    /// Referrals that joined this case: "Housing, 3 December".
+    pub also_referred: Vec<String>,
+    /// The case this referral joined, if it did.
+    pub joined_case: Option<String>,
+    /// Its flags, for those who may read its clinical text ("Lone-working caution: ...").
+    pub flags: Vec<&'static str>,
 }
 
 /// Adds working days (Monday to Friday) to a moment.
@@ -288,7 +341,10 @@ pub fn list(
     )));
     query = match user.role {
         Role::Referrer => query.filter(referrals::practice_id.eq(user.organisation_id.clone())),
-        Role::LinkWorker | Role::LinkWorkerLead => query.filter(referrals::service_id.eq(user.organisation_id.clone())),
+        // A referral that joined a case is seen on the case, not as a second one.
+        Role::LinkWorker | Role::LinkWorkerLead => {
+            query.filter(referrals::service_id.eq(user.organisation_id.clone())).filter(referrals::case_id.is_null())
+        }
         Role::Admin => query,
         Role::GroupEditor => {
             return Err(AppError::Forbidden("community groups see introductions, not referrals".into()))
@@ -316,6 +372,9 @@ pub fn list(
     }
     let rows: Vec<ReferralRow> = query.order(referrals::created_at.desc()).limit(1000).load(conn)?;
     let now = Utc::now().naive_utc();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let labels = super::matching::also_referred_labels(conn, &ids)?;
+    let flag_kinds = super::risk_flags::kinds_for(conn, &ids)?;
     Ok(rows
         .iter()
         .map(|row| ReferralSummary {
@@ -326,11 +385,26 @@ pub fn list(
             age: row.age_on(now.date()),
             area: row.outward_code.clone(),
             practice_id: row.practice_id.clone(),
+            source: source_label(&row.source_kind),
             owner_id: row.owner_id.clone(),
             created_at: row.created_at,
             first_contact_at: row.first_contact_at,
             review_date: row.review_date,
             attention: attention(row, now, rules),
+            also_referred: labels.iter().filter(|(case, _)| *case == row.id).map(|(_, l)| l.clone()).collect(),
+            joined_case: row.case_id.clone(),
+            flags: if allows(
+                user,
+                Action::ViewClinicalText { practice_id: &row.practice_id, service_id: &row.service_id },
+            ) {
+                let mut kinds: Vec<&str> =
+                    flag_kinds.iter().filter(|(r, _)| *r == row.id).map(|(_, k)| k.as_str()).collect();
+                kinds.sort_by_key(|k| super::risk_flags::position(k));
+                kinds.dedup();
+                kinds.into_iter().map(super::risk_flags::label).collect()
+            } else {
+                Vec::new()
+            },
         })
         .filter(|s| !filter.needs_attention || s.attention.is_some())
         .collect())

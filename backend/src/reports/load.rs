@@ -30,6 +30,8 @@ pub struct ReferralRow {
     pub date_of_birth: NaiveDate,
     pub sex: Option<String>,
     pub ethnicity: Option<String>,
+    /// The kind of organisation that referred (`gp_practice`, `housing`, `the_public`, ...).
+    pub source_kind: String,
 }
 
 /// A recorded measure.
@@ -76,6 +78,8 @@ pub struct Data {
     /// (community service id, category term id) for the services connected to.
     pub service_terms: Vec<(String, String)>,
     pub searches: Vec<SearchRow>,
+    /// (referral id, flag kind) of the cohort's risk and safeguarding flags.
+    pub flags: Vec<(String, String)>,
     /// When the report was made: "unanswered for N days" is measured to here.
     pub now: NaiveDateTime,
 }
@@ -88,6 +92,7 @@ fn needs(report: &str, part: &str) -> bool {
             "measures" => report == "outcomes",
             "connections" => report.starts_with("connections-") || report == "group-response" || report == "choices",
             "searches" => report == "unmet-need",
+            "flags" => report == "risk-flags",
             _ => false,
         }
 }
@@ -122,6 +127,7 @@ impl Data {
                     referrals::date_of_birth,
                     referrals::sex,
                     referrals::ethnicity,
+                    referrals::source_kind,
                 ))
                 .order(referrals::created_at)
                 .into_boxed();
@@ -144,6 +150,9 @@ impl Data {
             .collect();
         }
         let ids: Vec<String> = data.referrals.iter().map(|r| r.id.clone()).collect();
+        if needs(report, "flags") {
+            data.flags = crate::referrals::risk_flags::kinds_for(conn, &ids)?;
+        }
         if needs(report, "reasons") {
             data.reasons = chunked(&ids, |ids| {
                 referral_reasons::table

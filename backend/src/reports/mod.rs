@@ -35,6 +35,8 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("outcomes", "Wellbeing change (ONS4 and SWEMWBS)"),
     ("endings", "How referrals ended"),
     ("referrals-by-practice", "Referrals by practice"),
+    ("referrals-by-source", "Referrals by source"),
+    ("risk-flags", "Risk and safeguarding flags"),
     ("referrals-by-reason", "Referrals by reason"),
     ("referrals-by-status", "Referrals by status now"),
     ("connections-by-asset", "Connections per community asset"),

@@ -18,6 +18,8 @@ pub fn build(name: &'static str, data: &Data, taxonomy: &Taxonomy, thresholds: &
     let mut report = match name {
         "referrals-by-month" => by_month(data),
         "referrals-by-practice" => by_practice(data),
+        "referrals-by-source" => by_source(data),
+        "risk-flags" => risk_flags(data),
         "referrals-by-reason" => by_reason(data, taxonomy),
         "referrals-by-status" => by_status(data),
         "first-contact" => first_contact(data),
@@ -131,6 +133,66 @@ fn by_practice(data: &Data) -> Report {
         .collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     r.rows = rows.into_iter().map(|(name, n)| vec![Cell::Text(name), Cell::Count(n), share(n, total)]).collect();
+    r
+}
+
+/// Where referrals came from: each kind of source (GP practice, an agency, the person
+/// themselves) and each referring organisation. Organisations, not people: nothing withheld.
+fn by_source(data: &Data) -> Report {
+    let mut r = report(
+        "Referrals received from each kind of source and each referring organisation in the range.",
+        &[
+            ("source", "Source"),
+            ("organisation", "Organisation"),
+            ("referrals", "Referrals"),
+            ("share", "Share of referrals"),
+        ],
+        chart(1, 2, "Referrals"),
+    );
+    let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
+    for referral in &data.referrals {
+        *counts.entry((referral.source_kind.as_str(), referral.practice_id.as_str())).or_default() += 1;
+    }
+    let total = data.referrals.len() as i64;
+    let mut rows: Vec<(String, String, i64)> = counts
+        .into_iter()
+        .map(|((kind, id), n)| {
+            let label = crate::referrals::view::source_label(kind);
+            (label, data.practice_names.get(id).cloned().unwrap_or_else(|| id.to_string()), n)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    let mut kinds: BTreeMap<String, i64> = BTreeMap::new();
+    for (kind, _, n) in &rows {
+        *kinds.entry(kind.clone()).or_default() += n;
+    }
+    r.rows = rows
+        .into_iter()
+        .map(|(kind, name, n)| vec![Cell::Text(kind), Cell::Text(name), Cell::Count(n), share(n, total)])
+        .collect();
+    for (kind, n) in kinds {
+        r.headline.push((kind, n.to_string()));
+    }
+    r
+}
+
+/// How many people in the cohort carry each flag: counts only, never who; 1 to 4 withheld.
+fn risk_flags(data: &Data) -> Report {
+    let mut r = report(
+        "People referred in the range with each risk or safeguarding flag (a person with two flags counts under each). Counts under 5 are withheld.",
+        &[("flag", "Flag"), ("people", "People")],
+        chart(0, 1, "People"),
+    );
+    let mut people: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for (referral, kind) in &data.flags {
+        people.entry(kind.as_str()).or_default().insert(referral.as_str());
+    }
+    for (kind, label) in crate::referrals::risk_flags::KINDS {
+        let n = people.get(kind).map_or(0, |p| p.len() as i64);
+        r.rows.push(vec![Cell::Text(label.to_string()), Cell::people(n)]);
+    }
+    let flagged: HashSet<&str> = data.flags.iter().map(|(r, _)| r.as_str()).collect();
+    r.headline.push(("People with a flag".into(), Cell::people(flagged.len() as i64).display()));
     r
 }
 
@@ -642,7 +704,28 @@ mod tests {
             date_of_birth: NaiveDate::from_ymd_opt(1950, 6, 1).unwrap(),
             sex: Some("female".into()),
             ethnicity: None,
+            source_kind: "gp_practice".into(),
         }
+    }
+
+    #[test]
+    fn referrals_by_source_counts_each_kind_and_organisation() {
+        let mut data = Data::default();
+        for (i, (kind, org)) in
+            [("gp_practice", "p"), ("housing", "h"), ("housing", "h"), ("the_public", "self")].iter().enumerate()
+        {
+            let mut row = referral(&format!("r{i}"), 1, None);
+            row.source_kind = kind.to_string();
+            row.practice_id = org.to_string();
+            data.referrals.push(row);
+        }
+        data.practice_names.insert("h".into(), "Stroud Housing".into());
+        let r = by_source(&data);
+        assert_eq!(r.rows[0][0], Cell::Text("Housing".into()));
+        assert_eq!(r.rows[0][1], Cell::Text("Stroud Housing".into()));
+        assert_eq!(r.rows[0][2], Cell::Count(2));
+        assert!(r.rows.iter().any(|row| row[0] == Cell::Text("Self-referral".into()) && row[2] == Cell::Count(1)));
+        assert!(r.headline.contains(&("GP practice".to_string(), "1".to_string())));
     }
 
     fn measure(id: &str, timepoint: &str, answers: &str) -> MeasureRow {

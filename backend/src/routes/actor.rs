@@ -107,6 +107,10 @@ permission!(
     /// The notifications sent.
     ViewNotifications
 );
+permission!(
+    /// Which areas and practices link worker services cover.
+    EditCoverage
+);
 
 /// A signed-in person whom the policy allows `P`: 401 when not signed in, 403 otherwise.
 pub struct Authorized<P: Permission> {

@@ -133,6 +133,14 @@ pub const API_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals/{id}/erase" "admin, link worker lead (own service)" => api::data_rights::erase, "Erase the person's data where erasure applies (`basis`: `entered_in_error` or `never_taken_on`, `reason`); 409 with the reason otherwise"),
     spec!(get "/referrals/{id}/viewings" "admin, link worker lead (own service)" => api::data_rights::viewings, "Who viewed or changed a referral and when; views from outside the practice and service are flagged"),
     spec!(get "/openapi.json" "anyone" => api::openapi::openapi, "This document: every route of the API"),
+    spec!(post "/self-referrals" "anyone (limited)" => api::self_referrals::self_refer, "A person refers themselves, no account: to the service covering their postcode (202 whether kept or not; 422 by field, naming where to go outside every coverage; 429 after 5 an hour per address)"),
+    spec!(get "/admin/coverage" "admin" => api::coverage::list_coverage, "Every link worker service's coverage: postcode districts and sectors, practices served"),
+    spec!(put "/admin/coverage/{id}" "admin" => api::coverage::set_coverage, "Replace a link worker service's coverage (`areas`, `practices`)"),
+    spec!(get "/triage" "link worker, lead" => api::triage::triage_queue, "The caller's service's self and agency referrals waiting, oldest first"),
+    spec!(post "/referrals/{id}/triage" "its service's link workers" => api::triage::triage_decide, "Answer a referral in triage: `decision` accept, reject (`reason`, `suggestion` shown to the referrer) or pass (`service_id`, `reason`)"),
+    spec!(post "/referrals/{id}/merge" "its service's link workers" => api::triage::merge_referral, "Merge a referral into another open case of the same person (`into`, `version`): one case, both histories kept"),
+    spec!(post "/referrals/{id}/flags" "its service's link workers" => api::triage::add_flag, "Set a risk or safeguarding flag on the person (`kind`, `reason`)"),
+    spec!(post "/referrals/{id}/safeguarding" "its service's link workers" => api::triage::add_concern, "Record a safeguarding concern raised (`concern`, `raised_with`, `reference`, `outcome`)"),
 ];
 
 /// The Open Referral UK 3.0 API, under `/oruk` (read-only, JSON, anyone).
@@ -227,6 +235,15 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/data-rights/referrals/{id}/lift-restriction" "admin, link worker lead (own service)" => pages::data_rights::lift_submit),
     spec!(post "/data-rights/referrals/{id}/withdraw-consent" "admin, link worker lead (own service)" => pages::data_rights::withdraw_submit),
     spec!(post "/data-rights/referrals/{id}/erase" "admin, link worker lead (own service)" => pages::data_rights::erase_submit),
+    spec!(get "/refer-yourself" "anyone" => pages::refer_yourself::refer_page),
+    spec!(post "/refer-yourself" "anyone" => pages::refer_yourself::refer_submit),
+    spec!(get "/admin/coverage" "admin" => pages::coverage::coverage_page),
+    spec!(post "/admin/coverage/{id}" "admin" => pages::coverage::coverage_submit),
+    spec!(get "/triage" "link worker, lead" => pages::triage::triage_page),
+    spec!(post "/referrals/{id}/triage" "its service's link workers" => pages::triage::triage_submit),
+    spec!(post "/referrals/{id}/merge" "its service's link workers" => pages::referrals::merge_submit),
+    spec!(post "/referrals/{id}/flags" "its service's link workers" => pages::referrals::flag_submit),
+    spec!(post "/referrals/{id}/safeguarding" "its service's link workers" => pages::referrals::concern_submit),
 ];
 
 /// Largest form body accepted.

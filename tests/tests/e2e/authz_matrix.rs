@@ -52,6 +52,8 @@ enum Access {
     DataRightsSearch,
     /// A referral's data rights: admins, and its service's lead; 404 for anyone else.
     DataRights,
+    /// A link worker service's triage queue: its link workers and leads.
+    Triage,
 }
 
 /// A row: method, route path, access, the path to request (with `{own}` / `{other}` for the
@@ -127,6 +129,16 @@ const API: &[Row] = &[
     ("post", "/referrals/{id}/erase", Access::DataRights, "/referrals/{referral}/erase", "{\"basis\": \"never_taken_on\", \"reason\": \"\"}"),
     ("get", "/referrals/{id}/viewings", Access::DataRights, "/referrals/{referral}/viewings", ""),
     ("get", "/openapi.json", Access::Anyone, "/openapi.json", ""),
+    // An empty self-referral is refused (422) for everyone and not counted against the address.
+    ("post", "/self-referrals", Access::Anyone, "/self-referrals", "{\"given_name\": \"\"}"),
+    ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
+    // Not an area: the admin's cell is a 422 and the demo coverage stays.
+    ("put", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "{\"areas\": [\"nonsense\"]}"),
+    ("get", "/triage", Access::Triage, "/triage", ""),
+    ("post", "/referrals/{id}/triage", Access::ReferralWork, "/referrals/{referral}/triage", "{\"decision\": \"bogus\", \"version\": 1}"),
+    ("post", "/referrals/{id}/merge", Access::ReferralWork, "/referrals/{referral}/merge", "{\"into\": \"nope\", \"version\": 1}"),
+    ("post", "/referrals/{id}/flags", Access::ReferralWork, "/referrals/{referral}/flags", "{\"kind\": \"bogus\", \"reason\": \"x\"}"),
+    ("post", "/referrals/{id}/safeguarding", Access::ReferralWork, "/referrals/{referral}/safeguarding", "{\"concern\": \"\"}"),
 ];
 
 /// The Open Referral UK API, under `/oruk`: read-only and open to anyone.
@@ -358,6 +370,27 @@ const PAGES: &[Row] = &[
         "/data-rights/referrals/{referral}/erase",
         "basis=never_taken_on&reason=",
     ),
+    ("get", "/refer-yourself", Access::Anyone, "/refer-yourself", ""),
+    ("post", "/refer-yourself", Access::Anyone, "/refer-yourself", "given_name="),
+    ("get", "/admin/coverage", Access::Admin, "/admin/coverage", ""),
+    ("post", "/admin/coverage/{id}", Access::Admin, "/admin/coverage/{stroud_service}", "areas=nonsense"),
+    ("get", "/triage", Access::Triage, "/triage", ""),
+    (
+        "post",
+        "/referrals/{id}/triage",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/triage",
+        "decision=bogus&version=1",
+    ),
+    ("post", "/referrals/{id}/merge", Access::ReferralWorkPage, "/referrals/{referral}/merge", "into=nope&version=1"),
+    ("post", "/referrals/{id}/flags", Access::ReferralWorkPage, "/referrals/{referral}/flags", "kind=bogus&reason=x"),
+    (
+        "post",
+        "/referrals/{id}/safeguarding",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/safeguarding",
+        "concern=",
+    ),
 ];
 
 /// A volunteer whose community group signed itself up and is still waiting for approval.
@@ -370,6 +403,8 @@ const CALLERS: &[(&str, Option<&str>)] = &[
     // Holds a correctly signed token (made with the server's key): refused everywhere.
     ("pending_editor", Some(PENDING_EDITOR)),
     ("referrer", Some("gp.referrer@demo.example.org")),
+    // A housing team's referrer: a referrer whose organisation is an agency, not a practice.
+    ("agency_referrer", Some("housing.officer@demo.example.org")),
     ("link_worker", Some("link.worker@demo.example.org")),
     ("link_worker_lead", Some("lead@demo.example.org")),
     ("group_editor", Some("garden.editor@demo.example.org")),
@@ -379,6 +414,9 @@ const CALLERS: &[(&str, Option<&str>)] = &[
 /// What a cell expects. `own` means the record belongs to the demo practice and its link
 /// worker service (and, for connections, the gardening club the group editor edits).
 fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
+    // An agency's referrer may do what a practice's may, and sees none of the demo practice's
+    // referrals (its "own" records are the practice's, so another organisation's to it).
+    let (caller, own) = if caller == "agency_referrer" { ("referrer", false) } else { (caller, own) };
     let signed_in = !matches!(caller, "anonymous" | "disabled" | "pending_editor");
     let worker = matches!(caller, "link_worker" | "link_worker_lead");
     match access {
@@ -423,6 +461,8 @@ fn expected(access: Access, caller: &str, page: bool, own: bool) -> Expect {
         Access::DataRightsSearch => Expect::NotFound,
         Access::DataRights if caller == "admin" || (own && caller == "link_worker_lead") => Expect::Allowed,
         Access::DataRights => Expect::NotFound,
+        Access::Triage if worker => Expect::Allowed,
+        Access::Triage => Expect::Forbidden,
     }
 }
 
@@ -541,6 +581,7 @@ fn fixture(app: &TestApp) -> Fixture {
             ("other_victim", other_victim),
             ("disabled_id", ids[0].clone()),
             ("own_listing", own_listing),
+            ("stroud_service", backend::ids::stable_id("demo/stroud-pcn-social-prescribing")),
             ("other_listing", other_listing),
         ]),
     }
@@ -550,7 +591,8 @@ fn fixture(app: &TestApp) -> Fixture {
 /// Creates the referrals the matrix reads and works on; answers
 /// [own, other, own closed, other closed, own connection, other connection].
 fn referral_fixture(app: &TestApp, admin: &str, own_listing: &str, other_listing: &str) -> Vec<String> {
-    use crate::referrals::{create, referral_body};
+    // One person per referral: a second referral of one person would join the first's case.
+    use crate::referrals::{another_person as referral_body, create};
     use serde_json::json;
     let service = app
         .call(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tests::smtp_sink::SmtpSink;
 
 use crate::helpers::{spawn_app_with, spawn_second_with, TestApp, DEMO_PASSWORD};
-use crate::referrals::{create, referral_body, ADMIN, GP, LINK_WORKER};
+use crate::referrals::{another_person as referral_body, create, ADMIN, GP, LINK_WORKER};
 
 /// Delivery over SMTP to the sink, polling often and backing off briefly.
 pub fn over_smtp(sink: &SmtpSink) -> impl FnOnce(&mut Settings) + '_ {

@@ -10,7 +10,7 @@ use tests::notify_stub::NotifyStub;
 
 use crate::helpers::{spawn_app_with, DEMO_PASSWORD};
 use crate::notifications::{emailed_referral, rows};
-use crate::referrals::{create, referral_body, GP};
+use crate::referrals::{another_person as referral_body, create, GP};
 
 fn through_notify(stub: &NotifyStub) -> impl FnOnce(&mut Settings) + '_ {
     move |s: &mut Settings| {

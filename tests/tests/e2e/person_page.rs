@@ -174,7 +174,7 @@ fn the_person_opens_their_page_answers_their_suggestions_and_the_link_worker_see
     assert!(withdrawn.body.contains("taken this suggestion off your list"), "{}", withdrawn.body);
     let after = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(&worker), None).json();
     assert!(connection(&after, third)["person_choice"].is_null(), "nothing recorded on a withdrawn suggestion");
-    let other_referral = create(&app, &gp, &referral_body());
+    let other_referral = create(&app, &gp, &crate::referrals::another_person());
     let foreign = post(
         &app,
         &worker,

@@ -32,6 +32,34 @@ pub fn referral_body() -> Value {
     })
 }
 
+/// A valid test NHS number (999 range) never handed out before in this run: one person per
+/// call, for tests that refer several people (one person has one case: a second referral of
+/// the same NHS number joins the first).
+pub fn unique_nhs() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(500_000);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let digits: Vec<u32> = format!("999{n:06}").chars().map(|c| c.to_digit(10).unwrap()).collect();
+        let sum: u32 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => continue,
+            c => c,
+        };
+        return format!("999{n:06}{check}");
+    }
+}
+
+/// [`referral_body`] for another person each call (another NHS number and family name).
+pub fn another_person() -> Value {
+    let mut body = referral_body();
+    let nhs = unique_nhs();
+    body["family_name"] = json!(format!("Testperson-{}", &nhs[6..]));
+    body["nhs_number"] = json!(nhs);
+    body
+}
+
 pub fn create(app: &TestApp, token: &str, body: &Value) -> String {
     let answer = app.call("POST", "/api/v1/referrals", Some(token), Some(&body.to_string()));
     assert_eq!(answer.status, 201, "{}", answer.body);

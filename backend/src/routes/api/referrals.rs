@@ -31,9 +31,14 @@ pub async fn create_referral(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let id = with_conn(&state, move |conn, state| create::create(conn, &user, &state.taxonomy(), &body, ip.as_deref()))
-        .await?;
-    Ok(no_store(HttpResponse::Created().json(json!({ "id": id, "status": "received" }))))
+    let (id, joined) = with_conn(&state, move |conn, state| {
+        let id = create::create(conn, &user, &state.taxonomy(), &body, ip.as_deref())?;
+        // A person with an open case already: this referral joined it (one person, one case).
+        let joined = crate::referrals::matching::case_of(conn, id.as_str())?;
+        Ok((id, joined))
+    })
+    .await?;
+    Ok(no_store(HttpResponse::Created().json(json!({ "id": id, "status": "received", "joined_case": joined }))))
 }
 
 /// Reads the list filters from a query string, checking each.

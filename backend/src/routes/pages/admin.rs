@@ -84,7 +84,11 @@ async fn render_with(
         waiting,
         organisations: orgs,
         users: people,
-        kinds: OrgKind::ALL.iter().map(|k| Choice { value: k.as_str().into(), name: k.label().into() }).collect(),
+        kinds: OrgKind::ALL
+            .iter()
+            .filter(|k| k.creatable())
+            .map(|k| Choice { value: k.as_str().into(), name: k.label().into() })
+            .collect(),
         roles: Role::ALL.iter().map(|r| Choice { value: r.as_str().into(), name: r.label().into() }).collect(),
         services,
         new_link,

@@ -49,7 +49,11 @@ pub async fn list_page(
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let can_refer = allows(&user, Action::CreateReferral);
     let page = ListPage {
-        title: if can_refer { "Your practice's referrals" } else { "Caseload" },
+        title: match (can_refer, user.organisation_kind) {
+            (true, crate::accounts::OrgKind::GpPractice) => "Your practice's referrals",
+            (true, _) => "Your organisation's referrals",
+            (false, _) => "Caseload",
+        },
         csrf,
         can_refer,
         user,
@@ -95,7 +99,7 @@ pub async fn new_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     if !allows(&user, Action::CreateReferral) {
-        return Err(AppError::Forbidden("only GP practice teams make referrals".into()).into());
+        return Err(AppError::Forbidden("only GP practice teams and agencies that refer make referrals".into()).into());
     }
     let blank = NewReferral { urgency: "routine".into(), preferred_contact: "phone".into(), ..Default::default() };
     render_new(&req, &state, user, &blank, Vec::new(), StatusCode::OK).await
@@ -276,6 +280,52 @@ pub async fn transition_submit(
     let result =
         with_conn(&state, move |conn, _| Ok(transitions::apply(conn, &who, &rid, &form, ip.as_deref()))).await?;
     answer_action(req, actor, id, state, result, "transition", moved).await
+}
+
+/// `POST /referrals/{id}/merge`: this referral joins another open case of the same person.
+pub async fn merge_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(merge): PageForm<crate::referrals::matching::Merge>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), merge.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::matching::merge(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
+    answer_action(req, actor, id, state, result, "merge", merge).await
+}
+
+/// `POST /referrals/{id}/flags`.
+pub async fn flag_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(flag): PageForm<crate::referrals::risk_flags::NewFlag>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), flag.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::risk_flags::set(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
+    answer_action(req, actor, id, state, result, "flag", flag).await
+}
+
+/// `POST /referrals/{id}/safeguarding`.
+pub async fn concern_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(concern): PageForm<crate::referrals::risk_flags::NewConcern>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), concern.clone());
+    let result = with_conn(&state, move |conn, _| {
+        Ok(crate::referrals::risk_flags::log_concern(conn, &who, &rid, &form, ip.as_deref()))
+    })
+    .await?;
+    answer_action(req, actor, id, state, result, "concern", concern).await
 }
 
 /// `POST /referrals/{id}/notes`.
