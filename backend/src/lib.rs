@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod referrals;
 pub mod reports;
 pub mod routes;
+pub mod scheduler;
 pub mod spreadsheet;
 pub mod startup;
 pub mod state;

@@ -111,6 +111,7 @@ pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::R
     // The demo referrals go through the real use-cases, which queue their messages: nobody
     // should be told about a demo, and a new user's outbox should hold only what they cause.
     crate::notifications::outbox::forget_queued_since(conn, started)?;
+    crate::notifications::due::settle_demo(conn, started, chrono::Utc::now().naive_utc())?;
     Ok(accounts)
 }
 
@@ -120,6 +121,7 @@ pub struct Application {
     port: u16,
     indexer: Indexer,
     notifier: Option<Worker>,
+    scheduler: Option<crate::scheduler::Scheduler>,
     /// What the first-start seed loaded, if anything.
     pub seeded: Option<SeedSummary>,
     /// How long start-up took, in milliseconds.
@@ -178,6 +180,14 @@ impl Application {
         } else {
             None
         };
+        let scheduler = match settings.notifications.scheduler_seconds {
+            0 => None,
+            seconds => Some(crate::scheduler::Scheduler::spawn(
+                prepared.pool.clone(),
+                settings.clone(),
+                std::time::Duration::from_secs(seconds),
+            )?),
+        };
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
@@ -219,6 +229,7 @@ impl Application {
             port,
             indexer,
             notifier,
+            scheduler,
             seeded: prepared.seeded,
             startup_ms: started.elapsed().as_millis(),
             demo_accounts: prepared.demo_accounts,
@@ -236,8 +247,12 @@ impl Application {
         let result = self.server.await;
         let indexer = self.indexer;
         let notifier = self.notifier;
+        let scheduler = self.scheduler;
         // The indexer's last commit and the worker's last batch are blocking work.
         let _ = actix_web::rt::task::spawn_blocking(move || {
+            if let Some(scheduler) = scheduler {
+                scheduler.shutdown();
+            }
             if let Some(worker) = notifier {
                 worker.shutdown();
             }

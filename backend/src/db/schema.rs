@@ -345,6 +345,8 @@ diesel::table! {
         answered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reminded_at -> Nullable<Timestamp>,
+        link_worker_told_at -> Nullable<Timestamp>,
     }
 }
 

@@ -35,6 +35,33 @@ fn organisation_name(conn: &mut DbConnection, id: &str) -> QueryResult<String> {
 /// A connection was introduced to a group: each editor of the group, and its contact address
 /// (the listing's, else the organisation's) when no editor has it, get a link that answers.
 pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) -> QueryResult<()> {
+    let (recipients, values) = group_recipients(conn, connection_id, version)?;
+    for (user_id, email) in recipients {
+        let who = user_id.clone().unwrap_or_else(|| "contact".into());
+        let mut values = values.clone();
+        values["answer_user_id"] = json!(user_id);
+        enqueue(
+            conn,
+            &Outgoing {
+                key: format!("introduction:{connection_id}:{version}:{who}"),
+                channel: Channel::Email,
+                audience: Audience::Group,
+                recipient: email,
+                template: Template::Introduction,
+                personalisation: values,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Who at a group hears of an introduction (editors by user id, the contact address with none),
+/// and the values every message about it carries.
+fn group_recipients(
+    conn: &mut DbConnection,
+    connection_id: &str,
+    version: i32,
+) -> QueryResult<(Vec<(Option<String>, String)>, serde_json::Value)> {
     let (service_name, service_email, group_org, referral_id): (String, Option<String>, String, String) =
         connections::table
             .inner_join(services::table)
@@ -55,28 +82,95 @@ pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) ->
     let mut recipients: Vec<(Option<String>, String)> =
         editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
     recipients.extend(contact.map(|email| (None, email)));
+    let values = json!({
+        "service_name": service_name,
+        "link_worker_service": link_worker_service,
+        "first_name": if consent_share { Some(&given_name) } else { None },
+        "connection_id": connection_id,
+        "connection_version": version,
+        "answer_user_id": null,
+    });
+    Ok((recipients, values))
+}
+
+/// An introduction has waited `days` days for the group's answer: the same people as the
+/// introduction get one reminder, with a fresh link that answers it. Returns the messages queued.
+pub fn introduction_reminder(conn: &mut DbConnection, connection_id: &str, version: i32, days: i64) -> QueryResult<usize> {
+    let (recipients, values) = group_recipients(conn, connection_id, version)?;
+    let mut queued = 0;
     for (user_id, email) in recipients {
         let who = user_id.clone().unwrap_or_else(|| "contact".into());
-        enqueue(
+        let mut values = values.clone();
+        values["answer_user_id"] = json!(user_id);
+        values["waited_days"] = json!(days);
+        queued += usize::from(enqueue(
             conn,
             &Outgoing {
-                key: format!("introduction:{connection_id}:{version}:{who}"),
+                key: format!("introduction:{connection_id}:{version}:reminder:{who}"),
                 channel: Channel::Email,
                 audience: Audience::Group,
                 recipient: email,
-                template: Template::Introduction,
+                template: Template::IntroductionReminder,
+                personalisation: values,
+            },
+        )?);
+    }
+    Ok(queued)
+}
+
+/// An introduction has waited `days` days (twice the reminder's) and the group still has not
+/// answered: the referral's link worker is told (every link worker of the service when nobody
+/// owns it). A reference and the group's name, nothing about the person. Returns the messages
+/// queued.
+pub fn introduction_unanswered(
+    conn: &mut DbConnection,
+    connection_id: &str,
+    version: i32,
+    days: i64,
+) -> QueryResult<usize> {
+    let (service_name, referral_id): (String, String) = connections::table
+        .inner_join(services::table)
+        .filter(connections::id.eq(connection_id))
+        .select((services::name, connections::referral_id))
+        .first(conn)?;
+    let (owner, link_service): (Option<String>, String) =
+        referrals::table.find(&referral_id).select((referrals::owner_id, referrals::service_id)).first(conn)?;
+    let owner: Vec<(String, String)> = match owner {
+        Some(owner) => users::table
+            .find(owner)
+            .filter(users::organization_id.eq(&link_service))
+            .filter(users::status.eq("active"))
+            .select((users::id, users::email))
+            .load(conn)?,
+        None => Vec::new(),
+    };
+    let workers = if owner.is_empty() {
+        let mut all = active_users(conn, &link_service, "link_worker")?;
+        all.extend(active_users(conn, &link_service, "link_worker_lead")?);
+        all
+    } else {
+        owner
+    };
+    let mut queued = 0;
+    for (user_id, email) in workers {
+        queued += usize::from(enqueue(
+            conn,
+            &Outgoing {
+                key: format!("introduction:{connection_id}:{version}:unanswered:{user_id}"),
+                channel: Channel::Email,
+                audience: Audience::LinkWorker,
+                recipient: email,
+                template: Template::IntroductionUnanswered,
                 personalisation: json!({
                     "service_name": service_name,
-                    "link_worker_service": link_worker_service,
-                    "first_name": if consent_share { Some(&given_name) } else { None },
-                    "connection_id": connection_id,
-                    "connection_version": version,
-                    "answer_user_id": user_id,
+                    "reference": reference(&referral_id),
+                    "referral_id": referral_id,
+                    "waited_days": days,
                 }),
             },
-        )?;
+        )?);
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// A referral moved: its referrer hears of acceptance, rejection (with the link worker's

@@ -120,7 +120,7 @@ mod tests {
             "service_name": "Stroud Men's Shed", "link_worker_service": "Stroud PCN", "first_name": "Ada",
             "connection_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "connection_version": 2, "answer_user_id": null,
             "reference": "CG-0B6F5A52", "referral_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
-            "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers",
+            "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers", "waited_days": 5,
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {

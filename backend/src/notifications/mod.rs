@@ -8,6 +8,7 @@
 //! (reasons, notes, risk, NHS number, scores) is ever put in a row.
 
 pub mod answer;
+pub mod due;
 pub mod events;
 pub mod links;
 pub mod messages;
@@ -64,6 +65,8 @@ pub enum Audience {
     Admin,
     /// A volunteer who signed a group up.
     Volunteer,
+    /// A link worker (about their caseload).
+    LinkWorker,
 }
 
 impl Audience {
@@ -75,6 +78,7 @@ impl Audience {
             Audience::Person => "person",
             Audience::Admin => "admin",
             Audience::Volunteer => "volunteer",
+            Audience::LinkWorker => "link_worker",
         }
     }
 }
@@ -98,11 +102,15 @@ pub enum Template {
     GroupApproved,
     /// The volunteer: their group was turned down.
     GroupTurnedDown,
+    /// A group has not answered an introduction: a reminder, with a link that answers it.
+    IntroductionReminder,
+    /// The link worker: a group has still not answered their introduction.
+    IntroductionUnanswered,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 10] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -111,6 +119,8 @@ impl Template {
         Template::GroupWaiting,
         Template::GroupApproved,
         Template::GroupTurnedDown,
+        Template::IntroductionReminder,
+        Template::IntroductionUnanswered,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -124,6 +134,8 @@ impl Template {
             Template::GroupWaiting => "group_waiting",
             Template::GroupApproved => "group_approved",
             Template::GroupTurnedDown => "group_turned_down",
+            Template::IntroductionReminder => "introduction_reminder",
+            Template::IntroductionUnanswered => "introduction_unanswered",
         }
     }
 

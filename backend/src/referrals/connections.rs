@@ -38,21 +38,38 @@ pub struct ConnectionView {
     pub answered_at: Option<NaiveDateTime>,
     /// Introduced and unanswered for too long.
     pub overdue: bool,
+    /// When the group was reminded of the unanswered introduction.
+    pub reminded_at: Option<NaiveDateTime>,
+    /// When the link worker was told the group had still not answered (the introduction is
+    /// marked from then on).
+    pub link_worker_told_at: Option<NaiveDateTime>,
 }
 
-type ConnectionTuple =
-    (String, String, String, String, Option<String>, i32, Option<NaiveDateTime>, Option<NaiveDateTime>);
+type ConnectionTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i32,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
 
 fn overdue(status: &str, introduced: Option<NaiveDateTime>, days: i64) -> bool {
     status == "introduced" && introduced.is_some_and(|at| (Utc::now().naive_utc() - at).num_days() >= days)
 }
 
 fn view(
-    (id, service_id, service_name, status, note, version, introduced_at, answered_at): ConnectionTuple,
+    (id, service_id, service_name, status, note, version, introduced_at, answered_at, reminded_at, told_at): ConnectionTuple,
     days: i64,
 ) -> ConnectionView {
     ConnectionView {
         overdue: overdue(&status, introduced_at, days),
+        reminded_at,
+        link_worker_told_at: told_at,
         id,
         service_id,
         service_name,
@@ -83,6 +100,8 @@ pub fn for_referral(
             connections::version,
             connections::introduced_at,
             connections::answered_at,
+            connections::reminded_at,
+            connections::link_worker_told_at,
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|row| view(row, rules.introduction_days)).collect())
@@ -289,6 +308,8 @@ pub struct Introduction {
     pub introduced_at: Option<NaiveDateTime>,
     /// Unanswered for too long.
     pub overdue: bool,
+    /// When the link worker was told the group had not answered.
+    pub link_worker_told_at: Option<NaiveDateTime>,
 }
 
 /// The introductions to a group editor's organisation's services (never suggestions).
@@ -312,6 +333,7 @@ pub fn introductions(
         String,
         Option<String>,
         Option<String>,
+        Option<NaiveDateTime>,
     );
     let rows: Vec<Row> = connections::table
         .inner_join(services::table)
@@ -332,11 +354,12 @@ pub fn introductions(
             referrals::given_name,
             referrals::phone,
             referrals::email,
+            connections::link_worker_told_at,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email)| {
+        .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email, told)| {
             let days = rules.introduction_days;
             let share = consent && !no_direct;
             Introduction {
@@ -350,6 +373,7 @@ pub fn introductions(
                 phone: if share { phone } else { None },
                 email: if share { email } else { None },
                 introduced_at,
+                link_worker_told_at: told,
             }
         })
         .collect())

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app_with, TestApp, DEMO_PASSWORD};
 use crate::referrals::{create, referral_body, ADMIN, GARDEN_EDITOR, GP, LINK_WORKER};
 
-fn quick(s: &mut backend::config::Settings) {
+pub fn quick(s: &mut backend::config::Settings) {
     s.notifications.poll_ms = 50;
 }
 
-fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+pub fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let answer = app.call("POST", path, Some(token), Some(&body.to_string()));
     assert!(answer.status < 300, "{path}: {} {}", answer.status, answer.body);
     if answer.body.is_empty() {
@@ -25,7 +25,7 @@ fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// Accepts the referral and introduces it to the gardening club; the connection's id.
-fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
+pub fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
     let version =
         app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json()["version"].clone();
     post(
@@ -52,7 +52,7 @@ fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
 }
 
 /// The development outbox's files (name, text), once `n` whose name starts with `prefix` are there.
-fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
+pub fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
     let dir = app.data_dir.path().join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -77,12 +77,12 @@ fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
     }
 }
 
-fn answer_path(message: &str) -> String {
+pub fn answer_path(message: &str) -> String {
     let start = message.find("/answer/").expect("an answer link");
     message[start..].split_whitespace().next().unwrap().to_string()
 }
 
-fn connection_status(app: &TestApp, worker: &str, referral: &str, connection: &str) -> String {
+pub fn connection_status(app: &TestApp, worker: &str, referral: &str, connection: &str) -> String {
     let referral = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json();
     let found = referral["connections"].as_array().unwrap().iter().find(|c| c["id"] == connection).unwrap().clone();
     found["status"].as_str().unwrap().to_string()
@@ -211,6 +211,10 @@ fn no_message_carries_clinical_content() {
     body["risk_notes"] = json!("ZEBRA-RISK-NOTES");
     let referral = create(&app, &gp, &body);
     introduce(&app, &worker, &referral);
+    // The group does not answer: it is reminded, and the link worker told.
+    let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(11);
+    let ran = backend::scheduler::run_once(&mut app.db(), &backend::config::Settings::default(), later, None).unwrap();
+    assert!(ran.iter().all(|job| job.result.as_ref().is_ok_and(|n| *n > 0)), "{ran:?}");
     post(&app, &worker, &format!("/api/v1/referrals/{referral}/notes"), json!({"body": "ZEBRA-CASE-NOTE"}));
     post(
         &app,

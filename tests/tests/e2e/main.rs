@@ -32,6 +32,7 @@ mod oruk_api;
 mod oruk_import;
 mod page_forms;
 mod referrals;
+mod reminders;
 mod relevance;
 mod relevance_eval;
 mod relevance_floor;

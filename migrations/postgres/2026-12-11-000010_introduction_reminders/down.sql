@@ -1,0 +1,3 @@
+DROP INDEX connections_unanswered;
+ALTER TABLE connections DROP COLUMN link_worker_told_at;
+ALTER TABLE connections DROP COLUMN reminded_at;
