@@ -39,12 +39,20 @@ pub struct Job {
 }
 
 /// Every job, in the order they run.
-pub const JOBS: &[Job] = &[Job {
-    name: "introduction_reminders",
-    about: "remind groups of unanswered introductions; tell the link worker after twice as long",
-    every_seconds: 600,
-    run: crate::notifications::due::introduction_reminders,
-}];
+pub const JOBS: &[Job] = &[
+    Job {
+        name: "introduction_reminders",
+        about: "remind groups of unanswered introductions; tell the link worker after twice as long",
+        every_seconds: 600,
+        run: crate::notifications::due::introduction_reminders,
+    },
+    Job {
+        name: "listing_reviews",
+        about: "remind editors of listings nearing six months unverified, with a one-click \"still accurate\" link",
+        every_seconds: 3600,
+        run: crate::notifications::due::listing_reviews,
+    },
+];
 
 /// What one job did.
 #[derive(Debug)]

@@ -112,6 +112,7 @@ pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::R
     // should be told about a demo, and a new user's outbox should hold only what they cause.
     crate::notifications::outbox::forget_queued_since(conn, started)?;
     crate::notifications::due::settle_demo(conn, started, chrono::Utc::now().naive_utc())?;
+    crate::notifications::due::settle_demo_listings(conn, chrono::Utc::now().naive_utc())?;
     Ok(accounts)
 }
 

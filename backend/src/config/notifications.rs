@@ -50,6 +50,10 @@ pub struct NotificationSettings {
     /// How often this instance's scheduler wakes to run due jobs (reminders), seconds; 0 runs
     /// no scheduler here (another instance, or `commonground run-jobs` from cron, does).
     pub scheduler_seconds: u64,
+    /// Reminders a listing's editors get as it nears six months unverified (0 sends none).
+    pub listing_reminders: i64,
+    /// Days between them; the last falls this many days before six months.
+    pub listing_reminder_days: i64,
 }
 
 impl Default for NotificationSettings {
@@ -67,6 +71,8 @@ impl Default for NotificationSettings {
             answer_link_days: 14,
             worker: true,
             scheduler_seconds: 60,
+            listing_reminders: 3,
+            listing_reminder_days: 14,
         }
     }
 }
@@ -136,6 +142,8 @@ impl NotificationSettings {
             "COMMONGROUND_NOTIFICATIONS_LEASE_SECONDS" => self.lease_seconds = number(1, 86_400, "seconds")?,
             "COMMONGROUND_ANSWER_LINK_DAYS" => self.answer_link_days = number(1, 60, "days")?,
             "COMMONGROUND_NOTIFICATIONS_WORKER" => self.worker = !matches!(value, "0" | "false" | "no" | "off"),
+            "COMMONGROUND_LISTING_REMINDERS" => self.listing_reminders = number(0, 6, "reminders")?,
+            "COMMONGROUND_LISTING_REMINDER_DAYS" => self.listing_reminder_days = number(1, 30, "days")?,
             "COMMONGROUND_SCHEDULER_SECONDS" => self.scheduler_seconds = number(0, 86_400, "seconds")? as u64,
             _ => return Ok(false),
         }
@@ -183,6 +191,13 @@ mod tests {
         assert_eq!(s.scheduler_seconds, 0);
         for bad in ["-1", "soon", "86401", ""] {
             assert!(s.apply_env("COMMONGROUND_SCHEDULER_SECONDS", bad).is_err(), "{bad}");
+        }
+        assert!(s.apply_env("COMMONGROUND_LISTING_REMINDERS", "0").unwrap());
+        for bad in ["7", "-1", "three"] {
+            assert!(s.apply_env("COMMONGROUND_LISTING_REMINDERS", bad).is_err(), "{bad}");
+        }
+        for bad in ["0", "31", "1.5"] {
+            assert!(s.apply_env("COMMONGROUND_LISTING_REMINDER_DAYS", bad).is_err(), "{bad}");
         }
     }
 }

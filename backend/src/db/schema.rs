@@ -402,6 +402,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Reminders sent to a listing's editors for one verification (number 0: none to send).
+    listing_reminders (service_id, verified_at, number) {
+        service_id -> Text,
+        verified_at -> Timestamp,
+        number -> Integer,
+        sent_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
@@ -478,4 +488,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     listing_suggestions,
     rate_limits,
     notifications,
+    listing_reminders,
 );

@@ -8,7 +8,9 @@ use diesel::prelude::*;
 
 use super::events;
 use crate::config::Settings;
-use crate::db::schema::{connections, referrals};
+use crate::db::schema::{connections, listing_reminders, referrals, services};
+use crate::directory::listing::{HIDDEN_AFTER_DAYS, NEEDS_REVIEW_AFTER_DAYS};
+use crate::domain::{Approval, ListingStatus};
 use crate::db::{self, DbConnection};
 use crate::domain::connection_status::ConnectionStatus;
 use crate::domain::referral_status::ReferralStatus;
@@ -103,4 +105,167 @@ pub fn settle_demo(conn: &mut DbConnection, since: NaiveDateTime, now: NaiveDate
     )
     .set((connections::reminded_at.eq(Some(now)), connections::link_worker_told_at.eq(Some(now))))
     .execute(conn)
+}
+
+/// The day (since last verified) on which reminder `number` of `of` falls due: the last one
+/// `every` days before six months, the others `every` days apart before it.
+pub fn reminder_day(number: i64, of: i64, every: i64) -> i64 {
+    NEEDS_REVIEW_AFTER_DAYS - (of - number + 1) * every
+}
+
+/// Where a listing is in its "keeping listings true" cycle.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewCycle {
+    /// The listing.
+    pub service_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its organisation's name.
+    pub organisation: String,
+    /// Last confirmed accurate.
+    pub last_verified: NaiveDateTime,
+    /// Reminders sent for this verification.
+    pub reminders_sent: i64,
+    /// Reminders there are in a cycle.
+    pub reminders: i64,
+    /// When the last was sent.
+    pub last_reminded_at: Option<NaiveDateTime>,
+    /// When the next falls due (none once all are sent, or when none are sent for it).
+    pub next_reminder_on: Option<NaiveDateTime>,
+    /// From when it ranks lower in search (six months unverified).
+    pub ranks_lower_on: NaiveDateTime,
+    /// From when the public no longer sees it (a year unverified).
+    pub hidden_on: NaiveDateTime,
+    /// `reminding`, `ranked_lower` or `hidden`.
+    pub stage: &'static str,
+    /// Nobody is reminded in this cycle (the demo's listings).
+    pub skipped: bool,
+}
+
+type CycleRow = (String, String, String, NaiveDateTime);
+
+/// Every listing the public may see (approved, running or closed for a while) that is in its
+/// cycle at `now`: from its first reminder's day, oldest-verified first, with where it stands.
+pub fn review_cycles(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> QueryResult<Vec<ReviewCycle>> {
+    let of = settings.notifications.listing_reminders;
+    let every = settings.notifications.listing_reminder_days;
+    let first_day = if of == 0 { NEEDS_REVIEW_AFTER_DAYS } else { reminder_day(1, of, every) };
+    let rows: Vec<CycleRow> = services::table
+        .inner_join(crate::db::schema::organizations::table)
+        .filter(services::approval.eq(Approval::Approved.as_str()))
+        .filter(services::status.eq_any(ListingStatus::SHOWN.map(ListingStatus::as_str)))
+        .filter(services::last_verified.le(now - Duration::days(first_day)))
+        .order((services::last_verified, services::id))
+        .select((services::id, services::name, crate::db::schema::organizations::name, services::last_verified))
+        .limit(5000)
+        .load(conn)?;
+    let mut cycles = Vec::with_capacity(rows.len());
+    for (service_id, name, organisation, last_verified) in rows {
+        let sent: Vec<(i32, NaiveDateTime)> = listing_reminders::table
+            .filter(listing_reminders::service_id.eq(&service_id))
+            .filter(listing_reminders::verified_at.eq(last_verified))
+            .select((listing_reminders::number, listing_reminders::sent_at))
+            .order(listing_reminders::number)
+            .load(conn)?;
+        let skipped = sent.iter().any(|(n, _)| *n == 0);
+        let reminders_sent = sent.iter().filter(|(n, _)| *n > 0).count() as i64;
+        let last_reminded_at = sent.iter().filter(|(n, _)| *n > 0).map(|(_, at)| *at).max();
+        let next_reminder_on = (!skipped && reminders_sent < of).then(|| {
+            let due = last_verified + Duration::days(reminder_day(reminders_sent + 1, of, every));
+            // Never sooner than `every` days after the last one.
+            last_reminded_at.map_or(due, |at| due.max(at + Duration::days(every)))
+        });
+        let ranks_lower_on = last_verified + Duration::days(NEEDS_REVIEW_AFTER_DAYS + 1);
+        let hidden_on = last_verified + Duration::days(HIDDEN_AFTER_DAYS + 1);
+        let stage = if now >= hidden_on {
+            "hidden"
+        } else if now >= ranks_lower_on {
+            "ranked_lower"
+        } else {
+            "reminding"
+        };
+        cycles.push(ReviewCycle {
+            service_id,
+            name,
+            organisation,
+            last_verified,
+            reminders_sent,
+            reminders: of,
+            last_reminded_at,
+            next_reminder_on,
+            ranks_lower_on,
+            hidden_on,
+            stage,
+            skipped,
+        });
+    }
+    Ok(cycles)
+}
+
+/// The listings job: a listing nearing six months unverified gets up to
+/// `COMMONGROUND_LISTING_REMINDERS` reminders to its editors, `COMMONGROUND_LISTING_REMINDER_DAYS`
+/// apart, the last that many days before six months; then it ranks lower (its freshness, as
+/// search already does) and at a year it is hidden, as before. "Still accurate" starts a new
+/// cycle. A hidden listing is not reminded. Returns the messages queued.
+pub fn listing_reviews(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> anyhow::Result<usize> {
+    let of = settings.notifications.listing_reminders;
+    if of == 0 {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for cycle in review_cycles(conn, settings, now)? {
+        let Some(due) = cycle.next_reminder_on else { continue };
+        if due > now || cycle.stage == "hidden" {
+            continue;
+        }
+        let number = i32::try_from(cycle.reminders_sent + 1).unwrap_or(i32::MAX);
+        queued += db::write(conn, |conn| -> QueryResult<usize> {
+            // The claim: of two instances at once, one inserts it; a "still accurate" a moment
+            // ago moved last_verified on, so this verification's cycle is over.
+            let still: i64 = services::table
+                .filter(services::id.eq(&cycle.service_id))
+                .filter(services::last_verified.eq(cycle.last_verified))
+                .count()
+                .get_result(conn)?;
+            if still == 0 {
+                return Ok(0);
+            }
+            let claimed = insert_reminder(conn, &cycle.service_id, cycle.last_verified, number, now)?;
+            if claimed == 0 {
+                return Ok(0);
+            }
+            events::listing_review(conn, &cycle.service_id, number, of)
+        })?;
+    }
+    Ok(queued)
+}
+
+fn insert_reminder(
+    conn: &mut DbConnection,
+    service_id: &str,
+    verified_at: NaiveDateTime,
+    number: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let row = (
+        listing_reminders::service_id.eq(service_id),
+        listing_reminders::verified_at.eq(verified_at),
+        listing_reminders::number.eq(number),
+        listing_reminders::sent_at.eq(now),
+    );
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c),
+        DbConnection::Pg(c) => diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c),
+    }
+}
+
+/// The demo's listings are fictional: their current cycle is marked as one in which nobody is
+/// reminded (number 0). A "still accurate" starts a real cycle.
+pub fn settle_demo_listings(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    let listings: Vec<(String, NaiveDateTime)> = services::table.select((services::id, services::last_verified)).load(conn)?;
+    let mut settled = 0;
+    for (id, verified_at) in listings {
+        settled += insert_reminder(conn, &id, verified_at, 0, now)?;
+    }
+    Ok(settled)
 }

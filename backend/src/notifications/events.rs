@@ -173,6 +173,51 @@ pub fn introduction_unanswered(
     Ok(queued)
 }
 
+/// A listing nears six months unverified: each active editor of its organisation gets reminder
+/// `number` of `of`, with their own "still accurate" link (the listing's version now: any change
+/// to the listing, or the link used, makes it stale) and a link to sign in and edit. Listings
+/// with no editor are for the directory team (the admin reminders page and its CSV). Returns the
+/// messages queued.
+pub fn listing_review(
+    conn: &mut DbConnection,
+    service_id: &str,
+    number: i32,
+    of: i64,
+) -> QueryResult<usize> {
+    use chrono::Duration;
+    use crate::directory::listing::{HIDDEN_AFTER_DAYS, NEEDS_REVIEW_AFTER_DAYS};
+    let (name, organisation, version, last_verified): (String, String, i32, chrono::NaiveDateTime) = services::table
+        .find(service_id)
+        .select((services::name, services::organization_id, services::version, services::last_verified))
+        .first(conn)?;
+    let day = |d: chrono::NaiveDateTime| d.format("%-d %B %Y").to_string();
+    let mut queued = 0;
+    for (user_id, email) in active_users(conn, &organisation, "group_editor")? {
+        queued += usize::from(enqueue(
+            conn,
+            &Outgoing {
+                key: format!("listing:{service_id}:{}:review:{number}:{user_id}", last_verified.and_utc().timestamp_micros()),
+                channel: Channel::Email,
+                audience: Audience::Group,
+                recipient: email,
+                template: Template::ListingReview,
+                personalisation: json!({
+                    "service_name": name,
+                    "review_service_id": service_id,
+                    "review_version": version,
+                    "review_user_id": user_id,
+                    "last_verified": day(last_verified),
+                    "ranks_lower_on": day(last_verified + Duration::days(NEEDS_REVIEW_AFTER_DAYS + 1)),
+                    "hidden_on": day(last_verified + Duration::days(HIDDEN_AFTER_DAYS + 1)),
+                    "reminder_number": number,
+                    "reminders": of,
+                }),
+            },
+        )?);
+    }
+    Ok(queued)
+}
+
 /// A referral moved: its referrer hears of acceptance, rejection (with the link worker's
 /// reason, which the referrer also sees in the service) and closing.
 pub fn referral_moved(

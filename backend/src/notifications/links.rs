@@ -35,6 +35,13 @@ pub enum LinkError {
     Expired,
 }
 
+/// The key of "still accurate" links, derived from the answer links' key so that neither kind
+/// of link can stand for the other (their claims have the same shape: a record, its version,
+/// the recipient, the expiry).
+pub fn listing_key(answer_key: &[u8; 32]) -> [u8; 32] {
+    hmac(answer_key, b"commonground listing review links")
+}
+
 /// Makes a link's token.
 pub fn sign(key: &[u8; 32], claims: &AnswerClaims) -> String {
     let payload = format!(

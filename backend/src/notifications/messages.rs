@@ -10,7 +10,7 @@ use chrono::Utc;
 use handlebars::Handlebars;
 use serde_json::{Map, Value};
 
-use super::links::{sign, AnswerClaims};
+use super::links::{listing_key, sign, AnswerClaims};
 use super::{Channel, Template};
 use crate::templates::TemplateFiles;
 
@@ -55,6 +55,21 @@ impl LinkMaker {
             };
             values.insert("answer_url".into(), Value::String(format!("{base}/answer/{}", sign(&self.key, &claims))));
             values.insert("answer_expires".into(), Value::String(expires.format("%-d %B %Y").to_string()));
+        }
+        let service = values.get("review_service_id").and_then(Value::as_str).map(str::to_string);
+        let version = values.get("review_version").and_then(Value::as_i64);
+        if let (Some(service_id), Some(version)) = (service, version) {
+            let expires = Utc::now() + chrono::Duration::days(self.answer_days);
+            let claims = AnswerClaims {
+                version: i32::try_from(version).unwrap_or_default(),
+                user_id: values.get("review_user_id").and_then(Value::as_str).map(str::to_string),
+                expires_at: expires.timestamp(),
+                connection_id: service_id,
+            };
+            let token = sign(&listing_key(&self.key), &claims);
+            values.insert("still_accurate_url".into(), Value::String(format!("{base}/still-accurate/{token}")));
+            values.insert("changed_url".into(), Value::String(format!("{base}/my/listings")));
+            values.insert("link_expires".into(), Value::String(expires.format("%-d %B %Y").to_string()));
         }
     }
 }
@@ -121,6 +136,9 @@ mod tests {
             "connection_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "connection_version": 2, "answer_user_id": null,
             "reference": "CG-0B6F5A52", "referral_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
             "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers", "waited_days": 5,
+            "review_service_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "review_version": 3, "review_user_id": "u1",
+            "last_verified": "1 June 2026", "ranks_lower_on": "1 December 2026", "hidden_on": "1 June 2027",
+            "reminder_number": 1, "reminders": 3,
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {
@@ -132,6 +150,8 @@ mod tests {
         assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
         let (_, body) = renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).unwrap();
         assert!(body.contains("https://cg.example.org/answer/"), "{body}");
+        let (_, body) = renderer.render(Template::ListingReview, Channel::Email, values.as_object().unwrap()).unwrap();
+        assert!(body.contains("https://cg.example.org/still-accurate/"), "{body}");
         values.as_object_mut().unwrap().remove("service_name");
         assert!(renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).is_err());
     }

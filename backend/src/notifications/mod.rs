@@ -13,6 +13,7 @@ pub mod events;
 pub mod links;
 pub mod messages;
 pub mod outbox;
+pub mod review;
 pub mod transport;
 pub mod worker;
 
@@ -106,11 +107,13 @@ pub enum Template {
     IntroductionReminder,
     /// The link worker: a group has still not answered their introduction.
     IntroductionUnanswered,
+    /// A listing's editor: it nears six months unverified; "still accurate" in one click.
+    ListingReview,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 11] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -121,6 +124,7 @@ impl Template {
         Template::GroupTurnedDown,
         Template::IntroductionReminder,
         Template::IntroductionUnanswered,
+        Template::ListingReview,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -136,6 +140,7 @@ impl Template {
             Template::GroupTurnedDown => "group_turned_down",
             Template::IntroductionReminder => "introduction_reminder",
             Template::IntroductionUnanswered => "introduction_unanswered",
+            Template::ListingReview => "listing_review",
         }
     }
 

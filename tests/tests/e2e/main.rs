@@ -20,6 +20,7 @@ mod index_faults;
 mod index_sync;
 mod keep_alive;
 mod listing_cache;
+mod listing_reviews;
 mod listings;
 mod logging;
 mod merges;

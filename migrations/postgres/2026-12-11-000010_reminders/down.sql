@@ -1,3 +1,4 @@
+DROP TABLE listing_reminders;
 DROP INDEX connections_unanswered;
 ALTER TABLE connections DROP COLUMN link_worker_told_at;
 ALTER TABLE connections DROP COLUMN reminded_at;
