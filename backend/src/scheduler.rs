@@ -52,6 +52,12 @@ pub const JOBS: &[Job] = &[
         every_seconds: 3600,
         run: crate::notifications::due::listing_reviews,
     },
+    Job {
+        name: "meeting_reminders",
+        about: "remind the person of a booked meeting the day before (with consent, by their channel)",
+        every_seconds: 600,
+        run: crate::notifications::due::meeting_reminders,
+    },
 ];
 
 /// What one job did.

@@ -412,6 +412,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The next meeting a link worker booked with the person.
+    referral_meetings (referral_id) {
+        referral_id -> Text,
+        at -> Timestamp,
+        place -> Text,
+        booked_by -> Text,
+        booked_at -> Timestamp,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
@@ -489,4 +501,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     notifications,
     listing_reminders,
+    referral_meetings,
 );

@@ -269,3 +269,48 @@ pub fn settle_demo_listings(conn: &mut DbConnection, now: NaiveDateTime) -> Quer
     }
     Ok(settled)
 }
+
+/// When the day-before reminder of a meeting at `at` (UK time, as booked) falls due: 08:00 UTC
+/// (08:00 or 09:00 in the UK) on the day before. A meeting booked later than that is reminded
+/// at once.
+pub fn meeting_reminder_due(at: NaiveDateTime) -> NaiveDateTime {
+    (at.date() - Duration::days(1)).and_hms_opt(8, 0, 0).unwrap_or(at)
+}
+
+/// The meetings job: the person is reminded of their booked meeting the day before, once, only
+/// with their consent and by their channel (none is queued otherwise, and the meeting is still
+/// marked). Not for closed referrals, nor meetings already past. Returns the messages queued.
+pub fn meeting_reminders(conn: &mut DbConnection, _settings: &Settings, now: NaiveDateTime) -> anyhow::Result<usize> {
+    use crate::db::schema::referral_meetings;
+    // Candidates: not yet reminded, still ahead, within two days.
+    let due: Vec<(String, NaiveDateTime, String)> = referral_meetings::table
+        .inner_join(referrals::table.on(referrals::id.eq(referral_meetings::referral_id)))
+        .filter(referral_meetings::reminded_at.is_null())
+        .filter(referral_meetings::at.gt(now))
+        .filter(referral_meetings::at.le(now + Duration::days(2)))
+        .filter(referrals::status.ne_all(closed_statuses()))
+        .select((referral_meetings::referral_id, referral_meetings::at, referral_meetings::place))
+        .load(conn)?;
+    let mut queued = 0;
+    for (referral_id, at, place) in due {
+        if meeting_reminder_due(at) > now {
+            continue;
+        }
+        queued += db::write(conn, |conn| -> QueryResult<usize> {
+            // The claim: still this meeting, still not reminded.
+            let marked = diesel::update(
+                referral_meetings::table
+                    .filter(referral_meetings::referral_id.eq(&referral_id))
+                    .filter(referral_meetings::at.eq(at))
+                    .filter(referral_meetings::reminded_at.is_null()),
+            )
+            .set(referral_meetings::reminded_at.eq(Some(now)))
+            .execute(conn)?;
+            if marked == 0 {
+                return Ok(0);
+            }
+            events::meeting_reminder(conn, &referral_id, at, &place)
+        })?;
+    }
+    Ok(queued)
+}

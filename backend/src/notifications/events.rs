@@ -264,10 +264,11 @@ pub fn referral_moved(
     Ok(())
 }
 
-/// A referral was received: the person is told, by the channel they chose (an e-mail or a
-/// text; a phone call or letter is the link worker's to make), unless "do not contact
-/// directly" is set.
-pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryResult<()> {
+/// How the person may be told something: only with their consent to the referral, never when
+/// "do not contact directly" is set, and only by e-mail or text as they chose (a phone call or
+/// letter is the link worker's to make). Their channel, address and first name, and the link
+/// worker service's name.
+fn person_channel(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Option<(Channel, String, String, String)>> {
     type Row = (bool, bool, String, Option<String>, Option<String>, String, String);
     let (consent, no_direct, preferred, email, phone, given_name, service_id): Row = referrals::table
         .find(referral_id)
@@ -282,14 +283,27 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
         ))
         .first(conn)?;
     if !consent || no_direct {
-        return Ok(());
+        return Ok(None);
     }
     let (channel, recipient) = match (preferred.as_str(), email, phone) {
         ("email", Some(email), _) if !email.trim().is_empty() => (Channel::Email, email),
         ("text", _, Some(phone)) if !phone.trim().is_empty() => (Channel::Sms, phone),
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     let service_name = organisation_name(conn, &service_id)?;
+    Ok(Some((channel, recipient, given_name, service_name)))
+}
+
+/// Whether the person can be sent reminders (see [`person_channel`]).
+pub fn person_reachable(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Option<Channel>> {
+    Ok(person_channel(conn, referral_id)?.map(|(channel, ..)| channel))
+}
+
+/// A referral was received: the person is told, by the channel they chose, with consent.
+pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryResult<()> {
+    let Some((channel, recipient, given_name, service_name)) = person_channel(conn, referral_id)? else {
+        return Ok(());
+    };
     enqueue(
         conn,
         &Outgoing {
@@ -302,6 +316,36 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
         },
     )?;
     Ok(())
+}
+
+/// The person's meeting with the link worker is the next day: they are reminded, with consent,
+/// by their channel, of when and where (nothing else). Returns the messages queued.
+pub fn meeting_reminder(
+    conn: &mut DbConnection,
+    referral_id: &str,
+    at: chrono::NaiveDateTime,
+    place: &str,
+) -> QueryResult<usize> {
+    let Some((channel, recipient, given_name, service_name)) = person_channel(conn, referral_id)? else {
+        return Ok(0);
+    };
+    let queued = enqueue(
+        conn,
+        &Outgoing {
+            key: format!("referral:{referral_id}:meeting:{}:person", at.and_utc().timestamp_micros()),
+            channel,
+            audience: Audience::Person,
+            recipient,
+            template: Template::MeetingReminder,
+            personalisation: json!({
+                "first_name": given_name,
+                "link_worker_service": service_name,
+                "meeting_when": at.format("%A %-d %B at %H:%M").to_string(),
+                "meeting_place": place,
+            }),
+        },
+    )?;
+    Ok(usize::from(queued))
 }
 
 /// A group signed itself up: every active administrator is told it waits.

@@ -139,6 +139,7 @@ mod tests {
             "review_service_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "review_version": 3, "review_user_id": "u1",
             "last_verified": "1 June 2026", "ranks_lower_on": "1 December 2026", "hidden_on": "1 June 2027",
             "reminder_number": 1, "reminders": 3,
+            "meeting_when": "Tuesday 2 March at 10:00", "meeting_place": "Stroud Library",
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {
@@ -146,8 +147,10 @@ mod tests {
             let (subject, body) = renderer.render(template, Channel::Email, values.as_object().unwrap()).unwrap();
             assert!(!subject.is_empty() && !body.contains("{{"), "{}: {subject}\n{body}", template.name());
         }
-        let (_, text) = renderer.render(Template::ReferralReceived, Channel::Sms, values.as_object().unwrap()).unwrap();
-        assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
+        for template in [Template::ReferralReceived, Template::MeetingReminder] {
+            let (_, text) = renderer.render(template, Channel::Sms, values.as_object().unwrap()).unwrap();
+            assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
+        }
         let (_, body) = renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).unwrap();
         assert!(body.contains("https://cg.example.org/answer/"), "{body}");
         let (_, body) = renderer.render(Template::ListingReview, Channel::Email, values.as_object().unwrap()).unwrap();

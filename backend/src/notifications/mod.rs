@@ -109,11 +109,13 @@ pub enum Template {
     IntroductionUnanswered,
     /// A listing's editor: it nears six months unverified; "still accurate" in one click.
     ListingReview,
+    /// The person: their meeting with the link worker is tomorrow.
+    MeetingReminder,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 11] = [
+    pub const ALL: [Template; 12] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -125,6 +127,7 @@ impl Template {
         Template::IntroductionReminder,
         Template::IntroductionUnanswered,
         Template::ListingReview,
+        Template::MeetingReminder,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -141,6 +144,7 @@ impl Template {
             Template::IntroductionReminder => "introduction_reminder",
             Template::IntroductionUnanswered => "introduction_unanswered",
             Template::ListingReview => "listing_review",
+            Template::MeetingReminder => "meeting_reminder",
         }
     }
 

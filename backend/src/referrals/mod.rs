@@ -9,6 +9,7 @@ pub mod case_search;
 pub mod connections;
 pub mod create;
 pub mod demo;
+pub mod meeting;
 pub mod message;
 pub mod model;
 pub mod transitions;

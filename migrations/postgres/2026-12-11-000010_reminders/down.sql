@@ -1,3 +1,4 @@
+DROP TABLE referral_meetings;
 DROP TABLE listing_reminders;
 DROP INDEX connections_unanswered;
 ALTER TABLE connections DROP COLUMN link_worker_told_at;

@@ -19,3 +19,16 @@ CREATE TABLE listing_reminders (
     sent_at TIMESTAMP NOT NULL,
     PRIMARY KEY (service_id, verified_at, number)
 );
+
+-- The next meeting a link worker booked with the person (time as entered, UK time, and
+-- place), one a referral: booking again replaces it. reminded_at is set in the transaction
+-- that queues the person's day-before reminder (only with their consent, by their channel).
+CREATE TABLE referral_meetings (
+    referral_id TEXT PRIMARY KEY NOT NULL REFERENCES referrals (id),
+    at TIMESTAMP NOT NULL,
+    place TEXT NOT NULL,
+    booked_by TEXT NOT NULL REFERENCES users (id),
+    booked_at TIMESTAMP NOT NULL,
+    reminded_at TIMESTAMP
+);
+CREATE INDEX referral_meetings_at ON referral_meetings (at);

@@ -212,6 +212,16 @@ fn no_message_carries_clinical_content() {
     body["risk_notes"] = json!("ZEBRA-RISK-NOTES");
     let referral = create(&app, &gp, &body);
     introduce(&app, &worker, &referral);
+    // A meeting is booked; the person is reminded the day before.
+    let at = (chrono::Utc::now().date_naive() + chrono::Duration::days(3)).and_hms_opt(10, 0, 0).unwrap();
+    post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/meeting"),
+        json!({"at": at.format("%Y-%m-%dT%H:%M").to_string(), "place": "Stroud Library"}),
+    );
+    let due = backend::notifications::due::meeting_reminder_due(at);
+    assert_eq!(backend::notifications::due::meeting_reminders(&mut app.db(), &backend::config::Settings::default(), due).unwrap(), 1);
     // The group does not answer: it is reminded, and the link worker told.
     let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(11);
     let ran = backend::scheduler::run_once(&mut app.db(), &backend::config::Settings::default(), later, None).unwrap();

@@ -105,6 +105,7 @@ const API: &[Row] = &[
     ("post", "/referrals/{id}/measures", Access::ReferralWork, "/referrals/{referral}/measures", "{\"instrument\": \"ons4\", \"timepoint\": \"baseline\", \"answers\": [5, 5, 5, 5]}"),
     ("put", "/referrals/{id}/plan", Access::ReferralWork, "/referrals/{referral}/plan", "{\"what_matters\": \"a\", \"goals\": \"b\", \"actions\": \"c\", \"version\": 0}"),
     ("post", "/referrals/{id}/connections", Access::ReferralWork, "/referrals/{referral}/connections", "{\"service_id\": \"{own_listing}\"}"),
+    ("post", "/referrals/{id}/meeting", Access::ReferralWork, "/referrals/{referral}/meeting", "{\"at\": \"2030-01-01T10:00\", \"place\": \"Matrix\"}"),
     ("get", "/referrals/{id}/message", Access::ReferralRead, "/referrals/{closed_referral}/message", ""),
     ("get", "/referrals/{id}/fhir", Access::ReferralRead, "/referrals/{referral}/fhir", ""),
     ("get", "/referrals/{id}/search", Access::ReferralWork, "/referrals/{referral}/search?q=garden", ""),
@@ -222,6 +223,7 @@ const PAGES: &[Row] = &[
         "/referrals/{referral}/connections",
         "service_id={own_listing}",
     ),
+    ("post", "/referrals/{id}/meeting", Access::ReferralWorkPage, "/referrals/{referral}/meeting", "at=2030-01-01T10:00&place=Matrix"),
     ("get", "/referrals/{id}/plan", Access::ClinicalRead, "/referrals/{referral}/plan", ""),
     (
         "post",

@@ -23,6 +23,7 @@ mod listing_cache;
 mod listing_reviews;
 mod listings;
 mod logging;
+mod meetings;
 mod merges;
 mod migrations;
 mod notifications;
