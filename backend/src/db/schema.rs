@@ -424,6 +424,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Addresses that unsubscribed: nothing more is sent to them.
+    notification_opt_outs (address) {
+        address -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Messages a user turned off.
+    notification_preferences (user_id, template) {
+        user_id -> Text,
+        template -> Text,
+    }
+}
+
 diesel::joinable!(services -> organizations (organization_id));
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(account_links -> users (user_id));
@@ -502,4 +518,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     listing_reminders,
     referral_meetings,
+    notification_opt_outs,
+    notification_preferences,
 );

@@ -39,6 +39,7 @@ pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) ->
     for (user_id, email) in recipients {
         let who = user_id.clone().unwrap_or_else(|| "contact".into());
         let mut values = values.clone();
+        values["unsubscribe"] = json!(user_id.is_none());
         values["answer_user_id"] = json!(user_id);
         enqueue(
             conn,
@@ -101,6 +102,7 @@ pub fn introduction_reminder(conn: &mut DbConnection, connection_id: &str, versi
     for (user_id, email) in recipients {
         let who = user_id.clone().unwrap_or_else(|| "contact".into());
         let mut values = values.clone();
+        values["unsubscribe"] = json!(user_id.is_none());
         values["answer_user_id"] = json!(user_id);
         values["waited_days"] = json!(days);
         queued += usize::from(enqueue(
@@ -312,7 +314,7 @@ pub fn referral_received(conn: &mut DbConnection, referral_id: &str) -> QueryRes
             audience: Audience::Person,
             recipient,
             template: Template::ReferralReceived,
-            personalisation: json!({ "first_name": given_name, "link_worker_service": service_name }),
+            personalisation: json!({ "first_name": given_name, "link_worker_service": service_name, "unsubscribe": true }),
         },
     )?;
     Ok(())
@@ -342,6 +344,7 @@ pub fn meeting_reminder(
                 "link_worker_service": service_name,
                 "meeting_when": at.format("%A %-d %B at %H:%M").to_string(),
                 "meeting_place": place,
+                "unsubscribe": true,
             }),
         },
     )?;

@@ -33,6 +33,11 @@ pub struct LinkMaker {
 }
 
 impl LinkMaker {
+    /// The one-click unsubscribe link for an address (the person's, a group's contact address).
+    pub fn unsubscribe_url(&self, address: &str) -> String {
+        format!("{}/unsubscribe/{}", self.base, super::links::sign_unsubscribe(&self.key, address))
+    }
+
     /// Adds the links a message may use to its values.
     pub fn complete(&self, values: &mut Map<String, Value>) {
         let base = &self.base;
@@ -40,6 +45,8 @@ impl LinkMaker {
         values.insert("sign_in_url".into(), Value::String(format!("{base}/sign-in")));
         values.insert("admin_url".into(), Value::String(format!("{base}/admin")));
         values.insert("contact_days".into(), Value::from(self.contact_days));
+        // Filled in by the worker for a message that carries one (see `unsubscribe_url`).
+        values.insert("unsubscribe_url".into(), Value::String(String::new()));
         if let Some(id) = values.get("referral_id").and_then(Value::as_str).map(str::to_string) {
             values.insert("referral_url".into(), Value::String(format!("{base}/referrals/{id}")));
         }

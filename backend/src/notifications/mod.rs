@@ -13,6 +13,7 @@ pub mod events;
 pub mod links;
 pub mod messages;
 pub mod outbox;
+pub mod preferences;
 pub mod review;
 pub mod transport;
 pub mod worker;

@@ -32,3 +32,18 @@ CREATE TABLE referral_meetings (
     reminded_at TIMESTAMP
 );
 CREATE INDEX referral_meetings_at ON referral_meetings (at);
+
+-- Opt-out, honoured at once: an address that followed an e-mail's unsubscribe link (the person
+-- referred, a group's contact address) gets nothing more; the delivery worker gives up any
+-- message to it, queued before or after. Lower case, trimmed.
+CREATE TABLE notification_opt_outs (
+    address TEXT PRIMARY KEY NOT NULL,
+    at TIMESTAMP NOT NULL
+);
+
+-- A user's own preferences: a row is a message they turned off on /account.
+CREATE TABLE notification_preferences (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    template TEXT NOT NULL,
+    PRIMARY KEY (user_id, template)
+);

@@ -1,3 +1,5 @@
+DROP TABLE notification_preferences;
+DROP TABLE notification_opt_outs;
 DROP TABLE referral_meetings;
 DROP TABLE listing_reminders;
 DROP INDEX connections_unanswered;

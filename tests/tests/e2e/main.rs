@@ -29,6 +29,7 @@ mod migrations;
 mod notifications;
 mod notify_api;
 mod openapi;
+mod opt_out;
 mod operations;
 mod oruk_api;
 mod oruk_import;

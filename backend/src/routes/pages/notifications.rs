@@ -15,6 +15,7 @@ use crate::domain::connection_status::ConnectionStatus;
 use crate::error::{AppError, PageError};
 use crate::notifications::answer::{self, LinkAnswer, LinkedIntroduction};
 use crate::notifications::due::{self, ReviewCycle};
+use crate::notifications::preferences;
 use crate::notifications::review::{self, LinkedListing};
 use crate::notifications::{self as outbox_view, NotificationSummary};
 use crate::routes::actor::{Authorized, ViewNotifications, Visitor};
@@ -263,4 +264,65 @@ pub async fn reminders_page(
         every: state.settings.notifications.listing_reminder_days,
     };
     Ok(html(StatusCode::OK, state.templates.render("pages/reminders", &page)?))
+}
+
+#[derive(Serialize)]
+struct UnsubscribePage {
+    title: &'static str,
+    csrf: String,
+    user: Option<CurrentUser>,
+    token: String,
+    /// The address, partly hidden (`m•••@example.org`).
+    address: String,
+    /// Unsubscribed (now, or before).
+    done: bool,
+}
+
+/// `m•••@example.org`: enough to recognise one's own address, not to read someone else's.
+fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+        None => "•••".into(),
+    }
+}
+
+fn unsubscribe_address(state: &AppState, token: &str) -> Result<String, AppError> {
+    crate::notifications::links::verify_unsubscribe(state.keys.answer_link_key(), token)
+        .ok_or_else(|| AppError::not_found("This link is not valid. It may not have been copied in full: try the link in the e-mail again."))
+}
+
+/// `GET /unsubscribe/{token}`: one button that stops every e-mail to the address. Opening the
+/// link changes nothing (mail scanners open links).
+pub async fn unsubscribe_page(
+    req: HttpRequest,
+    Visitor { user, .. }: Visitor,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let address = unsubscribe_address(&state, &token)?;
+    let lookup = address.clone();
+    let done = with_conn(&state, move |conn, _| Ok(preferences::opted_out_at(conn, &lookup)?.is_some())).await?;
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = UnsubscribePage { title: "Stop e-mails", csrf, user, token, address: masked(&address), done };
+    render_page(&state, "pages/unsubscribe", &page, StatusCode::OK, cookie)
+}
+
+/// `POST /unsubscribe/{token}`: no more e-mails to the address, from now (messages already
+/// queued are not sent either). Twice is the same as once.
+pub async fn unsubscribe_submit(
+    req: HttpRequest,
+    Visitor { user, ip }: Visitor,
+    token: web::Path<String>,
+    _: PageForm<Button>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let address = unsubscribe_address(&state, &token)?;
+    let stored = address.clone();
+    with_conn(&state, move |conn, _| Ok(preferences::opt_out(conn, &stored, ip.as_deref())?)).await?;
+    tracing::info!("an address unsubscribed from e-mail");
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = UnsubscribePage { title: "Stopped", csrf, user, token, address: masked(&address), done: true };
+    render_page(&state, "pages/unsubscribe", &page, StatusCode::OK, cookie)
 }
