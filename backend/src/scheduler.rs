@@ -58,6 +58,12 @@ pub const JOBS: &[Job] = &[
         every_seconds: 600,
         run: crate::notifications::due::meeting_reminders,
     },
+    Job {
+        name: "link_worker_digests",
+        about: "each morning, tell each link worker what needs attention in their caseload (nothing if nothing does)",
+        every_seconds: 1800,
+        run: crate::notifications::due::link_worker_digests,
+    },
 ];
 
 /// What one job did.

@@ -113,6 +113,7 @@ pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::R
     crate::notifications::outbox::forget_queued_since(conn, started)?;
     crate::notifications::due::settle_demo(conn, started, chrono::Utc::now().naive_utc())?;
     crate::notifications::due::settle_demo_listings(conn, chrono::Utc::now().naive_utc())?;
+    crate::notifications::preferences::demo_digests_off(conn)?;
     Ok(accounts)
 }
 

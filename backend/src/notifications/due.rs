@@ -314,3 +314,65 @@ pub fn meeting_reminders(conn: &mut DbConnection, _settings: &Settings, now: Nai
     }
     Ok(queued)
 }
+
+/// From when in the day (UTC) the digest is sent.
+const DIGEST_FROM_HOUR: u32 = 7;
+
+/// The digest job: each morning (from 07:00 UTC), every active link worker who has not turned
+/// it off gets one e-mail listing what needs attention in their caseload: their open referrals
+/// needing attention (as the caseload's "needs attention" says: not contacted in time, review
+/// due), their introductions waiting for a group's answer past `COMMONGROUND_INTRODUCTION_DAYS`,
+/// and how many new referrals wait for their service. Nothing is sent when nothing needs
+/// attention. One a day (its key names the day). Returns the messages queued.
+pub fn link_worker_digests(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> anyhow::Result<usize> {
+    use crate::db::schema::users;
+    use crate::notifications::{preferences, Template};
+    use crate::referrals::model::ReferralRow;
+    use crate::referrals::view::attention;
+    use chrono::Timelike;
+    if now.hour() < DIGEST_FROM_HOUR {
+        return Ok(0);
+    }
+    let rules = settings.thresholds();
+    let workers: Vec<(String, String, String)> = users::table
+        .filter(users::role.eq_any(["link_worker", "link_worker_lead"]))
+        .filter(users::status.eq("active"))
+        .select((users::id, users::email, users::organization_id))
+        .order(users::id)
+        .load(conn)?;
+    let mut queued = 0;
+    for (user_id, email, service_id) in workers {
+        if preferences::turned_off(conn, &user_id, Template::LinkWorkerDigest)? {
+            continue;
+        }
+        let open: Vec<ReferralRow> = referrals::table
+            .filter(referrals::owner_id.eq(&user_id))
+            .filter(referrals::service_id.eq(&service_id))
+            .filter(referrals::status.ne_all(closed_statuses()))
+            .select(ReferralRow::as_select())
+            .order(referrals::created_at)
+            .load(conn)?;
+        let mut items: Vec<(String, String)> =
+            open.iter().filter_map(|row| attention(row, now, &rules).map(|why| (row.id.clone(), why))).collect();
+        let unanswered: Vec<(String, String)> = connections::table
+            .inner_join(services::table)
+            .filter(connections::referral_id.eq_any(open.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
+            .filter(connections::status.eq(ConnectionStatus::Introduced.as_str()))
+            .filter(connections::introduced_at.le(now - Duration::days(rules.introduction_days)))
+            .select((connections::referral_id, services::name))
+            .load(conn)?;
+        items.extend(unanswered.into_iter().map(|(id, group)| (id, format!("{group} has not answered the introduction"))));
+        let waiting: i64 = referrals::table
+            .filter(referrals::service_id.eq(&service_id))
+            .filter(referrals::status.eq(ReferralStatus::Received.as_str()))
+            .count()
+            .get_result(conn)?;
+        if items.is_empty() && waiting == 0 {
+            continue;
+        }
+        queued += db::write(conn, |conn| {
+            events::link_worker_digest(conn, &user_id, &email, now.date(), &items, waiting as usize)
+        })?;
+    }
+    Ok(queued)
+}

@@ -220,6 +220,38 @@ pub fn listing_review(
     Ok(queued)
 }
 
+/// A link worker's daily digest: what needs attention in their caseload (`items`: a
+/// reference and why, never the person), and how many new referrals wait for their service.
+/// One a day (`day`). Returns the messages queued.
+pub fn link_worker_digest(
+    conn: &mut DbConnection,
+    user_id: &str,
+    email: &str,
+    day: chrono::NaiveDate,
+    items: &[(String, String)],
+    waiting: usize,
+) -> QueryResult<usize> {
+    let items: Vec<serde_json::Value> =
+        items.iter().map(|(referral_id, why)| json!({"reference": reference(referral_id), "why": why})).collect();
+    let queued = enqueue(
+        conn,
+        &Outgoing {
+            key: format!("digest:{user_id}:{day}"),
+            channel: Channel::Email,
+            audience: Audience::LinkWorker,
+            recipient: email.to_string(),
+            template: Template::LinkWorkerDigest,
+            personalisation: json!({
+                "day": day.format("%A %-d %B").to_string(),
+                "items": items,
+                "count": items.len(),
+                "waiting": waiting,
+            }),
+        },
+    )?;
+    Ok(usize::from(queued))
+}
+
 /// A referral moved: its referrer hears of acceptance, rejection (with the link worker's
 /// reason, which the referrer also sees in the service) and closing.
 pub fn referral_moved(

@@ -147,6 +147,7 @@ mod tests {
             "last_verified": "1 June 2026", "ranks_lower_on": "1 December 2026", "hidden_on": "1 June 2027",
             "reminder_number": 1, "reminders": 3,
             "meeting_when": "Tuesday 2 March at 10:00", "meeting_place": "Stroud Library",
+            "day": "Tuesday 2 March", "items": [{"reference": "CG-0B6F5A52", "why": "review due"}], "count": 1, "waiting": 2,
         });
         links.complete(values.as_object_mut().unwrap());
         for template in Template::ALL {

@@ -112,11 +112,13 @@ pub enum Template {
     ListingReview,
     /// The person: their meeting with the link worker is tomorrow.
     MeetingReminder,
+    /// A link worker: what needs attention in their caseload today.
+    LinkWorkerDigest,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 12] = [
+    pub const ALL: [Template; 13] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -129,6 +131,7 @@ impl Template {
         Template::IntroductionUnanswered,
         Template::ListingReview,
         Template::MeetingReminder,
+        Template::LinkWorkerDigest,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -146,6 +149,7 @@ impl Template {
             Template::IntroductionUnanswered => "introduction_unanswered",
             Template::ListingReview => "listing_review",
             Template::MeetingReminder => "meeting_reminder",
+            Template::LinkWorkerDigest => "link_worker_digest",
         }
     }
 

@@ -27,9 +27,10 @@ pub fn choices(role: Role) -> &'static [(Template, &'static str)] {
             (Template::GroupApproved, "Our group's sign-up was approved"),
             (Template::GroupTurnedDown, "Our group's sign-up was turned down"),
         ],
-        Role::LinkWorker | Role::LinkWorkerLead => {
-            &[(Template::IntroductionUnanswered, "A group has not answered my introduction")]
-        }
+        Role::LinkWorker | Role::LinkWorkerLead => &[
+            (Template::LinkWorkerDigest, "Each morning, what needs attention in my caseload (nothing when nothing does)"),
+            (Template::IntroductionUnanswered, "A group has not answered my introduction"),
+        ],
         Role::Referrer => &[
             (Template::ReferralAccepted, "My referral was accepted"),
             (Template::ReferralRejected, "My referral was rejected"),
@@ -171,4 +172,35 @@ pub fn unwanted(conn: &mut DbConnection, rows: &[Claimed]) -> QueryResult<HashMa
         }
     }
     Ok(unwanted)
+}
+
+/// Whether a user turned a message off.
+pub fn turned_off(conn: &mut DbConnection, user_id: &str, template: Template) -> QueryResult<bool> {
+    Ok(notification_preferences::table
+        .filter(notification_preferences::user_id.eq(user_id))
+        .filter(notification_preferences::template.eq(template.name()))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// The demo's link workers have a made-up caseload: their daily digest starts off (a new user
+/// can turn it on at `/account` to see one).
+pub fn demo_digests_off(conn: &mut DbConnection) -> QueryResult<usize> {
+    let workers: Vec<String> = users::table
+        .filter(users::role.eq_any([Role::LinkWorker.as_str(), Role::LinkWorkerLead.as_str()]))
+        .select(users::id)
+        .load(conn)?;
+    let mut off = 0;
+    for user_id in workers {
+        if !turned_off(conn, &user_id, Template::LinkWorkerDigest)? {
+            off += diesel::insert_into(notification_preferences::table)
+                .values((
+                    notification_preferences::user_id.eq(&user_id),
+                    notification_preferences::template.eq(Template::LinkWorkerDigest.name()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(off)
 }

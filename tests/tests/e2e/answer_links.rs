@@ -222,6 +222,10 @@ fn no_message_carries_clinical_content() {
     );
     let due = backend::notifications::due::meeting_reminder_due(at);
     assert_eq!(backend::notifications::due::meeting_reminders(&mut app.db(), &backend::config::Settings::default(), due).unwrap(), 1);
+    // The link worker has the daily digest on; ten days on, the referral needs attention.
+    diesel::delete(backend::db::schema::notification_preferences::table).execute(&mut app.db()).unwrap();
+    let morning = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).and_hms_opt(8, 0, 0).unwrap();
+    assert!(backend::notifications::due::link_worker_digests(&mut app.db(), &backend::config::Settings::default(), morning).unwrap() > 0);
     // The group does not answer: it is reminded, and the link worker told.
     let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(11);
     let ran = backend::scheduler::run_once(&mut app.db(), &backend::config::Settings::default(), later, None).unwrap();

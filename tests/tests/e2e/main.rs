@@ -10,6 +10,7 @@ mod authz_matrix;
 mod csrf;
 mod db_faults;
 mod directory_api;
+mod digest;
 mod directory_pages;
 mod fhir;
 mod first_start;
