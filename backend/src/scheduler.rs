@@ -64,6 +64,12 @@ pub const JOBS: &[Job] = &[
         every_seconds: 1800,
         run: crate::notifications::due::link_worker_digests,
     },
+    Job {
+        name: "notify_statuses",
+        about: "ask GOV.UK Notify how sent messages went: delivered, or given up with its reason (Notify only)",
+        every_seconds: 900,
+        run: crate::notifications::due::notify_statuses,
+    },
 ];
 
 /// What one job did.

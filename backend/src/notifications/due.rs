@@ -376,3 +376,59 @@ pub fn link_worker_digests(conn: &mut DbConnection, settings: &Settings, now: Na
     }
     Ok(queued)
 }
+
+/// Notify's final states, and what admins are told of each failure.
+fn notify_outcome(status: &str) -> Option<Result<(), &'static str>> {
+    match status {
+        "delivered" => Some(Ok(())),
+        "permanent-failure" => Some(Err("Notify: permanent failure (the address or number does not exist or is blocked)")),
+        "temporary-failure" => Some(Err("Notify: temporary failure (inbox full or phone off for 72 hours); not sent")),
+        "technical-failure" => Some(Err("Notify: technical failure; not sent")),
+        _ => None,
+    }
+}
+
+/// The Notify status job (only when Notify is the transport): for messages Notify accepted in
+/// the last three days and has not yet settled, asks Notify how each went. `delivered` records
+/// when; a permanent, temporary or technical failure turns the row `gave_up` with Notify's
+/// reason, which admins see. A status still in progress leaves the row for the next run.
+/// Returns the rows settled; an answer from Notify other than a status fails the run (nothing
+/// is changed for that row), so admins see it in the log.
+pub fn notify_statuses(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> anyhow::Result<usize> {
+    use crate::config::notifications::TransportKind;
+    use crate::db::schema::notifications;
+    use crate::notifications::{status, transport::notify::NotifyClient};
+    if settings.notifications.transport() != TransportKind::Notify {
+        return Ok(0);
+    }
+    let client = NotifyClient::new(&settings.notifications)?;
+    let rows: Vec<(String, Option<String>)> = notifications::table
+        .filter(notifications::status.eq(status::SENT))
+        .filter(notifications::delivered_at.is_null())
+        .filter(notifications::provider_id.is_not_null())
+        .filter(notifications::sent_at.ge(now - Duration::days(3)))
+        .select((notifications::id, notifications::provider_id))
+        .order(notifications::sent_at)
+        .limit(500)
+        .load(conn)?;
+    let mut settled = 0;
+    for (id, provider_id) in rows {
+        let Some(provider_id) = provider_id else { continue };
+        let found = client.status(&provider_id).map_err(|e| anyhow::anyhow!(e))?;
+        let Some(outcome) = found.as_deref().and_then(notify_outcome) else { continue };
+        let row = notifications::table.filter(notifications::id.eq(&id)).filter(notifications::status.eq(status::SENT));
+        settled += match outcome {
+            Ok(()) => diesel::update(row)
+                .set((notifications::delivered_at.eq(Some(now)), notifications::updated_at.eq(now)))
+                .execute(conn)?,
+            Err(reason) => diesel::update(row)
+                .set((
+                    notifications::status.eq(status::GAVE_UP),
+                    notifications::last_error.eq(Some(reason)),
+                    notifications::updated_at.eq(now),
+                ))
+                .execute(conn)?,
+        };
+    }
+    Ok(settled)
+}

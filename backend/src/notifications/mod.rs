@@ -250,6 +250,8 @@ pub struct NotificationSummary {
     pub next_attempt_at: NaiveDateTime,
     /// Sent at.
     pub sent_at: Option<NaiveDateTime>,
+    /// When Notify said it was delivered (Notify only).
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 type SummaryRow = (
@@ -263,6 +265,7 @@ type SummaryRow = (
     Option<String>,
     NaiveDateTime,
     NaiveDateTime,
+    Option<NaiveDateTime>,
     Option<NaiveDateTime>,
 );
 
@@ -281,6 +284,7 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
             notifications::created_at,
             notifications::next_attempt_at,
             notifications::sent_at,
+            notifications::delivered_at,
         ))
         .order((notifications::created_at.desc(), notifications::id))
         .limit(limit.clamp(1, 500))
@@ -291,7 +295,7 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
     let rows: Vec<SummaryRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at)| {
+        .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at, delivered_at)| {
             NotificationSummary {
                 recipient: if audience == Audience::Person.as_str() { "the person referred".into() } else { recipient },
                 id,
@@ -304,6 +308,7 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
                 created_at,
                 next_attempt_at: next,
                 sent_at,
+                delivered_at,
             }
         })
         .collect())

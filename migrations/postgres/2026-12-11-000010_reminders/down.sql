@@ -1,3 +1,4 @@
+ALTER TABLE notifications DROP COLUMN delivered_at;
 DROP TABLE notification_preferences;
 DROP TABLE notification_opt_outs;
 DROP TABLE referral_meetings;

@@ -47,3 +47,6 @@ CREATE TABLE notification_preferences (
     template TEXT NOT NULL,
     PRIMARY KEY (user_id, template)
 );
+
+-- Notify status look-ups: when Notify says a sent message was delivered.
+ALTER TABLE notifications ADD COLUMN delivered_at TIMESTAMP;
