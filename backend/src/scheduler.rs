@@ -147,10 +147,9 @@ fn run(pool: &Pool, settings: &Settings, tick: Duration, stopped: &mpsc::Receive
             if last.is_some_and(|at| at.elapsed() < Duration::from_secs(job.every_seconds)) {
                 continue;
             }
-            let result = pool
-                .get()
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| (job.run)(&mut conn, settings, Utc::now().naive_utc()).map_err(|e| format!("{e:#}")));
+            let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                (job.run)(&mut conn, settings, Utc::now().naive_utc()).map_err(|e| format!("{e:#}"))
+            });
             match result {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(job = job.name, count, "scheduled job done"),
@@ -182,7 +181,8 @@ mod tests {
         assert_eq!(parse_now("2027-03-01T09:00:00Z"), Ok(nine));
         assert_eq!(parse_now("2027-03-01T10:00:00+01:00"), Ok(nine));
         assert_eq!(parse_now(" 2027-03-01 09:00 "), Ok(nine));
-        for bad in ["", "tomorrow", "2027-02-30T09:00:00", "2027-03-01", "2027-03-01T09:00:00\u{0}", "9".repeat(500).as_str()]
+        for bad in
+            ["", "tomorrow", "2027-02-30T09:00:00", "2027-03-01", "2027-03-01T09:00:00\u{0}", "9".repeat(500).as_str()]
         {
             assert!(parse_now(bad).is_err(), "{bad:?}");
         }

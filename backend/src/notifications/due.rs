@@ -9,11 +9,11 @@ use diesel::prelude::*;
 use super::events;
 use crate::config::Settings;
 use crate::db::schema::{connections, listing_reminders, referrals, services};
-use crate::directory::listing::{HIDDEN_AFTER_DAYS, NEEDS_REVIEW_AFTER_DAYS};
-use crate::domain::{Approval, ListingStatus};
 use crate::db::{self, DbConnection};
+use crate::directory::listing::{HIDDEN_AFTER_DAYS, NEEDS_REVIEW_AFTER_DAYS};
 use crate::domain::connection_status::ConnectionStatus;
 use crate::domain::referral_status::ReferralStatus;
+use crate::domain::{Approval, ListingStatus};
 
 /// Introductions dealt with per transaction.
 const BATCH: i64 = 200;
@@ -37,7 +37,11 @@ enum Step {
 /// worker is told and the introduction is marked (`link_worker_told_at`, shown on the referral
 /// and in the group's inbox). Introductions of closed referrals are left alone. Returns the
 /// messages queued.
-pub fn introduction_reminders(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> anyhow::Result<usize> {
+pub fn introduction_reminders(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
     let days = settings.introduction_days;
     let mut queued = 0;
     for step in [Step::Remind, Step::Tell] {
@@ -146,7 +150,11 @@ type CycleRow = (String, String, String, NaiveDateTime);
 
 /// Every listing the public may see (approved, running or closed for a while) that is in its
 /// cycle at `now`: from its first reminder's day, oldest-verified first, with where it stands.
-pub fn review_cycles(conn: &mut DbConnection, settings: &Settings, now: NaiveDateTime) -> QueryResult<Vec<ReviewCycle>> {
+pub fn review_cycles(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<ReviewCycle>> {
     let of = settings.notifications.listing_reminders;
     let every = settings.notifications.listing_reminder_days;
     let first_day = if of == 0 { NEEDS_REVIEW_AFTER_DAYS } else { reminder_day(1, of, every) };
@@ -254,15 +262,20 @@ fn insert_reminder(
         listing_reminders::sent_at.eq(now),
     );
     match conn {
-        DbConnection::Sqlite(c) => diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c),
-        DbConnection::Pg(c) => diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c),
+        DbConnection::Sqlite(c) => {
+            diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c)
+        }
+        DbConnection::Pg(c) => {
+            diesel::insert_into(listing_reminders::table).values(row).on_conflict_do_nothing().execute(c)
+        }
     }
 }
 
 /// The demo's listings are fictional: their current cycle is marked as one in which nobody is
 /// reminded (number 0). A "still accurate" starts a real cycle.
 pub fn settle_demo_listings(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    let listings: Vec<(String, NaiveDateTime)> = services::table.select((services::id, services::last_verified)).load(conn)?;
+    let listings: Vec<(String, NaiveDateTime)> =
+        services::table.select((services::id, services::last_verified)).load(conn)?;
     let mut settled = 0;
     for (id, verified_at) in listings {
         settled += insert_reminder(conn, &id, verified_at, 0, now)?;
@@ -361,7 +374,9 @@ pub fn link_worker_digests(conn: &mut DbConnection, settings: &Settings, now: Na
             .filter(connections::introduced_at.le(now - Duration::days(rules.introduction_days)))
             .select((connections::referral_id, services::name))
             .load(conn)?;
-        items.extend(unanswered.into_iter().map(|(id, group)| (id, format!("{group} has not answered the introduction"))));
+        items.extend(
+            unanswered.into_iter().map(|(id, group)| (id, format!("{group} has not answered the introduction"))),
+        );
         let waiting: i64 = referrals::table
             .filter(referrals::service_id.eq(&service_id))
             .filter(referrals::status.eq(ReferralStatus::Received.as_str()))
@@ -381,7 +396,9 @@ pub fn link_worker_digests(conn: &mut DbConnection, settings: &Settings, now: Na
 fn notify_outcome(status: &str) -> Option<Result<(), &'static str>> {
     match status {
         "delivered" => Some(Ok(())),
-        "permanent-failure" => Some(Err("Notify: permanent failure (the address or number does not exist or is blocked)")),
+        "permanent-failure" => {
+            Some(Err("Notify: permanent failure (the address or number does not exist or is blocked)"))
+        }
         "temporary-failure" => Some(Err("Notify: temporary failure (inbox full or phone off for 72 hours); not sent")),
         "technical-failure" => Some(Err("Notify: technical failure; not sent")),
         _ => None,

@@ -56,13 +56,16 @@ pub fn introduced(conn: &mut DbConnection, connection_id: &str, version: i32) ->
     Ok(())
 }
 
+/// An editor's user id (none for the group's contact address) and the address.
+type Recipient = (Option<String>, String);
+
 /// Who at a group hears of an introduction (editors by user id, the contact address with none),
 /// and the values every message about it carries.
 fn group_recipients(
     conn: &mut DbConnection,
     connection_id: &str,
     version: i32,
-) -> QueryResult<(Vec<(Option<String>, String)>, serde_json::Value)> {
+) -> QueryResult<(Vec<Recipient>, serde_json::Value)> {
     let (service_name, service_email, group_org, referral_id): (String, Option<String>, String, String) =
         connections::table
             .inner_join(services::table)
@@ -80,8 +83,7 @@ fn group_recipients(
         .or(org_email)
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty() && !editors.iter().any(|(_, editor)| editor.eq_ignore_ascii_case(e)));
-    let mut recipients: Vec<(Option<String>, String)> =
-        editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
+    let mut recipients: Vec<Recipient> = editors.into_iter().map(|(id, email)| (Some(id), email)).collect();
     recipients.extend(contact.map(|email| (None, email)));
     let values = json!({
         "service_name": service_name,
@@ -96,7 +98,12 @@ fn group_recipients(
 
 /// An introduction has waited `days` days for the group's answer: the same people as the
 /// introduction get one reminder, with a fresh link that answers it. Returns the messages queued.
-pub fn introduction_reminder(conn: &mut DbConnection, connection_id: &str, version: i32, days: i64) -> QueryResult<usize> {
+pub fn introduction_reminder(
+    conn: &mut DbConnection,
+    connection_id: &str,
+    version: i32,
+    days: i64,
+) -> QueryResult<usize> {
     let (recipients, values) = group_recipients(conn, connection_id, version)?;
     let mut queued = 0;
     for (user_id, email) in recipients {
@@ -180,14 +187,9 @@ pub fn introduction_unanswered(
 /// to the listing, or the link used, makes it stale) and a link to sign in and edit. Listings
 /// with no editor are for the directory team (the admin reminders page and its CSV). Returns the
 /// messages queued.
-pub fn listing_review(
-    conn: &mut DbConnection,
-    service_id: &str,
-    number: i32,
-    of: i64,
-) -> QueryResult<usize> {
-    use chrono::Duration;
+pub fn listing_review(conn: &mut DbConnection, service_id: &str, number: i32, of: i64) -> QueryResult<usize> {
     use crate::directory::listing::{HIDDEN_AFTER_DAYS, NEEDS_REVIEW_AFTER_DAYS};
+    use chrono::Duration;
     let (name, organisation, version, last_verified): (String, String, i32, chrono::NaiveDateTime) = services::table
         .find(service_id)
         .select((services::name, services::organization_id, services::version, services::last_verified))
@@ -198,7 +200,10 @@ pub fn listing_review(
         queued += usize::from(enqueue(
             conn,
             &Outgoing {
-                key: format!("listing:{service_id}:{}:review:{number}:{user_id}", last_verified.and_utc().timestamp_micros()),
+                key: format!(
+                    "listing:{service_id}:{}:review:{number}:{user_id}",
+                    last_verified.and_utc().timestamp_micros()
+                ),
                 channel: Channel::Email,
                 audience: Audience::Group,
                 recipient: email,
@@ -302,7 +307,10 @@ pub fn referral_moved(
 /// "do not contact directly" is set, and only by e-mail or text as they chose (a phone call or
 /// letter is the link worker's to make). Their channel, address and first name, and the link
 /// worker service's name.
-fn person_channel(conn: &mut DbConnection, referral_id: &str) -> QueryResult<Option<(Channel, String, String, String)>> {
+fn person_channel(
+    conn: &mut DbConnection,
+    referral_id: &str,
+) -> QueryResult<Option<(Channel, String, String, String)>> {
     type Row = (bool, bool, String, Option<String>, Option<String>, String, String);
     let (consent, no_direct, preferred, email, phone, given_name, service_id): Row = referrals::table
         .find(referral_id)

@@ -47,7 +47,11 @@ pub fn listing_key(answer_key: &[u8; 32]) -> [u8; 32] {
 pub fn sign_unsubscribe(answer_key: &[u8; 32], address: &str) -> String {
     let key = hmac(answer_key, b"commonground unsubscribe links");
     let address = address.trim().to_lowercase();
-    format!("{}.{}", BASE64URL_NOPAD.encode(address.as_bytes()), BASE64URL_NOPAD.encode(&hmac(&key, address.as_bytes())))
+    format!(
+        "{}.{}",
+        BASE64URL_NOPAD.encode(address.as_bytes()),
+        BASE64URL_NOPAD.encode(&hmac(&key, address.as_bytes()))
+    )
 }
 
 /// The address an unsubscribe token is for, if we made it.

@@ -295,22 +295,41 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
     let rows: Vec<SummaryRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at, delivered_at)| {
-            NotificationSummary {
-                recipient: if audience == Audience::Person.as_str() { "the person referred".into() } else { recipient },
+        .map(
+            |(
                 id,
                 template,
                 channel,
                 audience,
+                recipient,
                 status,
                 attempts,
                 last_error,
                 created_at,
-                next_attempt_at: next,
+                next,
                 sent_at,
                 delivered_at,
-            }
-        })
+            )| {
+                NotificationSummary {
+                    recipient: if audience == Audience::Person.as_str() {
+                        "the person referred".into()
+                    } else {
+                        recipient
+                    },
+                    id,
+                    template,
+                    channel,
+                    audience,
+                    status,
+                    attempts,
+                    last_error,
+                    created_at,
+                    next_attempt_at: next,
+                    sent_at,
+                    delivered_at,
+                }
+            },
+        )
         .collect())
 }
 

@@ -28,7 +28,10 @@ pub fn choices(role: Role) -> &'static [(Template, &'static str)] {
             (Template::GroupTurnedDown, "Our group's sign-up was turned down"),
         ],
         Role::LinkWorker | Role::LinkWorkerLead => &[
-            (Template::LinkWorkerDigest, "Each morning, what needs attention in my caseload (nothing when nothing does)"),
+            (
+                Template::LinkWorkerDigest,
+                "Each morning, what needs attention in my caseload (nothing when nothing does)",
+            ),
             (Template::IntroductionUnanswered, "A group has not answered my introduction"),
         ],
         Role::Referrer => &[
@@ -87,7 +90,7 @@ pub fn save(
     let choices = choices(user.role);
     if let Some(bad) = form.on.iter().find(|name| !choices.iter().any(|(t, _)| t.name() == name.as_str())) {
         let shown: String = bad.chars().take(40).collect();
-        return Err(AppError::invalid("on", &format!("{shown:?} is not one of your messages")));
+        return Err(AppError::invalid("on", format!("{shown:?} is not one of your messages")));
     }
     db::write(conn, |conn| -> Result<(), AppError> {
         diesel::delete(notification_preferences::table.filter(notification_preferences::user_id.eq(&user.id)))
@@ -113,14 +116,12 @@ pub fn opt_out(conn: &mut DbConnection, address: &str, ip: Option<&str>) -> Quer
     db::write(conn, |conn| {
         let row = (notification_opt_outs::address.eq(&address), notification_opt_outs::at.eq(now));
         match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(notification_opt_outs::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(notification_opt_outs::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
+            DbConnection::Sqlite(c) => {
+                diesel::insert_into(notification_opt_outs::table).values(row).on_conflict_do_nothing().execute(c)?
+            }
+            DbConnection::Pg(c) => {
+                diesel::insert_into(notification_opt_outs::table).values(row).on_conflict_do_nothing().execute(c)?
+            }
         };
         audit::record(
             conn,
@@ -167,7 +168,10 @@ pub fn unwanted(conn: &mut DbConnection, rows: &[Claimed]) -> QueryResult<HashMa
         let address = row.recipient.trim().to_lowercase();
         if opted.contains(&address) {
             unwanted.insert(row.id.clone(), "the recipient unsubscribed".to_string());
-        } else if turned_off.iter().any(|(email, template)| email.to_lowercase() == address && *template == row.template) {
+        } else if turned_off
+            .iter()
+            .any(|(email, template)| email.to_lowercase() == address && *template == row.template)
+        {
             unwanted.insert(row.id.clone(), "the recipient turned this message off".to_string());
         }
     }

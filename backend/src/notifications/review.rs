@@ -86,16 +86,18 @@ pub fn confirm(
         });
     };
     let id = ServiceId::parse(&listing.id).ok_or_else(|| AppError::not_found(NOT_VALID))?;
-    editing::verify_version(conn, &editor, &id, Some(claims.version), "listing.verify_link", ip).map_err(|e| match e {
-        AppError::Conflict { .. } => AppError::Conflict { message: USED.into(), allowed: Vec::new() },
-        // Not one of the group's editors any more (load_editable's 404).
-        AppError::NotFound { .. } => AppError::Conflict {
-            message: "This link was sent to someone who can no longer edit this listing. Nothing has been changed."
-                .into(),
-            allowed: Vec::new(),
+    editing::verify_version(conn, &editor, &id, Some(claims.version), "listing.verify_link", ip).map_err(
+        |e| match e {
+            AppError::Conflict { .. } => AppError::Conflict { message: USED.into(), allowed: Vec::new() },
+            // Not one of the group's editors any more (load_editable's 404).
+            AppError::NotFound { .. } => AppError::Conflict {
+                message: "This link was sent to someone who can no longer edit this listing. Nothing has been changed."
+                    .into(),
+                allowed: Vec::new(),
+            },
+            other => other,
         },
-        other => other,
-    })?;
+    )?;
     tracing::info!(service.id = %listing.id, "listing confirmed still accurate from an e-mailed link");
     let (listing, _) = load(conn, &claims)?;
     Ok(listing)

@@ -97,10 +97,8 @@ fn run(setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>) {
                     claimed.iter().map(|row| (row.id.clone(), String::new())).collect()
                 })
         };
-        let claimed: Vec<Claimed> = claimed
-            .into_iter()
-            .filter(|row| unwanted.get(&row.id).is_none_or(|reason| !reason.is_empty()))
-            .collect();
+        let claimed: Vec<Claimed> =
+            claimed.into_iter().filter(|row| unwanted.get(&row.id).is_none_or(|reason| !reason.is_empty())).collect();
         if !claimed.is_empty() {
             let lane_size = claimed.len().div_ceil(LANES);
             let setup_ref = &setup;

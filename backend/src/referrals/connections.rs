@@ -359,22 +359,37 @@ pub fn introductions(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email, told)| {
-            let days = rules.introduction_days;
-            let share = consent && !no_direct;
-            Introduction {
-                overdue: overdue(&status, introduced_at, days),
+        .map(
+            |(
                 id,
                 service_name,
                 status,
                 version,
                 note,
-                first_name: consent.then_some(given),
-                phone: if share { phone } else { None },
-                email: if share { email } else { None },
                 introduced_at,
-                link_worker_told_at: told,
-            }
-        })
+                consent,
+                no_direct,
+                given,
+                phone,
+                email,
+                told,
+            )| {
+                let days = rules.introduction_days;
+                let share = consent && !no_direct;
+                Introduction {
+                    overdue: overdue(&status, introduced_at, days),
+                    id,
+                    service_name,
+                    status,
+                    version,
+                    note,
+                    first_name: consent.then_some(given),
+                    phone: if share { phone } else { None },
+                    email: if share { email } else { None },
+                    introduced_at,
+                    link_worker_told_at: told,
+                }
+            },
+        )
         .collect())
 }

@@ -93,7 +93,10 @@ pub fn book(
     if cancel {
         db::write(conn, |conn| -> Result<(), AppError> {
             diesel::delete(referral_meetings::table.find(referral_id)).execute(conn)?;
-            audit::record(conn, &Event::by(user, "referral.meeting", ip).on("referral", referral_id).detail("cancelled"))?;
+            audit::record(
+                conn,
+                &Event::by(user, "referral.meeting", ip).on("referral", referral_id).detail("cancelled"),
+            )?;
             Ok(())
         })?;
         return Ok(None);

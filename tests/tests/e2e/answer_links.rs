@@ -221,11 +221,19 @@ fn no_message_carries_clinical_content() {
         json!({"at": at.format("%Y-%m-%dT%H:%M").to_string(), "place": "Stroud Library"}),
     );
     let due = backend::notifications::due::meeting_reminder_due(at);
-    assert_eq!(backend::notifications::due::meeting_reminders(&mut app.db(), &backend::config::Settings::default(), due).unwrap(), 1);
+    assert_eq!(
+        backend::notifications::due::meeting_reminders(&mut app.db(), &backend::config::Settings::default(), due)
+            .unwrap(),
+        1
+    );
     // The link worker has the daily digest on; ten days on, the referral needs attention.
     diesel::delete(backend::db::schema::notification_preferences::table).execute(&mut app.db()).unwrap();
     let morning = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).and_hms_opt(8, 0, 0).unwrap();
-    assert!(backend::notifications::due::link_worker_digests(&mut app.db(), &backend::config::Settings::default(), morning).unwrap() > 0);
+    assert!(
+        backend::notifications::due::link_worker_digests(&mut app.db(), &backend::config::Settings::default(), morning)
+            .unwrap()
+            > 0
+    );
     // The group does not answer: it is reminded, and the link worker told.
     let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(11);
     let ran = backend::scheduler::run_once(&mut app.db(), &backend::config::Settings::default(), later, None).unwrap();
@@ -233,11 +241,18 @@ fn no_message_carries_clinical_content() {
     // The gardening club's listing nears six months unverified: its editors are reminded.
     let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
     diesel::update(backend::db::schema::services::table.find(&garden))
-        .set(backend::db::schema::services::last_verified.eq(chrono::Utc::now().naive_utc() - chrono::Duration::days(150)))
+        .set(
+            backend::db::schema::services::last_verified
+                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::days(150)),
+        )
         .execute(&mut app.db())
         .unwrap();
     let now = chrono::Utc::now().naive_utc();
-    assert!(backend::notifications::due::listing_reviews(&mut app.db(), &backend::config::Settings::default(), now).unwrap() > 0);
+    assert!(
+        backend::notifications::due::listing_reviews(&mut app.db(), &backend::config::Settings::default(), now)
+            .unwrap()
+            > 0
+    );
     post(&app, &worker, &format!("/api/v1/referrals/{referral}/notes"), json!({"body": "ZEBRA-CASE-NOTE"}));
     post(
         &app,

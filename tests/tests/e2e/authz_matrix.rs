@@ -226,7 +226,13 @@ const PAGES: &[Row] = &[
         "/referrals/{referral}/connections",
         "service_id={own_listing}",
     ),
-    ("post", "/referrals/{id}/meeting", Access::ReferralWorkPage, "/referrals/{referral}/meeting", "at=2030-01-01T10:00&place=Matrix"),
+    (
+        "post",
+        "/referrals/{id}/meeting",
+        Access::ReferralWorkPage,
+        "/referrals/{referral}/meeting",
+        "at=2030-01-01T10:00&place=Matrix",
+    ),
     ("get", "/referrals/{id}/plan", Access::ClinicalRead, "/referrals/{referral}/plan", ""),
     (
         "post",

@@ -8,7 +8,6 @@ use backend::notifications::due::link_worker_digests;
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-
 use crate::answer_links::{introduce, outbox, quick};
 use crate::helpers::{spawn_app_with, TestApp, DEMO_PASSWORD};
 use crate::referrals::{create, referral_body, GP, LINK_WORKER};

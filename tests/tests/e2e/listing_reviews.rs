@@ -92,7 +92,8 @@ fn three_reminders_as_a_listing_nears_six_months_then_none() {
     let mut one = Settings::default();
     one.notifications.listing_reminders = 1;
     one.notifications.listing_reminder_days = 30;
-    let run = |days: i64| listing_reviews(&mut app.db(), &one, start + Duration::days(days) + Duration::hours(1)).unwrap();
+    let run =
+        |days: i64| listing_reviews(&mut app.db(), &one, start + Duration::days(days) + Duration::hours(1)).unwrap();
     assert_eq!(run(152), 0);
     assert_eq!(run(153) as i64, editors);
     assert_eq!(run(182), 0);
@@ -129,7 +130,8 @@ fn the_still_accurate_link_works_once_and_the_admin_page_shows_the_cycle() {
     let list = app.call("GET", "/api/v1/admin/reminders", Some(&admin), None);
     assert_eq!(list.status, 200, "{}", list.body);
     let body = list.json();
-    let row = body["listings"].as_array().unwrap().iter().find(|l| l["service_id"] == id.as_str()).expect("listed").clone();
+    let row =
+        body["listings"].as_array().unwrap().iter().find(|l| l["service_id"] == id.as_str()).expect("listed").clone();
     assert_eq!(row["reminders_sent"], 1, "{row}");
     assert_eq!(row["reminders"], 3);
     assert_eq!(row["stage"], "reminding");

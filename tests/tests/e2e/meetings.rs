@@ -179,10 +179,12 @@ fn bad_bookings_are_refused_by_field_and_change_nothing() {
     browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
     browser.get(&format!("/referrals/{id}"));
     let csrf = browser.csrf();
-    let refused = browser.post(&format!("/referrals/{id}/meeting"), &[("csrf", &csrf), ("at", "soon"), ("place", "Stroud Library")]);
+    let refused = browser
+        .post(&format!("/referrals/{id}/meeting"), &[("csrf", &csrf), ("at", "soon"), ("place", "Stroud Library")]);
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains(r#"value="soon""#) && refused.body.contains("Stroud Library"), "{}", refused.body);
-    let saved = browser.post(&format!("/referrals/{id}/meeting"), &[("csrf", &csrf), ("at", &ok_at), ("place", "Stroud Library")]);
+    let saved = browser
+        .post(&format!("/referrals/{id}/meeting"), &[("csrf", &csrf), ("at", &ok_at), ("place", "Stroud Library")]);
     assert_eq!(saved.status, 303, "{}", saved.body);
     let page = browser.get(&format!("/referrals/{id}"));
     assert!(page.body.contains("Stroud Library") && page.body.contains("reminder by text"), "{}", page.body);

@@ -126,7 +126,8 @@ fn status_look_ups_record_delivery_and_give_up_permanent_failures() {
         create(&app, &gp, &body);
     }
     assert!(stub.wait_for_sent(3, Duration::from_secs(30)), "{:?}", stub.requests());
-    let sent = || -> Vec<(String, Option<String>, String, Option<String>, Option<chrono::NaiveDateTime>)> {
+    type Row = (String, Option<String>, String, Option<String>, Option<chrono::NaiveDateTime>);
+    let sent = || -> Vec<Row> {
         notifications::table
             .filter(notifications::template.eq("referral_received"))
             .select((

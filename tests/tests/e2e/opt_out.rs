@@ -19,7 +19,12 @@ fn settled(app: &TestApp) -> Vec<(String, String, String, Option<String>)> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rows: Vec<(String, String, String, Option<String>)> = notifications::table
-            .select((notifications::template, notifications::recipient, notifications::status, notifications::last_error))
+            .select((
+                notifications::template,
+                notifications::recipient,
+                notifications::status,
+                notifications::last_error,
+            ))
             .load(&mut app.db())
             .unwrap();
         if rows.iter().all(|(_, _, status, _)| status == "sent" || status == "gave_up") {
@@ -81,10 +86,13 @@ fn the_persons_unsubscribe_link_stops_every_email_even_those_queued() {
     let received = rows.iter().find(|(t, ..)| t == "referral_received").expect("queued before they unsubscribed");
     assert_eq!(received.2, "gave_up", "{rows:?}");
     assert_eq!(received.3.as_deref(), Some("the recipient unsubscribed"));
-    assert!(!sender.data_dir.path().join("outbox").exists()
-        || std::fs::read_dir(sender.data_dir.path().join("outbox")).unwrap().flatten().all(|f| {
-            !f.file_name().to_string_lossy().starts_with("referral_received-")
-        }));
+    assert!(
+        !sender.data_dir.path().join("outbox").exists()
+            || std::fs::read_dir(sender.data_dir.path().join("outbox"))
+                .unwrap()
+                .flatten()
+                .all(|f| { !f.file_name().to_string_lossy().starts_with("referral_received-") })
+    );
     // And one queued after, too.
     create(&app, &gp, &body);
     let rows = settled(&app);
@@ -121,7 +129,9 @@ fn group_contacts_get_an_unsubscribe_link_and_editors_choose_on_their_account() 
     );
     assert_eq!(saved.status, 303, "{}", saved.body);
     let account = editor.get("/account");
-    assert!(account.body.contains(r#"value="introduction">"#) && account.body.contains(r#"value="listing_review" checked"#));
+    assert!(
+        account.body.contains(r#"value="introduction">"#) && account.body.contains(r#"value="listing_review" checked"#)
+    );
 
     // An introduction: the editor's copy is not sent (honoured at once); the group's contact
     // address gets its copy with an unsubscribe link, which editors' copies never carry.
@@ -129,7 +139,10 @@ fn group_contacts_get_an_unsubscribe_link_and_editors_choose_on_their_account() 
     introduce(&app, &worker, &referral);
     let rows = settled(&app);
     let editor_row = rows.iter().find(|(t, r, ..)| t == "introduction" && r == GARDEN_EDITOR).unwrap();
-    assert_eq!((editor_row.2.as_str(), editor_row.3.as_deref()), ("gave_up", Some("the recipient turned this message off")));
+    assert_eq!(
+        (editor_row.2.as_str(), editor_row.3.as_deref()),
+        ("gave_up", Some("the recipient turned this message off"))
+    );
     let contact = rows.iter().find(|(t, r, ..)| t == "introduction" && r != GARDEN_EDITOR);
     let (_, contact_address, status, _) = contact.expect("the gardening club's contact address has a copy");
     assert_eq!(status, "sent");

@@ -75,7 +75,9 @@ fn an_unanswered_introduction_is_reminded_then_the_link_worker_told_once() {
     let files = outbox(&app, "introduction_reminder-", reminders);
     let (_, reminder) = files
         .iter()
-        .find(|(name, text)| name.starts_with("introduction_reminder-") && text.contains(&format!("To: {GARDEN_EDITOR}")))
+        .find(|(name, text)| {
+            name.starts_with("introduction_reminder-") && text.contains(&format!("To: {GARDEN_EDITOR}"))
+        })
         .expect("the editor's reminder");
     assert!(reminder.contains("6 days ago") && reminder.contains("Margaret"), "{reminder}");
     let reminder_link = answer_path(reminder);
@@ -130,12 +132,18 @@ fn introductions_that_need_nothing_queue_nothing_and_concurrent_runs_queue_once(
     // Answered by the group before the reminder was due.
     let answered_referral = create(&app, &gp, &referral_body());
     let answered = introduce(&app, &worker, &answered_referral);
-    post(&app, &editor, &format!("/api/v1/connections/{answered}/transitions"), json!({"to": "accepted", "version": 2}));
+    post(
+        &app,
+        &editor,
+        &format!("/api/v1/connections/{answered}/transitions"),
+        json!({"to": "accepted", "version": 2}),
+    );
     // The referral was cancelled with the introduction still open.
     let cancelled_referral = create(&app, &gp, &referral_body());
     let cancelled = introduce(&app, &worker, &cancelled_referral);
-    let version =
-        app.call("GET", &format!("/api/v1/referrals/{cancelled_referral}"), Some(&worker), None).json()["version"].clone();
+    let version = app.call("GET", &format!("/api/v1/referrals/{cancelled_referral}"), Some(&worker), None).json()
+        ["version"]
+        .clone();
     post(
         &app,
         &worker,
@@ -163,7 +171,11 @@ fn introductions_that_need_nothing_queue_nothing_and_concurrent_runs_queue_once(
     let reminders = queued(&app, "introduction_reminder", &waiting);
     let told = queued(&app, "introduction_unanswered", &waiting);
     assert!(reminders >= 1 && told == 1, "reminders {reminders}, told {told}");
-    assert_eq!(counts.iter().sum::<usize>() as i64, reminders + told, "each counted by the run that queued it: {counts:?}");
+    assert_eq!(
+        counts.iter().sum::<usize>() as i64,
+        reminders + told,
+        "each counted by the run that queued it: {counts:?}"
+    );
     for quiet in [&answered, &cancelled] {
         assert_eq!(queued(&app, "introduction_reminder", quiet), 0);
         assert_eq!(queued(&app, "introduction_unanswered", quiet), 0);

@@ -181,7 +181,8 @@ pub async fn book_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let meeting =
-        with_conn(&state, move |conn, _| crate::referrals::meeting::book(conn, &user, &id, &body, ip.as_deref())).await?;
+        with_conn(&state, move |conn, _| crate::referrals::meeting::book(conn, &user, &id, &body, ip.as_deref()))
+            .await?;
     Ok(no_store(HttpResponse::Ok().json(serde_json::json!({ "next_meeting": meeting }))))
 }
 

@@ -201,12 +201,13 @@ pub async fn notifications_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let result = with_conn(&state, move |conn, _| {
-        Ok(crate::notifications::preferences::save(conn, &who, &form, ip.as_deref()))
-    })
-    .await?;
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::notifications::preferences::save(conn, &who, &form, ip.as_deref())))
+            .await?;
     match submitted(result)? {
         Submitted::Saved(()) => Ok(see_other("/account?done=notifications")),
-        Submitted::Refused(problems) => render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
     }
 }

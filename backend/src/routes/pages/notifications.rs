@@ -228,10 +228,9 @@ pub async fn still_accurate_submit(
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     let sent = token.clone();
-    let listing = with_conn(&state, move |conn, state| {
-        review::confirm(conn, state.keys.answer_link_key(), &sent, ip.as_deref())
-    })
-    .await?;
+    let listing =
+        with_conn(&state, move |conn, state| review::confirm(conn, state.keys.answer_link_key(), &sent, ip.as_deref()))
+            .await?;
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = StillAccuratePage { title: "Thank you", csrf, user, token, listing, done: true };
     render_page(&state, "pages/still_accurate", &page, StatusCode::OK, cookie)
@@ -287,8 +286,11 @@ fn masked(address: &str) -> String {
 }
 
 fn unsubscribe_address(state: &AppState, token: &str) -> Result<String, AppError> {
-    crate::notifications::links::verify_unsubscribe(state.keys.answer_link_key(), token)
-        .ok_or_else(|| AppError::not_found("This link is not valid. It may not have been copied in full: try the link in the e-mail again."))
+    crate::notifications::links::verify_unsubscribe(state.keys.answer_link_key(), token).ok_or_else(|| {
+        AppError::not_found(
+            "This link is not valid. It may not have been copied in full: try the link in the e-mail again.",
+        )
+    })
 }
 
 /// `GET /unsubscribe/{token}`: one button that stops every e-mail to the address. Opening the

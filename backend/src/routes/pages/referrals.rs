@@ -316,10 +316,9 @@ pub async fn meeting_submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), booking.clone());
-    let result = with_conn(&state, move |conn, _| {
-        Ok(crate::referrals::meeting::book(conn, &who, &rid, &form, ip.as_deref()))
-    })
-    .await?;
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::meeting::book(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
     answer_action(req, actor, id, state, result, "meeting", booking).await
 }
 
