@@ -19,6 +19,7 @@ pub mod referrals;
 pub mod reports;
 pub mod retention;
 pub mod routes;
+pub mod scheduler;
 pub mod spreadsheet;
 pub mod startup;
 pub mod state;

@@ -1,5 +1,5 @@
 //! The `commonground` command: serve (the default), migrate, seed, reindex, import-postcodes,
-//! import-oruk, retention.
+//! import-oruk, retention, run-jobs.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +45,20 @@ enum Command {
         /// List what would be anonymised and change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Run the scheduled jobs (reminders) once and exit: what a running server's scheduler does
+    /// every minute. Safe beside running servers: nothing is sent twice.
+    RunJobs {
+        /// Only this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// List the jobs and exit.
+        #[arg(long)]
+        list: bool,
+        /// Run as if it were this time (UTC, e.g. 2027-03-01T09:00:00Z): for tests and for
+        /// seeing what a date would bring.
+        #[arg(long, hide = true)]
+        now: Option<String>,
     },
     /// Load Ordnance Survey Code-Point Open CSV (a file or a folder of .csv/.csv.gz).
     ImportPostcodes {
@@ -142,6 +156,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RunJobs { job, list, now } => run_jobs(&settings, job.as_deref(), list, now.as_deref()),
         Command::ImportOruk { path, actor, max_mb } => import_oruk(&settings, &path, &actor, max_mb),
         Command::ImportPostcodes { path, convert_to } => {
             let started = std::time::Instant::now();
@@ -186,6 +201,36 @@ fn import_oruk(settings: &Settings, path: &std::path::Path, actor: &str, max_mb:
     println!(
         "Schemas and examples: Human Services Data Specification, an Open Referral resource (https://openreferral.org/), CC BY-SA 4.0."
     );
+    Ok(())
+}
+
+fn run_jobs(settings: &Settings, only: Option<&str>, list: bool, now: Option<&str>) -> anyhow::Result<()> {
+    use backend::scheduler;
+    if list {
+        for job in scheduler::JOBS {
+            println!("{:<28} every {:>5} s  {}", job.name, (job.every_seconds)(&settings), job.about);
+        }
+        return Ok(());
+    }
+    let now = match now {
+        Some(text) => scheduler::parse_now(text).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
+        None => chrono::Utc::now().naive_utc(),
+    };
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let ran = scheduler::run_once(&mut conn, settings, now, only).map_err(|e| anyhow::anyhow!("--job: {e}"))?;
+    let mut failed = 0;
+    for job in &ran {
+        match &job.result {
+            Ok(count) => println!("{}: {count} done", job.name),
+            Err(error) => {
+                failed += 1;
+                println!("{}: failed: {error}", job.name);
+            }
+        }
+    }
+    println!("Messages queued here are sent by a running server's delivery worker.");
+    anyhow::ensure!(failed == 0, "{failed} job(s) failed");
     Ok(())
 }
 

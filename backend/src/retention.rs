@@ -8,21 +8,18 @@
 //! transaction, so a run stopped half-way (a crash, a fault) leaves each referral either done or
 //! untouched, and the next run carries on with those left.
 //!
-//! Run by `commonground retention [--dry-run]` and, every `interval_hours`, by a thread in the
-//! server ([`spawn`] calls [`run_once`]).
+//! Run by `commonground retention [--dry-run]` and, every `interval_hours`, by the server's
+//! scheduler ([`scheduled`], one of [`crate::scheduler::JOBS`]).
 
 use std::io::Write;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::accounts::audit::{self, Event};
 pub use crate::config::retention::RetentionSettings;
 use crate::db::schema::{referral_anonymisations, referral_events, referrals};
-use crate::db::{self, DbConnection, Pool};
+use crate::db::{self, DbConnection};
 use crate::domain::ReferralStatus;
 
 /// A referral whose retention period has ended.
@@ -165,49 +162,26 @@ pub fn run(
     Ok(summary)
 }
 
-/// The scheduled job: one run over what is due at `now`.
-pub fn run_once(db: &Pool, settings: &RetentionSettings, now: NaiveDateTime) -> anyhow::Result<Summary> {
-    let mut conn = db.get()?;
-    run(&mut conn, settings, now, false, &mut std::io::sink())
-}
-
-/// The server's retention thread: runs [`run_once`] a minute after start and then every
-/// `interval_hours`, until stopped.
-pub struct Scheduler {
-    stop: mpsc::Sender<()>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// Starts the thread (none when `interval_hours` is 0).
-pub fn spawn(db: Pool, settings: RetentionSettings) -> anyhow::Result<Option<Scheduler>> {
-    if settings.interval_hours == 0 {
-        return Ok(None);
+/// The scheduled job ([`crate::scheduler::JOBS`]): one run over what is due at `now`; off when
+/// `interval_hours` is 0. Returns how many referrals were anonymised.
+pub fn scheduled(
+    conn: &mut DbConnection,
+    settings: &crate::config::Settings,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
+    if settings.retention.interval_hours == 0 {
+        return Ok(0);
     }
-    let (stop, stopped) = mpsc::channel::<()>();
-    let thread = std::thread::Builder::new().name("retention".into()).spawn(move || {
-        let mut wait = Duration::from_secs(60);
-        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
-            match run_once(&db, &settings, Utc::now().naive_utc()) {
-                Ok(s) if s.anonymised + s.failed > 0 => {
-                    tracing::info!(anonymised = s.anonymised, failed = s.failed, "retention run")
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "retention run failed; it runs again at the next interval"),
-            }
-            wait = Duration::from_secs(settings.interval_hours * 3600);
-        }
-    })?;
-    Ok(Some(Scheduler { stop, thread: Some(thread) }))
+    let summary = run(conn, &settings.retention, now, false, &mut std::io::sink())?;
+    if summary.failed > 0 {
+        anyhow::bail!("{} referral(s) could not be anonymised; they are tried again at the next run", summary.failed);
+    }
+    Ok(summary.anonymised)
 }
 
-impl Scheduler {
-    /// Stops the thread (after the referral in hand) and waits for it.
-    pub fn shutdown(mut self) {
-        let _ = self.stop.send(());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// How often the scheduler runs retention: every `interval_hours` (0: never).
+pub fn every_seconds(settings: &crate::config::Settings) -> u64 {
+    settings.retention.interval_hours * 3600
 }
 
 #[cfg(test)]

@@ -111,6 +111,9 @@ pub fn load_demo(conn: &mut DbConnection, progress: &mut dyn Write) -> anyhow::R
     // The demo referrals go through the real use-cases, which queue their messages: nobody
     // should be told about a demo, and a new user's outbox should hold only what they cause.
     crate::notifications::outbox::forget_queued_since(conn, started)?;
+    crate::notifications::due::settle_demo(conn, started, chrono::Utc::now().naive_utc())?;
+    crate::notifications::due::settle_demo_listings(conn, chrono::Utc::now().naive_utc())?;
+    crate::notifications::preferences::demo_digests_off(conn)?;
     Ok(accounts)
 }
 
@@ -120,7 +123,7 @@ pub struct Application {
     port: u16,
     indexer: Indexer,
     notifier: Option<Worker>,
-    retention: Option<crate::retention::Scheduler>,
+    scheduler: Option<crate::scheduler::Scheduler>,
     /// What the first-start seed loaded, if anything.
     pub seeded: Option<SeedSummary>,
     /// How long start-up took, in milliseconds.
@@ -180,7 +183,14 @@ impl Application {
         } else {
             None
         };
-        let retention = crate::retention::spawn(prepared.pool.clone(), settings.retention.clone())?;
+        let scheduler = match settings.notifications.scheduler_seconds {
+            0 => None,
+            seconds => Some(crate::scheduler::Scheduler::spawn(
+                prepared.pool.clone(),
+                settings.clone(),
+                std::time::Duration::from_secs(seconds),
+            )?),
+        };
         let state = AppState {
             pool: prepared.pool,
             index: prepared.index,
@@ -223,7 +233,7 @@ impl Application {
             port,
             indexer,
             notifier,
-            retention,
+            scheduler,
             seeded: prepared.seeded,
             startup_ms: started.elapsed().as_millis(),
             demo_accounts: prepared.demo_accounts,
@@ -241,14 +251,14 @@ impl Application {
         let result = self.server.await;
         let indexer = self.indexer;
         let notifier = self.notifier;
-        let retention = self.retention;
+        let scheduler = self.scheduler;
         // The indexer's last commit and the worker's last batch are blocking work.
         let _ = actix_web::rt::task::spawn_blocking(move || {
+            if let Some(scheduler) = scheduler {
+                scheduler.shutdown();
+            }
             if let Some(worker) = notifier {
                 worker.shutdown();
-            }
-            if let Some(scheduler) = retention {
-                scheduler.shutdown();
             }
             indexer.shutdown()
         })

@@ -220,12 +220,14 @@ mod tests {
             "work": {"contact_attempts": [{"at": "2026-11-20T11:00:00", "method": "phone", "outcome": "reached"}], "failed_attempts": 0,
                      "offer_unable_to_contact": false, "notes": [{"at": "2026-11-20T12:00:00", "author": "Jordan", "body": "Met"}], "plan": null},
             "measures": {"recorded": [{"instrument": "ons4", "timepoint": "baseline", "answers": [3, 4, 3, 7], "at": "2026-11-20T12:00:00"}], "ons4_change": [1, 2, 3, -1]},
-            "connections": [{"id": "c1", "service_id": "s1", "service_name": "Garden Club", "status": "suggested", "version": 1, "overdue": false}],
+            "connections": [{"id": "c1", "service_id": "s1", "service_name": "Garden Club", "status": "suggested", "version": 1, "overdue": false},
+                {"id": "c2", "service_id": "s2", "service_name": "Walking Group", "status": "introduced", "version": 2, "overdue": true,
+                 "reminded_at": "2026-11-25T09:00:00", "link_worker_told_at": "2026-11-30T09:00:00"}],
             "created_at": "2026-11-20T10:00:00"});
         context["works"] = json!(true);
         context["message"] = json!({"summary": "Referred.", "codes": [{"code": "871731000000106", "display": "Referral to social prescribing service"}]});
         context["referrals"] = json!([{"id": "r1", "name": "Margaret <i>T</i>", "age": 72, "area": "GL5", "status": "received", "urgency": "soon", "created_at": "2026-11-20T10:00:00", "attention": "not yet accepted"}]);
-        context["introductions"] = json!([{"id": "c1", "service_name": "Garden Club", "status": "introduced", "version": 2, "first_name": "Margaret", "overdue": true}]);
+        context["introductions"] = json!([{"id": "c1", "service_name": "Garden Club", "status": "introduced", "version": 2, "first_name": "Margaret", "overdue": true, "link_worker_told_at": "2026-11-30T09:00:00"}]);
         context["reasons"] = json!([["loneliness", "Loneliness and isolation", true]]);
         context["listings"] = json!([{"id": "l1", "name": "Garden <Club>", "organisation": "Growers", "status": "active", "capacity": "waitlist",
             "last_verified": "2026-03-01T09:30:00", "freshness": "needs_review", "version": 4,
@@ -267,6 +269,12 @@ mod tests {
             );
             if name.starts_with("pages/listing") {
                 assert!(html.contains("Stroud &lt;Gardening&gt; Club"), "{name} shows the listing");
+            }
+            if name == "pages/referral" {
+                assert!(html.contains("still no answer: link worker told"), "the marked introduction: {html}");
+            }
+            if name == "pages/introductions" {
+                assert!(html.contains("the link worker was told on"), "the marked introduction: {html}");
             }
             if name == "pages/my_listings" {
                 assert!(

@@ -2,7 +2,8 @@
 //! endpoints: it checks the JWT (HS256 with the key's secret, `iss` the service id, `iat`
 //! within 30 seconds) and answers 201 with Notify's body, 403 with Notify's error for a bad
 //! token, 400 for an address containing `invalid`, and on demand (a queue of statuses to
-//! answer next) 400, 403, 429 or 500.
+//! answer next) 400, 403, 429 or 500. `GET /v2/notifications/{id}` answers a sent message's
+//! status (`sending` until a test sets another), 404 for an id it never gave.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,6 +36,7 @@ pub struct Request {
 struct Shared {
     requests: Mutex<Vec<Request>>,
     script: Mutex<VecDeque<u16>>,
+    statuses: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// The stand-in.
@@ -74,6 +76,12 @@ impl NotifyStub {
     /// Answers the next requests with these statuses (then 201 again).
     pub fn answer_next(&self, statuses: &[u16]) {
         self.shared.script.lock().unwrap().extend(statuses);
+    }
+
+    /// What a status look-up of the message `id` answers from now (`delivered`,
+    /// `permanent-failure`, ...).
+    pub fn set_status(&self, id: &str, status: &str) {
+        self.shared.statuses.lock().unwrap().insert(id.to_string(), status.to_string());
     }
 
     /// Every request so far.
@@ -130,7 +138,9 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     shared.requests.lock().unwrap().push(Request { path, body, status, at: Instant::now() });
     let text = answer.to_string();
     let reason = match status {
+        200 => "OK",
         201 => "Created",
+        404 => "Not Found",
         400 => "Bad Request",
         403 => "Forbidden",
         429 => "Too Many Requests",
@@ -166,6 +176,13 @@ fn respond(path: &str, authorization: &str, body: &Value, shared: &Shared) -> (u
                 error(429, "RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds")
             }
             _ => error(500, "Exception", "Internal server error"),
+        };
+    }
+    if let Some(id) = path.strip_prefix("/v2/notifications/").filter(|p| !matches!(*p, "email" | "sms")) {
+        return match shared.statuses.lock().unwrap().get(id) {
+            Some(status) => (200, json!({"id": id, "status": status, "type": "sms"})),
+            None if id.starts_with("740e5834-3a29-46b4-9a6f-") => (200, json!({"id": id, "status": "sending"})),
+            None => error(404, "NoResultFound", "No result found"),
         };
     }
     let (field, kind) = match path {

@@ -47,6 +47,13 @@ pub struct NotificationSettings {
     pub answer_link_days: i64,
     /// Whether this instance runs a delivery worker (another instance may do the sending).
     pub worker: bool,
+    /// How often this instance's scheduler wakes to run due jobs (reminders), seconds; 0 runs
+    /// no scheduler here (another instance, or `commonground run-jobs` from cron, does).
+    pub scheduler_seconds: u64,
+    /// Reminders a listing's editors get as it nears six months unverified (0 sends none).
+    pub listing_reminders: i64,
+    /// Days between them; the last falls this many days before six months.
+    pub listing_reminder_days: i64,
 }
 
 impl Default for NotificationSettings {
@@ -63,6 +70,9 @@ impl Default for NotificationSettings {
             lease_seconds: 300,
             answer_link_days: 14,
             worker: true,
+            scheduler_seconds: 60,
+            listing_reminders: 3,
+            listing_reminder_days: 14,
         }
     }
 }
@@ -132,6 +142,9 @@ impl NotificationSettings {
             "COMMONGROUND_NOTIFICATIONS_LEASE_SECONDS" => self.lease_seconds = number(1, 86_400, "seconds")?,
             "COMMONGROUND_ANSWER_LINK_DAYS" => self.answer_link_days = number(1, 60, "days")?,
             "COMMONGROUND_NOTIFICATIONS_WORKER" => self.worker = !matches!(value, "0" | "false" | "no" | "off"),
+            "COMMONGROUND_LISTING_REMINDERS" => self.listing_reminders = number(0, 6, "reminders")?,
+            "COMMONGROUND_LISTING_REMINDER_DAYS" => self.listing_reminder_days = number(1, 30, "days")?,
+            "COMMONGROUND_SCHEDULER_SECONDS" => self.scheduler_seconds = number(0, 86_400, "seconds")? as u64,
             _ => return Ok(false),
         }
         Ok(true)
@@ -174,5 +187,17 @@ mod tests {
         assert!(s.apply_env("COMMONGROUND_SMTP_URL", "http://x").is_err());
         assert!(s.apply_env("COMMONGROUND_NOTIFY_TEMPLATES", "introduction=abc,nonsense=1").is_err());
         assert!(!s.apply_env("COMMONGROUND_SOMETHING_ELSE", "1").unwrap());
+        assert!(s.apply_env("COMMONGROUND_SCHEDULER_SECONDS", "0").unwrap());
+        assert_eq!(s.scheduler_seconds, 0);
+        for bad in ["-1", "soon", "86401", ""] {
+            assert!(s.apply_env("COMMONGROUND_SCHEDULER_SECONDS", bad).is_err(), "{bad}");
+        }
+        assert!(s.apply_env("COMMONGROUND_LISTING_REMINDERS", "0").unwrap());
+        for bad in ["7", "-1", "three"] {
+            assert!(s.apply_env("COMMONGROUND_LISTING_REMINDERS", bad).is_err(), "{bad}");
+        }
+        for bad in ["0", "31", "1.5"] {
+            assert!(s.apply_env("COMMONGROUND_LISTING_REMINDER_DAYS", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -353,6 +353,8 @@ diesel::table! {
         person_reason -> Nullable<Text>,
         person_words -> Nullable<Text>,
         person_answered_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        link_worker_told_at -> Nullable<Timestamp>,
     }
 }
 
@@ -465,6 +467,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -562,6 +565,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Reminders sent to a listing's editors for one verification (number 0: none to send).
+    listing_reminders (service_id, verified_at, number) {
+        service_id -> Text,
+        verified_at -> Timestamp,
+        number -> Integer,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The next meeting a link worker booked with the person.
+    referral_meetings (referral_id) {
+        referral_id -> Text,
+        at -> Timestamp,
+        place -> Text,
+        booked_by -> Text,
+        booked_at -> Timestamp,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Addresses that unsubscribed: nothing more is sent to them.
+    notification_opt_outs (address) {
+        address -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Messages a user turned off.
+    notification_preferences (user_id, template) {
+        user_id -> Text,
+        template -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     organizations,
@@ -604,4 +645,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_coverage,
     risk_flags,
     safeguarding_log,
+    listing_reminders,
+    referral_meetings,
+    notification_opt_outs,
+    notification_preferences,
 );

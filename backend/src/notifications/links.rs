@@ -35,6 +35,38 @@ pub enum LinkError {
     Expired,
 }
 
+/// The key of "still accurate" links, derived from the answer links' key so that neither kind
+/// of link can stand for the other (their claims have the same shape: a record, its version,
+/// the recipient, the expiry).
+pub fn listing_key(answer_key: &[u8; 32]) -> [u8; 32] {
+    hmac(answer_key, b"commonground listing review links")
+}
+
+/// An unsubscribe link's token: the address, with an HMAC under a key of its own. It does not
+/// expire (an old e-mail's link must still work) and using it twice does no harm.
+pub fn sign_unsubscribe(answer_key: &[u8; 32], address: &str) -> String {
+    let key = hmac(answer_key, b"commonground unsubscribe links");
+    let address = address.trim().to_lowercase();
+    format!(
+        "{}.{}",
+        BASE64URL_NOPAD.encode(address.as_bytes()),
+        BASE64URL_NOPAD.encode(&hmac(&key, address.as_bytes()))
+    )
+}
+
+/// The address an unsubscribe token is for, if we made it.
+pub fn verify_unsubscribe(answer_key: &[u8; 32], token: &str) -> Option<String> {
+    let key = hmac(answer_key, b"commonground unsubscribe links");
+    let (address, mac) = token.split_once('.')?;
+    let address = BASE64URL_NOPAD.decode(address.as_bytes()).ok()?;
+    let mac = BASE64URL_NOPAD.decode(mac.as_bytes()).ok()?;
+    let expected = hmac(&key, &address);
+    if mac.len() != expected.len() || !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &mac[..])) {
+        return None;
+    }
+    String::from_utf8(address).ok()
+}
+
 /// Makes a link's token.
 pub fn sign(key: &[u8; 32], claims: &AnswerClaims) -> String {
     let payload = format!(

@@ -10,7 +10,7 @@ use chrono::Utc;
 use handlebars::Handlebars;
 use serde_json::{Map, Value};
 
-use super::links::{sign, AnswerClaims};
+use super::links::{listing_key, sign, AnswerClaims};
 use super::{Channel, Template};
 use crate::templates::TemplateFiles;
 
@@ -35,6 +35,11 @@ pub struct LinkMaker {
 }
 
 impl LinkMaker {
+    /// The one-click unsubscribe link for an address (the person's, a group's contact address).
+    pub fn unsubscribe_url(&self, address: &str) -> String {
+        format!("{}/unsubscribe/{}", self.base, super::links::sign_unsubscribe(&self.key, address))
+    }
+
     /// Adds the links a message may use to its values.
     pub fn complete(&self, values: &mut Map<String, Value>) {
         let base = &self.base;
@@ -42,6 +47,8 @@ impl LinkMaker {
         values.insert("sign_in_url".into(), Value::String(format!("{base}/sign-in")));
         values.insert("admin_url".into(), Value::String(format!("{base}/admin")));
         values.insert("contact_days".into(), Value::from(self.contact_days));
+        // Filled in by the worker for a message that carries one (see `unsubscribe_url`).
+        values.insert("unsubscribe_url".into(), Value::String(String::new()));
         if let Some(id) = values.get("referral_id").and_then(Value::as_str).map(str::to_string) {
             values.insert("referral_url".into(), Value::String(format!("{base}/referrals/{id}")));
         }
@@ -62,6 +69,21 @@ impl LinkMaker {
             };
             values.insert("answer_url".into(), Value::String(format!("{base}/answer/{}", sign(&self.key, &claims))));
             values.insert("answer_expires".into(), Value::String(expires.format("%-d %B %Y").to_string()));
+        }
+        let service = values.get("review_service_id").and_then(Value::as_str).map(str::to_string);
+        let version = values.get("review_version").and_then(Value::as_i64);
+        if let (Some(service_id), Some(version)) = (service, version) {
+            let expires = Utc::now() + chrono::Duration::days(self.answer_days);
+            let claims = AnswerClaims {
+                version: i32::try_from(version).unwrap_or_default(),
+                user_id: values.get("review_user_id").and_then(Value::as_str).map(str::to_string),
+                expires_at: expires.timestamp(),
+                connection_id: service_id,
+            };
+            let token = sign(&listing_key(&self.key), &claims);
+            values.insert("still_accurate_url".into(), Value::String(format!("{base}/still-accurate/{token}")));
+            values.insert("changed_url".into(), Value::String(format!("{base}/my/listings")));
+            values.insert("link_expires".into(), Value::String(expires.format("%-d %B %Y").to_string()));
         }
     }
 }
@@ -133,9 +155,15 @@ mod tests {
             "service_name": "Stroud Men's Shed", "link_worker_service": "Stroud PCN", "first_name": "Ada",
             "connection_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "connection_version": 2, "answer_user_id": null,
             "reference": "CG-0B6F5A52", "referral_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
-            "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers",
+            "reason": "outside our area", "outcome": "support has finished", "organisation_name": "Bisley Growers", "waited_days": 5,
+            "review_service_id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "review_version": 3, "review_user_id": "u1",
+            "last_verified": "1 June 2026", "ranks_lower_on": "1 December 2026", "hidden_on": "1 June 2027",
+            "reminder_number": 1, "reminders": 3,
+            "meeting_when": "Tuesday 2 March at 10:00", "meeting_place": "Stroud Library",
+            "day": "Tuesday 2 March", "count": 1, "waiting": 2,
             "person_link_id": "1c6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f",
-            "items": [{"id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "name": "Stroud Men's Shed", "when": "every Tuesday",
+            "items": [{"reference": "CG-0B6F5A52", "why": "review due",
+                "id": "0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f", "name": "Stroud Men's Shed", "when": "every Tuesday",
                 "where": "Stroud", "cost": "free", "contact": "01453 000000"}],
         });
         links.complete(values.as_object_mut().unwrap());
@@ -144,12 +172,16 @@ mod tests {
             let (subject, body) = renderer.render(template, Channel::Email, values.as_object().unwrap()).unwrap();
             assert!(!subject.is_empty() && !body.contains("{{"), "{}: {subject}\n{body}", template.name());
         }
-        let (_, text) = renderer.render(Template::ReferralReceived, Channel::Sms, values.as_object().unwrap()).unwrap();
-        assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
+        for template in [Template::ReferralReceived, Template::MeetingReminder, Template::PersonPage] {
+            let (_, text) = renderer.render(template, Channel::Sms, values.as_object().unwrap()).unwrap();
+            assert!(text.chars().count() <= 306, "a text fits two SMS parts: {text}");
+        }
         let (_, text) = renderer.render(Template::PersonPage, Channel::Sms, values.as_object().unwrap()).unwrap();
-        assert!(text.chars().count() <= 306 && text.contains("https://cg.example.org/my-page/"), "{text}");
+        assert!(text.contains("https://cg.example.org/my-page/"), "{text}");
         let (_, body) = renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).unwrap();
         assert!(body.contains("https://cg.example.org/answer/"), "{body}");
+        let (_, body) = renderer.render(Template::ListingReview, Channel::Email, values.as_object().unwrap()).unwrap();
+        assert!(body.contains("https://cg.example.org/still-accurate/"), "{body}");
         values.as_object_mut().unwrap().remove("service_name");
         assert!(renderer.render(Template::Introduction, Channel::Email, values.as_object().unwrap()).is_err());
     }

@@ -8,10 +8,13 @@
 //! (reasons, notes, risk, NHS number, scores) is ever put in a row.
 
 pub mod answer;
+pub mod due;
 pub mod events;
 pub mod links;
 pub mod messages;
 pub mod outbox;
+pub mod preferences;
+pub mod review;
 pub mod transport;
 pub mod worker;
 
@@ -110,11 +113,21 @@ pub enum Template {
     PersonLinkLocked,
     /// A visitor's shortlist, e-mailed to themselves.
     Shortlist,
+    /// A group has not answered an introduction: a reminder, with a link that answers it.
+    IntroductionReminder,
+    /// The link worker: a group has still not answered their introduction.
+    IntroductionUnanswered,
+    /// A listing's editor: it nears six months unverified; "still accurate" in one click.
+    ListingReview,
+    /// The person: their meeting with the link worker is tomorrow.
+    MeetingReminder,
+    /// A link worker: what needs attention in their caseload today.
+    LinkWorkerDigest,
 }
 
 impl Template {
     /// Every template, for checks and the no-clinical-content test.
-    pub const ALL: [Template; 11] = [
+    pub const ALL: [Template; 16] = [
         Template::Introduction,
         Template::ReferralAccepted,
         Template::ReferralRejected,
@@ -126,6 +139,11 @@ impl Template {
         Template::PersonPage,
         Template::PersonLinkLocked,
         Template::Shortlist,
+        Template::IntroductionReminder,
+        Template::IntroductionUnanswered,
+        Template::ListingReview,
+        Template::MeetingReminder,
+        Template::LinkWorkerDigest,
     ];
 
     /// Its name: the file name and the key of its Notify template id.
@@ -142,6 +160,11 @@ impl Template {
             Template::PersonPage => "person_page",
             Template::PersonLinkLocked => "person_link_locked",
             Template::Shortlist => "shortlist",
+            Template::IntroductionReminder => "introduction_reminder",
+            Template::IntroductionUnanswered => "introduction_unanswered",
+            Template::ListingReview => "listing_review",
+            Template::MeetingReminder => "meeting_reminder",
+            Template::LinkWorkerDigest => "link_worker_digest",
         }
     }
 
@@ -242,6 +265,8 @@ pub struct NotificationSummary {
     pub next_attempt_at: NaiveDateTime,
     /// Sent at.
     pub sent_at: Option<NaiveDateTime>,
+    /// When Notify said it was delivered (Notify only).
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 type SummaryRow = (
@@ -255,6 +280,7 @@ type SummaryRow = (
     Option<String>,
     NaiveDateTime,
     NaiveDateTime,
+    Option<NaiveDateTime>,
     Option<NaiveDateTime>,
 );
 
@@ -273,6 +299,7 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
             notifications::created_at,
             notifications::next_attempt_at,
             notifications::sent_at,
+            notifications::delivered_at,
         ))
         .order((notifications::created_at.desc(), notifications::id))
         .limit(limit.clamp(1, 500))
@@ -283,27 +310,43 @@ pub fn recent(conn: &mut DbConnection, status: Option<&str>, limit: i64) -> Quer
     let rows: Vec<SummaryRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, template, channel, audience, recipient, status, attempts, last_error, created_at, next, sent_at)| {
-            NotificationSummary {
-                recipient: if audience == Audience::Person.as_str() {
-                    "the person referred".into()
-                } else if audience == Audience::Public.as_str() {
-                    "a member of the public".into()
-                } else {
-                    recipient
-                },
+        .map(
+            |(
                 id,
                 template,
                 channel,
                 audience,
+                recipient,
                 status,
                 attempts,
                 last_error,
                 created_at,
-                next_attempt_at: next,
+                next,
                 sent_at,
-            }
-        })
+                delivered_at,
+            )| {
+                NotificationSummary {
+                    recipient: if audience == Audience::Person.as_str() {
+                        "the person referred".into()
+                    } else if audience == Audience::Public.as_str() {
+                        "a member of the public".into()
+                    } else {
+                        recipient
+                    },
+                    id,
+                    template,
+                    channel,
+                    audience,
+                    status,
+                    attempts,
+                    last_error,
+                    created_at,
+                    next_attempt_at: next,
+                    sent_at,
+                    delivered_at,
+                }
+            },
+        )
         .collect())
 }
 

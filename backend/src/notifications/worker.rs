@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::messages::{LinkMaker, Renderer};
 use super::outbox::{self, Claimed, Outcome};
 use super::transport::{Rendered, SendError, Transport};
-use super::{Channel, Template};
+use super::{preferences, Channel, Template};
 use crate::config::notifications::NotificationSettings;
 use crate::db::Pool;
 
@@ -82,16 +82,37 @@ fn run(setup: WorkerSetup, renderer: &Renderer, stopped: &mpsc::Receiver<()>) {
             }
         };
         let full = claimed.len() as i64 == BATCH;
+        // Opt-outs and preferences are honoured at once: checked now, just before sending.
+        let unwanted = if claimed.is_empty() {
+            Default::default()
+        } else {
+            setup
+                .pool
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| preferences::unwanted(&mut conn, &claimed).map_err(|e| e.to_string()))
+                .unwrap_or_else(|error| {
+                    // Not sent now: the rows stay claimed until their lease lapses, then are checked again.
+                    tracing::warn!(%error, "cannot check opt-outs; the batch waits");
+                    claimed.iter().map(|row| (row.id.clone(), String::new())).collect()
+                })
+        };
+        let claimed: Vec<Claimed> =
+            claimed.into_iter().filter(|row| unwanted.get(&row.id).is_none_or(|reason| !reason.is_empty())).collect();
         if !claimed.is_empty() {
             let lane_size = claimed.len().div_ceil(LANES);
             let setup_ref = &setup;
+            let unwanted_ref = &unwanted;
             let outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
                 let lanes: Vec<_> = claimed
                     .chunks(lane_size)
                     .map(|lane| {
                         scope.spawn(move || {
                             lane.iter()
-                                .map(|row| (row.id.clone(), deliver(setup_ref, renderer, row)))
+                                .map(|row| match unwanted_ref.get(&row.id) {
+                                    Some(reason) => (row.id.clone(), Outcome::GaveUp(reason.clone())),
+                                    None => (row.id.clone(), deliver(setup_ref, renderer, row)),
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -133,6 +154,9 @@ fn deliver(setup: &WorkerSetup, renderer: &Renderer, row: &Claimed) -> Outcome {
         _ => return give_up("its values are not a JSON object".into()),
     };
     setup.links.complete(&mut values);
+    if channel == Channel::Email && values.get("unsubscribe") == Some(&serde_json::Value::Bool(true)) {
+        values.insert("unsubscribe_url".into(), serde_json::Value::String(setup.links.unsubscribe_url(&row.recipient)));
+    }
     let (subject, body) = match renderer.render(template, channel, &values) {
         Ok(words) => words,
         Err(reason) => return give_up(reason),

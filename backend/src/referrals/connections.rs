@@ -48,6 +48,11 @@ pub struct ConnectionView {
     pub person_words: Option<String>,
     /// When they answered.
     pub person_answered_at: Option<NaiveDateTime>,
+    /// When the group was reminded of the unanswered introduction.
+    pub reminded_at: Option<NaiveDateTime>,
+    /// When the link worker was told the group had still not answered (the introduction is
+    /// marked from then on).
+    pub link_worker_told_at: Option<NaiveDateTime>,
 }
 
 type ConnectionTuple = (
@@ -63,6 +68,8 @@ type ConnectionTuple = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
     Option<NaiveDateTime>,
 );
 
@@ -85,6 +92,8 @@ fn view(
         person_reason,
         person_words,
         person_answered_at,
+        reminded_at,
+        told_at,
     ): ConnectionTuple,
     days: i64,
 ) -> ConnectionView {
@@ -95,6 +104,8 @@ fn view(
         person_words,
         person_answered_at,
         overdue: overdue(&status, introduced_at, days),
+        reminded_at,
+        link_worker_told_at: told_at,
         id,
         service_id,
         service_name,
@@ -130,6 +141,8 @@ pub fn for_referral(
             connections::person_reason,
             connections::person_words,
             connections::person_answered_at,
+            connections::reminded_at,
+            connections::link_worker_told_at,
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|row| view(row, rules.introduction_days)).collect())
@@ -347,6 +360,8 @@ pub struct Introduction {
     pub introduced_at: Option<NaiveDateTime>,
     /// Unanswered for too long.
     pub overdue: bool,
+    /// When the link worker was told the group had not answered.
+    pub link_worker_told_at: Option<NaiveDateTime>,
 }
 
 /// The introductions to a group editor's organisation's services (never suggestions).
@@ -370,6 +385,7 @@ pub fn introductions(
         String,
         Option<String>,
         Option<String>,
+        Option<NaiveDateTime>,
     );
     let rows: Vec<Row> = connections::table
         .inner_join(services::table)
@@ -396,25 +412,42 @@ pub fn introductions(
             referrals::given_name,
             referrals::phone,
             referrals::email,
+            connections::link_worker_told_at,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, service_name, status, version, note, introduced_at, consent, no_direct, given, phone, email)| {
-            let days = rules.introduction_days;
-            let share = consent && !no_direct;
-            Introduction {
-                overdue: overdue(&status, introduced_at, days),
+        .map(
+            |(
                 id,
                 service_name,
                 status,
                 version,
                 note,
-                first_name: consent.then_some(given),
-                phone: if share { phone } else { None },
-                email: if share { email } else { None },
                 introduced_at,
-            }
-        })
+                consent,
+                no_direct,
+                given,
+                phone,
+                email,
+                told,
+            )| {
+                let days = rules.introduction_days;
+                let share = consent && !no_direct;
+                Introduction {
+                    overdue: overdue(&status, introduced_at, days),
+                    id,
+                    service_name,
+                    status,
+                    version,
+                    note,
+                    first_name: consent.then_some(given),
+                    phone: if share { phone } else { None },
+                    email: if share { email } else { None },
+                    introduced_at,
+                    link_worker_told_at: told,
+                }
+            },
+        )
         .collect())
 }

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod create;
 pub mod demo;
 pub mod matching;
+pub mod meeting;
 pub mod message;
 pub mod model;
 pub mod risk_flags;

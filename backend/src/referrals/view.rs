@@ -91,6 +91,8 @@ pub struct ReferralView {
     pub measures: work::MeasuresView,
     /// Connections to community assets.
     pub connections: Vec<super::connections::ConnectionView>,
+    /// The next meeting the link worker booked with the person (link workers of the service).
+    pub next_meeting: Option<super::meeting::MeetingView>,
     /// Moves the caller could make now.
     pub allowed_moves: Vec<String>,
     /// When first contact was made.
@@ -220,6 +222,7 @@ pub fn build(
         work: if works { Some(work::load(conn, &row.id, rules)?) } else { None },
         measures: work::measures(conn, &row.id)?,
         connections: super::connections::for_referral(conn, &row.id, rules)?,
+        next_meeting: if works { super::meeting::next(conn, &row.id)? } else { None },
         allowed_moves,
         first_contact_at: row.first_contact_at,
         review_date: row.review_date,

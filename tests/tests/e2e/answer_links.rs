@@ -5,16 +5,17 @@
 use std::time::{Duration, Instant};
 
 use backend::notifications::links::{sign, AnswerClaims};
+use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp, DEMO_PASSWORD};
 use crate::referrals::{create, referral_body, ADMIN, GARDEN_EDITOR, GP, LINK_WORKER};
 
-pub(crate) fn quick(s: &mut backend::config::Settings) {
+pub fn quick(s: &mut backend::config::Settings) {
     s.notifications.poll_ms = 50;
 }
 
-pub(crate) fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+pub fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let answer = app.call("POST", path, Some(token), Some(&body.to_string()));
     assert!(answer.status < 300, "{path}: {} {}", answer.status, answer.body);
     if answer.body.is_empty() {
@@ -25,7 +26,7 @@ pub(crate) fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value
 }
 
 /// Accepts the referral and introduces it to the gardening club; the connection's id.
-fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
+pub fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
     let version =
         app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json()["version"].clone();
     post(
@@ -52,7 +53,7 @@ fn introduce(app: &TestApp, worker: &str, referral: &str) -> String {
 }
 
 /// The development outbox's files (name, text), once `n` whose name starts with `prefix` are there.
-pub(crate) fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
+pub fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, String)> {
     let dir = app.data_dir.path().join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -77,12 +78,12 @@ pub(crate) fn outbox(app: &TestApp, prefix: &str, n: usize) -> Vec<(String, Stri
     }
 }
 
-fn answer_path(message: &str) -> String {
+pub fn answer_path(message: &str) -> String {
     let start = message.find("/answer/").expect("an answer link");
     message[start..].split_whitespace().next().unwrap().to_string()
 }
 
-fn connection_status(app: &TestApp, worker: &str, referral: &str, connection: &str) -> String {
+pub fn connection_status(app: &TestApp, worker: &str, referral: &str, connection: &str) -> String {
     let referral = app.call("GET", &format!("/api/v1/referrals/{referral}"), Some(worker), None).json();
     let found = referral["connections"].as_array().unwrap().iter().find(|c| c["id"] == connection).unwrap().clone();
     found["status"].as_str().unwrap().to_string()
@@ -212,6 +213,47 @@ fn no_message_carries_clinical_content() {
     body["risk_notes"] = json!("ZEBRA-RISK-NOTES");
     let referral = create(&app, &gp, &body);
     introduce(&app, &worker, &referral);
+    // A meeting is booked; the person is reminded the day before.
+    let at = (chrono::Utc::now().date_naive() + chrono::Duration::days(3)).and_hms_opt(10, 0, 0).unwrap();
+    post(
+        &app,
+        &worker,
+        &format!("/api/v1/referrals/{referral}/meeting"),
+        json!({"at": at.format("%Y-%m-%dT%H:%M").to_string(), "place": "Stroud Library"}),
+    );
+    let due = backend::notifications::due::meeting_reminder_due(at);
+    assert_eq!(
+        backend::notifications::due::meeting_reminders(&mut app.db(), &backend::config::Settings::default(), due)
+            .unwrap(),
+        1
+    );
+    // The link worker has the daily digest on; ten days on, the referral needs attention.
+    diesel::delete(backend::db::schema::notification_preferences::table).execute(&mut app.db()).unwrap();
+    let morning = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).and_hms_opt(8, 0, 0).unwrap();
+    assert!(
+        backend::notifications::due::link_worker_digests(&mut app.db(), &backend::config::Settings::default(), morning)
+            .unwrap()
+            > 0
+    );
+    // The group does not answer: it is reminded, and the link worker told.
+    let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(11);
+    let ran = backend::scheduler::run_once(&mut app.db(), &backend::config::Settings::default(), later, None).unwrap();
+    assert!(ran.iter().all(|job| job.result.is_ok()), "{ran:?}");
+    // The gardening club's listing nears six months unverified: its editors are reminded.
+    let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    diesel::update(backend::db::schema::services::table.find(&garden))
+        .set(
+            backend::db::schema::services::last_verified
+                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::days(150)),
+        )
+        .execute(&mut app.db())
+        .unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    assert!(
+        backend::notifications::due::listing_reviews(&mut app.db(), &backend::config::Settings::default(), now)
+            .unwrap()
+            > 0
+    );
     post(&app, &worker, &format!("/api/v1/referrals/{referral}/notes"), json!({"body": "ZEBRA-CASE-NOTE"}));
     // The person's page: its link sent to them, then locked by wrong dates of birth (the link
     // worker is told).

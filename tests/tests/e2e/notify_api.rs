@@ -104,3 +104,88 @@ fn a_wrong_key_is_refused_by_notify_and_given_up() {
     let (_, _, _, error) = wait_status(&app, "gave_up");
     assert!(error.unwrap().contains("Notify 403: Invalid token"));
 }
+
+#[test]
+fn status_look_ups_record_delivery_and_give_up_permanent_failures() {
+    use backend::db::schema::notifications;
+    use backend::notifications::due::notify_statuses;
+    use diesel::prelude::*;
+
+    let stub = NotifyStub::start();
+    let app = spawn_app_with(|s| {
+        through_notify(&stub)(s);
+        s.notifications.scheduler_seconds = 0;
+    });
+    let mut settings = Settings::default();
+    through_notify(&stub)(&mut settings);
+    let gp = app.login(GP, DEMO_PASSWORD);
+    for phone in ["07700 900123", "07700 900124", "07700 900125"] {
+        let mut body = referral_body();
+        body["preferred_contact"] = json!("text");
+        body["phone"] = json!(phone);
+        create(&app, &gp, &body);
+    }
+    assert!(stub.wait_for_sent(3, Duration::from_secs(30)), "{:?}", stub.requests());
+    type Row = (String, Option<String>, String, Option<String>, Option<chrono::NaiveDateTime>);
+    let sent = || -> Vec<Row> {
+        notifications::table
+            .filter(notifications::template.eq("referral_received"))
+            .select((
+                notifications::id,
+                notifications::provider_id,
+                notifications::status,
+                notifications::last_error,
+                notifications::delivered_at,
+            ))
+            .order(notifications::recipient)
+            .load(&mut app.db())
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sent().iter().any(|row| row.2 != "sent") {
+        assert!(std::time::Instant::now() < deadline, "{:?}", sent());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rows = sent();
+    let provider = |n: usize| rows[n].1.clone().expect("Notify's id");
+    let now = chrono::Utc::now().naive_utc();
+    let run = |settings: &Settings| notify_statuses(&mut app.db(), settings, now);
+
+    // Still sending: nothing changes.
+    assert_eq!(run(&settings).unwrap(), 0);
+    stub.set_status(&provider(0), "delivered");
+    stub.set_status(&provider(1), "permanent-failure");
+    // Notify answers 500: the run fails, nothing changes.
+    stub.answer_next(&[500]);
+    let failed = run(&settings).expect_err("a 500 fails the run");
+    assert!(failed.to_string().contains("500"), "{failed}");
+    assert!(sent().iter().all(|row| row.2 == "sent" && row.4.is_none()));
+    // The third: an id Notify never gave, and then one that is not an id at all.
+    diesel::update(notifications::table.find(&rows[2].0))
+        .set(notifications::provider_id.eq(Some("0b6f5a52-6a53-4c43-9d2b-0f3f1c1d2e3f")))
+        .execute(&mut app.db())
+        .unwrap();
+    assert_eq!(run(&settings).unwrap(), 2);
+    let after = sent();
+    assert_eq!(after[0].2, "sent");
+    assert!(after[0].4.is_some(), "delivered: {:?}", after[0]);
+    assert_eq!(after[1].2, "gave_up");
+    assert!(after[1].3.as_deref().unwrap().contains("permanent failure"), "{:?}", after[1]);
+    assert_eq!((after[2].2.as_str(), after[2].4), ("sent", None), "unknown to Notify: left alone");
+    diesel::update(notifications::table.find(&rows[2].0))
+        .set(notifications::provider_id.eq(Some("../../v2/notifications/sms")))
+        .execute(&mut app.db())
+        .unwrap();
+    let asked = stub.requests().len();
+    assert_eq!(run(&settings).unwrap(), 0, "settled rows are not asked about again");
+    assert_eq!(stub.requests().len(), asked, "and a provider id that is not Notify's is never sent to it");
+    // Without Notify configured the job does nothing.
+    assert_eq!(notify_statuses(&mut app.db(), &Settings::default(), now).unwrap(), 0);
+
+    // Admins see both.
+    let admin = app.login(crate::referrals::ADMIN, DEMO_PASSWORD);
+    let list = app.call("GET", "/api/v1/admin/notifications?status=gave_up", Some(&admin), None).json();
+    assert!(list.to_string().contains("permanent failure"), "{list}");
+    let list = app.call("GET", "/api/v1/admin/notifications?status=sent", Some(&admin), None).json();
+    assert!(list["notifications"].as_array().unwrap().iter().any(|n| n["delivered_at"].is_string()), "{list}");
+}

@@ -152,8 +152,10 @@ fn closed_referrals_past_their_period_lose_personal_data_and_keep_what_reports_c
     assert!(!view.body.contains("Margaret") && !view.body.contains("late husband") && !view.body.contains("winifred@"));
 
     // Nothing is done twice; the scheduled job (as the server runs it) finds nothing more.
-    let pool = backend::db::pool(&app.database, 2).unwrap();
-    assert_eq!(retention::run_once(&pool, &settings, now).unwrap(), retention::Summary::default());
+    let server_settings = backend::config::Settings { retention: settings.clone(), ..Default::default() };
+    let ran = backend::scheduler::run_once(&mut conn, &server_settings, now, Some("retention")).unwrap();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].result, Ok(0), "the scheduler's retention job finds nothing more");
     let anonymised: i64 = referral_anonymisations::table.count().get_result(&mut conn).unwrap();
     assert_eq!(anonymised, 1);
     // A shorter period set by an ICB takes the recently closed ones too.

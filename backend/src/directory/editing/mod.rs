@@ -26,7 +26,7 @@ pub use self::lists::{my_listings, reminders_csv, without_editor, ListingSummary
 pub use self::merge::merge;
 pub use self::replace_sessions::{replace_sessions, SessionsEdit};
 pub use self::revert::revert;
-pub use self::verify::verify;
+pub use self::verify::{verify, verify_version};
 use super::listing::ServiceRow;
 use crate::accounts::policy::{allows, Action};
 use crate::accounts::CurrentUser;

@@ -3,7 +3,7 @@
 //! when, and when to give up); none of them logs an address or a body.
 
 mod dev;
-mod notify;
+pub mod notify;
 mod smtp;
 
 use std::path::Path;

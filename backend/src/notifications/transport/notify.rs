@@ -56,6 +56,33 @@ impl NotifyClient {
     }
 }
 
+impl NotifyClient {
+    /// A sent message's status in Notify (`GET /v2/notifications/{id}`): `delivered`,
+    /// `permanent-failure`, `sending`, ...; none when Notify does not know the id.
+    pub fn status(&self, id: &str) -> Result<Option<String>, String> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Ok(None);
+        }
+        let token = self.token().map_err(|e| format!("{e:?}"))?;
+        match self
+            .agent
+            .get(&format!("{}/v2/notifications/{id}", self.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("User-Agent", "commonground")
+            .call()
+        {
+            Ok(response) => {
+                let json: serde_json::Value =
+                    response.into_json().map_err(|e| format!("Notify's answer was not JSON: {e}"))?;
+                Ok(json["status"].as_str().map(str::to_string))
+            }
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            Err(ureq::Error::Status(code, response)) => Err(format!("Notify {code}: {}", notify_reason(response))),
+            Err(ureq::Error::Transport(e)) => Err(format!("cannot reach Notify: {}", e.kind())),
+        }
+    }
+}
+
 impl Transport for NotifyClient {
     fn send(&self, message: &Rendered) -> Result<Option<String>, SendError> {
         let template_id = self.templates.get(message.template).ok_or_else(|| {

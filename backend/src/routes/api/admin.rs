@@ -215,3 +215,20 @@ pub async fn list_notifications(
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({ "counts": counts, "notifications": notifications })))
 }
+
+/// `GET /api/v1/admin/reminders`: each listing in its "keeping listings true" cycle (reminders
+/// sent, the next, when it ranks lower and is hidden), oldest-verified first.
+pub async fn list_reminders(
+    _: Authorized<ViewNotifications>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let cycles = with_conn(&state, move |conn, state| {
+        Ok(crate::notifications::due::review_cycles(conn, &state.settings, chrono::Utc::now().naive_utc())?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
+        "reminders": state.settings.notifications.listing_reminders,
+        "every_days": state.settings.notifications.listing_reminder_days,
+        "listings": cycles,
+    })))
+}

@@ -176,6 +176,21 @@ pub async fn add_connection(
     Ok(no_store(HttpResponse::Created().json(connection)))
 }
 
+/// `POST /api/v1/referrals/{id}/meeting`: book (or replace, or with `cancel` call off) the next
+/// meeting with the person; the person is reminded the day before, with consent.
+pub async fn book_meeting(
+    Actor { user, ip }: Actor,
+    id: ReferralId,
+    body: input::Json<crate::referrals::meeting::MeetingBooking>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let meeting =
+        with_conn(&state, move |conn, _| crate::referrals::meeting::book(conn, &user, &id, &body, ip.as_deref()))
+            .await?;
+    Ok(no_store(HttpResponse::Ok().json(serde_json::json!({ "next_meeting": meeting }))))
+}
+
 /// `GET /api/v1/referrals/{id}/message`: the message back to the GP once closed.
 pub async fn message_back(
     Actor { user, ip }: Actor,

@@ -1,4 +1,5 @@
-//! `GET /account`: who I am, change my password, set up or remove the second factor.
+//! `GET /account`: who I am, change my password, set up or remove the second factor, and the
+//! e-mails I want.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,6 +24,8 @@ struct AccountPage {
     totp_setup: Option<TotpSetup>,
     notice: Option<String>,
     errors: Vec<(String, String)>,
+    /// The messages the user's role gets, and whether each is on.
+    notifications: Vec<crate::notifications::preferences::Preference>,
 }
 
 #[derive(Serialize)]
@@ -40,7 +43,10 @@ async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let for_lookup = user.clone();
-    let pending = with_conn(state, move |conn, _| account::pending_totp(conn, &for_lookup)).await?;
+    let (pending, notifications) = with_conn(state, move |conn, _| {
+        Ok((account::pending_totp(conn, &for_lookup)?, crate::notifications::preferences::load(conn, &for_lookup)?))
+    })
+    .await?;
     let totp_setup = pending.map(|secret| {
         let qr_svg = totp::qr_svg(&totp::provisioning_uri(&secret, &user.email));
         TotpSetup { secret, qr_svg }
@@ -55,6 +61,7 @@ async fn render(
         totp_setup,
         notice,
         errors,
+        notifications,
     };
     render_page(state, "pages/account", &page, status, cookie)
 }
@@ -179,6 +186,26 @@ pub async fn totp_disable(
     .await?;
     match submitted(result)? {
         Submitted::Saved(()) => Ok(see_other("/account?done=totp")),
+        Submitted::Refused(problems) => {
+            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// `POST /account/notifications`: the messages I want (ticked) and do not; honoured from the
+/// next message sent.
+pub async fn notifications_submit(
+    req: HttpRequest,
+    Actor { user, ip }: Actor,
+    PageForm(form): PageForm<crate::notifications::preferences::PreferencesForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let who = user.clone();
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::notifications::preferences::save(conn, &who, &form, ip.as_deref())))
+            .await?;
+    match submitted(result)? {
+        Submitted::Saved(()) => Ok(see_other("/account?done=notifications")),
         Submitted::Refused(problems) => {
             render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }

@@ -1,6 +1,8 @@
 //! Pages about what leaves the service: `/answer/{token}`, where a group answers an
-//! introduction from the link in its e-mail without signing in, and `/admin/notifications`,
-//! the recent messages with their delivery state (never their bodies).
+//! introduction from the link in its e-mail without signing in, `/still-accurate/{token}`,
+//! where an editor confirms a listing from a reminder, `/admin/notifications`, the recent
+//! messages with their delivery state (never their bodies), and `/admin/reminders`, where each
+//! listing stands in its reminder cycle.
 
 use std::collections::BTreeMap;
 
@@ -12,9 +14,12 @@ use crate::accounts::CurrentUser;
 use crate::domain::connection_status::ConnectionStatus;
 use crate::error::{AppError, PageError};
 use crate::notifications::answer::{self, LinkAnswer, LinkedIntroduction};
+use crate::notifications::due::{self, ReviewCycle};
+use crate::notifications::preferences;
+use crate::notifications::review::{self, LinkedListing};
 use crate::notifications::{self as outbox_view, NotificationSummary};
 use crate::routes::actor::{Authorized, ViewNotifications, Visitor};
-use crate::routes::input::PageForm;
+use crate::routes::input::{Button, PageForm};
 use crate::routes::pages::{html, render_page, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::with_conn;
@@ -183,4 +188,143 @@ pub async fn notifications_page(
     .await?;
     let page = NotificationsPage { title: "Notifications", user, notifications, counts, status };
     Ok(html(StatusCode::OK, state.templates.render("pages/notifications", &page)?))
+}
+
+#[derive(Serialize)]
+struct StillAccuratePage {
+    title: &'static str,
+    csrf: String,
+    user: Option<CurrentUser>,
+    token: String,
+    listing: LinkedListing,
+    /// Confirmed: the thank-you.
+    done: bool,
+}
+
+/// `GET /still-accurate/{token}`: the listing and one button, if the link still works; a page
+/// saying why not otherwise. Opening the link changes nothing (mail scanners open links).
+pub async fn still_accurate_page(
+    req: HttpRequest,
+    Visitor { user, .. }: Visitor,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let sent = token.clone();
+    let listing = with_conn(&state, move |conn, state| review::open(conn, state.keys.answer_link_key(), &sent)).await?;
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = StillAccuratePage { title: "Is your listing still accurate?", csrf, user, token, listing, done: false };
+    render_page(&state, "pages/still_accurate", &page, StatusCode::OK, cookie)
+}
+
+/// `POST /still-accurate/{token}`: confirms it, once. Expired, altered, used, or the listing
+/// changed since: the error page says so, and nothing changed.
+pub async fn still_accurate_submit(
+    req: HttpRequest,
+    Visitor { user, ip }: Visitor,
+    token: web::Path<String>,
+    _: PageForm<Button>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let sent = token.clone();
+    let listing =
+        with_conn(&state, move |conn, state| review::confirm(conn, state.keys.answer_link_key(), &sent, ip.as_deref()))
+            .await?;
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = StillAccuratePage { title: "Thank you", csrf, user, token, listing, done: true };
+    render_page(&state, "pages/still_accurate", &page, StatusCode::OK, cookie)
+}
+
+#[derive(Serialize)]
+struct RemindersPage {
+    title: &'static str,
+    user: CurrentUser,
+    cycles: Vec<ReviewCycle>,
+    reminders: i64,
+    every: i64,
+}
+
+/// `GET /admin/reminders`: each listing in its "keeping listings true" cycle: reminders sent,
+/// the next, and when it ranks lower and is hidden.
+pub async fn reminders_page(
+    Authorized { user, .. }: Authorized<ViewNotifications>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let cycles = with_conn(&state, move |conn, state| {
+        Ok(due::review_cycles(conn, &state.settings, chrono::Utc::now().naive_utc())?)
+    })
+    .await?;
+    let page = RemindersPage {
+        title: "Listing reminders",
+        user,
+        cycles,
+        reminders: state.settings.notifications.listing_reminders,
+        every: state.settings.notifications.listing_reminder_days,
+    };
+    Ok(html(StatusCode::OK, state.templates.render("pages/reminders", &page)?))
+}
+
+#[derive(Serialize)]
+struct UnsubscribePage {
+    title: &'static str,
+    csrf: String,
+    user: Option<CurrentUser>,
+    token: String,
+    /// The address, partly hidden (`m•••@example.org`).
+    address: String,
+    /// Unsubscribed (now, or before).
+    done: bool,
+}
+
+/// `m•••@example.org`: enough to recognise one's own address, not to read someone else's.
+fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+        None => "•••".into(),
+    }
+}
+
+fn unsubscribe_address(state: &AppState, token: &str) -> Result<String, AppError> {
+    crate::notifications::links::verify_unsubscribe(state.keys.answer_link_key(), token).ok_or_else(|| {
+        AppError::not_found(
+            "This link is not valid. It may not have been copied in full: try the link in the e-mail again.",
+        )
+    })
+}
+
+/// `GET /unsubscribe/{token}`: one button that stops every e-mail to the address. Opening the
+/// link changes nothing (mail scanners open links).
+pub async fn unsubscribe_page(
+    req: HttpRequest,
+    Visitor { user, .. }: Visitor,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let address = unsubscribe_address(&state, &token)?;
+    let lookup = address.clone();
+    let done = with_conn(&state, move |conn, _| Ok(preferences::opted_out_at(conn, &lookup)?.is_some())).await?;
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = UnsubscribePage { title: "Stop e-mails", csrf, user, token, address: masked(&address), done };
+    render_page(&state, "pages/unsubscribe", &page, StatusCode::OK, cookie)
+}
+
+/// `POST /unsubscribe/{token}`: no more e-mails to the address, from now (messages already
+/// queued are not sent either). Twice is the same as once.
+pub async fn unsubscribe_submit(
+    req: HttpRequest,
+    Visitor { user, ip }: Visitor,
+    token: web::Path<String>,
+    _: PageForm<Button>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let address = unsubscribe_address(&state, &token)?;
+    let stored = address.clone();
+    with_conn(&state, move |conn, _| Ok(preferences::opt_out(conn, &stored, ip.as_deref())?)).await?;
+    tracing::info!("an address unsubscribed from e-mail");
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = UnsubscribePage { title: "Stopped", csrf, user, token, address: masked(&address), done: true };
+    render_page(&state, "pages/unsubscribe", &page, StatusCode::OK, cookie)
 }

@@ -387,6 +387,21 @@ pub async fn connect_submit(
     answer_action(req, actor, id, state, result, "connect", connection).await
 }
 
+/// `POST /referrals/{id}/meeting`.
+pub async fn meeting_submit(
+    req: HttpRequest,
+    actor: Actor,
+    id: ReferralId,
+    PageForm(booking): PageForm<crate::referrals::meeting::MeetingBooking>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (who, ip, rid, form) = (actor.user.clone(), actor.ip.clone(), id.clone(), booking.clone());
+    let result =
+        with_conn(&state, move |conn, _| Ok(crate::referrals::meeting::book(conn, &who, &rid, &form, ip.as_deref())))
+            .await?;
+    answer_action(req, actor, id, state, result, "meeting", booking).await
+}
+
 /// `POST /referrals/{id}/plan`.
 pub async fn plan_submit(
     req: HttpRequest,
