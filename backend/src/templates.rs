@@ -79,6 +79,22 @@ mod helpers {
         serde_json::Value::Array(rows)
     });
     handlebars_helper!(contains: |list: Json, item: Json| list.as_array().is_some_and(|l| l.contains(item)));
+    // A message as a sentence: its first letter a capital (the API's messages start in lower
+    // case, to follow a field's name).
+    handlebars_helper!(sentence: |value: Json| sentence_case(value.as_str().unwrap_or_default()));
+    // The message for one field among a page's `errors` ([field, message] pairs), as a
+    // sentence; empty when that field has none.
+    handlebars_helper!(error_for: |errors: Json, id: str| {
+        errors.as_array().into_iter().flatten()
+            .find(|pair| pair[0].as_str() == Some(id))
+            .and_then(|pair| pair[1].as_str())
+            .map(sentence_case)
+            .unwrap_or_default()
+    });
+    fn sentence_case(text: &str) -> String {
+        let mut chars = text.chars();
+        chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+    }
     handlebars_helper!(humanise: |value: Json| {
         let text = value.as_str().unwrap_or_default().replace('_', " ");
         let mut chars = text.chars();
@@ -110,6 +126,8 @@ impl Templates {
         hb.register_helper("sessions_rows", Box::new(helpers::sessions_rows));
         hb.register_helper("contains", Box::new(helpers::contains));
         hb.register_helper("humanise", Box::new(helpers::humanise));
+        hb.register_helper("sentence", Box::new(helpers::sentence));
+        hb.register_helper("error_for", Box::new(helpers::error_for));
         for path in TemplateFiles::iter() {
             let Some(name) = path.strip_suffix(".hbs") else {
                 continue;

@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod answer_links;
 mod authz_matrix;
+mod browser;
 mod csrf;
 mod db_faults;
 mod directory_api;

@@ -504,7 +504,7 @@ fn through_the_pages_gp_link_worker_and_group() {
     ];
     let wrong = gp.post("/referrals", &fields);
     assert_eq!(wrong.status, 422);
-    assert!(wrong.body.contains("check digit does not match"));
+    assert!(wrong.body.contains("a digit may be mistyped"));
     assert!(wrong.body.contains("value=\"Margaret\""), "keeps what was typed");
     fields[4] = ("nhs_number", "999 000 0018");
     let sent = gp.post("/referrals", &fields);

@@ -44,6 +44,24 @@ struct AdminPage {
     errors: Vec<(String, String)>,
     /// What was typed into the merge form, shown again when it was refused.
     merge: MergeForm,
+    /// What was typed into a refused invitation (`typed.invite`) or organisation
+    /// (`typed.organisation`) form.
+    typed: serde_json::Value,
+}
+
+/// The ids of the invitation and organisation forms' fields, in the page's order (the error
+/// summary follows it). The organisation's name is `org_name` on the page.
+const FIELD_ORDER: [&str; 9] = ["name", "email", "role", "organisation_id", "org_name", "kind", "served_by", "duplicate", "keep"];
+
+/// A refused form's problems under the ids of the page's fields, in the page's order.
+fn in_page_order(mut problems: Vec<(String, String)>, rename: &[(&str, &str)]) -> Vec<(String, String)> {
+    for (field, _) in &mut problems {
+        if let Some((_, id)) = rename.iter().find(|(from, _)| from == field) {
+            *field = (*id).to_string();
+        }
+    }
+    problems.sort_by_key(|(field, _)| FIELD_ORDER.iter().position(|f| f == field).map_or(0, |i| i + 1));
+    problems
 }
 
 async fn render(
@@ -65,6 +83,20 @@ async fn render_with(
     errors: Vec<(String, String)>,
     status: StatusCode,
     merge: MergeForm,
+) -> Result<HttpResponse, PageError> {
+    render_typed(req, state, user, new_link, errors, status, merge, serde_json::Value::Null).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_typed(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    new_link: Option<String>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+    merge: MergeForm,
+    typed: serde_json::Value,
 ) -> Result<HttpResponse, PageError> {
     let admin = user.clone();
     let (waiting, orgs, people, services) = with_conn(state, move |conn, _| {
@@ -88,8 +120,9 @@ async fn render_with(
         roles: Role::ALL.iter().map(|r| Choice { value: r.as_str().into(), name: r.label().into() }).collect(),
         services,
         new_link,
-        errors,
+        errors: in_page_order(errors, &[]),
         merge,
+        typed,
     };
     render_page(state, "pages/admin", &page, status, cookie)
 }
@@ -110,13 +143,15 @@ pub async fn create_organisation(
     PageForm(new): PageForm<NewOrganisation>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let who = user.clone();
+    let (who, typed) = (user.clone(), serde_json::json!({ "organisation": &new }));
     let result =
         with_conn(&state, move |conn, _| Ok(admin::create_organisation(conn, &who, &new, ip.as_deref()))).await?;
     match submitted(result)? {
         Submitted::Saved(_) => Ok(see_other("/admin")),
         Submitted::Refused(problems) => {
-            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+            let problems = in_page_order(problems, &[("name", "org_name")]);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_typed(&req, &state, user, None, problems, status, MergeForm::default(), typed).await
         }
     }
 }
@@ -185,7 +220,7 @@ pub async fn invite_user(
     PageForm(invite): PageForm<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let who = user.clone();
+    let (who, typed) = (user.clone(), serde_json::json!({ "invite": &invite }));
     let base = base_url(&state);
     let result = with_conn(&state, move |conn, state| {
         Ok(admin::invite(conn, &who, &invite, state.settings.link_days, ip.as_deref()))
@@ -196,7 +231,8 @@ pub async fn invite_user(
             render(&req, &state, user, Some(format!("{base}/invite/{token}")), Vec::new(), StatusCode::OK).await
         }
         Submitted::Refused(problems) => {
-            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_typed(&req, &state, user, None, problems, status, MergeForm::default(), typed).await
         }
     }
 }

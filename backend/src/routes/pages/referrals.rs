@@ -69,14 +69,38 @@ struct NewPage {
     errors: Vec<(String, String)>,
 }
 
+/// The referral form's fields in the order the page shows them (the error summary follows it).
+const NEW_FIELDS: [&str; 18] = [
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "postcode",
+    "phone",
+    "email",
+    "preferred_contact",
+    "contact_times",
+    "language",
+    "access_needs",
+    "reasons",
+    "referrer_words",
+    "what_matters",
+    "risk_notes",
+    "urgency",
+    "consent_referral",
+    "consent_share",
+];
+
 async fn render_new(
     req: &HttpRequest,
     state: &AppState,
     user: CurrentUser,
     typed: &NewReferral,
-    errors: Vec<(String, String)>,
+    mut errors: Vec<(String, String)>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    // Problems with the whole form first, then the fields in the form's order.
+    errors.sort_by_key(|(field, _)| NEW_FIELDS.iter().position(|f| f == field).map_or(0, |i| i + 1));
     let taxonomy = state.taxonomy();
     let reasons = taxonomy
         .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
