@@ -20,6 +20,7 @@ mod hostile_input;
 mod index_faults;
 mod index_sync;
 mod keep_alive;
+mod landing;
 mod listing_cache;
 mod listings;
 mod logging;

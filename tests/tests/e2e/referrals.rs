@@ -535,7 +535,7 @@ fn through_the_pages_gp_link_worker_and_group() {
     );
     let stale = worker.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "contacting")]);
     assert_eq!(stale.status, 422, "the referral page again, saying why");
-    assert!(stale.body.contains("someone else changed this referral"));
+    assert!(stale.body.contains("Someone else changed this referral"), "said as a sentence");
     // Searches near the person and connects the gardening club, then introduces it.
     let found = worker.get(&format!("{path}?q=gardening"));
     assert!(found.body.contains("Stroud Community Gardening Club"));
@@ -638,7 +638,7 @@ fn the_caseload_page_filters() {
     browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
     let all = browser.get("/referrals");
     let urgent = browser.get("/referrals?urgency=urgent");
-    let rows = |body: &str| body.matches("<td><a href=\"/referrals/").count();
+    let rows = |body: &str| body.matches("<td data-label=\"Person\"><a href=\"/referrals/").count();
     assert!(
         rows(&urgent.body) > 0 && rows(&urgent.body) < rows(&all.body),
         "{} of {}",

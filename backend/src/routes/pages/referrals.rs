@@ -231,10 +231,20 @@ async fn render_referral(
         message,
         error,
         status: if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
-        errors: refused.as_ref().map(|(problems, _)| problems.clone()).unwrap_or_default(),
+        errors: refused.as_ref().map(|(problems, _)| in_page_order(problems.clone())).unwrap_or_default(),
         typed: refused.map(|(_, typed)| typed).unwrap_or_default(),
     };
     render_page(&state, "pages/referral", &page, page.status, cookie)
+}
+
+/// The referral page's fields in the order it shows them (the error summary follows it).
+const PAGE_FIELDS: [&str; 12] =
+    ["to", "reason", "note", "method", "outcome", "timepoint", "answers", "what_matters", "goals", "actions", "review_date", "body"];
+
+/// Problems with a whole form first, then by field in the page's order.
+fn in_page_order(mut problems: Vec<(String, String)>) -> Vec<(String, String)> {
+    problems.sort_by_key(|(field, _)| PAGE_FIELDS.iter().position(|f| f == field).map_or(0, |i| i + 1));
+    problems
 }
 
 /// Answers a form on the referral page: back to the referral when saved; when refused, the

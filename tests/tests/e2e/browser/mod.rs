@@ -325,7 +325,17 @@ fn a_group_editor_answers_and_checks_listings() {
         w.sign_in(GARDEN_EDITOR);
         w.open("/introductions");
         w.open("/my/listings");
-        w.open("/my/listings?needs_review=1");
+        // A venue postcode that does not exist is refused by the postcode field.
+        let id = w.s.run(
+            "const f = document.querySelector('form[action$=\"/venue\"]'); f.closest('details').open = true;
+             return f.getAttribute('action').split('/')[3];",
+            json!([]),
+        );
+        let id = id.as_str().expect("a listing with a venue form").to_string();
+        w.type_into(&format!("vpc-{id}"), "XX1 1XX");
+        w.submit_form_of(&format!("vpc-{id}"));
+        w.check_refused("the venue form", &[&format!("vpc-{id}")]);
+        w.open("/my/listings?view=needs_review");
     });
 }
 
