@@ -196,6 +196,8 @@ const PAGES: &[Row] = &[
         "/referrals/{referral}/transitions",
         "to=contacting&version=1",
     ),
+    ("get", "/referrals/{id}/withdraw", Access::ReferralRead, "/referrals/{referral}/withdraw", ""),
+    ("post", "/referrals/{id}/withdraw", Access::ReferralWorkPage, "/referrals/{referral}/withdraw", "to=&version=1"),
     ("post", "/referrals/{id}/notes", Access::ReferralWorkPage, "/referrals/{referral}/notes", "body=Matrix+note"),
     (
         "post",

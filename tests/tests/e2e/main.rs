@@ -34,6 +34,7 @@ mod oruk_api;
 mod oruk_import;
 mod page_forms;
 mod referrals;
+mod referrer_controls;
 mod relevance;
 mod relevance_eval;
 mod relevance_floor;

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod referrals;
 pub mod reports;
 pub mod search;
+pub mod withdraw;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;

@@ -162,7 +162,28 @@ struct ReferralPage {
     errors: Vec<(String, String)>,
     /// What was typed into the refused form, under its name (`typed.plan.goals`).
     typed: serde_json::Value,
+    /// What was just done (`?done=`), said in a banner in the section it changed.
+    done: Option<Done>,
 }
+
+/// A confirmation: the section of the page that changed and what happened.
+#[derive(Serialize)]
+struct Done {
+    section: &'static str,
+    message: &'static str,
+}
+
+/// Each form of the referral page (and the withdraw page): the section it changes and what to
+/// say once it is saved.
+const DONE: [(&str, &str, &str); 7] = [
+    ("transition", "move", "Status changed"),
+    ("withdrawn", "status", "Referral withdrawn. The link worker service has been told."),
+    ("note", "notes", "Note added"),
+    ("attempt", "contact", "Contact attempt logged"),
+    ("measure", "record-wellbeing", "Wellbeing answers recorded"),
+    ("plan", "plan", "Plan saved"),
+    ("connect", "connections", "Group added to the connections"),
+];
 
 /// `GET /referrals/{id}`: everything about a referral the caller may see, with the actions they
 /// may take. `?q=` searches the directory from the person's postcode.
@@ -187,6 +208,8 @@ async fn render_referral(
     let created = pairs.iter().any(|(k, _)| k == "created");
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let done = pairs.iter().find(|(k, _)| k == "done").and_then(|(_, v)| DONE.iter().find(|(form, _, _)| form == v));
+    let done = done.filter(|_| refused.is_none()).map(|(_, section, message)| Done { section, message });
     let who = user.clone();
     let q = search_q.clone();
     let (referral, search, message) = with_conn(&state, move |conn, state| {
@@ -233,6 +256,7 @@ async fn render_referral(
         status: if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         errors: refused.as_ref().map(|(problems, _)| in_page_order(problems.clone())).unwrap_or_default(),
         typed: refused.map(|(_, typed)| typed).unwrap_or_default(),
+        done,
     };
     render_page(&state, "pages/referral", &page, page.status, cookie)
 }
@@ -260,7 +284,10 @@ async fn answer_action<R>(
     typed: impl Serialize,
 ) -> Result<HttpResponse, PageError> {
     match submitted(result)? {
-        Submitted::Saved(_) => Ok(see_other(&format!("/referrals/{id}"))),
+        Submitted::Saved(_) => {
+            let section = DONE.iter().find(|(name, _, _)| *name == form).map_or("status", |(_, section, _)| section);
+            Ok(see_other(&format!("/referrals/{id}?done={form}#{section}")))
+        }
         Submitted::Refused(problems) => {
             let typed = json!({ form: typed });
             render_referral(req, actor, id, state, Some((problems, typed))).await

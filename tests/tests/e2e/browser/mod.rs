@@ -292,6 +292,17 @@ fn a_gp_refers_someone() {
         let summary = w.s.run("const e = document.querySelector('.error-summary'); return e && e.textContent;", json!([]));
         assert!(sent.starts_with("/referrals/") && sent.contains("created"), "after sending: {sent} {summary}");
         w.check("the sent referral");
+        // Withdrawing it: its own page, nothing chosen for them, a reason asked for.
+        w.click("a[href$='/withdraw']");
+        w.check("the withdraw page");
+        w.click("main form button[type=submit]");
+        w.check_refused("the withdraw form", &["to"]);
+        w.s.get("#to-cancelled").click();
+        w.type_into("reason", "She has moved away.");
+        w.click("main form button[type=submit]");
+        let banner = w.s.run("const b = document.querySelector('.notice-success'); return b && b.textContent;", json!([]));
+        assert!(banner.as_str().is_some_and(|b| b.contains("Referral withdrawn")), "a banner says so: {banner}");
+        w.check("the withdrawn referral");
         w.open("/referrals");
     });
 }

@@ -1,0 +1,98 @@
+//! Safe controls for referrers: a GP withdraws a referral on a page of its own, in their own
+//! words, with nothing chosen for them; and every action on a referral says what it did, in
+//! the section it changed.
+
+use crate::helpers::{spawn_app, DEMO_PASSWORD};
+use crate::referrals::{create, referral_body, GP, LINK_WORKER};
+
+#[test]
+fn a_gp_withdraws_a_referral_with_a_reason_and_nothing_pre_selected() {
+    let app = spawn_app();
+    let token = app.login(GP, DEMO_PASSWORD);
+    let id = create(&app, &token, &referral_body());
+    let path = format!("/referrals/{id}");
+    let mut gp = app.browser();
+    gp.sign_in(GP, DEMO_PASSWORD);
+    let page = gp.get(&path);
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("id=\"to\""), "no status menu for the referrer");
+    assert!(!page.body.contains("Entered in error"), "no status words the referrer does not use");
+    assert!(page.body.contains(&format!("href=\"{path}/withdraw\"")), "a link to withdraw it");
+
+    let form = gp.get(&format!("{path}/withdraw"));
+    assert_eq!(form.status, 200);
+    assert!(!form.body.contains(" checked"), "nothing chosen for them");
+    assert!(form.body.contains("The person does not need it any more") && form.body.contains("It was sent by mistake"));
+    assert!(form.body.contains("No, keep the referral"));
+    let csrf = gp.csrf();
+
+    // Nothing chosen: said by the choice; no reason for "not needed": said by the reason.
+    let none = gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", ""), ("reason", ""), ("version", "1")]);
+    assert_eq!(none.status, 422);
+    assert!(none.body.contains("<title>Error: Withdraw this referral"));
+    assert!(none.body.contains("id=\"to-error\"") && none.body.contains("href=\"#to\""), "{}", none.body);
+    let no_reason =
+        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", " "), ("version", "1")]);
+    assert_eq!(no_reason.status, 422);
+    assert!(no_reason.body.contains("id=\"reason-error\"") && no_reason.body.contains("aria-invalid=\"true\""));
+    assert!(no_reason.body.contains("value=\"cancelled\" checked"), "keeps what was chosen");
+    // Bad input: a move the referrer may not make, a NUL byte, an unknown field, a stale page.
+    let not_theirs =
+        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "completed"), ("reason", "x"), ("version", "1")]);
+    assert_eq!(not_theirs.status, 422);
+    let nul = gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "a\0b"), ("version", "1")]);
+    assert_eq!(nul.status, 422);
+    let unknown = gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("version", "1"), ("x", "1")]);
+    assert_eq!(unknown.status, 400, "a field the form does not have: the page that says so");
+    let stale =
+        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "7")]);
+    assert_eq!(stale.status, 422, "a page read before someone else changed it");
+    assert_eq!(app.call("GET", &format!("/api/v1/{}", &path[1..]), Some(&token), None).json()["status"], "received");
+
+    let done =
+        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "1")]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    let to = done.header("location").unwrap().to_string();
+    assert_eq!(to, format!("{path}?done=withdrawn#status"));
+    let after = gp.get(to.split('#').next().unwrap());
+    assert!(after.body.contains("Referral withdrawn"), "a banner says what happened");
+    assert!(after.body.contains("<strong>Cancelled</strong>"));
+    assert!(after.body.contains("Moved away"), "the reason is on the timeline");
+}
+
+#[test]
+fn a_completed_referral_offers_only_sent_by_mistake_and_the_link_worker_chooses_a_status() {
+    let app = spawn_app();
+    let token = app.login(GP, DEMO_PASSWORD);
+    let list = app.call("GET", "/api/v1/referrals?status=completed", Some(&token), None).json();
+    let id = list["referrals"][0]["id"].as_str().expect("a completed demo referral of the practice").to_string();
+    let mut gp = app.browser();
+    gp.sign_in(GP, DEMO_PASSWORD);
+    let form = gp.get(&format!("/referrals/{id}/withdraw"));
+    assert!(form.body.contains("It was sent by mistake"));
+    assert!(!form.body.contains("value=\"cancelled\""), "a completed referral cannot be cancelled");
+    assert!(!form.body.contains(" checked"));
+
+    // The link worker's status menu starts on "Choose a new status", not on a move.
+    let lw_token = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let new_id = create(&app, &token, &referral_body());
+    let mut worker = app.browser();
+    worker.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let page = worker.get(&format!("/referrals/{new_id}"));
+    assert!(page.body.contains("<select id=\"to\" name=\"to\"><option value=\"\">Choose a new status</option>"));
+    let csrf = worker.csrf();
+    let nothing = worker.post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "")]);
+    assert_eq!(nothing.status, 422, "no status chosen is refused, not guessed");
+    assert!(nothing.body.contains("id=\"to-error\""), "said by the menu");
+    // Every action says what it did, back in the section it changed.
+    let noted = worker.post(&format!("/referrals/{new_id}/notes"), &[("csrf", &csrf), ("body", "Called the practice")]);
+    assert_eq!(noted.header("location"), Some(format!("/referrals/{new_id}?done=note#notes").as_str()));
+    let page = worker.get(&format!("/referrals/{new_id}?done=note"));
+    assert!(page.body.contains("Note added"));
+    let moved =
+        worker.post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "accepted")]);
+    assert_eq!(moved.header("location"), Some(format!("/referrals/{new_id}?done=transition#move").as_str()));
+    // An unknown ?done= says nothing.
+    assert!(!worker.get(&format!("/referrals/{new_id}?done=%3Cb%3E")).body.contains("notice-success"));
+    let _ = lw_token;
+}
