@@ -102,21 +102,47 @@ mod helpers {
     });
 }
 
+/// `feedback_url`: the configured feedback address, or empty.
+struct Feedback(String);
+
+impl handlebars::HelperDef for Feedback {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        _: &handlebars::Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc handlebars::Context,
+        _: &mut handlebars::RenderContext<'reg, 'rc>,
+    ) -> Result<handlebars::ScopedJson<'rc>, handlebars::RenderError> {
+        Ok(handlebars::ScopedJson::Derived(serde_json::Value::String(self.0.clone())))
+    }
+}
+
 /// The compiled templates.
 #[derive(Debug)]
 pub struct Templates {
     registry: Handlebars<'static>,
     reload: bool,
+    /// Where the phase banner's feedback link goes (`COMMONGROUND_FEEDBACK_URL`).
+    feedback_url: Option<String>,
 }
 
 impl Templates {
     /// Compiles every template; `reload` recompiles from disk before each render (development).
     pub fn load(reload: bool) -> Result<Arc<Self>, TemplateError> {
-        Ok(Arc::new(Self { registry: Self::compile()?, reload }))
+        Self::load_with_feedback(reload, None)
     }
 
-    fn compile() -> Result<Handlebars<'static>, TemplateError> {
+    /// As [`Templates::load`]; the phase banner links to `feedback_url` (a mailto: or web
+    /// address) when there is one.
+    pub fn load_with_feedback(reload: bool, feedback_url: Option<String>) -> Result<Arc<Self>, TemplateError> {
+        Ok(Arc::new(Self { registry: Self::compile(feedback_url.as_deref())?, reload, feedback_url }))
+    }
+
+    fn compile(feedback_url: Option<&str>) -> Result<Handlebars<'static>, TemplateError> {
         let mut hb = Handlebars::new();
+        // `{{#if (feedback_url)}}`: the same on every page, so a helper rather than a field of
+        // each page's data.
+        hb.register_helper("feedback_url", Box::new(Feedback(feedback_url.unwrap_or_default().to_string())));
         hb.set_strict_mode(false);
         hb.register_helper("date", Box::new(helpers::date));
         hb.register_helper("when", Box::new(helpers::when));
@@ -144,7 +170,7 @@ impl Templates {
     /// Renders a page template (`pages/NAME`).
     pub fn render<T: Serialize>(&self, name: &str, context: &T) -> Result<String, TemplateError> {
         if self.reload {
-            return Ok(Self::compile()?.render(name, context)?);
+            return Ok(Self::compile(self.feedback_url.as_deref())?.render(name, context)?);
         }
         Ok(self.registry.render(name, context)?)
     }

@@ -76,3 +76,36 @@ fn return_to_never_leaves_the_site() {
     let page = browser.get("/sign-in?next=%2Freferrals%00");
     assert!(page.status < 500, "{}", page.status);
 }
+
+#[test]
+fn a_missing_page_keeps_the_header_footer_and_the_way_on() {
+    let app = spawn_app();
+    let page = app.get("/no-such-page");
+    assert_eq!(page.status, 404);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(page.body.contains("<title>Page not found – Common Ground</title>"));
+    assert!(page.body.contains("class=\"site-header\"") && page.body.contains("class=\"site-footer\""));
+    assert!(page.body.contains("href=\"/sign-in\""), "the header's sign-in link");
+    // Signed in, the header is the person's own (with Sign out).
+    let mut browser = app.browser();
+    browser.sign_in("gp.referrer@demo.example.org", DEMO_PASSWORD);
+    let signed_in = browser.get("/referrals/x/y/z");
+    assert_eq!(signed_in.status, 404);
+    assert!(signed_in.body.contains("Sign out") && signed_in.body.contains("Social prescribing"));
+    // The API keeps its JSON answer.
+    assert!(app.get("/api/v1/nothing-here").content_type.starts_with("application/json"));
+    // Hostile paths are a 404 page, never a 500.
+    for path in ["/%00", "/%3Cscript%3E", "/a%0d%0aSet-Cookie:x=1"] {
+        assert_eq!(app.get(path).status, 404, "{path}");
+    }
+}
+
+#[test]
+fn the_phase_banner_links_to_feedback_when_configured() {
+    let app = crate::helpers::spawn_app_with(|s| s.feedback_url = Some("mailto:feedback@example.org".into()));
+    let page = app.get("/");
+    assert!(page.body.contains("class=\"phase-tag\">Beta</strong>"));
+    assert!(page.body.contains("href=\"mailto:feedback@example.org\""), "the feedback link");
+    let plain = spawn_app().get("/sign-in");
+    assert!(plain.body.contains("phase-tag") && !plain.body.contains("tell us what you think"), "no link without an address");
+}

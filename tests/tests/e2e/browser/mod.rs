@@ -86,6 +86,19 @@ impl Walk<'_> {
         if scroll > client {
             self.found.problems.push(format!("{label}: the page is {scroll} px wide in a {client} px window"));
         }
+        // Signed in, "Sign out" is on screen (it was off the right edge on a phone).
+        let sign_out = self.s.run(
+            "const b = document.querySelector('form[action=\"/sign-out\"] button');
+             if (!b) return null; const r = b.getBoundingClientRect();
+             return [r.left, r.right, r.width, document.documentElement.clientWidth];",
+            json!([]),
+        );
+        if let Some(r) = sign_out.as_array() {
+            let (left, right, width, client) = (r[0].as_f64(), r[1].as_f64(), r[2].as_f64(), r[3].as_f64());
+            if !(left >= Some(0.0) && right <= client && width > Some(0.0)) {
+                self.found.problems.push(format!("{label}: Sign out is not on screen ({sign_out})"));
+            }
+        }
         if self.width < 600 && self.found.widest_phone.as_ref().is_none_or(|(w, _)| scroll > *w) {
             self.found.widest_phone = Some((scroll, label.clone()));
         }
