@@ -95,6 +95,39 @@ mod helpers {
         let mut chars = text.chars();
         chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
     }
+    // A recorded wellbeing measure as rows {question, answer, band}: each question by its name,
+    // the answer in words where the scale has them, and the ONS4 band.
+    handlebars_helper!(measure_rows: |measure: Json| {
+        const ONS4: [(&str, &str); 4] = [
+            ("Life satisfaction", "How satisfied are you with your life nowadays?"),
+            ("Worthwhile", "To what extent do you feel the things you do in your life are worthwhile?"),
+            ("Happiness", "How happy did you feel yesterday?"),
+            ("Anxiety", "How anxious did you feel yesterday? (lower is better)"),
+        ];
+        const SWEMWBS: [&str; 7] = [
+            "I've been feeling optimistic about the future",
+            "I've been feeling useful",
+            "I've been feeling relaxed",
+            "I've been dealing with problems well",
+            "I've been thinking clearly",
+            "I've been feeling close to other people",
+            "I've been able to make up my own mind about things",
+        ];
+        const OFTEN: [&str; 5] = ["None of the time", "Rarely", "Some of the time", "Often", "All of the time"];
+        let answers: Vec<i64> = measure["answers"].as_array().into_iter().flatten().filter_map(|a| a.as_i64()).collect();
+        let rows: Vec<serde_json::Value> = match measure["instrument"].as_str() {
+            Some("ons4") => answers.iter().zip(ONS4).enumerate().map(|(i, (a, (name, question)))| {
+                let band = measure["bands"][i].as_str().unwrap_or_default().replace('_', " ");
+                serde_json::json!({"name": name, "question": question, "answer": format!("{a} out of 10"), "band": band})
+            }).collect(),
+            Some("swemwbs") => answers.iter().zip(SWEMWBS).map(|(a, question)| {
+                let words = usize::try_from(*a - 1).ok().and_then(|i| OFTEN.get(i)).copied().unwrap_or_default();
+                serde_json::json!({"name": question, "question": "", "answer": words, "band": ""})
+            }).collect(),
+            _ => Vec::new(),
+        };
+        serde_json::Value::Array(rows)
+    });
     handlebars_helper!(humanise: |value: Json| {
         let text = value.as_str().unwrap_or_default().replace('_', " ");
         let mut chars = text.chars();
@@ -154,6 +187,7 @@ impl Templates {
         hb.register_helper("humanise", Box::new(helpers::humanise));
         hb.register_helper("sentence", Box::new(helpers::sentence));
         hb.register_helper("error_for", Box::new(helpers::error_for));
+        hb.register_helper("measure_rows", Box::new(helpers::measure_rows));
         for path in TemplateFiles::iter() {
             let Some(name) = path.strip_suffix(".hbs") else {
                 continue;

@@ -96,3 +96,34 @@ fn a_completed_referral_offers_only_sent_by_mistake_and_the_link_worker_chooses_
     assert!(!worker.get(&format!("/referrals/{new_id}?done=%3Cb%3E")).body.contains("notice-success"));
     let _ = lw_token;
 }
+
+#[test]
+fn the_referral_page_names_the_wellbeing_questions_and_bands_and_connects_with_a_message() {
+    let app = spawn_app();
+    let lead = app.login(crate::referrals::LEAD, DEMO_PASSWORD);
+    let list = app.call("GET", "/api/v1/referrals?status=completed", Some(&lead), None).json();
+    let id = list["referrals"][0]["id"].as_str().unwrap().to_string();
+    let mut worker = app.browser();
+    worker.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let page = worker.get(&format!("/referrals/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("ONS4 personal wellbeing, at the start"), "the measure by its name");
+    assert!(page.body.contains("<dt>Life satisfaction") && page.body.contains(" out of 10 ("), "question names and bands");
+    assert!(!page.body.contains("Ons4 Baseline"), "not the stored code");
+    assert!(page.body.contains("for anxiety, a fall is an improvement"));
+
+    // Connecting a group takes a message for it, which the group sees once introduced.
+    let token = app.login(GP, DEMO_PASSWORD);
+    let new_id = create(&app, &token, &referral_body());
+    let found = worker.get(&format!("/referrals/{new_id}?q=gardening"));
+    assert!(found.body.contains("Message for the group"));
+    let csrf = worker.csrf();
+    let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    let sent = worker.post(
+        &format!("/referrals/{new_id}/connections"),
+        &[("csrf", &csrf), ("service_id", &garden), ("note", "She loved her own garden; mornings suit her.")],
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let page = worker.get(&format!("/referrals/{new_id}"));
+    assert!(page.body.contains("Group added to the connections") || page.body.contains("Stroud Community Gardening Club"));
+}

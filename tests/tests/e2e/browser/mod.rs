@@ -338,6 +338,8 @@ fn a_link_worker_works_a_referral() {
             w.submit_form_of("a1");
             w.check_refused("the wellbeing form", &["answers"]);
         }
+        // Searching near the person, with a message for the group on each result.
+        w.open(&format!("{referral}?q=gardening"));
         w.open(&format!("{referral}/plan"));
         w.open("/account");
     });
