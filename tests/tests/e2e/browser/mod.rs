@@ -11,7 +11,7 @@
 mod webdriver;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use serde_json::{json, Value};
 
@@ -29,8 +29,33 @@ const WIDTHS: [u32; 2] = [1280, 390];
 /// axe-core's tags for WCAG 2.2 level AA (and A).
 const AXE_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
-/// One browser at a time: the machine has few cores and Chromium is heavy.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// At most two browsers at a time: Chromium is heavy, and the machines this runs on have few
+/// cores.
+const BROWSERS_AT_ONCE: usize = 2;
+static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A place among the browsers running, given back when dropped.
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= BROWSERS_AT_ONCE {
+            running = freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
 
 /// The tools, or `None` after printing why the suite is skipped (a failure under CI).
 fn tools() -> Option<Tools> {
@@ -254,7 +279,7 @@ impl Walk<'_> {
 /// Runs `journey` at each width in its own browser session, then fails with everything found.
 fn walk(role: &str, journey: impl Fn(&mut Walk<'_>)) {
     let Some(tools) = tools() else { return };
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = Slot::take();
     let started = std::time::Instant::now();
     let app = spawn_app();
     let driver = Driver::start(&tools);
