@@ -127,3 +127,53 @@ fn the_referral_page_names_the_wellbeing_questions_and_bands_and_connects_with_a
     let page = worker.get(&format!("/referrals/{new_id}"));
     assert!(page.body.contains("Group added to the connections") || page.body.contains("Stroud Community Gardening Club"));
 }
+
+#[test]
+fn a_groups_inbox_puts_those_waiting_first_with_no_answer_chosen() {
+    let app = spawn_app();
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let worker = app.login(LINK_WORKER, DEMO_PASSWORD);
+    let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+    let mut body = referral_body();
+    body["consent_share"] = serde_json::json!(false);
+    let id = create(&app, &gp, &body);
+    let added = app.call(
+        "POST",
+        &format!("/api/v1/referrals/{id}/connections"),
+        Some(&worker),
+        Some(&serde_json::json!({"service_id": garden, "note": "Mornings suit her"}).to_string()),
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    let connection = added.json()["id"].as_str().unwrap().to_string();
+    let moved = app.call(
+        "POST",
+        &format!("/api/v1/connections/{connection}/transitions"),
+        Some(&worker),
+        Some(r#"{"to": "introduced", "version": 1}"#),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+
+    let mut editor = app.browser();
+    editor.sign_in(crate::referrals::GARDEN_EDITOR, DEMO_PASSWORD);
+    let inbox = editor.get("/introductions");
+    assert_eq!(inbox.status, 200, "{}", inbox.body);
+    let waiting = inbox.body.find("Waiting for your answer").expect("a waiting section");
+    let ours = inbox.body.find(&format!("id=\"intro-{connection}\"")).expect("the introduction");
+    assert!(ours > waiting, "ours is among those waiting");
+    if let Some(answered) = inbox.body.find("<h2 id=\"answered\">") {
+        assert!(answered > ours, "the answered come after those waiting");
+    }
+    let section = &inbox.body[ours..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("Someone, for"), "no name without consent");
+    assert!(section.contains("did not agree to share"), "'someone' is explained");
+    assert!(section.contains("Mornings suit her"), "the link worker's message");
+    assert!(section.contains("Introduced on"), "when");
+    assert!(!section.contains("checked"), "no answer chosen for them");
+    // Sending no answer changes nothing and says why.
+    let csrf = editor.csrf();
+    let none = editor.post(&format!("/connections/{connection}/transitions"), &[("csrf", &csrf), ("version", "2")]);
+    assert!(none.status == 303 || none.status == 422 || none.status == 400, "{}", none.status);
+    let again = app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&worker), None).json();
+    assert_eq!(again["connections"][0]["status"], "introduced");
+}

@@ -420,7 +420,13 @@ struct IntroductionsPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
-    introductions: Vec<connections::Introduction>,
+    /// Waiting for the group's answer, oldest first.
+    waiting: Vec<connections::Introduction>,
+    waiting_count: usize,
+    /// Answered (or on the waiting list), newest first.
+    answered: Vec<connections::Introduction>,
+    /// How many of the group's listings need checking.
+    to_check: usize,
     error: Option<String>,
 }
 
@@ -431,12 +437,18 @@ pub async fn introductions_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let introductions =
-        with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
-            .await?;
+    let (introductions, to_check) = with_conn(&state, move |conn, state| {
+        let introductions = connections::introductions(conn, &who, &state.settings.thresholds())?;
+        Ok((introductions, crate::directory::editing::my_listings(conn, &who, true)?.len()))
+    })
+    .await?;
+    // Those waiting for an answer first (the longest waiting at the top), the answered apart.
+    let (mut waiting, answered): (Vec<_>, Vec<_>) = introductions.into_iter().partition(|i| i.status == "introduced");
+    waiting.reverse();
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
-    let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
+    let waiting_count = waiting.len();
+    let page = IntroductionsPage { title: "Introductions", csrf, user, waiting, waiting_count, answered, to_check, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
 
