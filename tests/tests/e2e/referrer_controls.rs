@@ -177,3 +177,43 @@ fn a_groups_inbox_puts_those_waiting_first_with_no_answer_chosen() {
     let again = app.call("GET", &format!("/api/v1/referrals/{id}"), Some(&worker), None).json();
     assert_eq!(again["connections"][0]["status"], "introduced");
 }
+
+#[test]
+fn the_caseload_shows_open_referrals_with_owner_and_waiting_time_and_pages() {
+    let app = spawn_app();
+    let mut worker = app.browser();
+    worker.sign_in(LINK_WORKER, DEMO_PASSWORD);
+    let rows = |body: &str| body.matches("<td data-label=\"Person\">").count();
+    let open = worker.get("/referrals");
+    assert_eq!(open.status, 200);
+    assert!(open.body.contains("still open") && open.body.contains("<th scope=\"col\">Owner</th>"));
+    assert!(open.body.contains("data-label=\"Waiting\""));
+    assert!(!open.body.contains(">Completed</td>"), "closed referrals are not in the caseload by default");
+    let all = worker.get("/referrals?closed=1");
+    assert!(all.body.contains(">Completed</td>"), "but can be shown");
+    assert!(rows(&all.body) > rows(&open.body));
+    // The longest waiting first: the first row waited at least as long as the last.
+    let waiting = worker.get("/referrals?sort=waiting&closed=1");
+    let days = |cell: &str| cell.split_whitespace().next().and_then(|d| d.parse::<i64>().ok()).unwrap_or(0);
+    let cells: Vec<i64> = waiting
+        .body
+        .split("<td data-label=\"Waiting\">")
+        .skip(1)
+        .map(|c| days(&c[..c.find('<').unwrap()]))
+        .collect();
+    assert!(cells.len() > 1 && cells.first() >= cells.last(), "{cells:?}");
+    // The demo's sixty referrals fit two pages of fifty.
+    let first = worker.get("/referrals?closed=1&sort=waiting");
+    assert!(first.body.contains("Page 1 of 2") && first.body.contains("rel=\"next\""), "paged");
+    let second = worker.get("/referrals?closed=1&sort=waiting&page=2");
+    assert!(second.body.contains("Page 2 of 2") && rows(&second.body) > 0);
+    // A practice sees all of its own, with "Make a referral"; no owner column.
+    let mut gp = app.browser();
+    gp.sign_in(GP, DEMO_PASSWORD);
+    let practice = gp.get("/referrals");
+    assert!(practice.body.contains("Make a referral") && !practice.body.contains("<th scope=\"col\">Owner</th>"));
+    // Bad input: 422, never a 500.
+    for bad in ["/referrals?page=0", "/referrals?page=x", "/referrals?sort=sideways", "/referrals?page=%00"] {
+        assert!((400..500).contains(&worker.get(bad).status), "{bad}");
+    }
+}

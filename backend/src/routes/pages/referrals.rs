@@ -30,9 +30,61 @@ struct ListPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
-    referrals: Vec<view::ReferralSummary>,
+    referrals: Vec<Row>,
     needs_attention: bool,
     can_refer: bool,
+    /// The caseload shows open referrals unless `?closed=1`.
+    closed_shown: bool,
+    /// Sorted by the longest waiting first (`?sort=waiting`).
+    by_waiting: bool,
+    total: usize,
+    page: usize,
+    pages: usize,
+    paged: bool,
+    previous: Option<String>,
+    next: Option<String>,
+    /// This list's address with `closed=1` (or without it).
+    toggle_closed: String,
+    /// This list's address sorted the other way.
+    toggle_sort: String,
+}
+
+/// A row of the list: the summary, who owns it and how long it has waited, in words.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    summary: view::ReferralSummary,
+    owner_name: Option<String>,
+    waiting: String,
+}
+
+/// Rows a page of the list shows.
+const PER_PAGE: usize = 50;
+
+/// Statuses of a referral still being worked.
+const OPEN: [&str; 5] = ["received", "accepted", "contacting", "in_progress", "on_hold"];
+
+/// How long since the referral was made, in words ("today", "1 day", "12 days").
+fn waited(since: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
+    match (now - since).num_days() {
+        ..=0 => "today".into(),
+        1 => "1 day".into(),
+        days => format!("{days} days"),
+    }
+}
+
+/// This list's address with `key` set to `value` (or taken out when empty), keeping the rest.
+fn with_param(pairs: &[(String, String)], key: &str, value: &str) -> String {
+    let mut kept: Vec<(&str, &str)> =
+        pairs.iter().filter(|(k, _)| k != key && k != "page").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if !value.is_empty() {
+        kept.push((key, value));
+    }
+    if kept.is_empty() {
+        return "/referrals".into();
+    }
+    let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+    format!("/referrals?{query}")
 }
 
 /// `GET /referrals`: the practice's referrals, or the service's caseload (`?view=needs_attention`).
@@ -42,19 +94,78 @@ pub async fn list_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let filter = crate::routes::api::referrals::list_filter(&req)?;
+    let pairs = query_pairs(&req)?;
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let page_no = match get("page") {
+        None => 1,
+        Some(p) => p.parse::<usize>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| {
+            AppError::invalid("page", "must be a page number from 1")
+        })?,
+    };
+    let by_waiting = match get("sort") {
+        None | Some("newest") => false,
+        Some("waiting") => true,
+        Some(_) => return Err(AppError::invalid("sort", "must be waiting or newest").into()),
+    };
+    let closed_shown = get("closed") == Some("1") || filter.status.is_some();
     let needs_attention = filter.needs_attention;
-    let who = user.clone();
-    let referrals =
-        with_conn(&state, move |conn, state| view::list(conn, &who, &filter, &state.settings.thresholds())).await?;
-    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let can_refer = allows(&user, Action::CreateReferral);
+    let who = user.clone();
+    let (mut referrals, owners) = with_conn(&state, move |conn, state| {
+        let list = view::list(conn, &who, &filter, &state.settings.thresholds())?;
+        let mut owners = std::collections::HashMap::new();
+        for id in list.iter().filter_map(|r| r.owner_id.clone()) {
+            if !owners.contains_key(&id) {
+                let name = crate::accounts::users::by_id(conn, &id)?.map(|u| u.name);
+                owners.insert(id, name);
+            }
+        }
+        Ok((list, owners))
+    })
+    .await?;
+    // The caseload is the open referrals unless asked otherwise; a practice sees all of its own.
+    if !can_refer && !closed_shown {
+        referrals.retain(|r| OPEN.contains(&r.status.as_str()));
+    }
+    if by_waiting {
+        referrals.sort_by_key(|r| r.created_at);
+    }
+    let total = referrals.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page_no = page_no.min(pages);
+    let now = chrono::Utc::now().naive_utc();
+    let rows = referrals
+        .into_iter()
+        .skip((page_no - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|summary| Row {
+            owner_name: summary.owner_id.as_ref().and_then(|id| owners.get(id).cloned().flatten()),
+            waiting: waited(summary.created_at, now),
+            summary,
+        })
+        .collect();
+    let page_href = |n: usize| {
+        let base = with_param(&pairs, "page", "");
+        format!("{base}{}page={n}", if base.contains('?') { "&" } else { "?" })
+    };
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = ListPage {
         title: if can_refer { "Your practice's referrals" } else { "Caseload" },
         csrf,
         can_refer,
         user,
-        referrals,
+        referrals: rows,
         needs_attention,
+        closed_shown,
+        by_waiting,
+        total,
+        page: page_no,
+        pages,
+        paged: pages > 1,
+        previous: (page_no > 1).then(|| page_href(page_no - 1)),
+        next: (page_no < pages).then(|| page_href(page_no + 1)),
+        toggle_closed: with_param(&pairs, "closed", if closed_shown { "" } else { "1" }),
+        toggle_sort: with_param(&pairs, "sort", if by_waiting { "" } else { "waiting" }),
     };
     render_page(&state, "pages/referrals", &page, StatusCode::OK, cookie)
 }
