@@ -217,3 +217,38 @@ fn the_caseload_shows_open_referrals_with_owner_and_waiting_time_and_pages() {
         assert!((400..500).contains(&worker.get(bad).status), "{bad}");
     }
 }
+
+#[test]
+fn the_audit_trail_names_people_says_dates_in_words_and_pages() {
+    let app = spawn_app();
+    let mut admin = app.browser();
+    admin.sign_in(crate::referrals::ADMIN, DEMO_PASSWORD);
+    let gp = app.login(GP, DEMO_PASSWORD);
+    let _ = app.login(GP, DEMO_PASSWORD);
+    let _ = gp;
+    let page = admin.get("/admin/audit?limit=2");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<td data-label=\"Who\"><a href=\"/admin/audit?actor"), "names, not ids");
+    assert!(page.body.contains("Events 1 to 2"));
+    // (Handlebars writes `=` as `&#x3D;` in an attribute.)
+    assert!(page.body.contains("href=\"/admin/audit?limit&#x3D;2&amp;offset&#x3D;2\" rel=\"next\""), "older events");
+    let older = admin.get("/admin/audit?limit=2&offset=2");
+    assert!(older.body.contains("Events 3 to 4") && older.body.contains("rel=\"prev\""));
+    // Dates in words ("Tuesday 1 December, 06:30"), not 2026-12-01T06:30:00.
+    assert!(!page.body.contains("<td data-label=\"When (UTC)\">20"), "a date in words");
+    // Filtered by a person chosen by name.
+    let gp_id: String = {
+        use backend::db::schema::users;
+        use diesel::prelude::*;
+        users::table.filter(users::email.eq(GP)).select(users::id).first(&mut app.db()).unwrap()
+    };
+    let theirs = admin.get(&format!("/admin/audit?actor={gp_id}"));
+    assert!(theirs.body.contains(&format!("<option value=\"{gp_id}\" selected>Sam Referrer")));
+    assert!(!theirs.body.contains(">Avery Admin</a> <span"), "only theirs");
+    assert!(theirs.body.contains(">Sam Referrer (Beeches Green)</a> <span"), "theirs by name");
+    // Sign out works from the page (its forms carry the CSRF token).
+    assert!(!page.body.contains("name=\"csrf\" value=\"\""));
+    for bad in ["/admin/audit?offset=-1", "/admin/audit?limit=0", "/admin/audit?outcome=maybe", "/admin/audit?actor=%00"] {
+        assert!((400..500).contains(&admin.get(bad).status), "{bad}");
+    }
+}

@@ -17,7 +17,7 @@ use crate::ids::{OrganisationId, ServiceId, UserId};
 use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::api::admin::{audit_filter, base_url};
 use crate::routes::input::{Button, PageForm};
-use crate::routes::pages::{html, render_page, see_other, submitted, Submitted};
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -345,9 +345,53 @@ pub async fn reject_organisation(
 #[derive(Serialize)]
 struct AuditPage {
     title: &'static str,
+    csrf: String,
     user: CurrentUser,
-    events: Vec<AuditRow>,
+    events: Vec<AuditEvent>,
     filter: crate::accounts::audit::AuditFilter,
+    /// Everyone, by name, for the "who" filter.
+    people: Vec<Choice>,
+    /// "Events 101 to 200".
+    first: i64,
+    last: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// An event as the page shows it: with the person's name, not only their id.
+#[derive(Serialize)]
+struct AuditEvent {
+    #[serde(flatten)]
+    row: AuditRow,
+    actor_name: Option<String>,
+}
+
+/// The audit page's address for the same filter from `offset`.
+fn audit_href(filter: &crate::accounts::audit::AuditFilter, offset: i64) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    let pairs = [
+        ("actor", filter.actor_id.clone()),
+        ("action", filter.action.clone()),
+        ("record", filter.record_id.clone()),
+        ("outcome", filter.outcome.clone()),
+    ];
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            query.append_pair(key, &value);
+        }
+    }
+    if filter.limit != 100 {
+        query.append_pair("limit", &filter.limit.to_string());
+    }
+    if offset > 0 {
+        query.append_pair("offset", &offset.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/admin/audit".into()
+    } else {
+        format!("/admin/audit?{query}")
+    }
 }
 
 /// `GET /admin/audit`.
@@ -357,8 +401,36 @@ pub async fn audit_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let filter = audit_filter(&req)?;
-    let query = filter.clone();
-    let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &query)?)).await?;
-    let page = AuditPage { title: "Audit trail", user, events, filter };
-    Ok(html(StatusCode::OK, state.templates.render("pages/audit", &page)?))
+    // One more than a page, to know whether there is a next page.
+    let mut query = filter.clone();
+    query.limit += 1;
+    let (mut rows, people) =
+        with_conn(&state, move |conn, _| Ok((audit::list(conn, &query)?, users::list(conn)?))).await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(100));
+    let names: std::collections::HashMap<&str, &str> =
+        people.iter().map(|p| (p.user.id.as_str(), p.user.name.as_str())).collect();
+    let count = rows.len() as i64;
+    let events = rows
+        .into_iter()
+        .map(|row| AuditEvent { actor_name: row.actor_id.as_deref().and_then(|id| names.get(id)).map(|n| n.to_string()), row })
+        .collect();
+    let people = people
+        .iter()
+        .map(|p| Choice { value: p.user.id.clone(), name: format!("{} ({})", p.user.name, p.organisation_name) })
+        .collect();
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = AuditPage {
+        title: "Audit trail",
+        csrf,
+        user,
+        events,
+        people,
+        first: if count == 0 { 0 } else { filter.offset + 1 },
+        last: filter.offset + count,
+        previous: (filter.offset > 0).then(|| audit_href(&filter, (filter.offset - filter.limit).max(0))),
+        next: more.then(|| audit_href(&filter, filter.offset + filter.limit)),
+        filter,
+    };
+    render_page(&state, "pages/audit", &page, StatusCode::OK, cookie)
 }
