@@ -363,7 +363,10 @@ mod tests {
             }
             if name == "pages/reports" {
                 assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");
-                assert!(html.contains("Counted &lt;monthly&gt;") && html.contains("<td data-label=\"Referrals\" class=\"number\">12</td>"));
+                assert!(
+                    html.contains("Counted &lt;monthly&gt;")
+                        && html.contains("<td data-label=\"Referrals\" class=\"number\">12</td>")
+                );
                 assert!(html.contains("format=csv") && html.contains("<option value=\"p1\" selected>"));
             }
             if name == "pages/search" {

@@ -260,11 +260,7 @@ async fn oruk_not_found() -> HttpResponse {
 
 /// The "page not found" page: the site's own header (with the person's menu) and footer, so
 /// there is a way on from it.
-async fn page_not_found(
-    req: HttpRequest,
-    visitor: actor::Visitor,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn page_not_found(req: HttpRequest, visitor: actor::Visitor, state: web::Data<AppState>) -> HttpResponse {
     if req.path().starts_with("/api/") {
         return api_not_found().await;
     }

@@ -39,7 +39,8 @@ fn a_signed_out_person_comes_back_to_the_page_they_opened() {
     assert_eq!(to, "/sign-in?next=%2Freferrals%2Fnew%3Ffrom%3Dbookmark");
     let page = browser.get(&to);
     assert!(page.body.contains("action=\"/sign-in?next=%2Freferrals%2Fnew%3Ffrom%3Dbookmark\""), "the form keeps it");
-    let signed_in = sign_in_at(&mut browser, "?next=%2Freferrals%2Fnew%3Ffrom%3Dbookmark", "gp.referrer@demo.example.org");
+    let signed_in =
+        sign_in_at(&mut browser, "?next=%2Freferrals%2Fnew%3Ffrom%3Dbookmark", "gp.referrer@demo.example.org");
     assert_eq!(signed_in.header("location"), Some("/referrals/new?from=bookmark"));
     // A form sent (POST) while signed out is not replayed: the sign-in page alone.
     let mut other = app.browser();
@@ -107,5 +108,8 @@ fn the_phase_banner_links_to_feedback_when_configured() {
     assert!(page.body.contains("class=\"phase-tag\">Beta</strong>"));
     assert!(page.body.contains("href=\"mailto:feedback@example.org\""), "the feedback link");
     let plain = spawn_app().get("/sign-in");
-    assert!(plain.body.contains("phase-tag") && !plain.body.contains("tell us what you think"), "no link without an address");
+    assert!(
+        plain.body.contains("phase-tag") && !plain.body.contains("tell us what you think"),
+        "no link without an address"
+    );
 }

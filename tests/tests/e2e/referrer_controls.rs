@@ -31,26 +31,34 @@ fn a_gp_withdraws_a_referral_with_a_reason_and_nothing_pre_selected() {
     assert_eq!(none.status, 422);
     assert!(none.body.contains("<title>Error: Withdraw this referral"));
     assert!(none.body.contains("id=\"to-error\"") && none.body.contains("href=\"#to\""), "{}", none.body);
-    let no_reason =
-        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", " "), ("version", "1")]);
+    let no_reason = gp
+        .post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", " "), ("version", "1")]);
     assert_eq!(no_reason.status, 422);
     assert!(no_reason.body.contains("id=\"reason-error\"") && no_reason.body.contains("aria-invalid=\"true\""));
     assert!(no_reason.body.contains("value=\"cancelled\" checked"), "keeps what was chosen");
     // Bad input: a move the referrer may not make, a NUL byte, an unknown field, a stale page.
-    let not_theirs =
-        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "completed"), ("reason", "x"), ("version", "1")]);
+    let not_theirs = gp
+        .post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "completed"), ("reason", "x"), ("version", "1")]);
     assert_eq!(not_theirs.status, 422);
-    let nul = gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "a\0b"), ("version", "1")]);
+    let nul = gp.post(
+        &format!("{path}/withdraw"),
+        &[("csrf", &csrf), ("to", "cancelled"), ("reason", "a\0b"), ("version", "1")],
+    );
     assert_eq!(nul.status, 422);
-    let unknown = gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("version", "1"), ("x", "1")]);
+    let unknown =
+        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("version", "1"), ("x", "1")]);
     assert_eq!(unknown.status, 400, "a field the form does not have: the page that says so");
-    let stale =
-        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "7")]);
+    let stale = gp.post(
+        &format!("{path}/withdraw"),
+        &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "7")],
+    );
     assert_eq!(stale.status, 422, "a page read before someone else changed it");
     assert_eq!(app.call("GET", &format!("/api/v1/{}", &path[1..]), Some(&token), None).json()["status"], "received");
 
-    let done =
-        gp.post(&format!("{path}/withdraw"), &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "1")]);
+    let done = gp.post(
+        &format!("{path}/withdraw"),
+        &[("csrf", &csrf), ("to", "cancelled"), ("reason", "Moved away"), ("version", "1")],
+    );
     assert_eq!(done.status, 303, "{}", done.body);
     let to = done.header("location").unwrap().to_string();
     assert_eq!(to, format!("{path}?done=withdrawn#status"));
@@ -81,7 +89,8 @@ fn a_completed_referral_offers_only_sent_by_mistake_and_the_link_worker_chooses_
     let page = worker.get(&format!("/referrals/{new_id}"));
     assert!(page.body.contains("<select id=\"to\" name=\"to\"><option value=\"\">Choose a new status</option>"));
     let csrf = worker.csrf();
-    let nothing = worker.post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "")]);
+    let nothing =
+        worker.post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "")]);
     assert_eq!(nothing.status, 422, "no status chosen is refused, not guessed");
     assert!(nothing.body.contains("id=\"to-error\""), "said by the menu");
     // Every action says what it did, back in the section it changed.
@@ -89,8 +98,8 @@ fn a_completed_referral_offers_only_sent_by_mistake_and_the_link_worker_chooses_
     assert_eq!(noted.header("location"), Some(format!("/referrals/{new_id}?done=note#notes").as_str()));
     let page = worker.get(&format!("/referrals/{new_id}?done=note"));
     assert!(page.body.contains("Note added"));
-    let moved =
-        worker.post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "accepted")]);
+    let moved = worker
+        .post(&format!("/referrals/{new_id}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "accepted")]);
     assert_eq!(moved.header("location"), Some(format!("/referrals/{new_id}?done=transition#move").as_str()));
     // An unknown ?done= says nothing.
     assert!(!worker.get(&format!("/referrals/{new_id}?done=%3Cb%3E")).body.contains("notice-success"));
@@ -108,7 +117,10 @@ fn the_referral_page_names_the_wellbeing_questions_and_bands_and_connects_with_a
     let page = worker.get(&format!("/referrals/{id}"));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("ONS4 personal wellbeing, at the start"), "the measure by its name");
-    assert!(page.body.contains("<dt>Life satisfaction") && page.body.contains(" out of 10 ("), "question names and bands");
+    assert!(
+        page.body.contains("<dt>Life satisfaction") && page.body.contains(" out of 10 ("),
+        "question names and bands"
+    );
     assert!(!page.body.contains("Ons4 Baseline"), "not the stored code");
     assert!(page.body.contains("for anxiety, a fall is an improvement"));
 
@@ -125,7 +137,9 @@ fn the_referral_page_names_the_wellbeing_questions_and_bands_and_connects_with_a
     );
     assert_eq!(sent.status, 303, "{}", sent.body);
     let page = worker.get(&format!("/referrals/{new_id}"));
-    assert!(page.body.contains("Group added to the connections") || page.body.contains("Stroud Community Gardening Club"));
+    assert!(
+        page.body.contains("Group added to the connections") || page.body.contains("Stroud Community Gardening Club")
+    );
 }
 
 #[test]
@@ -195,12 +209,8 @@ fn the_caseload_shows_open_referrals_with_owner_and_waiting_time_and_pages() {
     // The longest waiting first: the first row waited at least as long as the last.
     let waiting = worker.get("/referrals?sort=waiting&closed=1");
     let days = |cell: &str| cell.split_whitespace().next().and_then(|d| d.parse::<i64>().ok()).unwrap_or(0);
-    let cells: Vec<i64> = waiting
-        .body
-        .split("<td data-label=\"Waiting\">")
-        .skip(1)
-        .map(|c| days(&c[..c.find('<').unwrap()]))
-        .collect();
+    let cells: Vec<i64> =
+        waiting.body.split("<td data-label=\"Waiting\">").skip(1).map(|c| days(&c[..c.find('<').unwrap()])).collect();
     assert!(cells.len() > 1 && cells.first() >= cells.last(), "{cells:?}");
     // The demo's sixty referrals fit two pages of fifty.
     let first = worker.get("/referrals?closed=1&sort=waiting");
@@ -248,7 +258,9 @@ fn the_audit_trail_names_people_says_dates_in_words_and_pages() {
     assert!(theirs.body.contains(">Sam Referrer (Beeches Green)</a> <span"), "theirs by name");
     // Sign out works from the page (its forms carry the CSRF token).
     assert!(!page.body.contains("name=\"csrf\" value=\"\""));
-    for bad in ["/admin/audit?offset=-1", "/admin/audit?limit=0", "/admin/audit?outcome=maybe", "/admin/audit?actor=%00"] {
+    for bad in
+        ["/admin/audit?offset=-1", "/admin/audit?limit=0", "/admin/audit?outcome=maybe", "/admin/audit?actor=%00"]
+    {
         assert!((400..500).contains(&admin.get(bad).status), "{bad}");
     }
 }

@@ -51,7 +51,8 @@ struct AdminPage {
 
 /// The ids of the invitation and organisation forms' fields, in the page's order (the error
 /// summary follows it). The organisation's name is `org_name` on the page.
-const FIELD_ORDER: [&str; 9] = ["name", "email", "role", "organisation_id", "org_name", "kind", "served_by", "duplicate", "keep"];
+const FIELD_ORDER: [&str; 9] =
+    ["name", "email", "role", "organisation_id", "org_name", "kind", "served_by", "duplicate", "keep"];
 
 /// A refused form's problems under the ids of the page's fields, in the page's order.
 fn in_page_order(mut problems: Vec<(String, String)>, rename: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -413,7 +414,10 @@ pub async fn audit_page(
     let count = rows.len() as i64;
     let events = rows
         .into_iter()
-        .map(|row| AuditEvent { actor_name: row.actor_id.as_deref().and_then(|id| names.get(id)).map(|n| n.to_string()), row })
+        .map(|row| AuditEvent {
+            actor_name: row.actor_id.as_deref().and_then(|id| names.get(id)).map(|n| n.to_string()),
+            row,
+        })
         .collect();
     let people = people
         .iter()

@@ -98,9 +98,11 @@ pub async fn list_page(
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
     let page_no = match get("page") {
         None => 1,
-        Some(p) => p.parse::<usize>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| {
-            AppError::invalid("page", "must be a page number from 1")
-        })?,
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=10_000).contains(p))
+            .ok_or_else(|| AppError::invalid("page", "must be a page number from 1"))?,
     };
     let by_waiting = match get("sort") {
         None | Some("newest") => false,
@@ -115,9 +117,9 @@ pub async fn list_page(
         let list = view::list(conn, &who, &filter, &state.settings.thresholds())?;
         let mut owners = std::collections::HashMap::new();
         for id in list.iter().filter_map(|r| r.owner_id.clone()) {
-            if !owners.contains_key(&id) {
-                let name = crate::accounts::users::by_id(conn, &id)?.map(|u| u.name);
-                owners.insert(id, name);
+            if let std::collections::hash_map::Entry::Vacant(entry) = owners.entry(id) {
+                let name = crate::accounts::users::by_id(conn, entry.key())?.map(|u| u.name);
+                entry.insert(name);
             }
         }
         Ok((list, owners))
@@ -373,8 +375,20 @@ async fn render_referral(
 }
 
 /// The referral page's fields in the order it shows them (the error summary follows it).
-const PAGE_FIELDS: [&str; 12] =
-    ["to", "reason", "note", "method", "outcome", "timepoint", "answers", "what_matters", "goals", "actions", "review_date", "body"];
+const PAGE_FIELDS: [&str; 12] = [
+    "to",
+    "reason",
+    "note",
+    "method",
+    "outcome",
+    "timepoint",
+    "answers",
+    "what_matters",
+    "goals",
+    "actions",
+    "review_date",
+    "body",
+];
 
 /// Problems with a whole form first, then by field in the page's order.
 fn in_page_order(mut problems: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -559,7 +573,8 @@ pub async fn introductions_page(
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
     let waiting_count = waiting.len();
-    let page = IntroductionsPage { title: "Introductions", csrf, user, waiting, waiting_count, answered, to_check, error };
+    let page =
+        IntroductionsPage { title: "Introductions", csrf, user, waiting, waiting_count, answered, to_check, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
 

@@ -286,9 +286,10 @@ fn walk(role: &str, journey: impl Fn(&mut Walk<'_>)) {
     let mut report = BTreeMap::new();
     let mut problems = Vec::new();
     for width in WIDTHS {
-        let mut walk = Walk { s: driver.session(&tools, width), app: &app, tools: &tools, width, found: Findings::default() };
+        let mut walk =
+            Walk { s: driver.session(&tools, width), app: &app, tools: &tools, width, found: Findings::default() };
         journey(&mut walk);
-        problems.extend(walk.found.problems.drain(..));
+        problems.append(&mut walk.found.problems);
         report.insert(width, (walk.found.pages_checked, walk.found.axe_passes, walk.found.widest_phone.take()));
     }
     for (width, (pages, passes, widest)) in &report {
@@ -327,7 +328,8 @@ fn a_gp_refers_someone() {
         w.s.get("#consent_referral").click();
         w.click("main form button[type=submit]");
         let sent = w.path();
-        let summary = w.s.run("const e = document.querySelector('.error-summary'); return e && e.textContent;", json!([]));
+        let summary =
+            w.s.run("const e = document.querySelector('.error-summary'); return e && e.textContent;", json!([]));
         assert!(sent.starts_with("/referrals/") && sent.contains("created"), "after sending: {sent} {summary}");
         w.check("the sent referral");
         // Withdrawing it: its own page, nothing chosen for them, a reason asked for.
@@ -338,7 +340,8 @@ fn a_gp_refers_someone() {
         w.s.get("#to-cancelled").click();
         w.type_into("reason", "She has moved away.");
         w.click("main form button[type=submit]");
-        let banner = w.s.run("const b = document.querySelector('.notice-success'); return b && b.textContent;", json!([]));
+        let banner =
+            w.s.run("const b = document.querySelector('.notice-success'); return b && b.textContent;", json!([]));
         assert!(banner.as_str().is_some_and(|b| b.contains("Referral withdrawn")), "a banner says so: {banner}");
         w.check("the withdrawn referral");
         w.open("/referrals");
@@ -419,7 +422,10 @@ fn the_public_searches() {
         w.check_refused("the search's place", &["near"]);
         w.open("/join");
         w.click("main form button[type=submit]");
-        w.check_refused("the sign-up form", &["organisation_name", "organisation_description", "organisation_email", "name", "email", "password"]);
+        w.check_refused(
+            "the sign-up form",
+            &["organisation_name", "organisation_description", "organisation_email", "name", "email", "password"],
+        );
         w.open("/no-such-page");
     });
 }

@@ -193,7 +193,8 @@ impl Session {
 
     /// The first element that matches a CSS selector, if any.
     pub fn find(&self, css: &str) -> Option<Element<'_>> {
-        let found = call("POST", &format!("{}/element", self.base), Some(json!({"using": "css selector", "value": css})));
+        let found =
+            call("POST", &format!("{}/element", self.base), Some(json!({"using": "css selector", "value": css})));
         found.ok().and_then(|v| v[ELEMENT_KEY].as_str().map(|id| Element { session: self, id: id.to_string() }))
     }
 
