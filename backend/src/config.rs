@@ -80,6 +80,9 @@ pub struct Settings {
     /// production; in development it defaults to `http://{bind}`. An `https://` URL marks
     /// cookies Secure and turns on HSTS.
     pub public_url: Option<String>,
+    /// Where the phase banner's "feedback" link goes: a `mailto:` or `https://` address
+    /// (`COMMONGROUND_FEEDBACK_URL`). Without one the banner has no link.
+    pub feedback_url: Option<String>,
     /// Key for signing access tokens (required in production; generated in development).
     pub jwt_secret: Option<Secret>,
     /// Lifetime of an access token, minutes.
@@ -120,6 +123,7 @@ impl Default for Settings {
             dev_templates: false,
             db_pool_size: 8,
             public_url: None,
+            feedback_url: None,
             jwt_secret: None,
             access_token_minutes: 15,
             session_hours: 12,
@@ -226,6 +230,14 @@ impl Settings {
                     return Err(bad("expected an address starting https:// (or http://)"));
                 }
                 self.public_url = Some(value.trim_end_matches('/').to_string())
+            }
+            "COMMONGROUND_FEEDBACK_URL" => {
+                let ok = ["https://", "http://", "mailto:"].iter().any(|p| value.starts_with(p))
+                    && !value.chars().any(|c| c.is_control() || c.is_whitespace());
+                if !ok {
+                    return Err(bad("expected an address starting https:// or mailto:"));
+                }
+                self.feedback_url = Some(value.to_string())
             }
             "COMMONGROUND_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
             "COMMONGROUND_ACCESS_TOKEN_MINUTES" => {

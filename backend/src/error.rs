@@ -387,13 +387,38 @@ pub struct RequestError {
     pub error: AppError,
     /// Answer as JSON (an API route) rather than a page.
     pub json: bool,
+    /// For a page that needs signing in: the page to go back to afterwards (a path of this
+    /// site, checked again by the sign-in page).
+    pub next: Option<String>,
 }
 
 impl RequestError {
     /// The error, in the form the request's path calls for.
     pub fn for_path(path: &str, error: AppError) -> Self {
-        RequestError { error, json: path.starts_with("/api/") }
+        RequestError { error, json: path.starts_with("/api/"), next: None }
     }
+
+    /// As [`RequestError::for_path`]; a page asked for with GET comes back to itself after
+    /// signing in.
+    pub fn for_request(req: &actix_web::HttpRequest, error: AppError) -> Self {
+        let mut answer = Self::for_path(req.path(), error);
+        if req.method() == actix_web::http::Method::GET {
+            answer.next = Some(req.uri().path_and_query().map_or(req.path(), |p| p.as_str()).to_string());
+        }
+        answer
+    }
+}
+
+/// A path of this site that is safe to send someone to after signing in: it starts with one
+/// `/`, has no backslash, no scheme and nothing but visible ASCII. Anything else (another
+/// site, `//evil.example`, a header break) is refused.
+pub fn safe_return_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/sign-in")
+        && next.len() <= 500
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    ok.then_some(next)
 }
 
 impl std::fmt::Display for RequestError {
@@ -410,6 +435,10 @@ impl ResponseError for RequestError {
     fn error_response(&self) -> HttpResponse {
         if self.json {
             json_response(&self.error)
+        } else if let (AppError::SignInRequired(_), Some(next)) = (&self.error, self.next.as_deref()) {
+            self.error.log();
+            let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+            HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/sign-in?next={next}"))).finish()
         } else {
             page_response(&self.error)
         }

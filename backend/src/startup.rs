@@ -145,7 +145,7 @@ impl Application {
         // Links are built on this, never on request headers.
         settings.public_url = Some(settings.public_base(port));
         let prepared = prepare(&settings, progress)?;
-        let templates = Templates::load(settings.dev_templates)?;
+        let templates = Templates::load_with_feedback(settings.dev_templates, settings.feedback_url.clone())?;
         let secret = tokens::signing_secret(&settings)?;
         let keys =
             Arc::new(TokenKeys::new(secret.expose().as_bytes(), settings.access_token_minutes, settings.session_hours));

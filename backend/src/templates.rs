@@ -79,6 +79,55 @@ mod helpers {
         serde_json::Value::Array(rows)
     });
     handlebars_helper!(contains: |list: Json, item: Json| list.as_array().is_some_and(|l| l.contains(item)));
+    // A message as a sentence: its first letter a capital (the API's messages start in lower
+    // case, to follow a field's name).
+    handlebars_helper!(sentence: |value: Json| sentence_case(value.as_str().unwrap_or_default()));
+    // The message for one field among a page's `errors` ([field, message] pairs), as a
+    // sentence; empty when that field has none.
+    handlebars_helper!(error_for: |errors: Json, id: str| {
+        errors.as_array().into_iter().flatten()
+            .find(|pair| pair[0].as_str() == Some(id))
+            .and_then(|pair| pair[1].as_str())
+            .map(sentence_case)
+            .unwrap_or_default()
+    });
+    fn sentence_case(text: &str) -> String {
+        let mut chars = text.chars();
+        chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+    }
+    // A recorded wellbeing measure as rows {question, answer, band}: each question by its name,
+    // the answer in words where the scale has them, and the ONS4 band.
+    handlebars_helper!(measure_rows: |measure: Json| {
+        const ONS4: [(&str, &str); 4] = [
+            ("Life satisfaction", "How satisfied are you with your life nowadays?"),
+            ("Worthwhile", "To what extent do you feel the things you do in your life are worthwhile?"),
+            ("Happiness", "How happy did you feel yesterday?"),
+            ("Anxiety", "How anxious did you feel yesterday? (lower is better)"),
+        ];
+        const SWEMWBS: [&str; 7] = [
+            "I've been feeling optimistic about the future",
+            "I've been feeling useful",
+            "I've been feeling relaxed",
+            "I've been dealing with problems well",
+            "I've been thinking clearly",
+            "I've been feeling close to other people",
+            "I've been able to make up my own mind about things",
+        ];
+        const OFTEN: [&str; 5] = ["None of the time", "Rarely", "Some of the time", "Often", "All of the time"];
+        let answers: Vec<i64> = measure["answers"].as_array().into_iter().flatten().filter_map(|a| a.as_i64()).collect();
+        let rows: Vec<serde_json::Value> = match measure["instrument"].as_str() {
+            Some("ons4") => answers.iter().zip(ONS4).enumerate().map(|(i, (a, (name, question)))| {
+                let band = measure["bands"][i].as_str().unwrap_or_default().replace('_', " ");
+                serde_json::json!({"name": name, "question": question, "answer": format!("{a} out of 10"), "band": band})
+            }).collect(),
+            Some("swemwbs") => answers.iter().zip(SWEMWBS).map(|(a, question)| {
+                let words = usize::try_from(*a - 1).ok().and_then(|i| OFTEN.get(i)).copied().unwrap_or_default();
+                serde_json::json!({"name": question, "question": "", "answer": words, "band": ""})
+            }).collect(),
+            _ => Vec::new(),
+        };
+        serde_json::Value::Array(rows)
+    });
     handlebars_helper!(humanise: |value: Json| {
         let text = value.as_str().unwrap_or_default().replace('_', " ");
         let mut chars = text.chars();
@@ -86,21 +135,47 @@ mod helpers {
     });
 }
 
+/// `feedback_url`: the configured feedback address, or empty.
+struct Feedback(String);
+
+impl handlebars::HelperDef for Feedback {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        _: &handlebars::Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc handlebars::Context,
+        _: &mut handlebars::RenderContext<'reg, 'rc>,
+    ) -> Result<handlebars::ScopedJson<'rc>, handlebars::RenderError> {
+        Ok(handlebars::ScopedJson::Derived(serde_json::Value::String(self.0.clone())))
+    }
+}
+
 /// The compiled templates.
 #[derive(Debug)]
 pub struct Templates {
     registry: Handlebars<'static>,
     reload: bool,
+    /// Where the phase banner's feedback link goes (`COMMONGROUND_FEEDBACK_URL`).
+    feedback_url: Option<String>,
 }
 
 impl Templates {
     /// Compiles every template; `reload` recompiles from disk before each render (development).
     pub fn load(reload: bool) -> Result<Arc<Self>, TemplateError> {
-        Ok(Arc::new(Self { registry: Self::compile()?, reload }))
+        Self::load_with_feedback(reload, None)
     }
 
-    fn compile() -> Result<Handlebars<'static>, TemplateError> {
+    /// As [`Templates::load`]; the phase banner links to `feedback_url` (a mailto: or web
+    /// address) when there is one.
+    pub fn load_with_feedback(reload: bool, feedback_url: Option<String>) -> Result<Arc<Self>, TemplateError> {
+        Ok(Arc::new(Self { registry: Self::compile(feedback_url.as_deref())?, reload, feedback_url }))
+    }
+
+    fn compile(feedback_url: Option<&str>) -> Result<Handlebars<'static>, TemplateError> {
         let mut hb = Handlebars::new();
+        // `{{#if (feedback_url)}}`: the same on every page, so a helper rather than a field of
+        // each page's data.
+        hb.register_helper("feedback_url", Box::new(Feedback(feedback_url.unwrap_or_default().to_string())));
         hb.set_strict_mode(false);
         hb.register_helper("date", Box::new(helpers::date));
         hb.register_helper("when", Box::new(helpers::when));
@@ -110,6 +185,9 @@ impl Templates {
         hb.register_helper("sessions_rows", Box::new(helpers::sessions_rows));
         hb.register_helper("contains", Box::new(helpers::contains));
         hb.register_helper("humanise", Box::new(helpers::humanise));
+        hb.register_helper("sentence", Box::new(helpers::sentence));
+        hb.register_helper("error_for", Box::new(helpers::error_for));
+        hb.register_helper("measure_rows", Box::new(helpers::measure_rows));
         for path in TemplateFiles::iter() {
             let Some(name) = path.strip_suffix(".hbs") else {
                 continue;
@@ -126,7 +204,7 @@ impl Templates {
     /// Renders a page template (`pages/NAME`).
     pub fn render<T: Serialize>(&self, name: &str, context: &T) -> Result<String, TemplateError> {
         if self.reload {
-            return Ok(Self::compile()?.render(name, context)?);
+            return Ok(Self::compile(self.feedback_url.as_deref())?.render(name, context)?);
         }
         Ok(self.registry.render(name, context)?)
     }
@@ -304,7 +382,10 @@ mod tests {
             }
             if name == "pages/reports" {
                 assert!(html.contains("<svg class=\"chart\" role=\"img\">"), "the chart is drawn, not escaped");
-                assert!(html.contains("Counted &lt;monthly&gt;") && html.contains("<td class=\"number\">12</td>"));
+                assert!(
+                    html.contains("Counted &lt;monthly&gt;")
+                        && html.contains("<td data-label=\"Referrals\" class=\"number\">12</td>")
+                );
                 assert!(html.contains("format=csv") && html.contains("<option value=\"p1\" selected>"));
             }
             if name == "pages/data_rights" {

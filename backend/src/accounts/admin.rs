@@ -1,6 +1,6 @@
 //! Admin use-cases: organisations and accounts. Each change and its audit row commit together.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Event};
 use super::links::{self, Purpose};
@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::ids::UserId;
 
 /// A new organisation.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisation {
     /// Name.
@@ -24,7 +24,7 @@ pub struct NewOrganisation {
 }
 
 /// An invitation.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     /// Their e-mail.

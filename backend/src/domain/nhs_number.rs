@@ -18,10 +18,10 @@ pub enum NhsNumberError {
     #[error("an NHS number has only digits")]
     NotDigits,
     /// The check digit would be 10: no number has that.
-    #[error("this is not a valid NHS number (no check digit fits)")]
+    #[error("this is not a valid NHS number: check it against the person's record")]
     NoValidCheckDigit,
     /// The check digit does not match.
-    #[error("check digit does not match: please check the number")]
+    #[error("this is not a valid NHS number: a digit may be mistyped, check it against the person's record")]
     CheckDigit,
 }
 

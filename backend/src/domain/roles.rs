@@ -34,6 +34,18 @@ impl Role {
         }
     }
 
+    /// Where the person lands after signing in: their own work (a GP's referrals with the
+    /// "Make a referral" button, a link worker's needs-attention list, a group's introductions
+    /// waiting, an admin's approvals waiting).
+    pub fn home(self) -> &'static str {
+        match self {
+            Role::Referrer => "/referrals",
+            Role::LinkWorker | Role::LinkWorkerLead => "/referrals?view=needs_attention",
+            Role::GroupEditor => "/introductions",
+            Role::Admin => "/admin",
+        }
+    }
+
     /// From the stored name.
     pub fn parse(text: &str) -> Option<Self> {
         Role::ALL.into_iter().find(|r| r.as_str() == text)

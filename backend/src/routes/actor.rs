@@ -40,9 +40,9 @@ impl FromRequest for Actor {
             match authenticate(&req).await {
                 Ok(Some((user, _))) => Ok(Actor { user, ip }),
                 Ok(None) => {
-                    Err(RequestError::for_path(req.path(), AppError::SignInRequired("no token or session".into())))
+                    Err(RequestError::for_request(&req, AppError::SignInRequired("no token or session".into())))
                 }
-                Err(e) => Err(RequestError::for_path(req.path(), e)),
+                Err(e) => Err(RequestError::for_request(&req, e)),
             }
         })
     }

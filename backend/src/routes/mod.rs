@@ -217,6 +217,8 @@ pub const PAGE_ROUTES: &[RouteSpec] = &[
     spec!(post "/referrals" "referrer" => pages::referrals::create_submit),
     spec!(get "/referrals/{id}" "its practice, its service, admin" => pages::referrals::referral_page),
     spec!(post "/referrals/{id}/transitions" "as the status table says" => pages::referrals::transition_submit),
+    spec!(get "/referrals/{id}/withdraw" "its practice, its service, admin" => pages::withdraw::withdraw_page),
+    spec!(post "/referrals/{id}/withdraw" "as the status table says" => pages::withdraw::withdraw_submit),
     spec!(post "/referrals/{id}/notes" "its service's link workers" => pages::referrals::note_submit),
     spec!(post "/referrals/{id}/contact-attempts" "its service's link workers" => pages::referrals::attempt_submit),
     spec!(post "/referrals/{id}/measures" "its service's link workers" => pages::referrals::measure_submit),
@@ -327,11 +329,22 @@ async fn oruk_not_found() -> HttpResponse {
     ))
 }
 
-async fn page_not_found(req: HttpRequest) -> HttpResponse {
+/// The "page not found" page: the site's own header (with the person's menu) and footer, so
+/// there is a way on from it.
+async fn page_not_found(req: HttpRequest, visitor: actor::Visitor, state: web::Data<AppState>) -> HttpResponse {
     if req.path().starts_with("/api/") {
         return api_not_found().await;
     }
-    error::page_response(&AppError::not_found("there is no page at this address"))
+    #[derive(serde::Serialize)]
+    struct NotFound {
+        title: &'static str,
+        csrf: String,
+        user: Option<crate::accounts::CurrentUser>,
+    }
+    let (csrf, cookie) = session::csrf_token(&req, state.settings.tls());
+    let page = NotFound { title: "Page not found", csrf, user: visitor.user };
+    pages::render_page(&state, "pages/not_found", &page, actix_web::http::StatusCode::NOT_FOUND, cookie)
+        .unwrap_or_else(|_| error::page_response(&AppError::not_found("there is no page at this address")))
 }
 
 /// Runs blocking work (diesel, tantivy) on the blocking pool with a database connection.

@@ -114,7 +114,7 @@ fn a_group_answers_from_the_link_once_without_signing_in() {
     // "We can't" needs a reason; the form comes back with the choice kept.
     let refused = browser.post(&path, &[("csrf", &csrf), ("answer", "declined"), ("reason", "")]);
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(refused.body.contains("say why"), "{}", refused.body);
+    assert!(refused.body.contains("Say why"), "{}", refused.body);
     let refused = browser.post(&path, &[("csrf", &csrf), ("answer", "maybe")]);
     assert_eq!(refused.status, 422);
     // A NUL byte (PostgreSQL cannot store one) and an over-long reason: 422 on both engines.
@@ -123,7 +123,7 @@ fn a_group_answers_from_the_link_once_without_signing_in() {
     let long = "x".repeat(2001);
     let too_long = browser.post(&path, &[("csrf", &csrf), ("answer", "declined"), ("reason", &long)]);
     assert_eq!(too_long.status, 422, "{}", too_long.body);
-    assert!(too_long.body.contains("at most 2000 characters"), "next to its field: {}", too_long.body);
+    assert!(too_long.body.contains("At most 2000 characters"), "next to its field: {}", too_long.body);
     assert_eq!(connection_status(&app, &worker, &referral, &connection), "introduced", "nothing changed yet");
 
     let done = browser.post(&path, &[("csrf", &csrf), ("answer", "accepted")]);

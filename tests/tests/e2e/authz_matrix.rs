@@ -256,6 +256,8 @@ const PAGES: &[Row] = &[
         "/referrals/{referral}/transitions",
         "to=contacting&version=1",
     ),
+    ("get", "/referrals/{id}/withdraw", Access::ReferralRead, "/referrals/{referral}/withdraw", ""),
+    ("post", "/referrals/{id}/withdraw", Access::ReferralWorkPage, "/referrals/{referral}/withdraw", "to=&version=1"),
     ("post", "/referrals/{id}/notes", Access::ReferralWorkPage, "/referrals/{referral}/notes", "body=Matrix+note"),
     (
         "post",
@@ -498,7 +500,8 @@ enum Expect {
 }
 
 fn check(expect: Expect, answer: &Answer) -> bool {
-    let to_sign_in = answer.status == 303 && answer.header("location") == Some("/sign-in");
+    let to_sign_in = answer.status == 303
+        && answer.header("location").is_some_and(|l| l == "/sign-in" || l.starts_with("/sign-in?next="));
     match expect {
         Expect::Allowed => answer.status < 500 && ![401, 403, 404].contains(&answer.status) && !to_sign_in,
         Expect::SignIn(true) => to_sign_in,

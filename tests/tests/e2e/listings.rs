@@ -565,7 +565,9 @@ fn a_refused_form_comes_back_with_what_was_typed() {
         ],
     );
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(refused.body.contains("reopens on: must be today or later"), "the error says which field and why");
+    assert!(refused.body.contains("Must be today or later"), "the error says why");
+    assert!(refused.body.contains(&format!("id=\"reopens-{id}-error\"")), "next to the field it is about");
+    assert!(refused.body.contains(&format!("href=\"#reopens-{id}\"")), "the summary links to the field");
     assert!(refused.body.contains(r#"name="reopens_on" type="date" value="2020-01-01""#), "the date typed is kept");
     let ours = refused.body.split(&format!("action=\"{form}\"")).nth(1).unwrap();
     assert!(ours.contains(r#"<option value="full" selected>"#), "the places chosen are kept");
@@ -761,7 +763,8 @@ fn an_editor_changes_categories_and_audiences_and_search_follows() {
     let terms = format!("/my/listings/{id}/terms");
     let refused = browser.post(&terms, &[("csrf", &csrf), ("version", &version), ("audiences", &audience)]);
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("categories: choose at least one category"));
+    assert!(refused.body.contains("Choose at least one category"));
+    assert!(refused.body.contains(&format!("id=\"cats-{id}-error\"")), "said by the categories");
     let ours = refused.body.split(&format!("action=\"{terms}\"")).nth(1).unwrap();
     assert!(!ours.contains("value=\"gardening\" checked"), "the form shows what was sent, not the old choice");
     assert!(ours.contains(&format!("value=\"{audience}\" checked")));

@@ -49,7 +49,8 @@ fn a_refused_form_on_the_referral_page_keeps_what_was_typed_and_saves_nothing() 
             ("actions", "Ring the club"),
         ],
     );
-    assert_eq!((done.status, done.header("location")), (303, Some(path.as_str())));
+    let back = format!("{path}?done=plan#plan");
+    assert_eq!((done.status, done.header("location")), (303, Some(back.as_str())), "back to the plan, saying so");
 
     // ONS4 answers come as the API's `answers`, in order; one that is not a number is a
     // readable 400 page (a browser's number field never sends one), not a 500.

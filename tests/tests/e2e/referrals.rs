@@ -532,7 +532,7 @@ fn through_the_pages_gp_link_worker_and_group() {
     ];
     let wrong = gp.post("/referrals", &fields);
     assert_eq!(wrong.status, 422);
-    assert!(wrong.body.contains("check digit does not match"));
+    assert!(wrong.body.contains("a digit may be mistyped"));
     assert!(wrong.body.contains("value=\"Margaret\""), "keeps what was typed");
     fields[4] = ("nhs_number", "999 000 0018");
     let sent = gp.post("/referrals", &fields);
@@ -563,7 +563,7 @@ fn through_the_pages_gp_link_worker_and_group() {
     );
     let stale = worker.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("version", "1"), ("to", "contacting")]);
     assert_eq!(stale.status, 422, "the referral page again, saying why");
-    assert!(stale.body.contains("someone else changed this referral"));
+    assert!(stale.body.contains("Someone else changed this referral"), "said as a sentence");
     // Searches near the person and connects the gardening club, then introduces it.
     let found = worker.get(&format!("{path}?q=gardening"));
     assert!(found.body.contains("Stroud Community Gardening Club"));
@@ -666,7 +666,7 @@ fn the_caseload_page_filters() {
     browser.sign_in(LINK_WORKER, DEMO_PASSWORD);
     let all = browser.get("/referrals");
     let urgent = browser.get("/referrals?urgency=urgent");
-    let rows = |body: &str| body.matches("<td><a href=\"/referrals/").count();
+    let rows = |body: &str| body.matches("<td data-label=\"Person\"><a href=\"/referrals/").count();
     assert!(
         rows(&urgent.body) > 0 && rows(&urgent.body) < rows(&all.body),
         "{} of {}",

@@ -260,7 +260,7 @@ fn the_demo_admin_reads_the_reports_page_and_downloads_a_csv() {
     let refused = browser.get("/reports?from=2026-05-01&to=2026-04-01");
     assert_eq!(refused.status, 422);
     assert!(
-        refused.body.contains("the end of the range is before its start")
+        refused.body.contains("The end of the range is before its start")
             && refused.body.contains("value=\"2026-05-01\"")
     );
     let refused = browser.get("/reports/outcomes?format=xml");

@@ -236,7 +236,7 @@ fn flags_on_the_referral_form_and_page() {
     // A flag without a reason comes back with the boxes still ticked.
     let refused = browser.post("/referrals", &fields);
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(refused.body.contains("say why the flag is set"));
+    assert!(refused.body.contains("Say why the flag is set"), "{}", refused.body);
     assert!(refused.body.contains("value=\"lone_working\" checked"));
     let mut fields = fields.to_vec();
     fields.push(("flag_reason", "Speaks Polish; dog in the house"));

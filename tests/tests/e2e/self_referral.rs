@@ -95,7 +95,7 @@ fn a_person_refers_themselves_from_cirencester_and_the_link_worker_finds_it() {
     assert_eq!(referral["consent_share"], false);
     assert_eq!(referral["timeline"][0]["by"], "The person (self-referral)");
     let list_page = app.call("GET", "/referrals", Some(&worker), None);
-    assert!(list_page.body.contains("<td>Self-referral</td>"), "the caseload marks it");
+    assert!(list_page.body.contains(r#"<td data-label="From">Self-referral</td>"#), "the caseload marks it");
     // The link worker can take it on as any other.
     let accepted = app.call(
         "POST",

@@ -17,7 +17,7 @@ use crate::ids::{OrganisationId, ServiceId, UserId};
 use crate::routes::actor::{Administer, Authorized, ManageOrganisations, ManageUsers, ViewAudit};
 use crate::routes::api::admin::{audit_filter, base_url};
 use crate::routes::input::{Button, PageForm};
-use crate::routes::pages::{html, render_page, see_other, submitted, Submitted};
+use crate::routes::pages::{render_page, see_other, submitted, Submitted};
 use crate::routes::session::csrf_token;
 use crate::routes::with_conn;
 use crate::state::AppState;
@@ -44,6 +44,25 @@ struct AdminPage {
     errors: Vec<(String, String)>,
     /// What was typed into the merge form, shown again when it was refused.
     merge: MergeForm,
+    /// What was typed into a refused invitation (`typed.invite`) or organisation
+    /// (`typed.organisation`) form.
+    typed: serde_json::Value,
+}
+
+/// The ids of the invitation and organisation forms' fields, in the page's order (the error
+/// summary follows it). The organisation's name is `org_name` on the page.
+const FIELD_ORDER: [&str; 9] =
+    ["name", "email", "role", "organisation_id", "org_name", "kind", "served_by", "duplicate", "keep"];
+
+/// A refused form's problems under the ids of the page's fields, in the page's order.
+fn in_page_order(mut problems: Vec<(String, String)>, rename: &[(&str, &str)]) -> Vec<(String, String)> {
+    for (field, _) in &mut problems {
+        if let Some((_, id)) = rename.iter().find(|(from, _)| from == field) {
+            *field = (*id).to_string();
+        }
+    }
+    problems.sort_by_key(|(field, _)| FIELD_ORDER.iter().position(|f| f == field).map_or(0, |i| i + 1));
+    problems
 }
 
 async fn render(
@@ -65,6 +84,20 @@ async fn render_with(
     errors: Vec<(String, String)>,
     status: StatusCode,
     merge: MergeForm,
+) -> Result<HttpResponse, PageError> {
+    render_typed(req, state, user, new_link, errors, status, merge, serde_json::Value::Null).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_typed(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    new_link: Option<String>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+    merge: MergeForm,
+    typed: serde_json::Value,
 ) -> Result<HttpResponse, PageError> {
     let admin = user.clone();
     let (waiting, orgs, people, services) = with_conn(state, move |conn, _| {
@@ -92,8 +125,9 @@ async fn render_with(
         roles: Role::ALL.iter().map(|r| Choice { value: r.as_str().into(), name: r.label().into() }).collect(),
         services,
         new_link,
-        errors,
+        errors: in_page_order(errors, &[]),
         merge,
+        typed,
     };
     render_page(state, "pages/admin", &page, status, cookie)
 }
@@ -114,13 +148,15 @@ pub async fn create_organisation(
     PageForm(new): PageForm<NewOrganisation>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let who = user.clone();
+    let (who, typed) = (user.clone(), serde_json::json!({ "organisation": &new }));
     let result =
         with_conn(&state, move |conn, _| Ok(admin::create_organisation(conn, &who, &new, ip.as_deref()))).await?;
     match submitted(result)? {
         Submitted::Saved(_) => Ok(see_other("/admin")),
         Submitted::Refused(problems) => {
-            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+            let problems = in_page_order(problems, &[("name", "org_name")]);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_typed(&req, &state, user, None, problems, status, MergeForm::default(), typed).await
         }
     }
 }
@@ -189,7 +225,7 @@ pub async fn invite_user(
     PageForm(invite): PageForm<InviteRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let who = user.clone();
+    let (who, typed) = (user.clone(), serde_json::json!({ "invite": &invite }));
     let base = base_url(&state);
     let result = with_conn(&state, move |conn, state| {
         Ok(admin::invite(conn, &who, &invite, state.settings.link_days, ip.as_deref()))
@@ -200,7 +236,8 @@ pub async fn invite_user(
             render(&req, &state, user, Some(format!("{base}/invite/{token}")), Vec::new(), StatusCode::OK).await
         }
         Submitted::Refused(problems) => {
-            render(&req, &state, user, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_typed(&req, &state, user, None, problems, status, MergeForm::default(), typed).await
         }
     }
 }
@@ -313,9 +350,53 @@ pub async fn reject_organisation(
 #[derive(Serialize)]
 struct AuditPage {
     title: &'static str,
+    csrf: String,
     user: CurrentUser,
-    events: Vec<AuditRow>,
+    events: Vec<AuditEvent>,
     filter: crate::accounts::audit::AuditFilter,
+    /// Everyone, by name, for the "who" filter.
+    people: Vec<Choice>,
+    /// "Events 101 to 200".
+    first: i64,
+    last: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// An event as the page shows it: with the person's name, not only their id.
+#[derive(Serialize)]
+struct AuditEvent {
+    #[serde(flatten)]
+    row: AuditRow,
+    actor_name: Option<String>,
+}
+
+/// The audit page's address for the same filter from `offset`.
+fn audit_href(filter: &crate::accounts::audit::AuditFilter, offset: i64) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    let pairs = [
+        ("actor", filter.actor_id.clone()),
+        ("action", filter.action.clone()),
+        ("record", filter.record_id.clone()),
+        ("outcome", filter.outcome.clone()),
+    ];
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            query.append_pair(key, &value);
+        }
+    }
+    if filter.limit != 100 {
+        query.append_pair("limit", &filter.limit.to_string());
+    }
+    if offset > 0 {
+        query.append_pair("offset", &offset.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/admin/audit".into()
+    } else {
+        format!("/admin/audit?{query}")
+    }
 }
 
 /// `GET /admin/audit`.
@@ -325,8 +406,39 @@ pub async fn audit_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let filter = audit_filter(&req)?;
-    let query = filter.clone();
-    let events = with_conn(&state, move |conn, _| Ok(audit::list(conn, &query)?)).await?;
-    let page = AuditPage { title: "Audit trail", user, events, filter };
-    Ok(html(StatusCode::OK, state.templates.render("pages/audit", &page)?))
+    // One more than a page, to know whether there is a next page.
+    let mut query = filter.clone();
+    query.limit += 1;
+    let (mut rows, people) =
+        with_conn(&state, move |conn, _| Ok((audit::list(conn, &query)?, users::list(conn)?))).await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(100));
+    let names: std::collections::HashMap<&str, &str> =
+        people.iter().map(|p| (p.user.id.as_str(), p.user.name.as_str())).collect();
+    let count = rows.len() as i64;
+    let events = rows
+        .into_iter()
+        .map(|row| AuditEvent {
+            actor_name: row.actor_id.as_deref().and_then(|id| names.get(id)).map(|n| n.to_string()),
+            row,
+        })
+        .collect();
+    let people = people
+        .iter()
+        .map(|p| Choice { value: p.user.id.clone(), name: format!("{} ({})", p.user.name, p.organisation_name) })
+        .collect();
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
+    let page = AuditPage {
+        title: "Audit trail",
+        csrf,
+        user,
+        events,
+        people,
+        first: if count == 0 { 0 } else { filter.offset + 1 },
+        last: filter.offset + count,
+        previous: (filter.offset > 0).then(|| audit_href(&filter, (filter.offset - filter.limit).max(0))),
+        next: more.then(|| audit_href(&filter, filter.offset + filter.limit)),
+        filter,
+    };
+    render_page(&state, "pages/audit", &page, StatusCode::OK, cookie)
 }

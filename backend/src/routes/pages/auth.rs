@@ -28,6 +28,15 @@ struct SignInPage {
     demo: bool,
     demo_password: &'static str,
     user: Option<crate::accounts::CurrentUser>,
+    /// The page to go back to after signing in, URL-encoded for the form's address.
+    next: String,
+}
+
+/// The page to go back to after signing in (`?next=`), when it is a path of this site.
+fn next_of(req: &HttpRequest) -> Option<String> {
+    let pairs = crate::routes::query_pairs(req).ok()?;
+    let next = pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v)?;
+    crate::error::safe_return_path(&next).map(str::to_string)
 }
 
 fn render_sign_in(
@@ -41,6 +50,7 @@ fn render_sign_in(
     page.title = "Sign in";
     page.demo = state.settings.env == Environment::Development;
     page.demo_password = DEMO_PASSWORD;
+    page.next = next_of(req).map(|n| form_urlencoded::byte_serialize(n.as_bytes()).collect()).unwrap_or_default();
     render_page(state, "pages/sign_in", &page, status, cookie)
 }
 
@@ -67,7 +77,9 @@ pub async fn sign_in_submit(
     .await?;
     match result {
         Ok(session) => {
-            let mut response = see_other("/account");
+            // Back to the page that asked for signing in, or to the person's own work.
+            let home = next_of(&req).unwrap_or_else(|| session.user.role.home().to_string());
+            let mut response = see_other(&home);
             response
                 .add_cookie(&session_cookie(&session.token, state.settings.tls()))
                 .map_err(|e| AppError::Internal(e.to_string()))?;

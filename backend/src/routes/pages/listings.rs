@@ -34,6 +34,38 @@ struct MyListingsPage {
     needs_review: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// A refused form's problems for the error summary: (the field's id on the page, message).
+    errors: Vec<(String, String)>,
+}
+
+/// A use-case's field name and the id its field has on this page, before `-{listing id}`, in
+/// the page's order (the error summary follows it).
+const FIELD_IDS: [(&str, &str); 15] = [
+    ("capacity", "capacity"),
+    ("status", "status"),
+    ("reopens_on", "reopens"),
+    ("categories", "cats"),
+    ("audiences", "auds"),
+    ("location.name", "vname"),
+    ("location.address", "vaddr"),
+    ("location.town", "vtown"),
+    ("location.postcode", "vpc"),
+    ("location.accessibility", "vname"),
+    ("cost", "vcost"),
+    ("fees_description", "vfees"),
+    ("attending_type", "vatt"),
+    ("how_to_access", "vhow"),
+    ("sessions", "sessions"),
+];
+
+/// Which of a listing's folded sections holds the field with this page id.
+fn section_of(short: &str) -> &'static str {
+    match short {
+        "cats" | "auds" => "terms",
+        "sessions" => "sessions",
+        s if s.starts_with('v') => "venue",
+        _ => "quick",
+    }
 }
 
 /// What an editor typed into one listing's forms, shown again when it was refused.
@@ -41,7 +73,10 @@ struct Typed {
     id: String,
     /// Field name to typed value (`capacity`, `status`, `reopens_on`, or `sessions`).
     fields: serde_json::Map<String, serde_json::Value>,
+    /// Problems with the whole form.
     error: String,
+    /// Problems with one field: (its id on the page before `-{listing id}`, message).
+    problems: Vec<(&'static str, String)>,
 }
 
 /// `GET /my/listings` (`?view=needs_review`).
@@ -120,19 +155,32 @@ async fn render_my_listings(
         shown.push(value);
     }
     let status = if typed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let mut errors = Vec::new();
     let error = match typed {
         Some(typed) => {
             if let Some(listing) = shown.iter_mut().find(|l| l["id"] == typed.id.as_str()) {
                 for (field, value) in typed.fields {
                     listing[field] = value;
                 }
+                // Each problem by its field, and the folded section that holds it open.
+                let mut by_field = serde_json::Map::new();
+                for (short, message) in &typed.problems {
+                    by_field.entry(short.to_string()).or_insert_with(|| message.clone().into());
+                    listing["open"][section_of(short)] = true.into();
+                    if section_of(short) == "venue" && listing["venue"].is_object() {
+                        listing["venue"]["open"] = true.into();
+                    }
+                    errors.push((format!("{short}-{}", typed.id), message.clone()));
+                }
+                listing["field_errors"] = by_field.into();
             }
-            Some(typed.error)
+            (!typed.error.is_empty()).then_some(typed.error)
         }
         None => error,
     };
     let (csrf, cookie) = csrf_token(req, state.settings.tls());
-    let page = MyListingsPage { title: "Your listings", csrf, user, listings: shown, needs_review, notice, error };
+    let page =
+        MyListingsPage { title: "Your listings", csrf, user, listings: shown, needs_review, notice, error, errors };
     render_page(state, "pages/my_listings", &page, status, cookie)
 }
 
@@ -245,12 +293,20 @@ async fn answer<R>(
             form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>()
         ))),
         Submitted::Refused(problems) => {
-            let error = problems
-                .iter()
-                .map(|(k, v)| if k.is_empty() { v.clone() } else { format!("{}: {v}", k.replace('_', " ")) })
-                .collect::<Vec<_>>()
-                .join("; ");
-            let typed = Typed { id: id.to_string(), fields: typed, error };
+            // A problem with a field this page shows is said by that field; any other with
+            // the whole form.
+            let mut by_field: Vec<(usize, &'static str, String)> = Vec::new();
+            let mut whole = Vec::new();
+            for (key, message) in problems {
+                match FIELD_IDS.iter().position(|(name, _)| *name == key) {
+                    Some(at) => by_field.push((at, FIELD_IDS[at].1, message)),
+                    None if key.is_empty() => whole.push(message),
+                    None => whole.push(format!("{}: {message}", key.replace(['_', '.'], " "))),
+                }
+            }
+            by_field.sort_by_key(|(at, _, _)| *at);
+            let problems = by_field.into_iter().map(|(_, short, message)| (short, message)).collect();
+            let typed = Typed { id: id.to_string(), fields: typed, error: whole.join("; "), problems };
             render_my_listings(req, user, state, false, None, None, Some(typed)).await
         }
     }

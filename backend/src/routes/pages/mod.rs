@@ -17,6 +17,7 @@ pub mod reports;
 pub mod search;
 pub mod shortlist;
 pub mod triage;
+pub mod withdraw;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;

@@ -68,9 +68,6 @@ fn render(
     page.reasons = NOT_FOR_ME_REASONS.to_vec();
     let order = ["", "code", "day", "month", "year", "choice", "reason", "words", "preferred_contact", "contact_times"];
     page.errors = order.iter().filter_map(|f| page.field_errors.get(*f).map(|m| (f.to_string(), m.clone()))).collect();
-    if !page.errors.is_empty() {
-        page.title = format!("Error: {}", page.title);
-    }
     Ok(private(render_page(state, "pages/person", &page, status, cookie)?))
 }
 

@@ -30,9 +30,61 @@ struct ListPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
-    referrals: Vec<view::ReferralSummary>,
+    referrals: Vec<Row>,
     needs_attention: bool,
     can_refer: bool,
+    /// The caseload shows open referrals unless `?closed=1`.
+    closed_shown: bool,
+    /// Sorted by the longest waiting first (`?sort=waiting`).
+    by_waiting: bool,
+    total: usize,
+    page: usize,
+    pages: usize,
+    paged: bool,
+    previous: Option<String>,
+    next: Option<String>,
+    /// This list's address with `closed=1` (or without it).
+    toggle_closed: String,
+    /// This list's address sorted the other way.
+    toggle_sort: String,
+}
+
+/// A row of the list: the summary, who owns it and how long it has waited, in words.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    summary: view::ReferralSummary,
+    owner_name: Option<String>,
+    waiting: String,
+}
+
+/// Rows a page of the list shows.
+const PER_PAGE: usize = 50;
+
+/// Statuses of a referral still being worked.
+const OPEN: [&str; 5] = ["received", "accepted", "contacting", "in_progress", "on_hold"];
+
+/// How long since the referral was made, in words ("today", "1 day", "12 days").
+fn waited(since: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
+    match (now - since).num_days() {
+        ..=0 => "today".into(),
+        1 => "1 day".into(),
+        days => format!("{days} days"),
+    }
+}
+
+/// This list's address with `key` set to `value` (or taken out when empty), keeping the rest.
+fn with_param(pairs: &[(String, String)], key: &str, value: &str) -> String {
+    let mut kept: Vec<(&str, &str)> =
+        pairs.iter().filter(|(k, _)| k != key && k != "page").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if !value.is_empty() {
+        kept.push((key, value));
+    }
+    if kept.is_empty() {
+        return "/referrals".into();
+    }
+    let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+    format!("/referrals?{query}")
 }
 
 /// `GET /referrals`: the practice's referrals, or the service's caseload (`?view=needs_attention`).
@@ -42,12 +94,63 @@ pub async fn list_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let filter = crate::routes::api::referrals::list_filter(&req)?;
+    let pairs = query_pairs(&req)?;
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let page_no = match get("page") {
+        None => 1,
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=10_000).contains(p))
+            .ok_or_else(|| AppError::invalid("page", "must be a page number from 1"))?,
+    };
+    let by_waiting = match get("sort") {
+        None | Some("newest") => false,
+        Some("waiting") => true,
+        Some(_) => return Err(AppError::invalid("sort", "must be waiting or newest").into()),
+    };
+    let closed_shown = get("closed") == Some("1") || filter.status.is_some();
     let needs_attention = filter.needs_attention;
-    let who = user.clone();
-    let referrals =
-        with_conn(&state, move |conn, state| view::list(conn, &who, &filter, &state.settings.thresholds())).await?;
-    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let can_refer = allows(&user, Action::CreateReferral);
+    let who = user.clone();
+    let (mut referrals, owners) = with_conn(&state, move |conn, state| {
+        let list = view::list(conn, &who, &filter, &state.settings.thresholds())?;
+        let mut owners = std::collections::HashMap::new();
+        for id in list.iter().filter_map(|r| r.owner_id.clone()) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = owners.entry(id) {
+                let name = crate::accounts::users::by_id(conn, entry.key())?.map(|u| u.name);
+                entry.insert(name);
+            }
+        }
+        Ok((list, owners))
+    })
+    .await?;
+    // The caseload is the open referrals unless asked otherwise; a practice sees all of its own.
+    if !can_refer && !closed_shown {
+        referrals.retain(|r| OPEN.contains(&r.status.as_str()));
+    }
+    if by_waiting {
+        referrals.sort_by_key(|r| r.created_at);
+    }
+    let total = referrals.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page_no = page_no.min(pages);
+    let now = chrono::Utc::now().naive_utc();
+    let rows = referrals
+        .into_iter()
+        .skip((page_no - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|summary| Row {
+            owner_name: summary.owner_id.as_ref().and_then(|id| owners.get(id).cloned().flatten()),
+            waiting: waited(summary.created_at, now),
+            summary,
+        })
+        .collect();
+    let page_href = |n: usize| {
+        let base = with_param(&pairs, "page", "");
+        format!("{base}{}page={n}", if base.contains('?') { "&" } else { "?" })
+    };
+    let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let page = ListPage {
         title: match (can_refer, user.organisation_kind) {
             (true, crate::accounts::OrgKind::GpPractice) => "Your practice's referrals",
@@ -57,8 +160,18 @@ pub async fn list_page(
         csrf,
         can_refer,
         user,
-        referrals,
+        referrals: rows,
         needs_attention,
+        closed_shown,
+        by_waiting,
+        total,
+        page: page_no,
+        pages,
+        paged: pages > 1,
+        previous: (page_no > 1).then(|| page_href(page_no - 1)),
+        next: (page_no < pages).then(|| page_href(page_no + 1)),
+        toggle_closed: with_param(&pairs, "closed", if closed_shown { "" } else { "1" }),
+        toggle_sort: with_param(&pairs, "sort", if by_waiting { "" } else { "waiting" }),
     };
     render_page(&state, "pages/referrals", &page, StatusCode::OK, cookie)
 }
@@ -73,14 +186,38 @@ struct NewPage {
     errors: Vec<(String, String)>,
 }
 
+/// The referral form's fields in the order the page shows them (the error summary follows it).
+const NEW_FIELDS: [&str; 18] = [
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "postcode",
+    "phone",
+    "email",
+    "preferred_contact",
+    "contact_times",
+    "language",
+    "access_needs",
+    "reasons",
+    "referrer_words",
+    "what_matters",
+    "risk_notes",
+    "urgency",
+    "consent_referral",
+    "consent_share",
+];
+
 async fn render_new(
     req: &HttpRequest,
     state: &AppState,
     user: CurrentUser,
     typed: &NewReferral,
-    errors: Vec<(String, String)>,
+    mut errors: Vec<(String, String)>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    // Problems with the whole form first, then the fields in the form's order.
+    errors.sort_by_key(|(field, _)| NEW_FIELDS.iter().position(|f| f == field).map_or(0, |i| i + 1));
     let taxonomy = state.taxonomy();
     let reasons = taxonomy
         .terms(crate::directory::taxonomy::Vocabulary::ReferralReason)
@@ -142,6 +279,8 @@ struct ReferralPage {
     errors: Vec<(String, String)>,
     /// What was typed into the refused form, under its name (`typed.plan.goals`).
     typed: serde_json::Value,
+    /// What was just done (`?done=`), said in a banner in the section it changed.
+    done: Option<Done>,
     /// The link to the person's own page (for those who work the referral), with its code
     /// while it works.
     person_link: Option<PersonLink>,
@@ -157,6 +296,25 @@ struct PersonLink {
     link: crate::person::links::LinkView,
     code: Option<String>,
 }
+
+/// A confirmation: the section of the page that changed and what happened.
+#[derive(Serialize)]
+struct Done {
+    section: &'static str,
+    message: &'static str,
+}
+
+/// Each form of the referral page (and the withdraw page): the section it changes and what to
+/// say once it is saved.
+const DONE: [(&str, &str, &str); 7] = [
+    ("transition", "move", "Status changed"),
+    ("withdrawn", "status", "Referral withdrawn. The link worker service has been told."),
+    ("note", "notes", "Note added"),
+    ("attempt", "contact", "Contact attempt logged"),
+    ("measure", "record-wellbeing", "Wellbeing answers recorded"),
+    ("plan", "plan", "Plan saved"),
+    ("connect", "connections", "Group added to the connections"),
+];
 
 /// `GET /referrals/{id}`: everything about a referral the caller may see, with the actions they
 /// may take. `?q=` searches the directory from the person's postcode.
@@ -187,6 +345,8 @@ async fn render_referral(
     });
     let search_q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let error = pairs.iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
+    let done = pairs.iter().find(|(k, _)| k == "done").and_then(|(_, v)| DONE.iter().find(|(form, _, _)| form == v));
+    let done = done.filter(|_| refused.is_none()).map(|(_, section, message)| Done { section, message });
     let who = user.clone();
     let q = search_q.clone();
     let (referral, search, message, person_link) = with_conn(&state, move |conn, state| {
@@ -238,13 +398,36 @@ async fn render_referral(
         message,
         error,
         status: if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
-        errors: refused.as_ref().map(|(problems, _)| problems.clone()).unwrap_or_default(),
+        errors: refused.as_ref().map(|(problems, _)| in_page_order(problems.clone())).unwrap_or_default(),
         typed: refused.map(|(_, typed)| typed).unwrap_or_default(),
         person_link,
         person_link_done,
         not_for_me_reasons: crate::person::page::NOT_FOR_ME_REASONS.to_vec(),
+        done,
     };
     render_page(&state, "pages/referral", &page, page.status, cookie)
+}
+
+/// The referral page's fields in the order it shows them (the error summary follows it).
+const PAGE_FIELDS: [&str; 12] = [
+    "to",
+    "reason",
+    "note",
+    "method",
+    "outcome",
+    "timepoint",
+    "answers",
+    "what_matters",
+    "goals",
+    "actions",
+    "review_date",
+    "body",
+];
+
+/// Problems with a whole form first, then by field in the page's order.
+fn in_page_order(mut problems: Vec<(String, String)>) -> Vec<(String, String)> {
+    problems.sort_by_key(|(field, _)| PAGE_FIELDS.iter().position(|f| f == field).map_or(0, |i| i + 1));
+    problems
 }
 
 /// Answers a form on the referral page: back to the referral when saved; when refused, the
@@ -260,7 +443,10 @@ async fn answer_action<R>(
     typed: impl Serialize,
 ) -> Result<HttpResponse, PageError> {
     match submitted(result)? {
-        Submitted::Saved(_) => Ok(see_other(&format!("/referrals/{id}"))),
+        Submitted::Saved(_) => {
+            let section = DONE.iter().find(|(name, _, _)| *name == form).map_or("status", |(_, section, _)| section);
+            Ok(see_other(&format!("/referrals/{id}?done={form}#{section}")))
+        }
         Submitted::Refused(problems) => {
             let typed = json!({ form: typed });
             render_referral(req, actor, id, state, Some((problems, typed))).await
@@ -454,7 +640,13 @@ struct IntroductionsPage {
     title: &'static str,
     csrf: String,
     user: CurrentUser,
-    introductions: Vec<connections::Introduction>,
+    /// Waiting for the group's answer, oldest first.
+    waiting: Vec<connections::Introduction>,
+    waiting_count: usize,
+    /// Answered (or on the waiting list), newest first.
+    answered: Vec<connections::Introduction>,
+    /// How many of the group's listings need checking.
+    to_check: usize,
     error: Option<String>,
 }
 
@@ -465,12 +657,19 @@ pub async fn introductions_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let who = user.clone();
-    let introductions =
-        with_conn(&state, move |conn, state| connections::introductions(conn, &who, &state.settings.thresholds()))
-            .await?;
+    let (introductions, to_check) = with_conn(&state, move |conn, state| {
+        let introductions = connections::introductions(conn, &who, &state.settings.thresholds())?;
+        Ok((introductions, crate::directory::editing::my_listings(conn, &who, true)?.len()))
+    })
+    .await?;
+    // Those waiting for an answer first (the longest waiting at the top), the answered apart.
+    let (mut waiting, answered): (Vec<_>, Vec<_>) = introductions.into_iter().partition(|i| i.status == "introduced");
+    waiting.reverse();
     let (csrf, cookie) = csrf_token(&req, state.settings.tls());
     let error = query_pairs(&req)?.into_iter().find(|(k, _)| k == "error").map(|(_, v)| v.chars().take(300).collect());
-    let page = IntroductionsPage { title: "Introductions", csrf, user, introductions, error };
+    let waiting_count = waiting.len();
+    let page =
+        IntroductionsPage { title: "Introductions", csrf, user, waiting, waiting_count, answered, to_check, error };
     render_page(&state, "pages/introductions", &page, StatusCode::OK, cookie)
 }
 

@@ -89,9 +89,6 @@ async fn show(
     if page.title.is_empty() {
         page.title = "Your list".into();
     }
-    if !page.errors.is_empty() {
-        page.title = format!("Error: {}", page.title);
-    }
     let (csrf, csrf_cookie) = csrf_token(req, state.settings.tls());
     page.csrf = csrf;
     let response = render_page(state, template, &page, status, csrf_cookie)?;
