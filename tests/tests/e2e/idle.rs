@@ -60,7 +60,11 @@ fn a_page_session_signs_out_after_the_idle_time_and_lives_on_while_in_use() {
     assert!(cookies.iter().any(|c| c.starts_with("cg_session=") && !c.starts_with("cg_session=;")), "{cookies:?}");
     // 31 minutes: signed out.
     let (status, location, _) = page(&app, "GET", "/referrals", &session_from(&app, GP, 31), "");
-    assert_eq!((status, location.as_str()), (303, "location:/sign-in?next=%2Freferrals"), "signed out, and back to the page after signing in");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "location:/sign-in?next=%2Freferrals"),
+        "signed out, and back to the page after signing in"
+    );
     // The API's bearer tokens are unchanged: an expired one is refused whatever the idle time.
     let answer = app.call("GET", "/api/v1/referrals", Some(&session_from(&app, GP, 20)), None);
     assert_eq!(answer.status, 401);
@@ -108,7 +112,11 @@ fn a_form_sent_after_the_idle_time_shows_what_was_typed_instead_of_losing_it() {
 fn the_idle_time_is_configurable_and_checked() {
     let app = spawn_app_with(|s| s.idle_minutes = 5);
     let (status, location, _) = page(&app, "GET", "/referrals", &session_from(&app, GP, 6), "");
-    assert_eq!((status, location.as_str()), (303, "location:/sign-in?next=%2Freferrals"), "signed out, and back to the page after signing in");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "location:/sign-in?next=%2Freferrals"),
+        "signed out, and back to the page after signing in"
+    );
     for bad in ["0", "721", "half an hour", ""] {
         let vars = vec![("COMMONGROUND_IDLE_MINUTES".to_string(), bad.to_string())];
         assert!(backend::config::Settings::load_from(&vars).is_err(), "{bad:?}");
@@ -133,8 +141,16 @@ fn a_page_session_issued_in_the_future_is_refused_however_recent() {
     // a session in use.
     let ahead = keys.issue(&id, version, now, now + 3600).unwrap().0;
     let (status, location, _) = page(&app, "GET", "/referrals", &ahead, "");
-    assert_eq!((status, location.as_str()), (303, "location:/sign-in?next=%2Freferrals"), "signed out, and back to the page after signing in");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "location:/sign-in?next=%2Freferrals"),
+        "signed out, and back to the page after signing in"
+    );
     let signed_in_ahead = keys.issue(&id, version, now + 3600, now - 20 * 60).unwrap().0;
     let (status, location, _) = page(&app, "GET", "/referrals", &signed_in_ahead, "");
-    assert_eq!((status, location.as_str()), (303, "location:/sign-in?next=%2Freferrals"), "signed out, and back to the page after signing in");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "location:/sign-in?next=%2Freferrals"),
+        "signed out, and back to the page after signing in"
+    );
 }

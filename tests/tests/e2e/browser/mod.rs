@@ -429,3 +429,67 @@ fn the_public_searches() {
         w.open("/no-such-page");
     });
 }
+
+#[test]
+fn a_person_opens_their_own_page_and_the_public_keep_a_list() {
+    walk("person and public pages", |w| {
+        // The link worker has made the person a page (through the API, as the page would).
+        let worker = w.app.login(LINK_WORKER, DEMO_PASSWORD);
+        let gp = w.app.login(GP, DEMO_PASSWORD);
+        let mut body = crate::referrals::another_person();
+        body["date_of_birth"] = json!("1954-03-27");
+        let id = crate::referrals::create(w.app, &gp, &body);
+        let call = |method: &str, path: &str, body: Value| {
+            let answer = w.app.call(method, path, Some(&worker), Some(&body.to_string()));
+            assert!(answer.status < 300, "{path}: {}", answer.body);
+            answer.json()
+        };
+        call("POST", &format!("/api/v1/referrals/{id}/transitions"), json!({"to": "accepted", "version": 1}));
+        call(
+            "PUT",
+            &format!("/api/v1/referrals/{id}/plan"),
+            json!({"what_matters": "Getting out", "goals": "Meet people", "actions": "Try a group", "version": 0}),
+        );
+        let garden = backend::directory::seed::service_id("stroud-community-gardening-club-garden");
+        call(
+            "POST",
+            &format!("/api/v1/referrals/{id}/connections"),
+            json!({"service_id": garden, "note_for_person": "You said you miss your garden"}),
+        );
+        let made = call("POST", &format!("/api/v1/referrals/{id}/person-link"), json!({"consent": true}));
+        let page = made["path"].as_str().unwrap().to_string();
+
+        // On their phone: the date of birth (a wrong one first), then their page.
+        w.open(&page);
+        w.type_into("day", "1");
+        w.type_into("month", "1");
+        w.type_into("year", "1950");
+        w.click("main form button[type=submit]");
+        w.check_refused("the date of birth", &["day"]);
+        w.type_into("day", "27");
+        w.type_into("month", "3");
+        w.type_into("year", "1954");
+        w.click("main form button[type=submit]");
+        w.check("their own page");
+        w.s.get("input[name=choice][value=try]").click();
+        w.leaving();
+        w.s.run("document.querySelector('input[name=choice][value=try]').form.requestSubmit();", json!([]));
+        w.arrived();
+        w.check("their answer saved");
+        w.open("/my-page");
+        w.check("the code box");
+
+        // The public: a list kept without an account, printed; and referring themselves.
+        w.open(&format!("/services/{garden}"));
+        w.click("form[action='/shortlist/add'] button");
+        w.check("a listing added to the list");
+        w.open("/shortlist");
+        w.check("the list");
+        w.click("form[action='/shortlist/email'] button");
+        w.check_refused("e-mailing the list", &["email"]);
+        w.open("/shortlist/print");
+        w.check("the list to print");
+        w.open("/refer-yourself");
+        w.check("referring yourself");
+    });
+}
