@@ -314,7 +314,10 @@ mod tests {
         context["values"] = json!({"given_name": "<b>x</b>", "urgency": "routine", "organisation_name": "<b>x</b> Growers", "password": "runner-beans-secret"});
         context["field_errors"] = json!({"organisation_name": "enter your group's name"});
         context["waiting"] = json!([{"id": "o2", "name": "<b>x</b> Growers", "description": "We <b>x</b> grow.", "website": "https://growers.example.org",
-            "email": null, "phone": "01632 960123", "submitted_at": "2026-11-22T10:00:00", "people": [{"id": "u2", "name": "Pat <b>x</b>", "email": "pat@example.org"}]}]);
+            "email": null, "phone": "01632 960123", "submitted_at": "2026-11-22T10:00:00", "people": [{"id": "u2", "name": "Pat <b>x</b>", "email": "pat@example.org"}],
+            // The same list read as a group's introductions waiting for an answer.
+            "service_name": "Garden Club", "status": "introduced", "version": 2, "introduced_at": "2026-11-20T10:00:00",
+            "overdue": true, "link_worker_told_at": "2026-11-30T09:00:00"}]);
         context["email"] = json!("jo@example.org");
         context["error"] = json!("The e-mail address, password or code is not right.");
         context["reports"] = json!([{"name": "referrals-by-month", "title": "Referrals by month", "about": "Counted <monthly>",

@@ -417,6 +417,7 @@ mod tests {
             review_date: None,
             created_at: at,
             updated_at: at,
+            contact_stopped_at: None,
             source_kind: "gp_practice".into(),
             case_id: None,
         }
