@@ -123,7 +123,8 @@ fn status_look_ups_record_delivery_and_give_up_permanent_failures() {
     through_notify(&stub)(&mut settings);
     let gp = app.login(GP, DEMO_PASSWORD);
     for phone in ["07700 900123", "07700 900124", "07700 900125"] {
-        let mut body = referral_body();
+        // Three people: a second referral of one person joins their case and sends nothing.
+        let mut body = crate::referrals::another_person();
         body["preferred_contact"] = json!("text");
         body["phone"] = json!(phone);
         create(&app, &gp, &body);
