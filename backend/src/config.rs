@@ -305,8 +305,18 @@ impl Settings {
                     .ok_or_else(|| bad("expected days from 1 to 60"))?
             }
             "COMMONGROUND_TRUSTED_PROXIES" => self.trusted_proxies = value.parse().map_err(|e: String| bad(&e))?,
-            // Read by other parts (the test harness, the config file switch).
-            "COMMONGROUND_CONFIG" | "COMMONGROUND_TEST_DATABASE_URL" | "COMMONGROUND_TEST_LOG" => {}
+            // Read by other parts: the config file switch, and the test suites (the database to
+            // test against, their log, the browser suite's tools, the outside FHIR validator),
+            // which `.ci/run` exports for the whole run, `commonground openapi` included.
+            "COMMONGROUND_CONFIG"
+            | "COMMONGROUND_TEST_DATABASE_URL"
+            | "COMMONGROUND_TEST_LOG"
+            | "COMMONGROUND_AXE_JS"
+            | "COMMONGROUND_CHROMEDRIVER"
+            | "COMMONGROUND_CHROMIUM"
+            | "COMMONGROUND_FHIR_PYTHON"
+            | "COMMONGROUND_CI_PG_PORT"
+            | "COMMONGROUND_BENCH_DATABASE_URL" => {}
             _ => return Err(bad("unknown setting (see the README's configuration table)")),
         }
         Ok(())
@@ -477,6 +487,11 @@ mod tests {
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_CONTACT_ATTEMPTS", "0")])).is_err());
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_INTRODUCTION_DAYS", "soon")])).is_err());
         assert!(Settings::load_from(&vars(&[("COMMONGROUND_PERSON_LINK_DAYS", "0")])).is_err());
+        // What the test suites and .ci/run read is not refused as unknown (CI exports them).
+        for name in ["COMMONGROUND_AXE_JS", "COMMONGROUND_CHROMEDRIVER", "COMMONGROUND_FHIR_PYTHON"] {
+            assert!(Settings::load_from(&vars(&[(name, "/usr/bin/x")])).is_ok(), "{name}");
+        }
+        assert!(Settings::load_from(&vars(&[("COMMONGROUND_AXE", "x")])).is_err(), "a misspelling still is");
         assert_eq!(
             Settings::load_from(&vars(&[("COMMONGROUND_PERSON_LINK_DAYS", "30")])).unwrap().person_link_days,
             30
