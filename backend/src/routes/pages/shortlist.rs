@@ -141,13 +141,15 @@ pub async fn add_submit(
 ) -> Result<HttpResponse, PageError> {
     let (mut list, tampered) = read(&req, &state);
     let id = item.service_id.trim().to_string();
-    let shown = crate::ids::is_id(&id) && listings(&state, &one(&id)).await?.len() == 1;
-    if !shown {
+    // One load for the list and the new listing: the new one must be shown, and those no
+    // longer shown make room.
+    let mut ids = list.ids().to_vec();
+    ids.push(id.clone());
+    let shown = public_ids(&state, ids).await?;
+    if !crate::ids::is_id(&id) || !shown.contains(&id) {
         return Err(AppError::not_found("this listing does not exist or is no longer shown").into());
     }
-    // Listings that stopped being shown make room.
-    let kept: Vec<String> = listings(&state, &list).await?.into_iter().map(|l| l.id).collect();
-    list.retain(|i| kept.iter().any(|k| k == i));
+    list.retain(|i| shown.iter().any(|k| k == i));
     match list.add(&id) {
         Ok(()) => with_cookie(see_other(&format!("/services/{id}?shortlist=added#shortlist")), &state, &list),
         Err(Full) => {
@@ -256,9 +258,16 @@ fn item_values(l: &Listing) -> serde_json::Value {
     })
 }
 
-/// A list of one (to load one listing through the same path).
-fn one(id: &str) -> Shortlist {
-    let mut one = Shortlist::default();
-    let _ = one.add(id);
-    one
+/// Which of these ids are listings the public may see now.
+async fn public_ids(state: &AppState, ids: Vec<String>) -> Result<Vec<String>, AppError> {
+    let ids: Vec<String> = ids.into_iter().filter(|i| crate::ids::is_id(i)).collect();
+    with_conn(state, move |conn, state| {
+        let now = chrono::Utc::now().naive_utc();
+        Ok(listing::load_many(conn, &ids, &state.taxonomy())?
+            .into_iter()
+            .filter(|l| l.is_public(now))
+            .map(|l| l.id)
+            .collect())
+    })
+    .await
 }
